@@ -1,0 +1,41 @@
+"""``ayaall analyze ...``: every analysis the dashboard shows, headless, printing JSON (cli.md).
+
+Each analysis owns a module in ``analyses/commands/`` exposing ``register(subparsers, common)``,
+where ``common`` is the parent parser holding the options every analysis shares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+
+from analyses import commands as _commands_pkg
+
+__all__ = ["common_parser", "register"]
+
+
+def common_parser() -> argparse.ArgumentParser:
+    """Options shared by every ``analyze`` subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", required=True, help="DuckDB file written by 'ayaall load'")
+    common.add_argument("--endpoint", required=True, help="OS, EFS, RFS, CIR, NRM or GRFS")
+    common.add_argument("--origin", required=True, help="time zero: DX, CR1, REL1, LINE2 or HCT1")
+    common.add_argument("--cohort", help="cohort file (JSON, see cli.md)")
+    common.add_argument(
+        "--min-cell",
+        type=int,
+        default=11,
+        help="small-cell suppression threshold: counts below it are masked (default 11; 0 turns it off)",
+    )
+    common.add_argument("--json", action="store_true", help="print the result as JSON (cli.md)")
+    return common
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    analyze = subparsers.add_parser("analyze", help="run an analysis on a loaded database and print JSON")
+    inner = analyze.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
+    common = common_parser()
+    for info in sorted(pkgutil.iter_modules(_commands_pkg.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{_commands_pkg.__name__}.{info.name}")
+        module.register(inner, common)

@@ -1,0 +1,3 @@
+from ayaall.cli import main
+
+raise SystemExit(main())
