@@ -113,6 +113,9 @@ class ColumnSpec:
     ``required`` means the *value* must be present and parseable (a row without it is
     quarantined); every listed column must be present in the file unless ``optional_column``.
     ``minimum``/``maximum`` bound numbers; a value outside them is treated as unparseable.
+    ``unknown_as`` is what an unknown code becomes (the row is kept with a warning): by default UNK
+    where the code list has it, else missing. A *required* code with no ``unknown_as`` and no UNK
+    (``vital_status``, a regimen in regimen_map) cannot be guessed, so its row is quarantined.
     """
 
     name: str
@@ -122,6 +125,14 @@ class ColumnSpec:
     optional_column: bool = False
     minimum: float | None = None
     maximum: float | None = None
+    unknown_as: str | None = None
+
+    @property
+    def unknown_code_value(self) -> str | None:
+        """The value an unknown code becomes, or None when it becomes missing."""
+        if self.unknown_as is not None:
+            return self.unknown_as
+        return "UNK" if "UNK" in self.codes else None
 
 
 @dataclass(frozen=True)
@@ -184,7 +195,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 _PID,
                 ColumnSpec("line_no", Kind.INTEGER, required=True, minimum=1),
-                ColumnSpec("regimen", Kind.CODE, required=True, codes=REGIMENS),
+                ColumnSpec("regimen", Kind.CODE, required=True, codes=REGIMENS, unknown_as="OTHER"),
                 ColumnSpec("start_date", Kind.DATE, required=True),
                 ColumnSpec("end_date", Kind.DATE),
             ),

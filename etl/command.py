@@ -1,0 +1,97 @@
+"""``ayaall load EXTRACT_DIR --db DB``: validate and load an extract, print the load report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ayaall.errors import UserError
+from etl.load import LoadResult, load_extract
+
+__all__ = ["register"]
+
+_PROGRESS_BYTES = 20_000_000  # show a progress bar for extracts larger than this
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "load",
+        help="validate and load a registry extract into a DuckDB file",
+        description="Validate and load a registry extract (format v1) into a DuckDB file, derive "
+        "analysis_patients and time_to_event, and print the load report.",
+    )
+    p.add_argument("extract_dir", type=Path, help="extract folder (manifest.json and the tables)")
+    p.add_argument("--db", required=True, type=Path, help="DuckDB file to write (replaced only on success)")
+    p.add_argument(
+        "--age-bands",
+        default=None,
+        help="lower bounds of the age groups, comma-separated (default 15,20,25,30,40: "
+        "<15, 15-19, 20-24, 25-29, 30-39, 40+)",
+    )
+    p.add_argument("--memory-limit", default="3GB", help="DuckDB memory limit for the load (default 3GB)")
+    p.add_argument("--json", action="store_true", help="print the load report as JSON")
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument("--progress", action="store_true", help="always show a progress bar")
+    bar.add_argument("--quiet", action="store_true", help="never show a progress bar")
+    p.set_defaults(handler=_run)
+
+
+def _parse_breaks(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        breaks = tuple(int(x) for x in text.split(","))
+    except ValueError as exc:
+        raise UserError(f"--age-bands {text!r} must be whole numbers separated by commas, e.g. 15,20,25,30,40.") from exc
+    if list(breaks) != sorted(set(breaks)):
+        raise UserError(f"--age-bands {text!r} must be strictly increasing.")
+    return breaks
+
+
+def _run(args: argparse.Namespace) -> int:
+    breaks = _parse_breaks(args.age_bands)
+    size = sum(p.stat().st_size for p in args.extract_dir.glob("*") if p.is_file()) if args.extract_dir.is_dir() else 0
+    show = args.progress or (not args.quiet and size > _PROGRESS_BYTES)
+    with tqdm(total=None, desc="ayaall load", unit=" step", disable=not show, file=sys.stderr) as bar:
+
+        def step(name: str) -> None:
+            bar.set_postfix_str(name)
+            bar.update(1)
+
+        kwargs = {"age_breaks": breaks} if breaks else {}
+        result = load_extract(args.extract_dir, args.db, memory_limit=args.memory_limit, progress=step, **kwargs)
+    if args.json:
+        payload = asdict(result)
+        payload["db_path"] = str(result.db_path)
+        print(json.dumps(payload, indent=2))
+    else:
+        print(format_report(result))
+    return 0
+
+
+def format_report(result: LoadResult) -> str:
+    """The load report as a plain-text table."""
+    lines = [
+        f"Loaded into {result.db_path} (load {result.load_id}, data cut-off {result.data_cutoff})",
+        "",
+        f"{'table':<16} {'file':<22} {'read':>10} {'loaded':>10} {'quarantined':>12} {'warnings':>9}",
+    ]
+    for t in result.tables:
+        lines.append(
+            f"{t.table:<16} {t.source_file or '(absent)':<22} {t.rows_read:>10,} {t.rows_loaded:>10,} "
+            f"{t.rows_quarantined:>12,} {t.warnings:>9,}"
+        )
+    lines.append("")
+    lines.append(
+        f"{result.patients:,} patients; {result.patients_excluded:,} excluded from endpoints; "
+        f"{result.time_to_event_rows:,} time-to-event rows."
+    )
+    for reason, n in result.exclusions.items():
+        lines.append(f"  excluded, {reason}: {n:,}")
+    lines.append("Quarantined rows and warnings: tables quarantine and data_quality_issues in the database.")
+    return "\n".join(lines)

@@ -1,0 +1,162 @@
+"""Find and check the files of an extract folder before anything is loaded.
+
+Everything that makes a whole file unusable is found here and raised as one ``UserError`` sentence
+naming the file: a missing or unreadable manifest, a required table with no file, a table given as
+both CSV and Parquet, a header that is not UTF-8 CSV or lacks a required column.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from ayaall.contract import FORMAT_NAME, FORMAT_VERSION, TABLE_ORDER, TABLES, TableSpec
+from ayaall.errors import UserError
+
+__all__ = ["ExtractFile", "ExtractManifest", "find_extract_files", "read_manifest"]
+
+
+@dataclass(frozen=True)
+class ExtractManifest:
+    """The manifest.json of an extract."""
+
+    registry: str
+    extract_date: str | None
+    data_cutoff: date
+    raw: dict[str, object]
+
+
+@dataclass(frozen=True)
+class ExtractFile:
+    """One table's file: its format, header (lower-cased names, in file order) and checksum."""
+
+    table: str
+    path: Path
+    fmt: str  # "csv" or "parquet"
+    columns: tuple[str, ...]
+    sha256: str
+
+    @property
+    def spec(self) -> TableSpec:
+        return TABLES[self.table]
+
+    @property
+    def extra_columns(self) -> tuple[str, ...]:
+        known = set(self.spec.column_names)
+        return tuple(c for c in self.columns if c not in known)
+
+
+def read_manifest(folder: Path) -> ExtractManifest:
+    """Read and check ``manifest.json``; raise ``UserError`` naming what is wrong."""
+    path = folder / "manifest.json"
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a folder; an extract is a folder holding manifest.json and the tables.")
+    if not path.is_file():
+        raise UserError(f"{path} is missing; every extract needs a manifest.json with its data_cutoff.")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path} is not valid UTF-8 JSON ({exc}).") from exc
+    if not isinstance(raw, dict):
+        raise UserError(f"{path} must hold a JSON object, not {type(raw).__name__}.")
+    if raw.get("format") != FORMAT_NAME or raw.get("version") != FORMAT_VERSION:
+        raise UserError(
+            f"{path} declares format {raw.get('format')!r} version {raw.get('version')!r}; "
+            f"this loader reads {FORMAT_NAME!r} version {FORMAT_VERSION}."
+        )
+    cutoff_text = raw.get("data_cutoff")
+    try:
+        cutoff = date.fromisoformat(str(cutoff_text))
+    except ValueError:
+        cutoff = None
+    if cutoff is None or not isinstance(cutoff_text, str) or len(cutoff_text) != 10:
+        raise UserError(f"{path}: data_cutoff {cutoff_text!r} is not an ISO date (YYYY-MM-DD).")
+    return ExtractManifest(
+        registry=str(raw.get("registry", "")),
+        extract_date=str(raw["extract_date"]) if raw.get("extract_date") else None,
+        data_cutoff=cutoff,
+        raw=raw,
+    )
+
+
+def find_extract_files(folder: Path) -> dict[str, ExtractFile]:
+    """Locate each table's file, check its header and checksum it; optional tables may be absent."""
+    found: dict[str, ExtractFile] = {}
+    for table in TABLE_ORDER:
+        spec = TABLES[table]
+        candidates = [folder / f"{table}.csv", folder / f"{table}.parquet"]
+        present = [p for p in candidates if p.exists()]
+        if len(present) == 2:
+            raise UserError(
+                f"{table} is given twice ({present[0].name} and {present[1].name}); keep one of the two."
+            )
+        if not present:
+            if spec.required_table:
+                raise UserError(f"{folder / (table + '.csv')} is missing; {table} is a required table.")
+            continue
+        path = present[0]
+        fmt = "csv" if path.suffix == ".csv" else "parquet"
+        columns = _csv_header(path) if fmt == "csv" else _parquet_header(path)
+        _check_columns(path, spec, columns)
+        found[table] = ExtractFile(table, path, fmt, columns, _sha256(path))
+    return found
+
+
+def _csv_header(path: Path) -> tuple[str, ...]:
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    if b"\x00" in head:
+        raise UserError(f"{path} is not a CSV text file (it holds binary data).")
+    first_line = head.split(b"\n", 1)[0]
+    try:
+        text = first_line.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{path} is not UTF-8 text (byte {first_line[exc.start]:#04x} in the header); re-export it as UTF-8."
+        ) from exc
+    if not text.strip():
+        raise UserError(f"{path} is empty or has no header row.")
+    header = next(csv.reader(io.StringIO(text.rstrip("\r\n"))))
+    return _normalise_header(path, header)
+
+
+def _parquet_header(path: Path) -> tuple[str, ...]:
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises several types for a corrupt file
+        raise UserError(f"{path} is not a readable Parquet file ({exc}).") from exc
+    return _normalise_header(path, list(schema.names))
+
+
+def _normalise_header(path: Path, header: list[str]) -> tuple[str, ...]:
+    names = [h.strip().lower() for h in header]
+    seen: set[str] = set()
+    for name in names:
+        if not name:
+            raise UserError(f"{path} has an empty column name in its header.")
+        if name in seen:
+            raise UserError(f"{path} has the column {name!r} twice in its header.")
+        seen.add(name)
+    return tuple(names)
+
+
+def _check_columns(path: Path, spec: TableSpec, columns: tuple[str, ...]) -> None:
+    missing = [c.name for c in spec.columns if not c.optional_column and c.name not in columns]
+    if missing:
+        listed = ", ".join(missing)
+        raise UserError(
+            f"{path} lacks the required column{'s' if len(missing) > 1 else ''} {listed} "
+            f"(its header is: {', '.join(columns)})."
+        )
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

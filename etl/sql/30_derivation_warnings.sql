@@ -1,0 +1,38 @@
+-- Warnings that need more than one row to see: the patient is kept and the loader's choice is
+-- recorded in data_quality_issues (registry-extract.md; endpoints.md, "Notation", L).
+INSERT INTO data_quality_issues
+SELECT 'followup', fu.source_file, fu.source_line, fu.patient_id, 'last_contact_date',
+       CAST(fu.last_contact_date AS VARCHAR),
+       'last_contact_date ' || fu.last_contact_date || ' is earlier than an event recorded on '
+           || t.last_event || '; follow-up runs to ' || t.followup_end
+FROM int_patient_timeline AS t JOIN stg_followup AS fu USING (patient_id)
+WHERE t.d IS NULL AND t.last_event > fu.last_contact_date
+ORDER BY fu.source_line;
+
+INSERT INTO data_quality_issues
+SELECT 'followup', source_file, source_line, patient_id, 'death_date', CAST(death_date AS VARCHAR),
+       'death_date is given for a patient recorded ALIVE; the death is ignored'
+FROM stg_followup
+WHERE vital_status = 'ALIVE' AND death_date IS NOT NULL
+ORDER BY source_line;
+
+INSERT INTO data_quality_issues
+SELECT 'transplants', source_file, source_line, patient_id, 'agvhd_date', NULL,
+       'acute GVHD grade ' || agvhd_grade || ' has no agvhd_date, so it cannot count as a GRFS event'
+FROM stg_transplants
+WHERE agvhd_grade IN ('III', 'IV') AND agvhd_date IS NULL
+ORDER BY source_line;
+
+INSERT INTO data_quality_issues
+SELECT 'transplants', source_file, source_line, patient_id, 'cgvhd_date', NULL,
+       'chronic GVHD ' || cgvhd_severity || ' has no cgvhd_date, so it cannot count as a GRFS event'
+FROM stg_transplants
+WHERE cgvhd_severity IN ('MODERATE', 'SEVERE') AND cgvhd_date IS NULL
+ORDER BY source_line;
+
+-- Every excluded patient, with the rule broken (all rules, not only the first).
+INSERT INTO data_quality_issues
+SELECT 'patients', p.source_file, p.source_line, x.patient_id, NULL, NULL,
+       'excluded from endpoints (' || x.reason || '): ' || x.detail
+FROM int_exclusions AS x JOIN stg_patients AS p USING (patient_id)
+ORDER BY p.source_line, x.priority;

@@ -1,0 +1,45 @@
+-- analysis_patients: one row per patient, the columns a cohort is filtered and grouped by
+-- (endpoints.md). Excluded patients are here too, with excluded_reason set (NULL when included),
+-- so the attrition view can count them; the *_date columns serve the treatment-timing analyses.
+CREATE OR REPLACE TABLE analysis_patients AS
+WITH first_exclusion AS (
+    SELECT patient_id, arg_min(reason, priority) AS excluded_reason
+    FROM int_exclusions GROUP BY patient_id
+)
+SELECT pt.patient_id,
+       coalesce(pt.sex, 'U') AS sex,
+       coalesce(pt.race, 'UNK') AS race,
+       coalesce(pt.ethnicity, 'UNK') AS ethnicity,
+       pt.center_id,
+       dx.dx_date,
+       CAST(year(dx.dx_date) AS INTEGER) AS dx_year,
+       dx.age_at_dx,
+       coalesce(band.label, 'UNK') AS age_group,
+       dx.lineage,
+       coalesce(dx.subtype, 'UNK') AS subtype,
+       dx.wbc_at_dx,
+       coalesce(dx.cns_status, 'UNK') AS cns_status,
+       coalesce(t.frontline_regimen, 'NONE') AS frontline_regimen,
+       coalesce(t.salvage_regimen, 'NONE') AS salvage_regimen,
+       t.induction_failure,
+       t.cr1 IS NOT NULL AS cr1,
+       coalesce(t.mrd_eoi, 'UNK') AS mrd_eoi,
+       t.r1 IS NOT NULL AS relapsed,
+       t.hct1 IS NOT NULL AS hct,
+       t.cart1 IS NOT NULL AS car_t,
+       x.excluded_reason,
+       t.cr1 AS cr1_date,
+       t.r1 AS relapse1_date,
+       t.line2 AS line2_date,
+       t.hct1 AS hct1_date,
+       t.cart1 AS car_t1_date,
+       t.d AS death_date,
+       t.followup_end
+FROM stg_patients AS pt
+JOIN int_patient_timeline AS t USING (patient_id)
+LEFT JOIN stg_diagnoses AS dx USING (patient_id)
+LEFT JOIN age_bands AS band
+    ON (band.lower_bound IS NULL OR dx.age_at_dx >= band.lower_bound)
+   AND (band.upper_bound IS NULL OR dx.age_at_dx < band.upper_bound)
+LEFT JOIN first_exclusion AS x USING (patient_id)
+ORDER BY pt.patient_id;
