@@ -55,17 +55,24 @@ class CohortSpec:
             if isinstance(value, list):
                 for v in value:
                     if not isinstance(v, str | int | float | bool) or v is None:
-                        raise UserError(f"{source}: filter {column!r} has the value {v!r}, which is not a text, number or true/false.")
+                        raise UserError(
+                            f"{source}: filter {column!r} has the value {v!r}, "
+                            "which is not a text, number or true/false."
+                        )
                 items.append((column, tuple(value)))
             elif isinstance(value, Mapping):
                 if not value or set(value) - _RANGE_KEYS:
-                    raise UserError(f"{source}: filter {column!r} must be a list or {{\"min\": ..., \"max\": ...}}.")
+                    raise UserError(f'{source}: filter {column!r} must be a list or {{"min": ..., "max": ...}}.')
                 for k, v in value.items():
                     if not isinstance(v, int | float | str) or isinstance(v, bool):
-                        raise UserError(f"{source}: filter {column!r} has {k} {v!r}, which is not a number or ISO date.")
+                        raise UserError(
+                            f"{source}: filter {column!r} has {k} {v!r}, which is not a number or ISO date."
+                        )
                 items.append((column, dict(value)))
             else:
-                raise UserError(f"{source}: filter {column!r} must be a list of values or a min/max range, not {value!r}.")
+                raise UserError(
+                    f"{source}: filter {column!r} must be a list of values or a min/max range, not {value!r}."
+                )
         return cls(tuple(items))
 
     @classmethod
@@ -114,11 +121,17 @@ def _check_list_types(column: str, kind: str, values: tuple[Any, ...]) -> None:
         ok = (
             (kind == "BOOLEAN" and isinstance(v, bool))
             or (kind == "VARCHAR" and isinstance(v, str))
-            or (kind in {"INTEGER", "BIGINT", "DOUBLE", "TINYINT"} and isinstance(v, int | float) and not isinstance(v, bool))
+            or (
+                kind in {"INTEGER", "BIGINT", "DOUBLE", "TINYINT"}
+                and isinstance(v, int | float)
+                and not isinstance(v, bool)
+            )
             or (kind == "DATE" and isinstance(v, str))
         )
         if not ok:
-            raise UserError(f"the cohort filter {column!r} has the value {v!r}, but {column} holds {kind.lower()} values.")
+            raise UserError(
+                f"the cohort filter {column!r} has the value {v!r}, but {column} holds {kind.lower()} values."
+            )
 
 
 def _range_value(column: str, kind: str, v: Any) -> Any:
@@ -180,10 +193,10 @@ def attrition(con: duckdb.DuckDBPyConnection, cohort: CohortSpec) -> pd.DataFram
     for column, cond, p in cohort.where(columns):
         conds.append(cond)
         params += p
-        (n,) = con.execute(
-            f"SELECT count(*) FROM analysis_patients ap WHERE {' AND '.join(conds)}", params
-        ).fetchone()  # type: ignore[misc]
-        rows.append({"step": "filter", "label": _describe(column, cohort), "removed": remaining - int(n), "remaining": int(n)})
+        (n,) = con.execute(f"SELECT count(*) FROM analysis_patients ap WHERE {' AND '.join(conds)}", params).fetchone()  # type: ignore[misc]
+        rows.append(
+            {"step": "filter", "label": _describe(column, cohort), "removed": remaining - int(n), "remaining": int(n)}
+        )
         remaining = int(n)
     return pd.DataFrame(rows, columns=["step", "label", "removed", "remaining"])
 

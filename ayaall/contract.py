@@ -8,9 +8,10 @@ test) takes table names, columns, types and code lists from here, so the contrac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
+    "AGVHD_GRADES",
     "CAUSES_OF_DEATH",
     "CGVHD_SEVERITY",
     "CNS_STATUS",
@@ -20,7 +21,6 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "FRONTLINE_REGIMENS",
-    "AGVHD_GRADES",
     "HCT_DISEASE_STATUS",
     "LINEAGE",
     "MRD",
@@ -96,7 +96,7 @@ VITAL_STATUS = ("ALIVE", "DEAD")
 CAUSES_OF_DEATH = ("DISEASE", "INFECTION", "GVHD", "TOXICITY", "SECOND_MALIGNANCY", "OTHER", "UNK")
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """How a column's text is parsed."""
 
     TEXT = "text"

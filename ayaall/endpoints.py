@@ -7,6 +7,7 @@ list of valid (endpoint, origin) pairs, their wording and the event codes from h
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -116,6 +117,6 @@ def age_group_labels(breaks: tuple[int, ...] = DEFAULT_AGE_BREAKS) -> tuple[str,
     if len(breaks) < 1 or list(breaks) != sorted(set(breaks)):
         raise ValueError(f"age breaks must be strictly increasing, got {breaks}")
     labels = [f"<{breaks[0]}"]
-    labels += [f"{lo}-{hi - 1}" for lo, hi in zip(breaks, breaks[1:], strict=False)]
+    labels += [f"{lo}-{hi - 1}" for lo, hi in pairwise(breaks)]
     labels.append(f"{breaks[-1]}+")
     return tuple(labels)

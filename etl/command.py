@@ -47,7 +47,9 @@ def _parse_breaks(text: str | None) -> tuple[int, ...] | None:
     try:
         breaks = tuple(int(x) for x in text.split(","))
     except ValueError as exc:
-        raise UserError(f"--age-bands {text!r} must be whole numbers separated by commas, e.g. 15,20,25,30,40.") from exc
+        raise UserError(
+            f"--age-bands {text!r} must be whole numbers separated by commas, e.g. 15,20,25,30,40."
+        ) from exc
     if list(breaks) != sorted(set(breaks)):
         raise UserError(f"--age-bands {text!r} must be strictly increasing.")
     return breaks

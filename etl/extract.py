@@ -94,9 +94,7 @@ def find_extract_files(folder: Path) -> dict[str, ExtractFile]:
         candidates = [folder / f"{table}.csv", folder / f"{table}.parquet"]
         present = [p for p in candidates if p.exists()]
         if len(present) == 2:
-            raise UserError(
-                f"{table} is given twice ({present[0].name} and {present[1].name}); keep one of the two."
-            )
+            raise UserError(f"{table} is given twice ({present[0].name} and {present[1].name}); keep one of the two.")
         if not present:
             if spec.required_table:
                 raise UserError(f"{folder / (table + '.csv')} is missing; {table} is a required table.")

@@ -55,6 +55,7 @@ CREATE TABLE load_parameters (data_cutoff DATE, age_breaks VARCHAR, load_id VARC
 CREATE TABLE age_bands (label VARCHAR, lower_bound DOUBLE, upper_bound DOUBLE, sort_order INTEGER);
 """
 
+
 @dataclass(frozen=True)
 class TableCount:
     """One line of the load report."""
@@ -154,16 +155,14 @@ def load_extract(
                 step(f"deriving {name.removesuffix('.sql').split('_', 1)[1]}")
                 con.execute(sql)
             step("writing the load report")
-            result = _write_account(
-                con, counts, load_id, started, extract_dir, manifest, files, fingerprint, db_path
-            )
+            result = _write_account(con, counts, load_id, started, extract_dir, manifest, files, fingerprint, db_path)
             if previous_runs:  # the history of the database this load replaces
                 con.executemany("INSERT INTO load_runs VALUES (" + ", ".join("?" * 14) + ")", previous_runs)
             con.execute("DROP TABLE reader_rejects")
             con.execute("CHECKPOINT")
         finally:
             con.close()
-        os.replace(tmp, db_path)
+        tmp.replace(db_path)
     except BaseException:
         _remove(tmp)
         raise
@@ -232,14 +231,19 @@ def _write_account(
     con.executemany(
         "INSERT INTO load_report VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            [c.table, c.source_file, c.rows_read, c.rows_loaded, c.rows_quarantined, c.warnings,
-             ",".join(c.extra_columns) or None]
+            [
+                c.table,
+                c.source_file,
+                c.rows_read,
+                c.rows_loaded,
+                c.rows_quarantined,
+                c.warnings,
+                ",".join(c.extra_columns) or None,
+            ]
             for c in counts
         ],
     )
-    (patients, excluded) = con.execute(
-        "SELECT count(*), count(excluded_reason) FROM analysis_patients"
-    ).fetchone()  # type: ignore[misc]
+    (patients, excluded) = con.execute("SELECT count(*), count(excluded_reason) FROM analysis_patients").fetchone()  # type: ignore[misc]
     (tte_rows,) = con.execute("SELECT count(*) FROM time_to_event").fetchone()  # type: ignore[misc]
     exclusions = dict(
         con.execute(
@@ -252,14 +256,30 @@ def _write_account(
     con.execute(
         "INSERT INTO load_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'succeeded', ?, ?, ?)",
         [
-            load_id, started, datetime.now(UTC).replace(tzinfo=None), str(extract_dir.resolve()),
-            m.registry, m.extract_date, m.data_cutoff, checksums, fingerprint, __version__,
-            patients, excluded, tte_rows,
+            load_id,
+            started,
+            datetime.now(UTC).replace(tzinfo=None),
+            str(extract_dir.resolve()),
+            m.registry,
+            m.extract_date,
+            m.data_cutoff,
+            checksums,
+            fingerprint,
+            __version__,
+            patients,
+            excluded,
+            tte_rows,
         ],
     )
     return LoadResult(
-        load_id, db_path, m.data_cutoff.isoformat(), tuple(counts), int(patients), int(excluded),
-        int(tte_rows), exclusions,
+        load_id,
+        db_path,
+        m.data_cutoff.isoformat(),
+        tuple(counts),
+        int(patients),
+        int(excluded),
+        int(tte_rows),
+        exclusions,
     )
 
 

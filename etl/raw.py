@@ -76,7 +76,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: ExtractFile, raw_name: str) -> 
             [str(f.path)],
         )
     except duckdb.Error as exc:
-        raise UserError(f"{f.path} could not be read as CSV ({_first_line(exc)}).") from exc
+        raise UserError(f"{f.path} could not be read as CSV ({_diagnose(f, exc)}).") from exc
     rejects = con.execute(
         "SELECT line, CAST(error_type AS VARCHAR), csv_line FROM _rej_errors ORDER BY line"
     ).fetchall()
@@ -86,9 +86,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: ExtractFile, raw_name: str) -> 
         by_line.setdefault(int(line), (error_type, csv_line))
     encoding = [line for line, (etype, _) in by_line.items() if "UNICODE" in etype or "ENCODING" in etype]
     if encoding:
-        raise UserError(
-            f"{f.path} is not UTF-8 text (first bad byte on line {min(encoding)}); re-export it as UTF-8."
-        )
+        raise UserError(f"{f.path} is not UTF-8 text (first bad byte on line {min(encoding)}); re-export it as UTF-8.")
     # Kept row i (0-based, in file order) sits on line i + 2 plus the rejected lines before it.
     # Rejected line r_j (sorted, j = 0, 1, ...) shifts every kept row with i >= r_j - 2 - j.
     lines = sorted(by_line)
@@ -115,6 +113,18 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: ExtractFile, raw_name: str) -> 
             ],
         )
     return len(lines)
+
+
+def _diagnose(f: ExtractFile, exc: BaseException) -> str:
+    """Say why DuckDB's strict CSV reader gave up on a whole file, where we can tell."""
+    data = f.path.read_bytes()
+    crlf = data.count(b"\r\n")
+    lf = data.count(b"\n") - crlf
+    if crlf and lf:
+        return (
+            f"its line endings are mixed: {crlf:,} lines end with CR LF and {lf:,} with LF; re-export it with one kind"
+        )
+    return _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:

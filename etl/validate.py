@@ -81,7 +81,7 @@ def _parse(c: ColumnSpec, table: TableSpec) -> str:
         return f"CASE WHEN isfinite({d}){bounds} THEN {d} END"
     # CODE: the canonical code, a local name mapped by regimen_map, else the unknown value.
     codes = ", ".join(_lit(x) for x in c.codes)
-    mapped = f"WHEN rmap.regimen IS NOT NULL THEN rmap.regimen " if _maps_regimen(table, c) else ""
+    mapped = "WHEN rmap.regimen IS NOT NULL THEN rmap.regimen " if _maps_regimen(table, c) else ""
     unknown = _lit(c.unknown_code_value) if c.unknown_code_value else "NULL"
     return f"CASE WHEN {t} IS NULL THEN NULL WHEN upper({t}) IN ({codes}) THEN upper({t}) {mapped}ELSE {unknown} END"
 
@@ -139,9 +139,14 @@ def _chk_sql(table: TableSpec, present: tuple[str, ...]) -> str:
             fails_col.append(f"WHEN {unusable} THEN {_lit(c.name)}")
             fails_msg.append(f"WHEN {unusable} THEN {_lit(c.name + ' ')} || {_show(c)} || {_lit(' ' + _problem(c))}")
         else:
-            became = f"loaded as {c.unknown_code_value}" if c.kind is Kind.CODE and c.unknown_code_value else "loaded as missing"
+            became = (
+                f"loaded as {c.unknown_code_value}"
+                if c.kind is Kind.CODE and c.unknown_code_value
+                else "loaded as missing"
+            )
             warns.append(
-                f"CASE WHEN {unusable} THEN {_lit(c.name + ' ')} || {_show(c)} || {_lit(' ' + _problem(c) + '; ' + became)} END"
+                f"CASE WHEN {unusable} THEN {_lit(c.name + ' ')} || {_show(c)} || "
+                f"{_lit(' ' + _problem(c) + '; ' + became)} END"
                 f" AS {_q('w$' + c.name)}"
             )
     q_col = f"CASE {' '.join(fails_col)} END" if fails_col else "NULL"
@@ -176,10 +181,15 @@ def _val_sql(table: TableSpec) -> str:
     orphan_join, orphan_col, orphan_reason = "", "NULL", "NULL"
     if table.parent:
         on = " AND ".join(f"c.{_v(table.column(k))} = p.{_q(k)}" for k in table.parent_key)
-        orphan_join = f"LEFT JOIN (SELECT DISTINCT {', '.join(_q(k) for k in table.parent_key)}, true AS found FROM stg_{table.parent}) p ON {on}"
+        parent_cols = ", ".join(_q(k) for k in table.parent_key)
+        orphan_join = (
+            f"LEFT JOIN (SELECT DISTINCT {parent_cols}, true AS found FROM stg_{table.parent}) p ON {on}"
+        )
         orphan_col = _lit(table.parent_key[-1])
         if table.parent == "patients":
-            orphan_reason = "'patient_id ' || c.v_patient_id || ' is not in patients (or its row there was quarantined)'"
+            orphan_reason = (
+                "'patient_id ' || c.v_patient_id || ' is not in patients (or its row there was quarantined)'"
+            )
         else:
             orphan_reason = (
                 "'no loaded treatment line ' || c.v_line_no || ' for patient ' || c.v_patient_id || "
@@ -192,9 +202,11 @@ def _val_sql(table: TableSpec) -> str:
         "string_agg(CAST(source_line AS VARCHAR), ', ' ORDER BY source_line) AS lines "
         f"FROM ok GROUP BY {keys} HAVING count(*) > 1) "
         "SELECT c.*, "
-        f"coalesce(c.q_column, CASE WHEN d.first_line IS NOT NULL AND (d.conflicting OR c.source_line <> d.first_line) "
-        f"THEN {dup_col} END, CASE WHEN c.q_reason IS NULL AND p.found IS NULL THEN {orphan_col} END) AS final_column, "
-        f"coalesce(c.q_reason, {dup_reason}, CASE WHEN c.q_reason IS NULL AND p.found IS NULL THEN {orphan_reason} END) "
+        "coalesce(c.q_column, CASE WHEN d.first_line IS NOT NULL "
+        f"AND (d.conflicting OR c.source_line <> d.first_line) THEN {dup_col} END, "
+        f"CASE WHEN c.q_reason IS NULL AND p.found IS NULL THEN {orphan_col} END) AS final_column, "
+        f"coalesce(c.q_reason, {dup_reason}, "
+        f"CASE WHEN c.q_reason IS NULL AND p.found IS NULL THEN {orphan_reason} END) "
         "AS final_reason "
         f"FROM chk_{table.name} c LEFT JOIN d ON {key_on} "
         + (orphan_join if table.parent else "LEFT JOIN (SELECT true AS found) p ON true")
@@ -212,7 +224,9 @@ def stage_table(con: duckdb.DuckDBPyConnection, table: TableSpec, present: tuple
         f"FROM val_{name} WHERE final_reason IS NULL ORDER BY source_line"
     )
     raw_struct = ", ".join(
-        f"{_q(c)} := {_q('raw$' + c)}" for c in (*table.column_names, *[p for p in present if p not in table.column_names]) if c in present
+        f"{_q(c)} := {_q('raw$' + c)}"
+        for c in (*table.column_names, *[p for p in present if p not in table.column_names])
+        if c in present
     )
     con.execute(
         "INSERT INTO quarantine SELECT ?, source_file, source_line, final_column, final_reason, "
@@ -224,17 +238,14 @@ def stage_table(con: duckdb.DuckDBPyConnection, table: TableSpec, present: tuple
     pid = "v_patient_id" if "patient_id" in table.column_names else "NULL"
     for c in warned:
         con.execute(
-            f"INSERT INTO data_quality_issues SELECT ?, source_file, source_line, {pid}, ?, {_t(c)}, {_q('w$' + c.name)} "
+            "INSERT INTO data_quality_issues "
+            f"SELECT ?, source_file, source_line, {pid}, ?, {_t(c)}, {_q('w$' + c.name)} "
             f"FROM val_{name} WHERE final_reason IS NULL AND {_q('w$' + c.name)} IS NOT NULL ORDER BY source_line",
             [name, c.name],
         )
     (loaded,) = con.execute(f"SELECT count(*) FROM stg_{name}").fetchone()  # type: ignore[misc]
-    (quarantined,) = con.execute(
-        "SELECT count(*) FROM quarantine WHERE table_name = ?", [name]
-    ).fetchone()  # type: ignore[misc]
-    (warnings,) = con.execute(
-        "SELECT count(*) FROM data_quality_issues WHERE table_name = ?", [name]
-    ).fetchone()  # type: ignore[misc]
+    (quarantined,) = con.execute("SELECT count(*) FROM quarantine WHERE table_name = ?", [name]).fetchone()  # type: ignore[misc]
+    (warnings,) = con.execute("SELECT count(*) FROM data_quality_issues WHERE table_name = ?", [name]).fetchone()  # type: ignore[misc]
     for t in (f"chk_{name}", f"val_{name}"):
         con.execute(f"DROP TABLE {t}")
     return StageCounts(name, int(loaded), int(quarantined), int(warnings))

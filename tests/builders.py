@@ -39,9 +39,7 @@ class Patient:
         return self
 
     def response(self, line_no: int, date: str, response: str, mrd: str = "") -> Patient:
-        self.responses.append(
-            {"line_no": str(line_no), "assessment_date": date, "response": response, "mrd": mrd}
-        )
+        self.responses.append({"line_no": str(line_no), "assessment_date": date, "response": response, "mrd": mrd})
         return self
 
     def relapse(self, date: str, site: str = "BM") -> Patient:
@@ -61,7 +59,7 @@ class Patient:
 def _write(path: Path, table: str, rows: list[dict[str, str]]) -> None:
     columns = TABLES[table].column_names
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="raise")
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="raise", lineterminator="\n")
         writer.writeheader()
         for row in rows:
             writer.writerow({c: row.get(c, "") for c in columns})
@@ -72,8 +70,13 @@ def write_extract(folder: Path, patients: list[Patient], cutoff: str = CUTOFF) -
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "manifest.json").write_text(
         json.dumps(
-            {"format": "aya-all-registry-extract", "version": 1, "registry": "test",
-             "extract_date": cutoff, "data_cutoff": cutoff}
+            {
+                "format": "aya-all-registry-extract",
+                "version": 1,
+                "registry": "test",
+                "extract_date": cutoff,
+                "data_cutoff": cutoff,
+            }
         )
     )
     rows: dict[str, list[dict[str, str]]] = {t: [] for t in TABLES if t != "regimen_map"}
@@ -81,12 +84,24 @@ def write_extract(folder: Path, patients: list[Patient], cutoff: str = CUTOFF) -
         pid = {"patient_id": p.patient_id}
         rows["patients"].append({**pid, "sex": p.sex, "race": "WHITE", "ethnicity": "NON_HISPANIC", "center_id": "C1"})
         rows["diagnoses"].append(
-            {**pid, "dx_date": p.dx_date, "age_at_dx": p.age_at_dx, "lineage": p.lineage,
-             "subtype": p.subtype, "wbc_at_dx": "10", "cns_status": "CNS1"}
+            {
+                **pid,
+                "dx_date": p.dx_date,
+                "age_at_dx": p.age_at_dx,
+                "lineage": p.lineage,
+                "subtype": p.subtype,
+                "wbc_at_dx": "10",
+                "cns_status": "CNS1",
+            }
         )
         rows["followup"].append(
-            {**pid, "last_contact_date": p.last_contact_date, "vital_status": p.vital_status,
-             "death_date": p.death_date, "cause_of_death": p.cause_of_death}
+            {
+                **pid,
+                "last_contact_date": p.last_contact_date,
+                "vital_status": p.vital_status,
+                "death_date": p.death_date,
+                "cause_of_death": p.cause_of_death,
+            }
         )
         rows["treatment_lines"] += [{**pid, **x} for x in p.lines]
         rows["responses"] += [{**pid, **x} for x in p.responses]
