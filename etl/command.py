@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from ayaall.errors import UserError
 from etl.load import LoadResult, load_extract
+from etl.summary import registry_summary
 
 __all__ = ["register"]
 
@@ -39,6 +40,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bar.add_argument("--progress", action="store_true", help="always show a progress bar")
     bar.add_argument("--quiet", action="store_true", help="never show a progress bar")
     p.set_defaults(handler=_run)
+
+    s = subparsers.add_parser("summary", help="print who is in a loaded database and the events per endpoint")
+    s.add_argument("--db", required=True, type=Path, help="DuckDB file written by 'ayaall load'")
+    s.set_defaults(handler=_summary)
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from analyses.cohort import connect_readonly  # the read-only opening with clear errors
+
+    con = connect_readonly(args.db)
+    try:
+        print(registry_summary(con))
+    finally:
+        con.close()
+    return 0
 
 
 def _parse_breaks(text: str | None) -> tuple[int, ...] | None:
