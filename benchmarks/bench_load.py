@@ -1,0 +1,110 @@
+"""Benchmark ``ayaall load`` against DuckDB's own read of the same CSV files.
+
+For each size: generate a seeded extract (unless it is already there), then in separate processes
+(so each has its own peak memory) time
+
+- the floor: DuckDB ``CREATE TABLE ... AS SELECT * FROM read_csv(file)`` of every table into a
+  fresh database file (auto-detected types; what any loader must at least do), and
+- ``load_extract``: raw, staged and analysis layers with all endpoints derived.
+
+Usage: python benchmarks/bench_load.py [--sizes 100000 1000000] [--out benchmarks/out]
+Prints a markdown table: wall time, peak RSS and the ratio load / floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+_FLOOR = """
+import duckdb, sys, time, resource
+from pathlib import Path
+extract, db = Path(sys.argv[1]), sys.argv[2]
+t = time.perf_counter()
+con = duckdb.connect(db)
+for f in sorted(extract.glob("*.csv")):
+    con.execute(f"CREATE TABLE {f.stem} AS SELECT * FROM read_csv('{f}')")
+con.execute("CHECKPOINT")
+con.close()
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+_LOAD = """
+import sys, time, resource
+from etl import load_extract
+t = time.perf_counter()
+r = load_extract(sys.argv[1], sys.argv[2])
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, r.time_to_event_rows)
+"""
+
+
+def _run(code: str, *args: str) -> list[float]:
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    return [float(x) for x in out.stdout.split()]
+
+
+def _generate(n: int, folder: Path) -> float:
+    if (folder / "manifest.json").exists():
+        return float("nan")
+    t = time.perf_counter()
+    subprocess.run(
+        ["ayaall", "generate", "--patients", str(n), "--seed", "42", "--out", str(folder), "--quiet"], check=True
+    )
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each timing; the best is reported")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for n in args.sizes:
+        extract = args.out / f"extract_{n}"
+        gen = _generate(n, extract)
+        size_mb = sum(p.stat().st_size for p in extract.glob("*.csv")) / 1e6
+        floors, loads = [], []
+        for _ in range(args.repeat):
+            for db in (args.out / f"floor_{n}.duckdb", args.out / f"load_{n}.duckdb"):
+                db.unlink(missing_ok=True)
+            floors.append(_run(_FLOOR, str(extract), str(args.out / f"floor_{n}.duckdb")))
+            loads.append(_run(_LOAD, str(extract), str(args.out / f"load_{n}.duckdb")))
+        floor, load = min(floors), min(loads)
+        rows.append(
+            {
+                "patients": n,
+                "csv_mb": round(size_mb, 1),
+                "generate_s": round(gen, 1),
+                "floor_s": round(floor[0], 2),
+                "floor_peak_mb": round(floor[1] / 1024),
+                "load_s": round(load[0], 2),
+                "load_peak_mb": round(load[1] / 1024),
+                "ratio": round(load[0] / floor[0], 2),
+                "tte_rows": int(load[2]),
+            }
+        )
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {resource.getpagesize()} B pages, python {platform.python_version()}"
+    )
+    print(
+        "| patients | CSV MB | generate s | DuckDB read_csv s (peak MB) | ayaall load s (peak MB) | load / read | time_to_event rows |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['patients']:,} | {r['csv_mb']} | {r['generate_s']} | {r['floor_s']} ({r['floor_peak_mb']}) | "
+            f"{r['load_s']} ({r['load_peak_mb']}) | {r['ratio']} | {r['tte_rows']:,} |"
+        )
+    (args.out / "bench_load.json").write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
