@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -92,10 +92,11 @@ def main() -> None:
             }
         )
     print(
-        f"machine: {platform.processor() or platform.machine()}, {resource.getpagesize()} B pages, python {platform.python_version()}"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}"
     )
     print(
-        "| patients | CSV MB | generate s | DuckDB read_csv s (peak MB) | ayaall load s (peak MB) | load / read | time_to_event rows |"
+        "| patients | CSV MB | generate s | DuckDB read_csv s (peak MB) | ayaall load s (peak MB) "
+        "| load / read | time_to_event rows |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
