@@ -1,0 +1,30 @@
+"""Shared fixtures: a small synthetic registry, generated and loaded once per test session."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/builders.py
+
+
+@pytest.fixture(scope="session")
+def demo_extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean synthetic extract of 3,000 patients (seed 11), as ``ayaall generate`` writes it."""
+    from synthetic_data import generate_registry
+
+    out = tmp_path_factory.mktemp("demo") / "extract"
+    generate_registry(out, n_patients=3000, seed=11)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_db(demo_extract: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo extract loaded into a DuckDB file (treat as read-only: it is shared)."""
+    from etl import load_extract
+
+    db = tmp_path_factory.mktemp("demo_db") / "registry.duckdb"
+    load_extract(demo_extract, db)
+    return db
