@@ -1,0 +1,145 @@
+"""Small-cell suppression: every shown count is 0 or >= min_cell, and masked counts cannot be
+recovered from totals, complements or differences (an 'attacker' recomputes them and fails)."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analyses.cox import fit_cox
+from analyses.km import fit_km
+from analyses.results import AnalysisWarning
+from analyses.suppression import suppress_cox, suppress_km, suppress_totals
+
+R_DIR = Path(__file__).parent / "r"
+MIN_CELL = 11
+
+
+def _shown_counts(frame: pd.DataFrame, cols) -> list[int]:
+    return [v for c in cols if c in frame for v in frame[c] if v is not None and not pd.isna(v)]
+
+
+def _attack(original, suppressed, totals, min_cell: int) -> None:
+    """Try every way we know to recover a masked count; assert each fails."""
+    # 1. no shown count is small
+    for frame, cols in [(suppressed.summary, ["n", "events"]),
+                        (suppressed.curve, ["at_risk", "events", "censored"]),
+                        (suppressed.milestones, ["at_risk", "events"])]:
+        assert all(v == 0 or v >= min_cell for v in _shown_counts(frame, cols))
+    # 2. totals minus the shown groups: the remainder covers >= 2 masked groups summing >= min_cell
+    for col in ("n", "events"):
+        hidden = [t for t, s in zip(original.summary[col], suppressed.summary[col], strict=True) if s is None]
+        if hidden and not totals[col]:
+            assert len(hidden) >= 2
+            assert sum(hidden) >= min_cell
+    # 3. complements: n - events of a group with both shown is 0 or large
+    for n, e in zip(suppressed.summary["n"], suppressed.summary["events"], strict=True):
+        if n is not None and e is not None:
+            assert n - e == 0 or n - e >= min_cell
+    # 4. differences of shown at-risk numbers (curve and milestones together, with n when shown)
+    for group, n in zip(suppressed.summary["group"], suppressed.summary["n"], strict=True):
+        c = suppressed.curve[suppressed.curve["group"] == group]
+        m = suppressed.milestones[suppressed.milestones["group"] == group]
+        points = [(t, v) for t, v in zip(c["time_days"], c["at_risk"], strict=True) if v is not None]
+        points += [(t, v) for t, v in zip(m["time_days"], m["at_risk"], strict=True) if v is not None]
+        values = [v for _, v in sorted(points, key=lambda p: p[0])]
+        if n is not None:
+            values = [n, *values]
+        for a, b in itertools.pairwise(values):
+            assert a - b == 0 or a - b >= min_cell, (group, a, b)
+        true_n = int(original.summary.set_index("group").loc[group, "n"])
+        if n is None:  # a masked group size is not within min_cell of any shown at-risk number
+            assert all(true_n - v >= min_cell for v in values)
+    # 5. per-row / per-interval events cannot be summed to a group's masked events
+    for group, e in zip(suppressed.summary["group"], suppressed.summary["events"], strict=True):
+        if e is None:
+            assert suppressed.milestones.loc[suppressed.milestones["group"] == group, "events"].isna().all()
+            assert suppressed.curve.loc[suppressed.curve["group"] == group, "events"].isna().all()
+    # 6. curves stop before fewer than min_cell are at risk
+    merged = suppressed.curve.merge(original.curve, on=["group", "time_days"], suffixes=("", "_true"))
+    assert (merged["at_risk_true"] >= min_cell).all()
+
+
+def test_lung_ecog_group_of_one_is_protected() -> None:
+    """lung ph.ecog (tests/r/km_data_lung_ecog.csv): ecog3 has one patient; its n cannot be recovered
+    from the total, so a second group is masked too (rule 3), and ecog3 has no curve."""
+    data = pd.read_csv(R_DIR / "km_data_lung_ecog.csv")
+    original = fit_km(data, "time", "status", "group")
+    suppressed, totals = suppress_km(original, MIN_CELL)
+    summary = suppressed.summary.set_index("group")
+    assert summary.loc["ecog3", "n"] is None
+    assert summary["n"].isna().sum() >= 2
+    assert (suppressed.curve["group"] == "ecog3").sum() == 0
+    assert pd.isna(summary.loc["ecog3", "median_days"])
+    _attack(original, suppressed, totals, MIN_CELL)
+
+
+def test_min_cell_zero_is_off() -> None:
+    """--min-cell 0 returns the result unchanged."""
+    data = pd.read_csv(R_DIR / "km_data_lung_ecog.csv")
+    original = fit_km(data, "time", "status", "group")
+    suppressed, totals = suppress_km(original, 0)
+    pd.testing.assert_frame_equal(suppressed.curve, original.curve)
+    assert totals == {"n": False, "events": False}
+
+
+@pytest.mark.parametrize(
+    ("counts", "masked", "hide_total"),
+    [([50, 3, 40], [False, True, True], False),  # 3 + 40: two masked, sum >= 11
+     ([50, 3, 4], [True, True, True], False),    # 3 + 4 = 7 < 11, so 50 is masked as well
+     ([100, 200], [False, False], False),
+     ([0, 30], [False, False], False)],
+    ids=["one_small", "two_small", "none_small", "zero_is_shown"],
+)
+def test_suppress_totals(counts, masked, hide_total) -> None:
+    """Rule 3 by hand."""
+    values, hide = suppress_totals(counts, MIN_CELL)
+    assert [v is None for v in values] == masked
+    assert hide is hide_total
+
+
+def test_single_group_hides_total() -> None:
+    """One small group and nothing else: the total itself must be masked."""
+    values, hide = suppress_totals([7], MIN_CELL)
+    assert values == [None]
+    assert hide is True
+
+
+@st.composite
+def _cohorts(draw):
+    k = draw(st.integers(1, 4))
+    sizes = [draw(st.integers(1, 60)) for _ in range(k)]
+    rows = []
+    for g, size in enumerate(sizes):
+        for _ in range(size):
+            rows.append({"time": draw(st.integers(0, 40)), "status": draw(st.integers(0, 1)), "group": f"g{g}"})
+    return pd.DataFrame(rows)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_cohorts(), st.sampled_from([5, 11]))
+def test_attacker_cannot_recover_masked_counts(data: pd.DataFrame, min_cell: int) -> None:
+    """Property: on random cohorts the attacker of _attack() never finds a small count."""
+    original = fit_km(data, "time", "status", "group", times=(5, 10, 20, 30))
+    suppressed, totals = suppress_km(original, min_cell)
+    _attack(original, suppressed, totals, min_cell)
+
+
+def test_cox_counts_follow_rules_1_and_2() -> None:
+    """Cox n and events: masked when small or when n - events is small."""
+    data = pd.read_csv(R_DIR / "cox_data_lung_efron.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AnalysisWarning)
+        fit = fit_cox(data, "time", "status", ["age"])
+        assert suppress_cox(fit, MIN_CELL) == {"n": fit.n, "events": fit.events}
+        small = fit_cox(data.head(15), "time", "status", ["age"])
+    shown = suppress_cox(small, MIN_CELL)
+    assert shown["n"] == 15
+    assert shown["events"] is None  # 15 - events is small
+    assert suppress_cox(small, 0) == {"n": 15, "events": small.events}
