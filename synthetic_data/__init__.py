@@ -1,0 +1,8 @@
+"""Synthetic AYA-ALL registry extracts (format v1) for tests, demos and benchmarks."""
+
+from __future__ import annotations
+
+from synthetic_data.calibration import TARGETS, Target
+from synthetic_data.generate import DEFAULT_CUTOFF, GenerationSummary, generate_registry
+
+__all__ = ["DEFAULT_CUTOFF", "TARGETS", "GenerationSummary", "Target", "generate_registry"]
