@@ -73,9 +73,11 @@ def _duplicate(table: str, conflict_col: str | None) -> Callable[[ChunkEdit, int
 
 
 def _conflicting(column: str, old: object) -> str:
+    """A value that differs from ``old`` even after the loader trims and upper-cases both."""
     if column == "age_at_dx":
         return f"{float(str(old or 20)) + 5:.1f}"
-    return {"site": "CNS", "donor_type": "HAPLO"}.get(column, "X") if old != "CNS" else "BM"
+    first, second = {"site": ("CNS", "BM"), "donor_type": ("HAPLO", "MUD")}[column]
+    return second if str(old).strip().upper() == first else first
 
 
 def _orphan(table: str) -> Callable[[ChunkEdit, int], None]:

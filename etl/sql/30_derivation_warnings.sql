@@ -7,6 +7,8 @@ SELECT 'followup', fu.source_file, fu.source_line, fu.patient_id, 'last_contact_
            || t.last_event || '; follow-up runs to ' || t.followup_end
 FROM int_patient_timeline AS t JOIN stg_followup AS fu USING (patient_id)
 WHERE t.d IS NULL AND t.last_event > fu.last_contact_date
+  -- an excluded patient's follow-up is not used; its exclusion already says what is wrong
+  AND NOT EXISTS (SELECT 1 FROM int_exclusions AS x WHERE x.patient_id = t.patient_id)
 ORDER BY fu.source_line;
 
 INSERT INTO data_quality_issues
