@@ -10,13 +10,12 @@ warned about or excluded.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from synthetic_data import generate_registry
 from etl import load_extract
+from synthetic_data import generate_registry
 
 # What the loader's exclusion reason is for each planted contradiction (endpoints.md).
 _EXCLUSION = {
@@ -56,10 +55,22 @@ def test_every_defect_class_is_planted(messy) -> None:
     fmt, _, _, defects = messy
     classes = {d["defect_class"] for d in defects}
     expected = {
-        "missing_required", "unparseable_required_date", "unparseable_integer", "duplicate_exact",
-        "duplicate_conflicting", "orphan", "unknown_code", "unparseable_optional", "out_of_range",
-        "code_case_whitespace", "local_regimen_name", "last_contact_before_event", "alive_with_death_date",
-        "events_after_cutoff", "extra_column", *_EXCLUSION,
+        "missing_required",
+        "unparseable_required_date",
+        "unparseable_integer",
+        "duplicate_exact",
+        "duplicate_conflicting",
+        "orphan",
+        "unknown_code",
+        "unparseable_optional",
+        "out_of_range",
+        "code_case_whitespace",
+        "local_regimen_name",
+        "last_contact_before_event",
+        "alive_with_death_date",
+        "events_after_cutoff",
+        "extra_column",
+        *_EXCLUSION,
     }
     if fmt == "csv":
         expected |= {"ragged_row", "bom"}
@@ -95,16 +106,16 @@ def test_warnings_name_the_planted_rows_and_columns(messy) -> None:
 def test_contradictory_patients_are_excluded_with_their_reason(messy) -> None:
     _, _, con, defects = messy
     reasons = dict(
-        con.execute("SELECT patient_id, excluded_reason FROM analysis_patients WHERE excluded_reason IS NOT NULL")
-        .fetchall()
+        con.execute(
+            "SELECT patient_id, excluded_reason FROM analysis_patients WHERE excluded_reason IS NOT NULL"
+        ).fetchall()
     )
     for d in defects:
         if d["expected"] == "excluded":
             assert reasons.get(d["patient_id"]) == _EXCLUSION[d["defect_class"]], d
     # Other exclusions are the knock-on of a quarantined diagnosis or follow-up row, and only that.
     knock_on = {
-        d["patient_id"] for d in defects
-        if d["expected"] == "quarantine" and d["table"] in {"diagnoses", "followup"}
+        d["patient_id"] for d in defects if d["expected"] == "quarantine" and d["table"] in {"diagnoses", "followup"}
     }
     contradictions = {d["patient_id"] for d in defects if d["expected"] == "excluded"}
     others = {pid: r for pid, r in reasons.items() if pid not in contradictions}
