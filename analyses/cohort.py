@@ -91,7 +91,7 @@ class CohortSpec:
 
     def where(self, columns: Mapping[str, str], alias: str = "ap") -> list[tuple[str, str, list[Any]]]:
         """One ``(column, SQL condition, parameters)`` per filter; ``columns`` maps names to DuckDB types."""
-        clauses = []
+        clauses: list[tuple[str, str, list[Any]]] = []
         for column, value in self.filters:
             if column not in columns:
                 raise UserError(
@@ -154,6 +154,7 @@ def connect_readonly(db_path: str | Path) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
         raise UserError(f"{path} could not be opened as a DuckDB database ({exc}).") from exc
+    con.execute("SET enable_progress_bar = false")  # it would write into the JSON on stdout
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     if not {"analysis_patients", "time_to_event"} <= tables:
         con.close()

@@ -28,6 +28,7 @@ from pathlib import Path
 extract, db = Path(sys.argv[1]), sys.argv[2]
 t = time.perf_counter()
 con = duckdb.connect(db)
+con.execute("SET enable_progress_bar = false")
 for f in sorted(extract.glob("*.csv")):
     con.execute(f"CREATE TABLE {f.stem} AS SELECT * FROM read_csv('{f}')")
 con.execute("CHECKPOINT")

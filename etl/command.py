@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ayaall.endpoints import DEFAULT_AGE_BREAKS
 from ayaall.errors import UserError
 from etl.load import LoadResult, load_extract
 from etl.summary import registry_summary
@@ -81,8 +82,13 @@ def _run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(name)
             bar.update(1)
 
-        kwargs = {"age_breaks": breaks} if breaks else {}
-        result = load_extract(args.extract_dir, args.db, memory_limit=args.memory_limit, progress=step, **kwargs)
+        result = load_extract(
+            args.extract_dir,
+            args.db,
+            age_breaks=breaks or DEFAULT_AGE_BREAKS,
+            memory_limit=args.memory_limit,
+            progress=step,
+        )
     if args.json:
         payload = asdict(result)
         payload["db_path"] = str(result.db_path)

@@ -135,6 +135,7 @@ def load_extract(
     try:
         con = duckdb.connect(str(tmp))
         try:
+            con.execute("SET enable_progress_bar = false")  # it writes to stdout; ours goes to stderr
             con.execute(f"SET memory_limit = '{memory_limit}'")
             con.execute(f"SET temp_directory = '{tmp}.spill'")
             if threads:

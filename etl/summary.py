@@ -14,6 +14,7 @@ def registry_summary(con: duckdb.DuckDBPyConnection) -> str:
     run = con.execute(
         "SELECT load_id, registry, data_cutoff FROM load_runs ORDER BY started_at DESC LIMIT 1"
     ).fetchone()
+    assert run is not None  # every database 'ayaall load' writes has its load in load_runs
     lines = [f"Registry: {run[1]} (load {run[0]}, data cut-off {run[2]})", ""]
     (total, excluded) = con.execute(
         "SELECT count(*), count(excluded_reason) FROM analysis_patients"
