@@ -38,6 +38,7 @@ Therneau TM, Grambsch PM (2000). Modeling Survival Data: Extending the Cox Model
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -101,10 +102,19 @@ class CoxResult:
 # ---------------------------------------------------------------------------------------- design
 def _design(df, covariates, ref_levels):
     """Dummy-code text covariates; return X, term names, covariate/level of each term, references."""
-    blocks, names, cov_of, level_of, refs = [], [], [], [], {}
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    cov_of: list[str] = []
+    level_of: list[str | None] = []
+    refs: dict[str, str] = {}
+    unknown = sorted(set(ref_levels) - set(covariates))
+    if unknown:
+        raise AnalysisError(f"A reference level is given for {unknown[0]!r}, which is not a covariate.")
     for col in covariates:
         values = df[col]
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            if col in ref_levels:
+                raise AnalysisError(f"Covariate {col!r} is numeric, so it has no reference level to set.")
             blocks.append(values.to_numpy(dtype=float)[:, None])
             names.append(col)
             cov_of.append(col)
@@ -130,21 +140,29 @@ def _design(df, covariates, ref_levels):
 
 
 def _check_collinear(X: np.ndarray, names: list[str]) -> None:
-    """Name the first covariate column that is a linear combination of earlier ones (or constant)."""
+    """Name the first covariate column that is a linear combination of earlier ones (or constant).
+
+    Works on the correlation matrix of the columns: a column whose share of variance left unexplained
+    by the earlier (kept) columns is below 1e-10 is collinear with them.
+    """
     Xc = X - X.mean(0)
-    scale = np.sqrt((Xc**2).sum(0))
+    gram = Xc.T @ Xc
+    scale = np.sqrt(np.diag(gram))
     kept: list[int] = []
     for j in range(X.shape[1]):
-        if scale[j] <= 1e-10 * max(1.0, np.abs(X[:, j]).max()):
+        if scale[j] <= 1e-10 * max(1.0, np.abs(X[:, j]).max()) * np.sqrt(len(X)):
             raise AnalysisError(f"Covariate term {names[j]!r} is constant in this cohort (collinear with "
                                 "the baseline hazard).")
-        trial = [*kept, j]
-        sv = np.linalg.svd(Xc[:, trial] / scale[trial], compute_uv=False)
-        if sv[-1] < 1e-7 * sv[0]:
-            others = ", ".join(repr(names[k]) for k in kept)
-            raise AnalysisError(
-                f"Covariates are collinear: {names[j]!r} is a linear combination of {others}."
-            )
+        corr = gram / np.outer(scale, scale)
+        if kept:
+            ck = corr[np.ix_(kept, kept)]
+            cj = corr[kept, j]
+            coef = np.linalg.lstsq(ck, cj, rcond=None)[0]
+            if 1.0 - cj @ coef < 1e-10:
+                others = ", ".join(repr(names[k]) for k, c in zip(kept, coef, strict=True) if abs(c) > 1e-6)
+                raise AnalysisError(
+                    f"Covariates are collinear: {names[j]!r} is a linear combination of {others}."
+                )
         kept.append(j)
 
 
@@ -203,9 +221,11 @@ def _efron_pieces(S: _Sorted, beta):
     eta = S.X @ beta
     with np.errstate(over="ignore"):
         r = S.w * np.exp(eta)
-    rx = r[:, None] * S.X
-    s0, s1 = S.risk_cumsum(r), S.risk_cumsum(rx)
-    d0, d1 = S.death_sums(r), S.death_sums(rx)
+    rz = np.empty((len(r), S.X.shape[1] + 1))
+    rz[:, 0] = r
+    np.multiply(r[:, None], S.X, out=rz[:, 1:])
+    risk, dead = S.risk_cumsum(rz), S.death_sums(rz)  # one pass for the sums of r and r * x
+    s0, s1, d0, d1 = risk[:, 0], risk[:, 1:], dead[:, 0], dead[:, 1:]
     b = S.k_block
     den = s0[b] - S.frac * d0[b]
     a = (s1[b] - S.frac[:, None] * d1[b]) / den[:, None]
@@ -323,47 +343,57 @@ def _concordance(time, event, lp, weights, strata) -> float:
     return float((conc + tied / 2) / comparable) if comparable > 0 else np.nan
 
 
-def _concordance_counts(t, e, lp, w) -> np.ndarray:
+def _concordance_counts(t, e, lp, w, block: int = 128) -> np.ndarray:
     """Weighted concordant, discordant and lp-tied pairs of one stratum.
 
-    Walks the distinct times from the latest down, keeping the weights of everyone seen so far (later
-    times, and censorings at the current time) in a Fenwick tree over the ranks of the linear predictor.
-    Each row's tree path is precomputed, so a time costs a handful of numpy calls, not a Python loop
-    over tree levels: O(n log n) work with O(distinct times) calls.
+    Rows are ordered from the latest time down, censorings before events at the same time; a row is
+    comparable with an event when it comes earlier in that order and is not an event at the same time.
+    The rows are cut into blocks of about ``block`` rows at time boundaries; pairs across blocks are
+    counted with a Fenwick tree over the ranks of the linear predictor (each row's tree path
+    precomputed, so a block costs a handful of numpy calls), pairs within a block by direct comparison.
+    O(n log n + n * block) work and O(n / block) numpy calls, whatever the number of distinct times.
     """
     rank = np.unique(lp, return_inverse=True)[1].astype(np.int64) + 1
     size = int(rank.max()) + 1  # tree slots 1..size-1; slot 0 reads as 0; slot size absorbs padding
     depth = max(1, (size - 1).bit_length())
-    order = np.lexsort((e, -t))  # descending time, censored before events at the same time
+    order = np.lexsort((e, -t))
     t, e, w, rank = t[order], e[order], w[order], rank[order]
+    new_group = np.r_[True, (t[1:] != t[:-1]) | (e[1:] != e[:-1])]
+    g = np.cumsum(new_group)  # equal only for rows tied in time and in status
+    starts = np.flatnonzero(new_group)
+    sizes = np.diff(np.r_[starts, len(t)])
+    big = sizes >= block  # a large tied set is a block of its own (no pairs within it count)
+    bounds = np.r_[starts, len(t)]
+    cuts = np.unique(np.r_[bounds[np.searchsorted(bounds, np.arange(0, len(t), block))],
+                           starts[big], (starts + sizes)[big], len(t)]).astype(np.int64)
     tree = np.zeros(size + 1)
     at_rank = np.zeros(size + 1)
-    seen = 0.0
-    conc = disc = tied = 0.0
-    starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
-    ends = np.r_[starts[1:], len(t)]
-    first_event = starts + np.array([int(np.searchsorted(e[a:z], 1)) for a, z in zip(starts, ends, strict=True)],
-                                    dtype=np.int64)
-    chunk_starts = starts[np.r_[0, np.flatnonzero(np.diff(starts // 65536)) + 1]]
-    for c0, c1 in zip(chunk_starts, np.r_[chunk_starts[1:], len(t)], strict=True):
-        up = _update_paths(rank[c0:c1], size, depth)
-        query = _query_paths(rank[c0:c1] - 1, depth)
-        in_chunk = (starts >= c0) & (starts < c1)
-        for a, f, z in zip(starts[in_chunk], first_event[in_chunk], ends[in_chunk], strict=True):
-            if f > a:  # censored at this time are at risk for its events
-                np.add.at(tree, up[a - c0:f - c0].ravel(), np.repeat(w[a:f], depth))
-                np.add.at(at_rank, rank[a:f], w[a:f])
-                seen += w[a:f].sum()
-            if f < z:
-                wd = w[f:z]
-                less = tree[query[f - c0:z - c0]].sum(1)
-                same = at_rank[rank[f:z]]
+    seen = conc = disc = tied = 0.0
+    super_cuts = cuts[np.r_[0, np.flatnonzero(np.diff(cuts // 65536)) + 1]]
+    for s0, s1 in zip(super_cuts, np.r_[super_cuts[1:], len(t)], strict=True):
+        up = _update_paths(rank[s0:s1], size, depth)
+        query = _query_paths(rank[s0:s1] - 1, depth)
+        inner = cuts[(cuts >= s0) & (cuts <= s1)]
+        for a, z in itertools.pairwise(inner):
+            dead = a + np.flatnonzero(e[a:z])
+            if dead.size:
+                wd, rd = w[dead], rank[dead]
+                less = tree[query[dead - s0]].sum(1)
+                same = at_rank[rd]
+                earlier = (g[a:z][None, :] < g[dead][:, None]) if z - a < 4 * block else None
+                if earlier is not None:  # pairs inside the block
+                    ra, wa = rank[a:z][None, :], w[a:z]
+                    less = less + ((ra < rd[:, None]) & earlier) @ wa
+                    same = same + ((ra == rd[:, None]) & earlier) @ wa
+                    before = seen + earlier @ wa
+                else:  # one tied set of events: none comparable with another
+                    before = np.full(len(dead), seen)
                 conc += wd @ less
                 tied += wd @ same
-                disc += wd @ (seen - less - same)
-                np.add.at(tree, up[f - c0:z - c0].ravel(), np.repeat(wd, depth))
-                np.add.at(at_rank, rank[f:z], wd)
-                seen += wd.sum()
+                disc += wd @ (before - less - same)
+            np.add.at(tree, up[a - s0:z - s0].ravel(), np.repeat(w[a:z], depth))
+            np.add.at(at_rank, rank[a:z], w[a:z])
+            seen += w[a:z].sum()
     return np.array([conc, disc, tied])
 
 
@@ -446,7 +476,7 @@ def fit_cox(
     cluster_col : str, optional
         Cluster identifier for the robust variance (``cluster = ...``).
     weights_col : str, optional
-        Non-negative case weights (``weights = ...``), e.g. inverse-probability weights.
+        Positive case weights (``weights = ...``), e.g. inverse-probability weights.
     ties : {"efron", "breslow"}
     conf_level : float
         Confidence level of the hazard-ratio intervals.
@@ -489,8 +519,8 @@ def fit_cox(
     _check_collinear(X, names)
     if weights_col:
         weights = pd.to_numeric(data[weights_col], errors="coerce").to_numpy(dtype=float)
-        if not np.isfinite(weights).all() or (weights < 0).any():
-            raise AnalysisError(f"Weights in {weights_col!r} must be finite and non-negative.")
+        if not np.isfinite(weights).all() or (weights <= 0).any():
+            raise AnalysisError(f"Weights in {weights_col!r} must be finite and positive (as coxph requires).")
     else:
         weights = np.ones(len(time))
     if strata_cols:

@@ -214,9 +214,14 @@ def logrank_trend(
                          table, strata_col, rho, gamma)
 
 
-def holm(p: Sequence[float]) -> np.ndarray:
-    """Holm-adjusted p-values (R ``p.adjust(p, "holm")``)."""
-    p = np.asarray(p, dtype=float)
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm-adjusted p-values (R ``p.adjust(p, "holm")``).
+
+    References
+    ----------
+    Holm S (1979). A simple sequentially rejective multiple test procedure. Scand J Stat 6:65–70.
+    """
+    p = np.asarray(p_values, dtype=float)
     m = len(p)
     order = np.argsort(p, kind="stable")
     adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))

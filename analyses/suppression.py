@@ -18,23 +18,31 @@ Rules
    impossible the total is masked too.
 4. **Curves.** A curve stops at the last time with at least ``min_cell`` patients at risk (a group of
    fewer than ``min_cell`` patients has no curve). Per-row events and censorings follow rule 1. The
-   at-risk number of a row is shown only when it differs from the previous *shown* at-risk number by 0
-   or by at least ``min_cell``; otherwise the drop (events + censorings in between) would be a small
-   count, so the row's at-risk is masked and the next row is compared with the last shown one. When a
-   group's ``n`` is masked (rule 3), at-risk numbers within ``min_cell`` of it are masked as well, and
-   so are all its per-row events and censorings (they would add up to it); when a group's events are
+   at-risk number of a row is shown only when it differs from the previous *shown* at-risk number
+   (curve rows and milestones taken together, in time order) by 0 or by at least ``min_cell``;
+   otherwise the drop would be a small count. Between two shown at-risk numbers the row counts add up
+   to their difference, so rule 3 applies to each such run of rows (the rows cut off by the
+   truncation count as one masked cell of the last run); a run that cannot be protected is masked
+   whole. When a group's ``n`` is masked (rule 3), at-risk numbers within ``min_cell`` of it are
+   masked, and so are all its per-row counts (they would add up to it); when a group's events are
    masked, all its per-row and per-interval event counts are masked (they would add up to them).
-5. **Milestones.** As curves: survival after the curve's last shown time is masked, at-risk numbers
-   are thinned as in rule 4, and interval events follow rule 1.
+5. **Milestones** (the at-risk table). Survival after the curve's last shown time is masked; interval
+   events follow rule 1; at-risk numbers are thinned with the curve (rule 4). Then the table is
+   treated as a linear system: split follow-up at the milestone times into parts, with unknown event
+   and censoring counts per part; every shown number (n, events, at risk at t_k, events in
+   (t_(k-1), t_k]) is one linear equation. While some small sum of events, censorings or both over
+   consecutive parts is determined by the equations, the shown interval-events or at-risk number whose
+   masking removes most such sums is masked. This aggregates the table until differences of at-risk
+   numbers and interval events reveal no small count.
 6. **Medians, RMST.** A median or a confidence limit beyond the curve's last shown time is masked (it
    rests on fewer than ``min_cell`` patients); a group whose curve is empty loses its median and RMST.
-7. **Cox.** ``n`` and ``events`` follow rules 1–2; per-level counts of a dummy term follow rule 1.
-   Coefficients are estimates, not counts, and are kept.
+7. **Cox.** ``n`` and ``events`` follow rules 1–2. Coefficients are estimates, not counts, and are kept.
 
-Limitations (documented, not hidden): the survival probabilities of a shown curve step by
-``d / n_at_risk`` with at least ``min_cell`` at risk, the usual standard for publishing Kaplan–Meier
-curves; a determined reader who also knows the censoring pattern could still infer event counts from
-step sizes. Test statistics (log-rank, Wald) are reported as computed.
+Limitations (stated, not hidden): a Kaplan–Meier curve's survival probabilities are published at full
+precision; each step is ``1 - d / n_at_risk`` with at least ``min_cell`` at risk, the usual standard
+for publishing Kaplan–Meier curves, but a reader can solve a step for ``d`` and ``n_at_risk`` (small
+integers). Masking counts cannot undo what the curve itself shows; round or smooth the curve for
+releases that need more. Test statistics (log-rank, Wald) are reported as computed.
 
 References
 ----------
@@ -45,6 +53,7 @@ Hundepool A, et al. (2012). Statistical Disclosure Control. Wiley, ch. 4 (second
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterable
 
 import numpy as np
@@ -64,6 +73,7 @@ __all__ = [
 ]
 
 DEFAULT_MIN_CELL = 11
+_ROW_COUNTS = ("events", "competing_events", "censored")
 
 
 def is_small(count: float | None, min_cell: int) -> bool:
@@ -130,8 +140,11 @@ def _thin_at_risk(values: Iterable[float], min_cell: int, hidden_n: float | None
         if is_small(value, min_cell):
             out.append(None)
             continue
-        drop = None if last is None else last - value
-        ok = last is None or drop >= min_cell or (drop == 0 and not last_hidden)
+        if last is None:
+            ok = True
+        else:
+            drop = last - value
+            ok = drop >= min_cell or (drop == 0 and not last_hidden)
         out.append(int(value) if ok else None)
         if ok:
             last, last_hidden = value, False
@@ -139,18 +152,60 @@ def _thin_at_risk(values: Iterable[float], min_cell: int, hidden_n: float | None
 
 
 def suppress_curve(curve: pd.DataFrame, min_cell: int, hidden_n: float | None = None) -> pd.DataFrame:
-    """Rule 4 on one group's curve (columns at_risk, events, censored, plus estimates).
+    """Rule 4 on one group's curve (columns time_days, at_risk and count columns, plus estimates).
 
+    The count columns are ``events``, ``censored`` and, when present, ``competing_events``.
     ``hidden_n`` is the group's size when it is masked by rule 3.
     """
-    curve = _object(curve, ["at_risk", "events", "censored"]).reset_index(drop=True)
+    return _suppress_curve(curve, min_cell, hidden_n, [])[0]
+
+
+def _suppress_curve(curve, min_cell, hidden_n, points) -> tuple[pd.DataFrame, list[int | None]]:
+    """Rule 4, thinning the at-risk numbers of the curve and of ``points`` (time, at_risk) together."""
+    curve = _object(curve, [c for c in ("at_risk", *_ROW_COUNTS) if c in curve]).reset_index(drop=True)
     if min_cell <= 0:
-        return curve
-    curve = curve[curve["at_risk"].astype(float) >= min_cell].reset_index(drop=True)
-    curve["at_risk"] = pd.Series(_thin_at_risk(curve["at_risk"], min_cell, hidden_n), dtype=object)
-    for col in ("events", "censored"):
+        return curve, [v for _, v in points]
+    keep = curve["at_risk"].astype(float) >= min_cell
+    remainder = int(curve.loc[~keep, "at_risk"].iloc[0]) if (~keep).any() else 0
+    curve = curve[keep].reset_index(drop=True)
+    cols = [c for c in _ROW_COUNTS if c in curve]
+    true_counts = curve[cols].to_numpy(dtype=float)
+    times = list(curve["time_days"]) + [t for t, _ in points]
+    values = list(curve["at_risk"]) + [v for _, v in points]
+    order = sorted(range(len(times)), key=lambda i: (times[i], i >= len(curve)))
+    shown: list[int | None] = [None] * len(times)
+    for i, v in zip(order, _thin_at_risk([values[i] for i in order], min_cell, hidden_n), strict=True):
+        shown[i] = v
+    curve["at_risk"] = pd.Series(shown[: len(curve)], dtype=object)
+    for col in cols:
         curve[col] = pd.Series([mask_count(v, min_cell) for v in curve[col]], dtype=object)
-    return curve
+    _protect_runs(curve, cols, true_counts, remainder, min_cell)
+    return curve, shown[len(curve):]
+
+
+def _protect_runs(curve, cols, true_counts, remainder, min_cell) -> None:
+    """Between two shown at-risk numbers the row counts add up to their difference: rule 3 per run.
+
+    The last run also holds the rows after the truncation (their total is the first hidden at-risk
+    number), which count as one masked cell. Rows before the first shown at-risk number (when the
+    group size is hidden) add up to an unknown total and need nothing.
+    """
+    shown = [i for i, v in enumerate(curve["at_risk"]) if v is not None]
+    bounds = [*shown, len(curve)]
+    for a, b in itertools.pairwise(bounds):
+        values = list(true_counts[a:b].ravel())
+        masked = [v is None for v in curve.iloc[a:b][cols].to_numpy().ravel()]
+        if b == len(curve) and remainder > 0:
+            values.append(remainder)
+            masked.append(True)
+        if not any(masked):
+            continue
+        extended, exposed = suppress_totals(values, min_cell, also_mask=masked)
+        hide = [True] * len(values) if exposed else [v is None for v in extended]
+        grid = np.array(hide[: (b - a) * len(cols)]).reshape(b - a, len(cols))
+        for j, col in enumerate(cols):
+            rows = np.flatnonzero(grid[:, j]) + a
+            curve.loc[rows, col] = None
 
 
 def _group_counts(summary: pd.DataFrame, min_cell: int) -> tuple[pd.DataFrame, bool, bool]:
@@ -182,18 +237,24 @@ def suppress_km(result: KMResult, min_cell: int = DEFAULT_MIN_CELL) -> tuple[KMR
         return result, {"n": False, "events": False}
     summary, hide_n, hide_events = _group_counts(result.summary, min_cell)
     curves, milestones, last_times = [], [], {}
-    for group, n_shown, n_true in zip(summary["group"], summary["n"], result.summary["n"], strict=True):
-        hidden_n = n_true if n_shown is None else None
-        curve = suppress_curve(result.curve[result.curve["group"] == group], min_cell, hidden_n)
+    for i, group in enumerate(summary["group"]):
+        hidden_n = None if summary["n"].iloc[i] is not None else int(result.summary["n"].iloc[i])
+        full = result.curve[result.curve["group"] == group].reset_index(drop=True)
+        ms = _object(result.milestones[result.milestones["group"] == group], ["at_risk", "events"])
+        ms = ms.reset_index(drop=True)
+        points = list(zip(ms["time_days"], ms["at_risk"], strict=True))
+        curve, ms_at_risk = _suppress_curve(full, min_cell, hidden_n, points)
         last_times[group] = curve["time_days"].max() if len(curve) else -np.inf
-        ms = _suppress_milestones(result.milestones[result.milestones["group"] == group], min_cell,
-                                  last_times[group])
-        _thin_jointly(curve, ms, result.curve[result.curve["group"] == group], min_cell, hidden_n)
+        ms.loc[ms["time_days"] > last_times[group], ["survival", "std_err", "ci_lower", "ci_upper"]] = np.nan
+        ms["at_risk"] = pd.Series(ms_at_risk, dtype=object)
+        ms["events"] = pd.Series([mask_count(v, min_cell) for v in ms["events"]], dtype=object)
         if hidden_n is not None:  # per-row counts would add up to the hidden group size
             curve[["events", "censored"]] = None
-        if summary.loc[summary["group"] == group, "events"].iloc[0] is None:  # ... or to hidden events
+        if summary["events"].iloc[i] is None:  # ... or to the hidden events
             curve["events"] = None
             ms["events"] = None
+        _protect_milestones(full.iloc[1:], curve, ms, min_cell, summary["n"].iloc[i] is not None,
+                            summary["events"].iloc[i] is not None)
         curves.append(curve)
         milestones.append(ms)
     summary = summary.copy()
@@ -217,28 +278,70 @@ def suppress_km(result: KMResult, min_cell: int = DEFAULT_MIN_CELL) -> tuple[KMR
     return copy, {"n": hide_n, "events": hide_events}
 
 
-def _thin_jointly(curve, ms, full_curve, min_cell, hidden_n) -> None:
-    """Rules 4-5 over the curve rows and milestones together, so no cross-table difference is small."""
-    kept = len(curve)
-    times = list(full_curve["time_days"].iloc[:kept]) + list(ms["time_days"])
-    values = list(full_curve["at_risk"].iloc[:kept]) + list(ms["at_risk_raw"])
-    order = sorted(range(len(times)), key=lambda i: (times[i], i >= kept))
-    thinned = _thin_at_risk([values[i] for i in order], min_cell, hidden_n)
-    shown: list[int | None] = [None] * len(times)
-    for i, v in zip(order, thinned, strict=True):
-        shown[i] = v
-    curve["at_risk"] = pd.Series(shown[:kept], dtype=object)
-    ms["at_risk"] = pd.Series(shown[kept:], dtype=object)
-    del ms["at_risk_raw"]
+def _protect_milestones(full, curve, ms, min_cell, n_known, events_known) -> None:
+    """Rule 5's secondary step: no small count follows linearly from the milestone table.
 
+    The group's rows are split at the milestone times t_1 < ... < t_K into parts [0, t_1), {t_1},
+    (t_1, t_2), ..., (t_K, inf), with unknown event and censoring counts per part. What is published
+    is linear in them: n and the group's events (when shown), the number at risk at t_k (from the
+    milestone or from the curve row that starts at t_k) and the events in (t_(k-1), t_k]. No sum of
+    events, of censorings or of both over consecutive parts whose value is small may lie in the span
+    of what is published; while one does, the published item whose masking removes most such sums is
+    masked (interval events before at-risk numbers).
+    """
+    t = ms["time_days"].to_numpy(dtype=float)
+    k_count = len(t)
+    if k_count == 0:
+        return
+    n_parts = 2 * k_count + 1
+    row_t = full["time_days"].to_numpy(dtype=float)
+    left = np.searchsorted(t, row_t, side="left")
+    exact = (left < k_count) & (t[np.minimum(left, k_count - 1)] == row_t)
+    part = 2 * left + exact
+    truth = np.r_[np.bincount(part, weights=full["events"].to_numpy(dtype=float), minlength=n_parts),
+                  np.bincount(part, weights=full["censored"].to_numpy(dtype=float), minlength=n_parts)]
 
-def _suppress_milestones(ms: pd.DataFrame, min_cell: int, last_time: float) -> pd.DataFrame:
-    ms = _object(ms, ["at_risk", "events"]).reset_index(drop=True)
-    ms["at_risk_raw"] = ms["at_risk"]
-    beyond = ms["time_days"] > last_time
-    ms.loc[beyond, ["survival", "std_err", "ci_lower", "ci_upper"]] = np.nan
-    ms["events"] = pd.Series([mask_count(v, min_cell) for v in ms["events"]], dtype=object)
-    return ms
+    def vec(a: int, b: int, events: bool = True, censored: bool = True) -> np.ndarray:
+        v = np.zeros(2 * n_parts)
+        v[a:b] = float(events)
+        v[n_parts + a:n_parts + b] = float(censored)
+        return v
+
+    first_row = np.searchsorted(curve["time_days"].to_numpy(dtype=float), t, side="left")
+    items: list[tuple[str, int, np.ndarray]] = []
+    for k in range(k_count):
+        via_curve = first_row[k] < len(curve) and curve["at_risk"].iloc[first_row[k]] is not None
+        if ms["at_risk"].iloc[k] is not None or via_curve:
+            items.append(("at_risk", k, vec(2 * k + 1, n_parts)))
+        if ms["events"].iloc[k] is not None:
+            items.append(("events", k, vec(2 * k, 2 * k + 2, censored=False)))
+    fixed = ([vec(0, n_parts)] if n_known else []) + ([vec(0, n_parts, censored=False)] if events_known else [])
+    sensitive = [f for a in range(n_parts) for b in range(a + 1, n_parts + 1)
+                 for f in (vec(a, b, True, False), vec(a, b, False, True), vec(a, b))
+                 if is_small(f @ truth, min_cell)]
+    if not sensitive:
+        return
+    sens = np.array(sensitive)
+
+    def leaks(published: list[tuple[str, int, np.ndarray]]) -> int:
+        rows = fixed + [v for _, _, v in published]
+        if not rows:
+            return 0
+        _, sv, vt = np.linalg.svd(np.array(rows), full_matrices=False)
+        basis = vt[sv > 1e-9]
+        residual = sens - (sens @ basis.T) @ basis
+        return int((np.abs(residual).max(axis=1) < 1e-9).sum())
+
+    while items and leaks(items) > 0:
+        best = min(range(len(items)),
+                   key=lambda j: (leaks(items[:j] + items[j + 1:]), items[j][0] == "at_risk", -j))
+        kind, k, _ = items.pop(best)
+        if kind == "events":
+            ms.loc[k, "events"] = None
+        else:
+            ms.loc[k, "at_risk"] = None
+            if first_row[k] < len(curve):
+                curve.loc[first_row[k], "at_risk"] = None
 
 
 def suppress_cox(result: CoxResult, min_cell: int = DEFAULT_MIN_CELL) -> dict[str, int | None]:

@@ -255,3 +255,28 @@ def test_cli_km_errors_are_one_sentence(km_db: Path, capsys: pytest.CaptureFixtu
     assert code == 2
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+EDGE_OK = {
+    "no_events": pd.DataFrame({"time": [2.0, 5, 9], "status": [0, 0, 0], "group": ["a", "a", "b"]}),
+    "single_group": pd.DataFrame({"time": [2.0, 5, 9, 9], "status": [1, 0, 1, 1], "group": ["a"] * 4}),
+    "group_of_one": pd.DataFrame({"time": [2.0, 5, 9, 4], "status": [1, 0, 1, 1],
+                                  "group": ["a", "a", "a", "b"]}),
+    "time_zero_events": pd.DataFrame({"time": [0.0, 0, 3, 8], "status": [1, 1, 0, 1], "group": ["a"] * 4}),
+}
+
+
+@pytest.mark.parametrize("frame", EDGE_OK.values(), ids=EDGE_OK.keys())
+def test_edge_cases_fit_with_invariants(frame: pd.DataFrame) -> None:
+    """Edge data fit without error; invariants: n and events add up, S in [0, 1] and non-increasing,
+    a median is missing exactly when S never reaches 0.5 (R values for the same shapes:
+    km_summary_all_censored / group_of_one / time_zero_events.csv)."""
+    result = fit_km(frame, "time", "status", "group")
+    assert result.n == len(frame)
+    assert result.events == int((frame["status"] == 1).sum())
+    for group, curve in result.curve.groupby("group"):
+        s = curve["survival"].to_numpy()
+        assert ((s >= 0) & (s <= 1)).all()
+        assert (np.diff(s) <= 1e-12).all()
+        median = result.summary.set_index("group").loc[group, "median_days"]
+        assert np.isnan(median) == (s.min() > 0.5)

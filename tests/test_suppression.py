@@ -7,6 +7,7 @@ import itertools
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -61,9 +62,61 @@ def _attack(original, suppressed, totals, min_cell: int) -> None:
         if e is None:
             assert suppressed.milestones.loc[suppressed.milestones["group"] == group, "events"].isna().all()
             assert suppressed.curve.loc[suppressed.curve["group"] == group, "events"].isna().all()
-    # 6. curves stop before fewer than min_cell are at risk
+    # 6. the row counts between two shown at-risk numbers add up to their difference
+    for group in suppressed.summary["group"]:
+        shown = suppressed.curve[suppressed.curve["group"] == group].reset_index(drop=True)
+        true = original.curve[original.curve["group"] == group].reset_index(drop=True)
+        marks = [i for i, v in enumerate(shown["at_risk"]) if v is not None]
+        for a, b in itertools.pairwise([*marks, len(shown)]):
+            cells = [(true.loc[r, c], shown.loc[r, c]) for r in range(a, b) for c in ("events", "censored")]
+            if b == len(shown) and len(true) > len(shown):
+                cells.append((true.loc[len(shown), "at_risk"], None))  # rows after the truncation
+            hidden = [v for v, s in cells if s is None]
+            if sum(hidden) > 0:  # masked zeros in a run that drops by 0 reveal nothing
+                assert len(hidden) >= 2
+                assert sum(hidden) >= min_cell
+    # 7. the milestone table as a linear system: no small sum over parts is determined
+    for group, n, e in zip(suppressed.summary["group"], suppressed.summary["n"], suppressed.summary["events"],
+                           strict=True):
+        _attack_milestones(original, suppressed, group, n is not None, e is not None, min_cell)
+    # 8. curves stop before fewer than min_cell are at risk
     merged = suppressed.curve.merge(original.curve, on=["group", "time_days"], suffixes=("", "_true"))
     assert (merged["at_risk_true"] >= min_cell).all()
+
+
+def _attack_milestones(original, suppressed, group, n_known, events_known, min_cell) -> None:
+    """Parts [0,t1), {t1}, (t1,t2), ...: unknown events and censorings per part; every shown number is
+    a linear equation; a small sum of consecutive parts must not be solvable from them."""
+    ms = suppressed.milestones[suppressed.milestones["group"] == group].reset_index(drop=True)
+    curve = suppressed.curve[suppressed.curve["group"] == group].reset_index(drop=True)
+    rows = original.curve[(original.curve["group"] == group)].iloc[1:]
+    t = ms["time_days"].to_numpy(dtype=float)
+    n_parts = 2 * len(t) + 1
+    part = [2 * int(np.searchsorted(t, x)) + int(x in t) for x in rows["time_days"]]
+    truth = np.r_[np.bincount(part, weights=rows["events"], minlength=n_parts),
+                  np.bincount(part, weights=rows["censored"], minlength=n_parts)]
+
+    def vec(a, b, ev=1.0, ce=1.0):
+        v = np.zeros(2 * n_parts)
+        v[a:b], v[n_parts + a:n_parts + b] = ev, ce
+        return v
+
+    eqs = ([vec(0, n_parts)] if n_known else []) + ([vec(0, n_parts, ce=0.0)] if events_known else [])
+    for k, tk in enumerate(t):
+        later = curve[curve["time_days"] >= tk]
+        if ms.loc[k, "at_risk"] is not None or (len(later) and later["at_risk"].iloc[0] is not None):
+            eqs.append(vec(2 * k + 1, n_parts))
+        if ms.loc[k, "events"] is not None:
+            eqs.append(vec(2 * k, 2 * k + 2, ce=0.0))
+    if not eqs:
+        return
+    a_mat = np.array(eqs)
+    for a in range(n_parts):
+        for b in range(a + 1, n_parts + 1):
+            for f in (vec(a, b, ce=0.0), vec(a, b, ev=0.0), vec(a, b)):
+                if 0 < f @ truth < min_cell:
+                    y = np.linalg.lstsq(a_mat.T, f, rcond=None)[0]
+                    assert np.abs(a_mat.T @ y - f).max() > 1e-8, (group, a, b, f @ truth)
 
 
 def test_lung_ecog_group_of_one_is_protected() -> None:

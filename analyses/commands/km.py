@@ -27,6 +27,7 @@ from ayaall.errors import UserError
 __all__ = ["register", "run"]
 
 _CURVE_FIELDS = ("time_days", "survival", "ci_lower", "ci_upper", "at_risk", "events", "censored")
+_DEFAULT_TIMES = (1 * DAYS_PER_YEAR, 2 * DAYS_PER_YEAR, 3 * DAYS_PER_YEAR, 5 * DAYS_PER_YEAR)
 _MILESTONE_FIELDS = ("time_days", "survival", "ci_lower", "ci_upper", "at_risk", "events")
 
 
@@ -70,7 +71,7 @@ def run(
     *,
     by: str | None = None,
     strata: str | None = None,
-    times: list[float] | tuple[float, ...] = tuple(y * DAYS_PER_YEAR for y in (1, 2, 3, 5)),
+    times: list[float] | tuple[float, ...] = _DEFAULT_TIMES,
     rmst_horizon: float | None = None,
     min_cell: int = 11,
 ) -> dict[str, Any]:

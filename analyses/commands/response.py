@@ -1,0 +1,83 @@
+"""``ayaall analyze response``: CR/CRi/CRh and MRD-negativity rates by group, Wilson intervals (JSON).
+
+Needs no endpoint or time zero, so it takes only ``--db``, ``--cohort``, ``--min-cell`` and ``--json``
+of the shared options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import numpy as np
+
+from ayaall.errors import UserError
+
+__all__ = ["add_table_options", "register", "run"]
+
+
+def add_table_options(parser: argparse.ArgumentParser) -> None:
+    """The shared options that make sense without an endpoint (cli.md)."""
+    parser.add_argument("--db", required=True, help="DuckDB file written by 'ayaall load'")
+    parser.add_argument("--cohort", help="cohort file (JSON, see cli.md)")
+    parser.add_argument("--min-cell", type=int, default=11,
+                        help="small-cell suppression threshold (default 11; 0 turns it off)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON (cli.md)")
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add ``response`` to the ``analyze`` subcommands."""
+    parser = subparsers.add_parser("response", help="remission and MRD-negativity rates by group",
+                                   description="CR/CRi/CRh and MRD-negative rates (intention to treat) of line 1 "
+                                   "(frontline) or line 2 (salvage), Wilson 95% intervals. Prints JSON.")
+    add_table_options(parser)
+    parser.add_argument("--by", help="analysis_patients column whose groups are compared")
+    parser.add_argument("--line", type=int, default=1, choices=[1, 2], help="1 frontline, 2 salvage")
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    from analyses.cohort import CohortSpec
+
+    cohort = CohortSpec.from_file(args.cohort) if args.cohort else CohortSpec()
+    result = run(args.db, cohort, line=args.line, by=args.by, min_cell=args.min_cell)
+    sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
+    return 0
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float | np.floating):
+        return float(v) if np.isfinite(v) else None
+    return int(v) if isinstance(v, np.integer) else v
+
+
+def run(db: Any, cohort: Any, *, line: int = 1, by: str | None = None, min_cell: int = 11) -> dict[str, Any]:
+    """The ``analyze response`` JSON document as a dict."""
+    from analyses.response import response_frame, response_rates, suppress_response_rates
+    from analyses.suppression import mask_count
+
+    if min_cell < 0:
+        raise UserError(f"--min-cell must be 0 or more, not {min_cell}.")
+    frame = response_frame(db, cohort, line, [by] if by else [])
+    if frame.empty:
+        raise UserError(f"No patient in this cohort started line {line}, so there are no rates to report.")
+    outcomes = {}
+    for name in ("cr", "mrd_negative"):
+        table, hide = suppress_response_rates(response_rates(frame, name, by), min_cell)
+        outcomes[name] = {
+            "responders": None if hide["responders"] else mask_count(int(frame[name].sum()), min_cell),
+            "groups": [{"group": r["group"], "n": _clean(r["n"]), "responders": _clean(r["responders"]),
+                        "rate": _clean(r["rate"]), "rate_ci": [_clean(r["ci_lower"]), _clean(r["ci_upper"])]}
+                       for r in table.to_dict("records")],
+        }
+    return {
+        "line": line, "by": by, "n": mask_count(len(frame), min_cell),
+        "not_assessed": mask_count(int(frame["not_assessed"].sum()), min_cell),
+        "ci_method": "Wilson score, prop.test(correct = FALSE)", "conf_level": 0.95, "min_cell": min_cell,
+        "definitions": {"cr": "any observed assessment of the line with CR, CRI or CRH",
+                        "mrd_negative": "any such remission assessment with MRD NEG",
+                        "denominator": "patients who started the line (not assessed = non-responder)"},
+        "outcomes": outcomes,
+    }
