@@ -28,3 +28,17 @@ def demo_db(demo_extract: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     db = tmp_path_factory.mktemp("demo_db") / "registry.duckdb"
     load_extract(demo_extract, db)
     return db
+
+
+# ---- dashboard browser tests (owned by dashboard/; keep this block at the end) -------------------------
+# Headless Chromium for dash's ``dash_duo`` fixture: the system browser and driver, no network chatter.
+def pytest_setup_options():
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--window-size=1400,1000"):
+        options.add_argument(arg)
+    return options
+# ---- end of dashboard browser tests block ----------------------------------------------------------------

@@ -1,0 +1,34 @@
+"""What a page's callbacks need: the data service, the server's settings and the cohort from the controls."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from analyses.cohort import CohortSpec
+from dashboard.data import RegistryService
+from dashboard.settings import DashboardSettings
+from dashboard.state import cohort_from_values
+
+__all__ = ["PageContext"]
+
+
+@dataclass(frozen=True)
+class PageContext:
+    service: RegistryService
+    settings: DashboardSettings
+
+    @property
+    def min_cell(self) -> int:
+        return self.settings.min_cell
+
+    def cohort(self, values: Sequence[Any], control_ids: Sequence[dict[str, str]]) -> CohortSpec:
+        """The cohort selected by the filter controls (values and ids of ``ids.FILTER_ALL``)."""
+        by_column = {cid["column"]: v for cid, v in zip(control_ids, values, strict=True)}
+        return cohort_from_values(by_column, self.service.full_ranges())
+
+    def mask(self, count: int) -> int | None:
+        from analyses.suppression import mask_count
+
+        return mask_count(count, self.min_cell)

@@ -1,0 +1,81 @@
+"""Cumulative incidence figure: the event of interest and the competing event side by side, per group."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.figures.common import apply_house_style, to_unit, unit_label
+from dashboard.palette import group_style, rgba
+
+__all__ = ["cif_figure"]
+
+
+def cif_figure(
+    curve: pd.DataFrame,
+    *,
+    group_col: str | None,
+    event_label: str,
+    competing_label: str,
+    unit: str = "months",
+    title: str | None = None,
+    show_ci: bool = True,
+) -> go.Figure:
+    """Step curves of cumulative incidence from a *suppressed* curve table (``dashboard.suppress.suppress_cif``).
+
+    ``curve`` has group, time_days, cif_event, ci_lower_event, ci_upper_event, cif_competing,
+    ci_lower_competing, ci_upper_competing (no counts).
+    """
+    fig = make_subplots(
+        rows=1, cols=2, shared_yaxes=True, subplot_titles=(event_label, competing_label), horizontal_spacing=0.06
+    )
+    for col, cause in ((1, "event"), (2, "competing")):
+        for group in dict.fromkeys(curve["group"]):
+            g = curve[curve["group"] == group]
+            style = group_style(group_col, str(group))
+            x = to_unit(g["time_days"].astype(float), unit)
+            if show_ci:
+                fig.add_trace(
+                    go.Scatter(
+                        x=x,
+                        y=g[f"ci_upper_{cause}"],
+                        mode="lines",
+                        hoverinfo="skip",
+                        line={"width": 0, "shape": "hv"},
+                        showlegend=False,
+                    ),
+                    row=1,
+                    col=col,
+                )
+                fig.add_trace(
+                    go.Scatter(
+                        x=x,
+                        y=g[f"ci_lower_{cause}"],
+                        mode="lines",
+                        hoverinfo="skip",
+                        line={"width": 0, "shape": "hv"},
+                        fill="tonexty",
+                        fillcolor=rgba(style.color, 0.15),
+                        showlegend=False,
+                    ),
+                    row=1,
+                    col=col,
+                )
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=g[f"cif_{cause}"],
+                    mode="lines",
+                    name=str(group),
+                    legendgroup=str(group),
+                    showlegend=col == 1,
+                    line={"color": style.color, "dash": style.dash, "shape": "hv", "width": 2},
+                    hovertemplate=f"{group}<br>%{{x:.1f}} {unit}: %{{y:.1%}}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+        fig.update_xaxes(title_text=unit_label(unit), rangemode="tozero", row=1, col=col)
+    fig.update_yaxes(title_text="Cumulative incidence", tickformat=".0%", rangemode="tozero", row=1, col=1)
+    return apply_house_style(fig, title=title, height=480)

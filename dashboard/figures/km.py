@@ -1,0 +1,207 @@
+"""Kaplan–Meier figure in the KMunicate style: curves with confidence bands and censor marks, and a table
+under the plot with the number at risk, censored and events in each interval, per group.
+
+The builder is pure: it takes a *suppressed* ``KMResult`` (``analyses.suppression.suppress_km``) and a
+suppressed risk table, so a figure never holds a count the browser may not see.
+
+References
+----------
+Morris TP, et al. (2019). Proposals on Kaplan–Meier plots in medical research and a survey of
+stakeholder views: KMunicate. BMJ Open 9:e030215.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from analyses.km import KMResult
+from dashboard.figures.common import apply_house_style, to_unit, unit_label
+from dashboard.palette import group_style, rgba
+
+__all__ = ["RISK_ROWS", "format_count", "km_figure"]
+
+RISK_ROWS: tuple[tuple[str, str], ...] = (("at_risk", "At risk"), ("censored", "Censored"), ("events", "Events"))
+
+
+def format_count(value: object, min_cell: int) -> str:
+    """A suppressed count as text; a masked one (small, or hidden so others cannot be worked out) is ``—``."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    return f"{int(value):,}"  # type: ignore[call-overload]
+
+
+def km_figure(
+    result: KMResult,
+    risk_table: pd.DataFrame | None = None,
+    *,
+    unit: str = "months",
+    title: str | None = None,
+    y_title: str = "Survival probability",
+    min_cell: int = 11,
+    ticks_days: list[float] | None = None,
+    show_ci: bool = True,
+) -> go.Figure:
+    """Kaplan–Meier curves (KMunicate style) from a suppressed result.
+
+    Parameters
+    ----------
+    result : KMResult
+        Already suppressed: its curve stops where too few remain at risk and its counts may be None.
+    risk_table : DataFrame, optional
+        group, time_days, at_risk, censored, events (interval counts, None when masked), one row per
+        tick time; shown under the plot.
+    unit : {"days", "months", "years"}
+    min_cell : int
+        Only used to write masked counts as ``<min_cell``.
+    ticks_days : list of float, optional
+        x ticks in days (default: the risk table's times).
+    """
+    groups = list(dict.fromkeys(result.curve["group"])) or list(result.summary["group"])
+    column = result.group_col
+    has_table = risk_table is not None and len(risk_table) > 0
+    table_rows = len(groups) * len(RISK_ROWS) if has_table else 0
+    plot_px, row_px = 380, 17
+    table_px = row_px * table_rows + 30
+    fig = make_subplots(
+        rows=2 if has_table else 1,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=60 / (plot_px + table_px + 60),
+        row_heights=[plot_px, table_px] if has_table else None,
+    )
+    for group in groups:
+        curve = result.curve[result.curve["group"] == group]
+        if curve.empty:
+            continue
+        _add_group(fig, curve, column, group, unit, show_ci)
+    if has_table:
+        _add_risk_table(fig, risk_table, groups, column, unit, min_cell)  # type: ignore[arg-type]
+    ticks = ticks_days if ticks_days is not None else (sorted(risk_table["time_days"].unique()) if has_table else None)  # type: ignore[index]
+    axis = {"tickvals": [to_unit(t, unit) for t in ticks]} if ticks else {}
+    max_x = max(
+        (to_unit(float(result.curve["time_days"].max()), unit) if len(result.curve) else 1.0),
+        max((to_unit(t, unit) for t in ticks), default=0.0),
+    )
+    fig.update_xaxes(range=[-0.04 * max_x, 1.04 * max_x], **axis)
+    fig.update_xaxes(title_text=unit_label(unit), row=2 if has_table else 1, col=1, showticklabels=True)
+    fig.update_yaxes(title_text=y_title, range=[0, 1.02], tickformat=".0%", row=1, col=1)
+    apply_house_style(fig, title=title, height=plot_px + (table_px + 60 if has_table else 0) + 110)
+    fig.update_layout(margin={"l": 190 if has_table else 70})
+    return fig
+
+
+def _add_group(fig: go.Figure, curve: pd.DataFrame, column: str | None, group: str, unit: str, show_ci: bool) -> None:
+    style = group_style(column, group)
+    x = to_unit(curve["time_days"].astype(float), unit)
+    name = str(group)
+    if show_ci:
+        upper = curve["ci_upper"].astype(float).where(curve["survival"] < 1, 1.0)
+        lower = curve["ci_lower"].astype(float).where(curve["survival"] < 1, 1.0)
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=upper,
+                mode="lines",
+                line={"width": 0, "shape": "hv"},
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=name,
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=lower,
+                mode="lines",
+                line={"width": 0, "shape": "hv"},
+                fill="tonexty",
+                fillcolor=rgba(style.color, 0.15),
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=name,
+                name=f"{name} 95% CI",
+            ),
+            row=1,
+            col=1,
+        )
+    hover = [
+        f"{name}<br>{t:.1f} {unit}: {s:.1%}" + (f" ({lo:.1%}–{hi:.1%})" if pd.notna(lo) and pd.notna(hi) else "")
+        for t, s, lo, hi in zip(x, curve["survival"], curve["ci_lower"], curve["ci_upper"], strict=True)
+    ]
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=curve["survival"].astype(float),
+            mode="lines",
+            name=name,
+            legendgroup=name,
+            line={"color": style.color, "dash": style.dash, "shape": "hv", "width": 2},
+            hovertext=hover,
+            hoverinfo="text",
+        ),
+        row=1,
+        col=1,
+    )
+    censored = curve["censored"].apply(lambda v: v is None or bool(pd.notna(v) and v > 0)).to_numpy(dtype=bool)
+    censored[0] = False  # the time-0 row
+    if censored.any():
+        fig.add_trace(
+            go.Scatter(
+                x=x[censored],
+                y=curve["survival"][censored].astype(float),
+                mode="markers",
+                marker={"symbol": "line-ns-open", "size": 8, "color": style.color},
+                name=f"{name} censored",
+                legendgroup=name,
+                showlegend=False,
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=1,
+        )
+
+
+def _add_risk_table(
+    fig: go.Figure, table: pd.DataFrame, groups: list[str], column: str | None, unit: str, min_cell: int
+) -> None:
+    labels = []
+    for group in groups:
+        rows = table[table["group"] == group]
+        style = group_style(column, group)
+        for key, title in RISK_ROWS:
+            label = f"{group} · {title}"
+            labels.append(label)
+            fig.add_trace(
+                go.Scatter(
+                    x=to_unit(rows["time_days"].astype(float), unit),
+                    y=[label] * len(rows),
+                    mode="text",
+                    text=[format_count(v, min_cell) for v in rows[key]],
+                    textfont={"color": style.color, "size": 11},
+                    showlegend=False,
+                    hoverinfo="skip",
+                    meta="risk-table",
+                    name=f"{group} {title}",
+                ),
+                row=2,
+                col=1,
+            )
+    fig.update_yaxes(
+        categoryorder="array",
+        categoryarray=labels[::-1],
+        showgrid=False,
+        showline=False,
+        ticks="",
+        row=2,
+        col=1,
+        tickfont={"size": 11},
+        tickmode="array",
+        tickvals=labels,
+        range=[-0.6, len(labels) - 0.4],
+    )
+    fig.update_xaxes(showline=False, row=2, col=1)

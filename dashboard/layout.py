@@ -1,0 +1,46 @@
+"""The page shell: navigation bar, the always-visible cohort builder and the current page."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashboard import ids
+from dashboard.pages import PAGES
+from dashboard.settings import DashboardSettings
+
+__all__ = ["shell"]
+
+
+def shell(settings: DashboardSettings) -> html.Div:
+    nav = dbc.Nav(
+        [dbc.NavItem(dbc.NavLink(page.TITLE, id=ids.nav_id(page.PATH), href=page.PATH)) for page in PAGES],
+        pills=True,
+        className="page-nav",
+        id=ids.NAV,
+    )
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL, refresh=False),
+            html.Header(
+                [
+                    html.H1(settings.title, className="app-title"),
+                    html.Span(
+                        f"small-cell suppression: counts below {settings.min_cell} are not shown"
+                        if settings.min_cell
+                        else "small-cell suppression is off",
+                        className="suppression-badge",
+                    ),
+                ],
+                className="app-header",
+            ),
+            html.Nav(nav, **{"aria-label": "pages"}),
+            html.Div(
+                [
+                    html.Aside(id="cohort-sidebar", className="sidebar", **{"aria-label": "cohort builder"}),
+                    html.Main(id=ids.PAGE, className="page"),
+                ],
+                className="app-body",
+            ),
+        ]
+    )

@@ -1,0 +1,89 @@
+"""Cohort page: the attrition flow (registry -> exclusions -> each filter) and Table 1 by a chosen variable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Input, Output, State, dcc, html
+
+from dashboard import ids
+from dashboard.components import data_table, option_dropdown, run_safely
+from dashboard.context import PageContext
+from dashboard.filters import BY_COLUMNS
+from dashboard.pages.options import read_option
+from dashboard.table1 import table1
+
+__all__ = ["OPTIONS", "PATH", "TITLE", "layout", "register"]
+
+PATH = "/"
+TITLE = "Cohort"
+_BY_CHOICES = [{"label": "(no comparison)", "value": "none"}] + [{"label": lab, "value": c} for c, lab in BY_COLUMNS]
+OPTIONS = {"t1by": "none"}
+
+
+def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
+    t1by = read_option(query, "t1by", "none", {o["value"] for o in _BY_CHOICES})
+    return html.Div(
+        [
+            html.H2("Cohort"),
+            html.P(
+                "Who is in the cohort and why others are not: the registry, the exclusions of endpoints.md, "
+                "then each filter of the cohort builder in order.",
+                className="lead-text",
+            ),
+            html.H3("Attrition"),
+            dcc.Loading(html.Div(id=ids.ATTRITION)),
+            html.H3("Table 1"),
+            option_dropdown("t1by", "Compare by", _BY_CHOICES, t1by),
+            dcc.Loading(html.Div(id=ids.TABLE1)),
+        ]
+    )
+
+
+def register(app: Any, page_ctx: PageContext) -> None:
+    @app.callback(Output(ids.ATTRITION, "children"), Input(ids.FILTER_ALL, "value"), State(ids.FILTER_ALL, "id"))
+    def update_attrition(values: list[Any], control_ids: list[dict[str, str]]) -> Any:
+        def compute() -> Any:
+            return attrition_table(page_ctx, page_ctx.cohort(values, control_ids))
+
+        return run_safely(compute, 1)
+
+    @app.callback(
+        Output(ids.TABLE1, "children"),
+        Input(ids.FILTER_ALL, "value"),
+        Input(ids.option_id("t1by"), "value"),
+        State(ids.FILTER_ALL, "id"),
+    )
+    def update_table1(values: list[Any], by: str | None, control_ids: list[dict[str, str]]) -> Any:
+        def compute() -> Any:
+            cohort = page_ctx.cohort(values, control_ids)
+            table = table1(page_ctx.service, cohort, None if by in (None, "none") else by, page_ctx.min_cell)
+            return data_table(table, caption="Counts (column %); — marks a count hidden by small-cell suppression.")
+
+        return run_safely(compute, 1)
+
+
+def attrition_table(page_ctx: PageContext, cohort: Any) -> Any:
+    """The attrition flow as a table; counts masked (a removal of 1..min_cell-1 patients is hidden, and so
+    is the remaining count that would reveal it)."""
+    from analyses.suppression import mask_count
+
+    frame = page_ctx.service.attrition(cohort)
+    min_cell = page_ctx.min_cell
+    removed = [mask_count(v, min_cell) for v in frame["removed"]]
+    remaining: list[int | None] = []
+    hidden = 0  # patients removed in hidden steps since the last shown remaining count
+    for r_true, r_shown, rem in zip(frame["removed"], removed, frame["remaining"], strict=True):
+        if r_shown is None:
+            hidden += int(r_true)
+        show = (hidden == 0 or hidden >= min_cell) and mask_count(rem, min_cell) is not None
+        remaining.append(int(rem) if show else None)
+        if show:
+            hidden = 0
+    shown = frame.assign(removed=removed, remaining=remaining)
+    shown = shown.rename(
+        columns={"step": "Step", "label": "Description", "removed": "Removed", "remaining": "Remaining"}
+    )
+    return data_table(
+        shown, count_columns=["Removed", "Remaining"], caption="— marks a count hidden by small-cell suppression."
+    )

@@ -1,0 +1,209 @@
+"""Cox page: covariates and reference levels, unadjusted and adjusted hazard ratios side by side, a forest
+plot and the proportional-hazards test."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, State, dcc, html
+
+from analyses.cox import fit_cox
+from analyses.suppression import suppress_cox
+from ayaall.errors import UserError
+from dashboard import ids
+from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown
+from dashboard.context import PageContext
+from dashboard.data import cohort_key
+from dashboard.figures.forest import forest_figure
+from dashboard.filters import BY_COLUMNS
+from dashboard.pages.options import read_option
+from dashboard.views import parse_endpoint
+
+__all__ = ["OPTIONS", "PATH", "TITLE", "cox_outputs", "layout", "register"]
+
+PATH = "/cox"
+TITLE = "Cox"
+COVARIATES = [("age_at_dx", "Age at diagnosis (years)"), *BY_COLUMNS]
+OPTIONS = {"endpoint": "OS/DX", "cov": ["frontline_regimen", "age_group"], "ref": []}
+
+
+def _ref_options(page_ctx: PageContext) -> list[dict[str, str]]:
+    choices = page_ctx.service.filter_choices()
+    out = []
+    for column, label in BY_COLUMNS:
+        for level in choices.get(
+            column, ["True", "False"] if column in {"cr1", "relapsed", "hct", "car_t", "induction_failure"} else []
+        ):
+            out.append({"label": f"{label}: {level}", "value": f"{column}={level}"})
+    return out
+
+
+def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
+    endpoint = read_option(query, "endpoint", OPTIONS["endpoint"], {o["value"] for o in endpoint_options()})
+    cov = read_option(query, "cov", OPTIONS["cov"], {c for c, _ in COVARIATES}, multi=True)
+    refs = _ref_options(page_ctx)
+    ref = read_option(query, "ref", [], {o["value"] for o in refs}, multi=True)
+    return html.Div(
+        [
+            html.H2("Cox proportional hazards"),
+            dbc.Row(
+                [
+                    dbc.Col(option_dropdown("endpoint", "Endpoint and time zero", endpoint_options(), endpoint), md=4),
+                    dbc.Col(
+                        option_dropdown(
+                            "cov", "Covariates", [{"label": lab, "value": c} for c, lab in COVARIATES], cov, multi=True
+                        ),
+                        md=4,
+                    ),
+                    dbc.Col(
+                        option_dropdown(
+                            "ref",
+                            "Reference levels (default: first in sorted order)",
+                            refs,
+                            ref,
+                            multi=True,
+                            clearable=True,
+                        ),
+                        md=4,
+                    ),
+                ]
+            ),
+            dcc.Loading(
+                [
+                    html.Div(id=ids.COX_MESSAGE),
+                    dcc.Graph(id=ids.COX_FOREST, config={"displaylogo": False}, style={"display": "none"}),
+                    html.Div(id=ids.COX_TABLE),
+                    html.Div(id=ids.COX_PH),
+                ],
+                delay_show=150,
+            ),
+        ]
+    )
+
+
+def register(app: Any, page_ctx: PageContext) -> None:
+    @app.callback(
+        Output(ids.COX_MESSAGE, "children"),
+        Output(ids.COX_FOREST, "figure"),
+        Output(ids.COX_FOREST, "style"),
+        Output(ids.COX_TABLE, "children"),
+        Output(ids.COX_PH, "children"),
+        Input(ids.FILTER_ALL, "value"),
+        Input(ids.option_id("endpoint"), "value"),
+        Input(ids.option_id("cov"), "value"),
+        Input(ids.option_id("ref"), "value"),
+        State(ids.FILTER_ALL, "id"),
+    )
+    def update(
+        values: list[Any],
+        endpoint_value: str,
+        cov: list[str] | None,
+        ref: list[str] | None,
+        control_ids: list[dict[str, str]],
+    ) -> Any:
+        return cox_outputs(page_ctx, values, control_ids, endpoint_value, cov or [], ref or [])
+
+
+def cox_outputs(
+    page_ctx: PageContext,
+    values: list[Any],
+    control_ids: list[dict[str, str]],
+    endpoint_value: str,
+    cov: list[str],
+    ref: list[str],
+) -> tuple[Any, ...]:
+    hidden = {"display": "none"}
+    try:
+        endpoint, origin = parse_endpoint(endpoint_value)
+        if not cov:
+            raise UserError("Choose at least one covariate.")
+        cohort = page_ctx.cohort(values, control_ids)
+        refs = dict(r.split("=", 1) for r in ref if r.split("=", 1)[0] in cov)
+        key = ("cox", cohort_key(cohort), endpoint, origin, tuple(cov), tuple(sorted(refs.items())), page_ctx.min_cell)
+        result = page_ctx.service.cached(key, lambda: _fit(page_ctx, cohort, endpoint, origin, cov, refs))
+    except UserError as exc:
+        return message(str(exc)), {}, hidden, None, None
+    terms, ph, counts, notes = result
+    figure = forest_figure(terms, title=f"{endpoint} from {origin}: hazard ratios")
+    side = terms.pivot_table(index="term", columns="model", values="label", aggfunc="first", sort=False)
+    side = side.reindex(columns=[c for c in ("Unadjusted", "Adjusted") if c in side.columns]).reset_index()
+    side = side.rename(
+        columns={"term": "Term", "Unadjusted": "Unadjusted HR (95% CI), p", "Adjusted": "Adjusted HR (95% CI), p"}
+    )
+    n, events = counts
+    header = html.P(
+        f"Adjusted model: {'—' if n is None else f'{n:,}'} patients, "
+        f"{'—' if events is None else f'{events:,}'} events (Efron ties)."
+    )
+    table = html.Div(
+        [
+            html.H3("Hazard ratios"),
+            header,
+            data_table(side),
+            html.Ul([html.Li(x) for x in notes], className="notes") if notes else None,
+        ]
+    )
+    ph_table = ph.assign(statistic=ph["statistic"].map(lambda v: f"{v:.2f}"), p=ph["p"].map(format_p))
+    ph_block = html.Div(
+        [
+            html.H3("Proportional-hazards test (cox.zph, KM transform)"),
+            data_table(ph_table.rename(columns={"term": "Term", "statistic": "χ²", "df": "df"})),
+        ]
+    )
+    return None, figure, {"display": "block"}, table, ph_block
+
+
+def _fit(page_ctx: PageContext, cohort: Any, endpoint: str, origin: str, cov: list[str], refs: dict[str, str]):
+    import warnings
+
+    from analyses.results import AnalysisWarning
+
+    frame = page_ctx.service.frame(cohort, endpoint, origin, cov)
+    if frame.empty:
+        raise UserError(f"No patient of this cohort has an {endpoint} row from {origin}.")
+    rows, notes = [], []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AnalysisWarning)
+        adjusted = fit_cox(frame, "time_days", "event_code", cov, ref_levels=refs)
+        rows.append(_terms(adjusted, "Adjusted"))
+        for c in cov:
+            try:
+                rows.append(
+                    _terms(
+                        fit_cox(
+                            frame, "time_days", "event_code", [c], ref_levels={k: v for k, v in refs.items() if k == c}
+                        ),
+                        "Unadjusted",
+                    )
+                )
+            except UserError as exc:
+                notes.append(f"Unadjusted model for {c} not fitted: {exc}")
+    notes += list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, AnalysisWarning)))
+    terms = pd.concat(rows, ignore_index=True)
+    shown = suppress_cox(adjusted, page_ctx.min_cell)
+    ph = adjusted.ph_test[["term", "statistic", "df", "p"]].copy()
+    ref_note = ", ".join(f"{k} = {v}" for k, v in adjusted.reference_levels.items())
+    if ref_note:
+        notes.insert(0, f"Reference levels: {ref_note}.")
+    return terms, ph, (shown["n"], shown["events"]), notes
+
+
+def _terms(result: Any, model: str) -> pd.DataFrame:
+    t = result.terms
+    label = [
+        f"{hr:.2f} ({lo:.2f}–{hi:.2f}), p {format_p(p) if format_p(p).startswith('<') else '= ' + format_p(p)}"
+        for hr, lo, hi, p in zip(t["hr"], t["hr_ci_lower"], t["hr_ci_upper"], t["p"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "term": t["term"],
+            "hr": t["hr"],
+            "hr_ci_lower": t["hr_ci_lower"],
+            "hr_ci_upper": t["hr_ci_upper"],
+            "p": t["p"],
+            "model": model,
+            "label": label,
+        }
+    )

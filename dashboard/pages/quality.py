@@ -1,0 +1,166 @@
+"""Data quality page: the load report, quarantine counts by reason, warnings, the data cut-off and the
+extract's provenance (``load_runs``). Only counts by category are shown, masked like every other count;
+no quarantined row, raw value or patient id reaches the browser."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+from dash import Input, Output, State, dcc, html
+
+from dashboard import ids
+from dashboard.components import data_table, run_safely
+from dashboard.context import PageContext
+from dashboard.suppress import mask_counts
+
+__all__ = ["OPTIONS", "PATH", "TITLE", "layout", "reason_category", "register"]
+
+PATH = "/quality"
+TITLE = "Data quality"
+OPTIONS: dict[str, Any] = {}
+
+# Quarantine reasons and warnings name rows, ids and raw values; they are shown by category only.
+_CATEGORIES: tuple[tuple[str, str], ...] = (
+    (r"^excluded from endpoints \(([^)]*)\)", r"excluded from endpoints: \1"),
+    (r"is empty; it is a required value", "required value missing"),
+    (r"^exact duplicate", "exact duplicate row"),
+    (r"^conflicting rows", "conflicting duplicate rows"),
+    (r"is not in patients", "unknown patient"),
+    (r"is not an ISO date", "invalid date"),
+    (r"is not a (whole )?number", "invalid number"),
+    (r"is not one of the codes", "unknown code"),
+    (r"more fields than the header|fewer fields than the header", "malformed row"),
+    (r"no loaded treatment line", "no matching treatment line"),
+    (r"earlier than an event", "last contact before a recorded event"),
+    (r"given for a patient recorded ALIVE", "death date for a living patient"),
+    (r"unknown column", "unknown column"),
+    (r"before (dx_date|diagnosis)", "dated before diagnosis"),
+    (r"after (the )?death", "dated after death"),
+)
+
+
+def reason_category(reason: str | None) -> str:
+    """A quarantine reason or warning reduced to its category (no ids, dates or raw values)."""
+    text = reason or ""
+    for pattern, label in _CATEGORIES:
+        match = re.search(pattern, text)
+        if match:
+            return match.expand(label) if "\\1" in label else label
+    return "other"
+
+
+def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
+    return html.Div(
+        [
+            html.H2("Data quality"),
+            html.P(
+                "How the extract was loaded: rows read, loaded and quarantined per table, why rows were "
+                "quarantined, warnings on loaded rows, and where the data came from.",
+                className="lead-text",
+            ),
+            dcc.Loading(html.Div(id=ids.QUALITY_CONTENT)),
+            dcc.Store(id="quality-trigger", data=1),
+        ]
+    )
+
+
+def register(app: Any, page_ctx: PageContext) -> None:
+    @app.callback(Output(ids.QUALITY_CONTENT, "children"), Input("quality-trigger", "data"), State(ids.URL, "pathname"))
+    def update(_trigger: int, _path: str | None) -> Any:
+        return run_safely(lambda: quality_content(page_ctx), 1)
+
+
+def quality_content(page_ctx: PageContext) -> html.Div:
+    service, min_cell = page_ctx.service, page_ctx.min_cell
+    return service.cached(("quality", min_cell), lambda: _content(page_ctx))
+
+
+def _content(page_ctx: PageContext) -> html.Div:
+    service, min_cell = page_ctx.service, page_ctx.min_cell
+    runs = service.query_df(
+        "SELECT load_id, registry, extract_date, data_cutoff, started_at, finished_at, package_version, status, "
+        "patients, patients_excluded, time_to_event_rows, extract_fingerprint FROM load_runs ORDER BY started_at"
+    )
+    latest = runs.iloc[-1] if len(runs) else None
+    provenance = []
+    if latest is not None:
+        cutoff = pd.Timestamp(latest["data_cutoff"]).date().isoformat() if pd.notna(latest["data_cutoff"]) else "?"
+        provenance = [
+            html.P(
+                [
+                    html.Strong("Data cut-off: "),
+                    cutoff,
+                    " · ",
+                    html.Strong("Registry: "),
+                    str(latest["registry"]),
+                    " · ",
+                    html.Strong("Extract date: "),
+                    str(latest["extract_date"]),
+                ],
+                className="cutoff",
+            ),
+        ]
+    runs_shown = mask_counts(runs, ["patients", "patients_excluded", "time_to_event_rows"], min_cell, totals=False)
+    runs_shown["data_cutoff"] = runs_shown["data_cutoff"].astype(str).str[:10]
+    runs_shown["started_at"] = runs_shown["started_at"].astype(str).str[:19]
+    runs_shown["finished_at"] = runs_shown["finished_at"].astype(str).str[:19]
+    runs_shown["extract_fingerprint"] = runs_shown["extract_fingerprint"].astype(str).str[:12]
+    report = service.query_df(
+        "SELECT table_name, source_file, rows_read, rows_loaded, rows_quarantined, warnings FROM load_report"
+    )
+    report_shown = _mask_report(report, min_cell)
+    quarantine = _by_category(service.query_df("SELECT table_name, reason FROM quarantine"), "reason", min_cell)
+    warnings = _by_category(service.query_df("SELECT table_name, issue FROM data_quality_issues"), "issue", min_cell)
+    return html.Div(
+        [
+            *provenance,
+            html.H3("Load report"),
+            data_table(
+                report_shown.rename(
+                    columns={
+                        "table_name": "Table",
+                        "source_file": "File",
+                        "rows_read": "Read",
+                        "rows_loaded": "Loaded",
+                        "rows_quarantined": "Quarantined",
+                        "warnings": "Warnings",
+                    }
+                ),
+                count_columns=["Read", "Loaded", "Quarantined", "Warnings"],
+            ),
+            html.H3("Quarantined rows by reason"),
+            data_table(quarantine, count_columns=["Rows"]),
+            html.H3("Warnings on loaded rows"),
+            data_table(warnings, count_columns=["Rows"]),
+            html.H3("Extract provenance (load runs)"),
+            data_table(runs_shown, count_columns=["patients", "patients_excluded", "time_to_event_rows"]),
+            html.P(
+                f"— marks a count of 1 to {min_cell - 1} hidden by small-cell suppression (or one that would "
+                "reveal it)."
+                if min_cell
+                else "",
+                className="notes",
+            ),
+        ]
+    )
+
+
+def _mask_report(report: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """read = loaded + quarantined: when one of the two is small, hide both."""
+    out = mask_counts(report, ["rows_read", "rows_loaded", "rows_quarantined", "warnings"], min_cell, totals=False)
+    for i in out.index:
+        if out.at[i, "rows_loaded"] is None or out.at[i, "rows_quarantined"] is None:
+            out.at[i, "rows_loaded"] = None
+            out.at[i, "rows_quarantined"] = None
+    return out
+
+
+def _by_category(frame: pd.DataFrame, column: str, min_cell: int) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame({"Table": [], "Reason": [], "Rows": []})
+    frame = frame.assign(category=frame[column].map(reason_category))
+    counts = frame.groupby(["table_name", "category"], sort=True).size().reset_index(name="Rows")
+    counts = mask_counts(counts, ["Rows"], min_cell, totals=False)
+    return counts.rename(columns={"table_name": "Table", "category": "Reason"})

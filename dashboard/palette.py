@@ -1,0 +1,79 @@
+"""One colour-blind-safe palette for groups, the same colour for the same group on every page and export.
+
+Colours are the Okabe–Ito palette (Okabe M, Ito K (2008). Color Universal Design). A group's colour
+depends only on its column and label: codes listed in ``ayaall.contract`` take their position in the
+code list; any other label (a numeric group, a new code) takes a position from a stable hash. Beyond
+eight levels the colours repeat with a different line dash, so a figure never shows two groups alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import NamedTuple
+
+from ayaall import contract
+from ayaall.endpoints import age_group_labels
+
+__all__ = ["DASHES", "OKABE_ITO", "GroupStyle", "group_style", "rgba"]
+
+# Black is kept for the single "all" curve; yellow is last because it is faint on white.
+OKABE_ITO: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#000000",  # black
+    "#F0E442",  # yellow
+)
+DASHES: tuple[str, ...] = ("solid", "dash", "dot", "dashdot")
+_UNKNOWN = "#999999"  # UNK / missing, deliberately neutral
+
+_CODE_LISTS: dict[str, tuple[str, ...]] = {
+    "sex": contract.SEX,
+    "race": contract.RACE,
+    "ethnicity": contract.ETHNICITY,
+    "lineage": contract.LINEAGE,
+    "subtype": contract.SUBTYPES,
+    "cns_status": contract.CNS_STATUS,
+    "frontline_regimen": (*contract.FRONTLINE_REGIMENS, "OTHER", "NONE"),
+    "salvage_regimen": (*contract.SALVAGE_REGIMENS, "OTHER", "NONE"),
+    "mrd_eoi": contract.MRD,
+    "age_group": age_group_labels(),
+    "cr1": ("True", "False"),
+    "relapsed": ("True", "False"),
+    "hct": ("True", "False"),
+    "car_t": ("True", "False"),
+    "induction_failure": ("True", "False"),
+}
+
+
+class GroupStyle(NamedTuple):
+    color: str
+    dash: str
+
+
+def _position(column: str | None, label: str) -> int:
+    codes = _CODE_LISTS.get(column or "", ())
+    if label in codes:
+        return codes.index(label)
+    digest = hashlib.sha1(f"{column}:{label}".encode()).hexdigest()
+    return int(digest[:8], 16) % (len(OKABE_ITO) * len(DASHES))
+
+
+def group_style(column: str | None, label: str) -> GroupStyle:
+    """Colour and line dash of group ``label`` of ``column`` (``None`` or ``"all"`` for one curve)."""
+    label = str(label)
+    if column is None or label == "all":
+        return GroupStyle("#000000", "solid")
+    if label in {"UNK", "NA", "None"}:
+        return GroupStyle(_UNKNOWN, "dot")
+    pos = _position(column, label)
+    return GroupStyle(OKABE_ITO[pos % len(OKABE_ITO)], DASHES[(pos // len(OKABE_ITO)) % len(DASHES)])
+
+
+def rgba(hex_color: str, alpha: float) -> str:
+    """``#RRGGBB`` as a CSS ``rgba(...)`` string (for confidence bands)."""
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha})"
