@@ -107,10 +107,19 @@ def table_one(df: pd.DataFrame, group_col: str, variables: Sequence[str]) -> Tab
             for g in columns:
                 v = x[masks[g] & ~np.isnan(x)]
                 q1, med, q3 = np.quantile(v, [0.25, 0.5, 0.75]) if len(v) else (np.nan,) * 3
-                cont_rows.append({"variable": var, "group": g, "n": len(v),
-                                  "missing": int((masks[g] & np.isnan(x)).sum()),
-                                  "median": med, "q1": q1, "q3": q3, "mean": v.mean() if len(v) else np.nan,
-                                  "sd": v.std(ddof=1) if len(v) > 1 else np.nan})
+                cont_rows.append(
+                    {
+                        "variable": var,
+                        "group": g,
+                        "n": len(v),
+                        "missing": int((masks[g] & np.isnan(x)).sum()),
+                        "median": med,
+                        "q1": q1,
+                        "q3": q3,
+                        "mean": v.mean() if len(v) else np.nan,
+                        "sd": v.std(ddof=1) if len(v) > 1 else np.nan,
+                    }
+                )
             tests.append({"variable": var, "kind": "continuous", **_continuous_test(x, labels, groups)})
         else:
             text = values.astype(object).where(values.notna(), None)
@@ -120,16 +129,27 @@ def table_one(df: pd.DataFrame, group_col: str, variables: Sequence[str]) -> Tab
                 present = int(sub.notna().sum())
                 for lv in levels:
                     k = int((sub.astype(str) == lv).sum())
-                    cat_rows.append({"variable": var, "level": lv, "group": g, "n": k,
-                                     "percent": 100 * k / present if present else np.nan})
-                cat_rows.append({"variable": var, "level": MISSING, "group": g, "n": int(sub.isna().sum()),
-                                 "percent": np.nan})
+                    cat_rows.append(
+                        {
+                            "variable": var,
+                            "level": lv,
+                            "group": g,
+                            "n": k,
+                            "percent": 100 * k / present if present else np.nan,
+                        }
+                    )
+                cat_rows.append(
+                    {"variable": var, "level": MISSING, "group": g, "n": int(sub.isna().sum()), "percent": np.nan}
+                )
             tests.append({"variable": var, "kind": "categorical", **_categorical_test(text, labels, groups, levels)})
     group_n = pd.DataFrame({"group": columns, "n": [int(masks[g].sum()) for g in columns]})
-    return TableOneResult(group_n, pd.DataFrame(cat_rows, columns=["variable", "level", "group", "n", "percent"]),
-                          pd.DataFrame(cont_rows, columns=["variable", "group", "n", "missing", "median", "q1",
-                                                           "q3", "mean", "sd"]),
-                          pd.DataFrame(tests), group_col)
+    return TableOneResult(
+        group_n,
+        pd.DataFrame(cat_rows, columns=["variable", "level", "group", "n", "percent"]),
+        pd.DataFrame(cont_rows, columns=["variable", "group", "n", "missing", "median", "q1", "q3", "mean", "sd"]),
+        pd.DataFrame(tests),
+        group_col,
+    )
 
 
 def _no_test(note: str, smd: float = np.nan) -> dict:
@@ -140,8 +160,11 @@ def _continuous_test(x: np.ndarray, labels: np.ndarray, groups: list[str]) -> di
     samples = {g: x[(labels == g) & ~np.isnan(x)] for g in groups}
     usable = [g for g in groups if len(samples[g])]
     sd = {g: samples[g].std(ddof=1) if len(samples[g]) > 1 else np.nan for g in usable}
-    smds = [abs(samples[b].mean() - samples[a].mean()) / np.sqrt((sd[a] ** 2 + sd[b] ** 2) / 2)
-            for a, b in combinations(usable, 2) if (sd[a] ** 2 + sd[b] ** 2) > 0]
+    smds = [
+        abs(samples[b].mean() - samples[a].mean()) / np.sqrt((sd[a] ** 2 + sd[b] ** 2) / 2)
+        for a, b in combinations(usable, 2)
+        if (sd[a] ** 2 + sd[b] ** 2) > 0
+    ]
     smd = float(max(smds)) if smds else np.nan
     if len(usable) < 2:
         return _no_test("Fewer than two groups have values, so there is nothing to compare.")
@@ -151,13 +174,26 @@ def _continuous_test(x: np.ndarray, labels: np.ndarray, groups: list[str]) -> di
         a, b = samples[usable[0]], samples[usable[1]]
         pooled = np.concatenate([a, b])
         exact = len(a) < 50 and len(b) < 50 and len(np.unique(pooled)) == len(pooled)
-        res = stats.mannwhitneyu(a, b, alternative="two-sided", use_continuity=True,
-                                 method="exact" if exact else "asymptotic")
-        return {"test": "Wilcoxon rank-sum" + (" (exact)" if exact else ""), "statistic": float(res.statistic),
-                "df": np.nan, "p": float(res.pvalue), "smd": smd, "note": ""}
+        res = stats.mannwhitneyu(
+            a, b, alternative="two-sided", use_continuity=True, method="exact" if exact else "asymptotic"
+        )
+        return {
+            "test": "Wilcoxon rank-sum" + (" (exact)" if exact else ""),
+            "statistic": float(res.statistic),
+            "df": np.nan,
+            "p": float(res.pvalue),
+            "smd": smd,
+            "note": "",
+        }
     res = stats.kruskal(*[samples[g] for g in usable])
-    return {"test": "Kruskal-Wallis", "statistic": float(res.statistic), "df": len(usable) - 1,
-            "p": float(res.pvalue), "smd": smd, "note": ""}
+    return {
+        "test": "Kruskal-Wallis",
+        "statistic": float(res.statistic),
+        "df": len(usable) - 1,
+        "p": float(res.pvalue),
+        "smd": smd,
+        "note": "",
+    }
 
 
 def _categorical_test(text: pd.Series, labels: np.ndarray, groups: list[str], levels: list[str]) -> dict:
@@ -171,12 +207,24 @@ def _categorical_test(text: pd.Series, labels: np.ndarray, groups: list[str], le
     expected = stats.contingency.expected_freq(observed)
     if observed.shape == (2, 2) and expected.min() < 5:
         res = stats.fisher_exact(observed)
-        return {"test": "Fisher's exact", "statistic": float(res.statistic), "df": np.nan, "p": float(res.pvalue),
-                "smd": smd, "note": ""}
+        return {
+            "test": "Fisher's exact",
+            "statistic": float(res.statistic),
+            "df": np.nan,
+            "p": float(res.pvalue),
+            "smd": smd,
+            "note": "",
+        }
     chi2, p, dof, _ = stats.chi2_contingency(observed, correction=True)
     note = "Some expected counts are below 5; the chi-square p-value is approximate." if expected.min() < 5 else ""
-    return {"test": "Chi-square" + (" (Yates)" if observed.shape == (2, 2) else ""), "statistic": float(chi2),
-            "df": int(dof), "p": float(p), "smd": smd, "note": note}
+    return {
+        "test": "Chi-square" + (" (Yates)" if observed.shape == (2, 2) else ""),
+        "statistic": float(chi2),
+        "df": int(dof),
+        "p": float(p),
+        "smd": smd,
+        "note": note,
+    }
 
 
 def _max_categorical_smd(table: pd.DataFrame) -> float:
@@ -223,7 +271,7 @@ def suppress_table_one(result: TableOneResult, min_cell: int) -> TableOneResult:
                 cat.loc[sel, "n"] = None
                 cat.loc[sel, "percent"] = np.nan
     cont = result.continuous.copy().astype({"n": object, "missing": object})
-    small = (cont["n"].astype(float) < min_cell)
+    small = cont["n"].astype(float) < min_cell
     cont.loc[small, ["median", "q1", "q3", "mean", "sd"]] = np.nan
     cont.loc[small & (cont["n"].astype(float) > 0), "n"] = None
     cont.loc[(cont["missing"].astype(float) > 0) & (cont["missing"].astype(float) < min_cell), "missing"] = None

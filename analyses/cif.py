@@ -108,8 +108,7 @@ def _clean_status(
     """
     if event == competing or 0 in (event, competing):
         raise AnalysisError(
-            f"The event code ({event}) and competing code ({competing}) must differ and not be 0 "
-            "(0 means censored)."
+            f"The event code ({event}) and competing code ({competing}) must differ and not be 0 (0 means censored)."
         )
     columns = [duration_col, status_col, *required, *droppable]
     _require_columns(df, columns)
@@ -135,8 +134,7 @@ def _clean_status(
             raise AnalysisError(f"Column {col!r} has non-numeric or infinite values.")
     if (time < 0).any():
         raise AnalysisError(
-            f"Column {duration_col!r} has {int((time < 0).sum())} negative times; "
-            "follow-up cannot be negative."
+            f"Column {duration_col!r} has {int((time < 0).sum())} negative times; follow-up cannot be negative."
         )
     bad = sorted(set(np.unique(status)) - {0.0, float(event), float(competing)})
     if bad:
@@ -181,7 +179,11 @@ def _tie_factor(d: np.ndarray, n: np.ndarray) -> np.ndarray:
 
 
 def _aj_variance(
-    cif: np.ndarray, s_minus: np.ndarray, s_now: np.ndarray, n: np.ndarray, d_own: np.ndarray,
+    cif: np.ndarray,
+    s_minus: np.ndarray,
+    s_now: np.ndarray,
+    n: np.ndarray,
+    d_own: np.ndarray,
     d_other: np.ndarray,
 ) -> np.ndarray:
     """Gray's variance of the CIF of one cause, as cmprsk's ``cinc`` accumulates it.
@@ -194,9 +196,7 @@ def _aj_variance(
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_s = np.where(s_now > 0, 1.0 / s_now, 0.0)
-    w_other = np.where(
-        (d_other > 0) & (s_now > 0), s_minus**2 * _tie_factor(d_other, n) * d_other / n**2, 0.0
-    )
+    w_other = np.where((d_other > 0) & (s_now > 0), s_minus**2 * _tie_factor(d_other, n) * d_other / n**2, 0.0)
     w_own = np.where(d_own > 0, s_minus**2 * _tie_factor(d_own, n) * d_own / n**2, 0.0)
     a_other, a_own = cif * inv_s, 1.0 + cif * inv_s
     v1 = np.cumsum(a_other**2 * w_other + a_own**2 * w_own)
@@ -241,8 +241,18 @@ def _group_curve(time: np.ndarray, code: np.ndarray, z: float) -> pd.DataFrame:
 
 
 _MILESTONE_COLUMNS = [
-    "group", "time_days", "at_risk", "cif_event", "var_event", "ci_lower_event", "ci_upper_event",
-    "cif_competing", "var_competing", "ci_lower_competing", "ci_upper_competing", "beyond_follow_up",
+    "group",
+    "time_days",
+    "at_risk",
+    "cif_event",
+    "var_event",
+    "ci_lower_event",
+    "ci_upper_event",
+    "cif_competing",
+    "var_competing",
+    "ci_lower_competing",
+    "ci_upper_competing",
+    "beyond_follow_up",
 ]
 
 
@@ -339,18 +349,28 @@ def cumulative_incidence(
             pts = _milestones(curve.drop(columns="group"), grid)
             pts.insert(0, "group", label)
             points.append(pts)
-        summary.append({
-            "group": label, "n": int(mask.sum()), "events": int((code[mask] == 1).sum()),
-            "competing_events": int((code[mask] == 2).sum()), "censored": int((code[mask] == 0).sum()),
-            "max_time_days": float(time[mask].max()),
-        })
+        summary.append(
+            {
+                "group": label,
+                "n": int(mask.sum()),
+                "events": int((code[mask] == 1).sum()),
+                "competing_events": int((code[mask] == 2).sum()),
+                "censored": int((code[mask] == 0).sum()),
+                "max_time_days": float(time[mask].max()),
+            }
+        )
         if mask.sum() < 2 and len(levels) > 1:
-            warnings.warn(f"Group {label!r} has only one patient; its curve is a single step.",
-                          AnalysisWarning, stacklevel=2)
+            warnings.warn(
+                f"Group {label!r} has only one patient; its curve is a single step.", AnalysisWarning, stacklevel=2
+            )
     for what, c in (("event", 1), ("competing event", 2)):
         if not (code == c).any():
-            warnings.warn(f"There are no {what}s (code {event if c == 1 else competing}); its cumulative "
-                          "incidence is 0 throughout.", AnalysisWarning, stacklevel=2)
+            warnings.warn(
+                f"There are no {what}s (code {event if c == 1 else competing}); its cumulative "
+                "incidence is 0 throughout.",
+                AnalysisWarning,
+                stacklevel=2,
+            )
     return CIFResult(
         curve=pd.concat(curves, ignore_index=True),
         milestones=pd.concat(points, ignore_index=True) if points else pd.DataFrame(columns=_MILESTONE_COLUMNS),

@@ -90,10 +90,16 @@ def fit_cause_specific_cox(
     """
     _, _, code = _clean_status(df, duration_col, status_col, event, competing)
     if not (code == 1).any():
-        raise AnalysisError(
-            f"The cause-specific Cox model needs at least one event (code {event}); there are none."
-        )
+        raise AnalysisError(f"The cause-specific Cox model needs at least one event (code {event}); there are none.")
     indicator = f"_{status_col}_is_{event}"
     frame = df.assign(**{indicator: (df[status_col] == event).astype(int)})
-    return fit_cox(frame, duration_col, indicator, list(covariates), ref_levels=ref_levels, strata=strata,
-                   robust=robust, conf_level=conf_level)
+    return fit_cox(
+        frame,
+        duration_col,
+        indicator,
+        list(covariates),
+        ref_levels=ref_levels,
+        strata=strata,
+        robust=robust,
+        conf_level=conf_level,
+    )

@@ -151,8 +151,9 @@ def _check_collinear(X: np.ndarray, names: list[str]) -> None:
     kept: list[int] = []
     for j in range(X.shape[1]):
         if scale[j] <= 1e-10 * max(1.0, np.abs(X[:, j]).max()) * np.sqrt(len(X)):
-            raise AnalysisError(f"Covariate term {names[j]!r} is constant in this cohort (collinear with "
-                                "the baseline hazard).")
+            raise AnalysisError(
+                f"Covariate term {names[j]!r} is constant in this cohort (collinear with the baseline hazard)."
+            )
         corr = gram / np.outer(scale, scale)
         if kept:
             ck = corr[np.ix_(kept, kept)]
@@ -160,9 +161,7 @@ def _check_collinear(X: np.ndarray, names: list[str]) -> None:
             coef = np.linalg.lstsq(ck, cj, rcond=None)[0]
             if 1.0 - cj @ coef < 1e-10:
                 others = ", ".join(repr(names[k]) for k, c in zip(kept, coef, strict=True) if abs(c) > 1e-6)
-                raise AnalysisError(
-                    f"Covariates are collinear: {names[j]!r} is a linear combination of {others}."
-                )
+                raise AnalysisError(f"Covariates are collinear: {names[j]!r} is a linear combination of {others}.")
         kept.append(j)
 
 
@@ -212,8 +211,7 @@ class _Sorted:
         return rc[:-1] - rc[self.stratum_last]
 
     def death_sums(self, v):
-        return np.add.reduceat(v * (self.d[:, None] if v.ndim == 2 else self.d), self.block_start,
-                               axis=0)[self.dblocks]
+        return np.add.reduceat(v * (self.d[:, None] if v.ndim == 2 else self.d), self.block_start, axis=0)[self.dblocks]
 
 
 def _efron_pieces(S: _Sorted, beta):
@@ -263,8 +261,10 @@ def _newton(S: _Sorted):
         try:
             step = np.linalg.solve(info, score)
         except np.linalg.LinAlgError as exc:
-            raise AnalysisError("The Cox model's information matrix is singular; check for collinear "
-                                "covariates or a covariate level with no events.") from exc
+            raise AnalysisError(
+                "The Cox model's information matrix is singular; check for collinear "
+                "covariates or a covariate level with no events."
+            ) from exc
         new_beta = beta + step
         new_loglik, new_score, new_pieces = _efron_pieces(S, new_beta)
         halvings = 0
@@ -364,8 +364,9 @@ def _concordance_counts(t, e, lp, w, block: int = 128) -> np.ndarray:
     sizes = np.diff(np.r_[starts, len(t)])
     big = sizes >= block  # a large tied set is a block of its own (no pairs within it count)
     bounds = np.r_[starts, len(t)]
-    cuts = np.unique(np.r_[bounds[np.searchsorted(bounds, np.arange(0, len(t), block))],
-                           starts[big], (starts + sizes)[big], len(t)]).astype(np.int64)
+    cuts = np.unique(
+        np.r_[bounds[np.searchsorted(bounds, np.arange(0, len(t), block))], starts[big], (starts + sizes)[big], len(t)]
+    ).astype(np.int64)
     tree = np.zeros(size + 1)
     at_rank = np.zeros(size + 1)
     seen = conc = disc = tied = 0.0
@@ -391,7 +392,7 @@ def _concordance_counts(t, e, lp, w, block: int = 128) -> np.ndarray:
                 conc += wd @ less
                 tied += wd @ same
                 disc += wd @ (before - less - same)
-            np.add.at(tree, up[a - s0:z - s0].ravel(), np.repeat(w[a:z], depth))
+            np.add.at(tree, up[a - s0 : z - s0].ravel(), np.repeat(w[a:z], depth))
             np.add.at(at_rank, rank[a:z], w[a:z])
             seen += w[a:z].sum()
     return np.array([conc, disc, tied])
@@ -428,8 +429,8 @@ def _zph(S: _Sorted, p, time, event):
     g_block = 1 - s_before[np.searchsorted(ut, S.t[S.block_end[S.dblocks]])] - ttimes[event].mean()
     nvar = S.X.shape[1]
     u_block = S.death_sums(S.w[:, None] * S.X) - np.stack(
-        [np.bincount(S.k_block, weights=p["mw"] * p["a"][:, j], minlength=len(S.dblocks))
-         for j in range(nvar)], 1)
+        [np.bincount(S.k_block, weights=p["mw"] * p["a"][:, j], minlength=len(S.dblocks)) for j in range(nvar)], 1
+    )
     u = np.r_[np.zeros(nvar), g_block @ u_block]
     i11 = _information(S, p)
     i12 = _information(S, p, g_block)
@@ -549,23 +550,40 @@ def fit_cox(
     used_se = np.sqrt(np.diag(robust_vcov)) if robust_vcov is not None else se
     z = beta / used_se
     zq = stats.norm.ppf(1 - (1 - conf_level) / 2)
-    terms = pd.DataFrame({
-        "term": names, "covariate": cov_of, "level": level_of, "coef": beta, "se": se,
-        "robust_se": np.sqrt(np.diag(robust_vcov)) if robust_vcov is not None else np.nan,
-        "hr": np.exp(beta), "hr_ci_lower": np.exp(beta - zq * used_se),
-        "hr_ci_upper": np.exp(beta + zq * used_se), "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
-    })
+    terms = pd.DataFrame(
+        {
+            "term": names,
+            "covariate": cov_of,
+            "level": level_of,
+            "coef": beta,
+            "se": se,
+            "robust_se": np.sqrt(np.diag(robust_vcov)) if robust_vcov is not None else np.nan,
+            "hr": np.exp(beta),
+            "hr_ci_lower": np.exp(beta - zq * used_se),
+            "hr_ci_upper": np.exp(beta + zq * used_se),
+            "z": z,
+            "p": 2 * stats.norm.sf(np.abs(z)),
+        }
+    )
     lp = np.empty(len(time))
     lp[S.order] = S.X @ beta
     zph = _zph(S, pieces, time, event)
     dfs = [1] * len(names) + [len(names)]
-    ph_test = pd.DataFrame({"term": [*names, "GLOBAL"], "statistic": zph, "df": dfs,
-                            "p": stats.chi2.sf(zph, dfs)})
+    ph_test = pd.DataFrame({"term": [*names, "GLOBAL"], "statistic": zph, "df": dfs, "p": stats.chi2.sf(zph, dfs)})
     return CoxResult(
-        terms=terms, ph_test=ph_test, reference_levels=refs, n=len(time), events=int(event.sum()),
-        n_dropped=int(len(df) - len(data)), loglik=loglik, loglik_null=loglik0,
+        terms=terms,
+        ph_test=ph_test,
+        reference_levels=refs,
+        n=len(time),
+        events=int(event.sum()),
+        n_dropped=int(len(df) - len(data)),
+        loglik=loglik,
+        loglik_null=loglik0,
         concordance=_concordance(time, event, lp, weights, strata_codes),
         vcov=pd.DataFrame(vcov, index=names, columns=names),
         robust_vcov=None if robust_vcov is None else pd.DataFrame(robust_vcov, index=names, columns=names),
-        ties=ties, strata=tuple(strata_cols), cluster_col=cluster_col, iterations=iterations,
+        ties=ties,
+        strata=tuple(strata_cols),
+        cluster_col=cluster_col,
+        iterations=iterations,
     )

@@ -104,8 +104,7 @@ def _design(
         ref = ref_levels.get(col, levels[0])
         if ref not in levels:
             raise AnalysisError(
-                f"Reference level {ref!r} of {col!r} does not occur in the data "
-                f"(levels: {', '.join(levels)})."
+                f"Reference level {ref!r} of {col!r} does not occur in the data (levels: {', '.join(levels)})."
             )
         if len(levels) < 2:
             raise AnalysisError(f"Covariate {col!r} has a single value ({ref!r}); it cannot be estimated.")
@@ -247,8 +246,7 @@ def _sandwich_meat(data: _Data, beta: np.ndarray) -> np.ndarray:
     rev_a = np.concatenate((np.cumsum(gd[::-1])[::-1], [0.0]))
     rev_b = np.vstack([np.cumsum((xbar * gd[:, None])[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
     comp = code == 2
-    eta[comp] -= (e[comp] / data.g_minus[comp])[:, None] * (x[comp] * rev_a[k_le[comp]][:, None]
-                                                           - rev_b[k_le[comp]])
+    eta[comp] -= (e[comp] / data.g_minus[comp])[:, None] * (x[comp] * rev_a[k_le[comp]][:, None] - rev_b[k_le[comp]])
     # ψ: the censoring martingale part, q(u)/Y(u) dMᶜ(u) at each censoring time u.
     utime, first = np.unique(time, return_index=True)
     ncens = np.bincount(np.searchsorted(utime, time[code == 0]), minlength=utime.size).astype(float)
@@ -321,9 +319,7 @@ def fit_fine_gray(
     """
     if not covariates:
         raise AnalysisError("The Fine–Gray model needs at least one covariate.")
-    data, time, code = _clean_status(
-        df, duration_col, status_col, event, competing, droppable=tuple(covariates)
-    )
+    data, time, code = _clean_status(df, duration_col, status_col, event, competing, droppable=tuple(covariates))
     if not (code == 1).any():
         raise AnalysisError(f"The Fine–Gray model needs at least one event (code {event}); there are none.")
     x, names, refs = _design(data, list(covariates), ref_levels)
@@ -345,11 +341,18 @@ def fit_fine_gray(
     se = np.sqrt(np.diag(vcov))
     z = beta / se
     zq = float(stats.norm.ppf(0.5 + conf_level / 2))
-    terms = pd.DataFrame({
-        "term": names, "coef": beta, "se": se, "hr": np.exp(beta),
-        "hr_ci_lower": np.exp(beta - zq * se), "hr_ci_upper": np.exp(beta + zq * se),
-        "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
-    })
+    terms = pd.DataFrame(
+        {
+            "term": names,
+            "coef": beta,
+            "se": se,
+            "hr": np.exp(beta),
+            "hr_ci_lower": np.exp(beta - zq * se),
+            "hr_ci_upper": np.exp(beta + zq * se),
+            "z": z,
+            "p": 2 * stats.norm.sf(np.abs(z)),
+        }
+    )
     return FineGrayResult(
         terms=terms,
         vcov=pd.DataFrame(vcov, index=names, columns=names),

@@ -97,8 +97,9 @@ def _stratum_score(
     fb = (1.0 - fm) ** rho
 
     # a[t] = fb (diag(t1) - t1 t1' / tr); c = running sum of a · nd1 / (tr (1 - fm)).
-    a = fb[:, None, None] * (np.einsum("ti,ij->tij", t1, np.eye(ng)) - t1[:, :, None] * t1[:, None, :]
-                             / tr[:, None, None])
+    a = fb[:, None, None] * (
+        np.einsum("ti,ij->tij", t1, np.eye(ng)) - t1[:, :, None] * t1[:, None, :] / tr[:, None, None]
+    )
     c = np.cumsum(a * (nd1 / (tr * (1.0 - fm)))[:, None, None], axis=0)
 
     with np.errstate(divide="ignore", invalid="ignore"):

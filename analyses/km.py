@@ -44,9 +44,7 @@ __all__ = ["KMResult", "fit_km", "km_table"]
 
 _TOL = np.sqrt(np.finfo(float).eps)
 ALL_GROUP = "all"
-_MILESTONE_COLUMNS = [
-    "group", "time_days", "at_risk", "events", "survival", "std_err", "ci_lower", "ci_upper"
-]
+_MILESTONE_COLUMNS = ["group", "time_days", "at_risk", "events", "survival", "std_err", "ci_lower", "ci_upper"]
 
 
 @dataclass(frozen=True)
@@ -275,24 +273,34 @@ def fit_km(
                 "n": int(mask.sum()),
                 "events": int(e.sum()),
                 "median_days": _first_below_half(table["survival"].to_numpy(), table["time_days"].to_numpy()),
-                "median_ci_lower": _first_below_half(
-                    table["ci_lower"].to_numpy(), table["time_days"].to_numpy()
-                ),
-                "median_ci_upper": _first_below_half(
-                    table["ci_upper"].to_numpy(), table["time_days"].to_numpy()
-                ),
+                "median_ci_lower": _first_below_half(table["ci_lower"].to_numpy(), table["time_days"].to_numpy()),
+                "median_ci_upper": _first_below_half(table["ci_upper"].to_numpy(), table["time_days"].to_numpy()),
             }
         )
         if rmst_horizon is not None:
             est, se = _rmst(table, rmst_horizon)
             rmsts.append(
-                {"group": name, "horizon_days": float(rmst_horizon), "rmst": est, "se": se,
-                 "ci_lower": est - z * se, "ci_upper": est + z * se}
+                {
+                    "group": name,
+                    "horizon_days": float(rmst_horizon),
+                    "rmst": est,
+                    "se": se,
+                    "ci_lower": est - z * se,
+                    "ci_upper": est + z * se,
+                }
             )
         milestones += [{"group": name, **row} for row in _milestones(table, t, e, times)]
         start = pd.DataFrame(
-            {"time_days": [0.0], "at_risk": [int(mask.sum())], "events": [0], "censored": [0],
-             "survival": [1.0], "std_err": [0.0], "ci_lower": [1.0], "ci_upper": [1.0]}
+            {
+                "time_days": [0.0],
+                "at_risk": [int(mask.sum())],
+                "events": [0],
+                "censored": [0],
+                "survival": [1.0],
+                "std_err": [0.0],
+                "ci_lower": [1.0],
+                "ci_upper": [1.0],
+            }
         )
         curve = pd.concat([start, table.drop(columns="var_log")], ignore_index=True)
         curve.insert(0, "group", name)

@@ -109,8 +109,13 @@ def _prepare(df, duration_col, event_col, group_col, strata_col):
 
 def _table(levels, codes, obs, exp, var) -> pd.DataFrame:
     return pd.DataFrame(
-        {"group": levels, "n": np.bincount(codes, minlength=len(levels)), "observed": obs,
-         "expected": exp, "variance": np.diag(var)}
+        {
+            "group": levels,
+            "n": np.bincount(codes, minlength=len(levels)),
+            "observed": obs,
+            "expected": exp,
+            "variance": np.diag(var),
+        }
     )
 
 
@@ -162,8 +167,9 @@ def logrank_test(
     statistic = float(diff @ np.linalg.lstsq(v, diff, rcond=None)[0]) if len(keep) else 0.0
     df_ = len(keep)
     p = float(stats.chi2.sf(statistic, df_)) if df_ > 0 else 1.0
-    return LogrankResult(statistic, df_, p, _method(rho, gamma), _table(levels, codes, obs, exp, var),
-                         strata_col, rho, gamma)
+    return LogrankResult(
+        statistic, df_, p, _method(rho, gamma), _table(levels, codes, obs, exp, var), strata_col, rho, gamma
+    )
 
 
 def logrank_trend(
@@ -210,8 +216,9 @@ def logrank_trend(
     v = score_by_level @ var @ score_by_level
     statistic = float(u**2 / v)
     table = _table(levels, codes, obs, exp, var).assign(score=score_by_level)
-    return LogrankResult(statistic, 1, float(stats.chi2.sf(statistic, 1)), _method(rho, gamma) + " trend",
-                         table, strata_col, rho, gamma)
+    return LogrankResult(
+        statistic, 1, float(stats.chi2.sf(statistic, 1)), _method(rho, gamma) + " trend", table, strata_col, rho, gamma
+    )
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:
@@ -252,8 +259,7 @@ def pairwise_logrank(
     rows = []
     for a, b in combinations(levels, 2):
         sub = df[(labels == a) | (labels == b)]
-        res = logrank_test(sub, duration_col, event_col, group_col, strata_col=strata_col, rho=rho,
-                           gamma=gamma)
+        res = logrank_test(sub, duration_col, event_col, group_col, strata_col=strata_col, rho=rho, gamma=gamma)
         rows.append({"group1": a, "group2": b, "statistic": res.statistic, "p": res.p})
     out = pd.DataFrame(rows, columns=["group1", "group2", "statistic", "p"])
     out["p_adjusted"] = holm(out["p"]) if len(out) else []

@@ -101,8 +101,11 @@ def response_rates(
     if df[outcome_col].isna().any():
         raise AnalysisError(f"Column {outcome_col!r} has {int(df[outcome_col].isna().sum())} missing outcomes.")
     outcome = df[outcome_col].astype(bool).to_numpy()
-    labels = (np.full(len(df), "all", dtype=object) if group_col is None
-              else df[group_col].astype(object).where(df[group_col].notna(), "(missing)").astype(str).to_numpy())
+    labels = (
+        np.full(len(df), "all", dtype=object)
+        if group_col is None
+        else df[group_col].astype(object).where(df[group_col].notna(), "(missing)").astype(str).to_numpy()
+    )
     rows = []
     for g in sorted(set(labels)):
         m = labels == g
@@ -154,8 +157,9 @@ def response_frame(con_or_db: Any, cohort: Any, line: int, columns: Sequence[str
         known = analysis_columns(con)
         unknown = [c for c in columns if c not in known]
         if unknown:
-            raise UserError(f"{', '.join(map(repr, unknown))} not a column of analysis_patients "
-                            f"(columns: {', '.join(known)}).")
+            raise UserError(
+                f"{', '.join(map(repr, unknown))} not a column of analysis_patients (columns: {', '.join(known)})."
+            )
         where, params = cohort_patients_sql(con, cohort)
         extra = "".join(f', ap."{c}"' for c in dict.fromkeys(columns) if c != "patient_id")
         started = "TRUE" if line == 1 else "ap.line2_date IS NOT NULL"

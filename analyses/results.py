@@ -43,9 +43,7 @@ def survival_arrays(df: pd.DataFrame, duration_col: str, event_col: str) -> tupl
         raise AnalysisError("The analysis has no rows to work with (the cohort is empty).")
     time = pd.to_numeric(df[duration_col], errors="coerce").to_numpy(dtype=float)
     if np.isnan(time).any():
-        raise AnalysisError(
-            f"Column {duration_col!r} has {int(np.isnan(time).sum())} missing or non-numeric times."
-        )
+        raise AnalysisError(f"Column {duration_col!r} has {int(np.isnan(time).sum())} missing or non-numeric times.")
     if np.isinf(time).any():
         raise AnalysisError(f"Column {duration_col!r} has infinite times.")
     if (time < 0).any():

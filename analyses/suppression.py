@@ -180,7 +180,7 @@ def _suppress_curve(curve, min_cell, hidden_n, points) -> tuple[pd.DataFrame, li
     for col in cols:
         curve[col] = pd.Series([mask_count(v, min_cell) for v in curve[col]], dtype=object)
     _protect_runs(curve, cols, true_counts, remainder, min_cell)
-    return curve, shown[len(curve):]
+    return curve, shown[len(curve) :]
 
 
 def _protect_runs(curve, cols, true_counts, remainder, min_cell) -> None:
@@ -253,14 +253,16 @@ def suppress_km(result: KMResult, min_cell: int = DEFAULT_MIN_CELL) -> tuple[KMR
         if summary["events"].iloc[i] is None:  # ... or to the hidden events
             curve["events"] = None
             ms["events"] = None
-        _protect_milestones(full.iloc[1:], curve, ms, min_cell, summary["n"].iloc[i] is not None,
-                            summary["events"].iloc[i] is not None)
+        _protect_milestones(
+            full.iloc[1:], curve, ms, min_cell, summary["n"].iloc[i] is not None, summary["events"].iloc[i] is not None
+        )
         curves.append(curve)
         milestones.append(ms)
     summary = summary.copy()
     for col in ("median_days", "median_ci_lower", "median_ci_upper"):
-        summary[col] = [None if pd.isna(v) or v > last_times[g] else v
-                        for g, v in zip(summary["group"], summary[col], strict=True)]
+        summary[col] = [
+            None if pd.isna(v) or v > last_times[g] else v for g, v in zip(summary["group"], summary[col], strict=True)
+        ]
     rmst = result.rmst.copy()
     empty = [g for g, t in last_times.items() if t == -np.inf]
     rmst.loc[rmst["group"].isin(empty), ["rmst", "se", "ci_lower", "ci_upper"]] = np.nan
@@ -298,13 +300,15 @@ def _protect_milestones(full, curve, ms, min_cell, n_known, events_known) -> Non
     left = np.searchsorted(t, row_t, side="left")
     exact = (left < k_count) & (t[np.minimum(left, k_count - 1)] == row_t)
     part = 2 * left + exact
-    truth = np.r_[np.bincount(part, weights=full["events"].to_numpy(dtype=float), minlength=n_parts),
-                  np.bincount(part, weights=full["censored"].to_numpy(dtype=float), minlength=n_parts)]
+    truth = np.r_[
+        np.bincount(part, weights=full["events"].to_numpy(dtype=float), minlength=n_parts),
+        np.bincount(part, weights=full["censored"].to_numpy(dtype=float), minlength=n_parts),
+    ]
 
     def vec(a: int, b: int, events: bool = True, censored: bool = True) -> np.ndarray:
         v = np.zeros(2 * n_parts)
         v[a:b] = float(events)
-        v[n_parts + a:n_parts + b] = float(censored)
+        v[n_parts + a : n_parts + b] = float(censored)
         return v
 
     first_row = np.searchsorted(curve["time_days"].to_numpy(dtype=float), t, side="left")
@@ -316,9 +320,13 @@ def _protect_milestones(full, curve, ms, min_cell, n_known, events_known) -> Non
         if ms["events"].iloc[k] is not None:
             items.append(("events", k, vec(2 * k, 2 * k + 2, censored=False)))
     fixed = ([vec(0, n_parts)] if n_known else []) + ([vec(0, n_parts, censored=False)] if events_known else [])
-    sensitive = [f for a in range(n_parts) for b in range(a + 1, n_parts + 1)
-                 for f in (vec(a, b, True, False), vec(a, b, False, True), vec(a, b))
-                 if is_small(f @ truth, min_cell)]
+    sensitive = [
+        f
+        for a in range(n_parts)
+        for b in range(a + 1, n_parts + 1)
+        for f in (vec(a, b, True, False), vec(a, b, False, True), vec(a, b))
+        if is_small(f @ truth, min_cell)
+    ]
     if not sensitive:
         return
     sens = np.array(sensitive)
@@ -333,8 +341,7 @@ def _protect_milestones(full, curve, ms, min_cell, n_known, events_known) -> Non
         return int((np.abs(residual).max(axis=1) < 1e-9).sum())
 
     while items and leaks(items) > 0:
-        best = min(range(len(items)),
-                   key=lambda j: (leaks(items[:j] + items[j + 1:]), items[j][0] == "at_risk", -j))
+        best = min(range(len(items)), key=lambda j: (leaks(items[:j] + items[j + 1 :]), items[j][0] == "at_risk", -j))
         kind, k, _ = items.pop(best)
         if kind == "events":
             ms.loc[k, "events"] = None

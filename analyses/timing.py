@@ -118,9 +118,7 @@ def naive_exposure_warning(group_col: str | None, origin: str = "DX") -> str | N
 
 
 # ------------------------------------------------------------------------------ start/stop data
-def start_stop_frame(
-    df: pd.DataFrame, duration_col: str, event_col: str, exposure_time_col: str
-) -> pd.DataFrame:
+def start_stop_frame(df: pd.DataFrame, duration_col: str, event_col: str, exposure_time_col: str) -> pd.DataFrame:
     """Split each patient's follow-up at the exposure time into counting-process rows.
 
     Parameters
@@ -227,8 +225,9 @@ def simon_makuch(
         table = _product_limit(entry[m], stop[m], event[m], conf_level)
         table.insert(0, "group", name)
         curves.append(table)
-        summaries.append({"group": name, "n": len(np.unique(ids[m])), "events": int(event[m].sum()),
-                          "median_days": _median(table)})
+        summaries.append(
+            {"group": name, "n": len(np.unique(ids[m])), "events": int(event[m].sum()), "median_days": _median(table)}
+        )
     return SimonMakuchResult(pd.concat(curves, ignore_index=True), pd.DataFrame(summaries), conf_level)
 
 
@@ -253,23 +252,41 @@ def _product_limit(entry, stop, event, conf_level) -> pd.DataFrame:
     # at risk at t: entry < t <= stop  ==  (#stop >= t) - (#entry >= t)
     stop_sorted, entry_sorted = np.sort(stop), np.sort(entry)
     at_risk = (len(stop) - np.searchsorted(stop_sorted, times, "left")) - (
-        len(entry) - np.searchsorted(entry_sorted, times, "left"))
+        len(entry) - np.searchsorted(entry_sorted, times, "left")
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         hazard = np.where(deaths > 0, deaths / at_risk, 0.0)
         surv = np.cumprod(1.0 - hazard)
         var_log = np.cumsum(np.where(deaths > 0, deaths / (at_risk * (at_risk - deaths)), 0.0))
     se_log = np.sqrt(var_log)
     lower, upper = _loglog_ci(surv, se_log, conf_level)
-    table = pd.DataFrame({
-        "time_days": times, "at_risk": at_risk.astype(int), "events": deaths.astype(int),
-        "censored": (n_end - deaths).astype(int), "entered": entered.astype(int), "survival": surv,
-        "std_err": np.where(surv > 0, surv * np.where(np.isfinite(se_log), se_log, 0.0), np.nan),
-        "ci_lower": lower, "ci_upper": upper,
-    })
+    table = pd.DataFrame(
+        {
+            "time_days": times,
+            "at_risk": at_risk.astype(int),
+            "events": deaths.astype(int),
+            "censored": (n_end - deaths).astype(int),
+            "entered": entered.astype(int),
+            "survival": surv,
+            "std_err": np.where(surv > 0, surv * np.where(np.isfinite(se_log), se_log, 0.0), np.nan),
+            "ci_lower": lower,
+            "ci_upper": upper,
+        }
+    )
     table = table[(table["events"] + table["censored"] + table["entered"]) > 0]
-    first = pd.DataFrame({"time_days": [0.0], "at_risk": [int(np.isinf(entry).sum())], "events": [0],
-                          "censored": [0], "entered": [0], "survival": [1.0], "std_err": [0.0],
-                          "ci_lower": [1.0], "ci_upper": [1.0]})
+    first = pd.DataFrame(
+        {
+            "time_days": [0.0],
+            "at_risk": [int(np.isinf(entry).sum())],
+            "events": [0],
+            "censored": [0],
+            "entered": [0],
+            "survival": [1.0],
+            "std_err": [0.0],
+            "ci_lower": [1.0],
+            "ci_upper": [1.0],
+        }
+    )
     return pd.concat([first, table], ignore_index=True)
 
 
@@ -358,11 +375,13 @@ def mantel_byar_test(
             v = np.where(n > 1, v * (n - d) / (n - 1), 0.0)
     obs, exp, var = float(d1.sum()), float((d * frac).sum()), float(v.sum())
     if var <= 0:
-        raise AnalysisError("Nobody was exposed (or everybody was) at any event time, so the Mantel–Byar "
-                            "test has nothing to compare.")
+        raise AnalysisError(
+            "Nobody was exposed (or everybody was) at any event time, so the Mantel–Byar test has nothing to compare."
+        )
     statistic = (obs - exp) ** 2 / var
-    return MantelByarResult(statistic, 1, float(stats.chi2.sf(statistic, 1)), obs, exp, var,
-                            f"Mantel-Byar ({variance} variance)")
+    return MantelByarResult(
+        statistic, 1, float(stats.chi2.sf(statistic, 1)), obs, exp, var, f"Mantel-Byar ({variance} variance)"
+    )
 
 
 def _at_risk(entry, stop, times, weights) -> np.ndarray:
@@ -447,15 +466,24 @@ def fit_landmark(
     rows, curves, summaries, milestones = [], [], [], []
     for mark in sorted(set(marks)):
         keep = time > mark
-        sub = pd.DataFrame({
-            "time": time[keep] - mark, "event": event[keep].astype(int),
-            "group": np.where(expo[keep] <= mark, EXPOSED, UNEXPOSED),
-        })
-        row: dict[str, Any] = {"landmark_days": mark, "n_at_risk": int(keep.sum()),
-                               "n_exposed": int((sub["group"] == EXPOSED).sum()),
-                               "n_unexposed": int((sub["group"] == UNEXPOSED).sum()),
-                               "events": int(sub["event"].sum()), "statistic": np.nan, "df": np.nan,
-                               "p": np.nan, "note": ""}
+        sub = pd.DataFrame(
+            {
+                "time": time[keep] - mark,
+                "event": event[keep].astype(int),
+                "group": np.where(expo[keep] <= mark, EXPOSED, UNEXPOSED),
+            }
+        )
+        row: dict[str, Any] = {
+            "landmark_days": mark,
+            "n_at_risk": int(keep.sum()),
+            "n_exposed": int((sub["group"] == EXPOSED).sum()),
+            "n_unexposed": int((sub["group"] == UNEXPOSED).sum()),
+            "events": int(sub["event"].sum()),
+            "statistic": np.nan,
+            "df": np.nan,
+            "p": np.nan,
+            "note": "",
+        }
         rows.append(row)
         if sub.empty:
             row["note"] = f"Nobody is event-free and in follow-up after day {mark:g}."
@@ -471,11 +499,17 @@ def fit_landmark(
         test = logrank_test(sub, "time", "event", "group")
         row.update(statistic=test.statistic, df=test.df, p=test.p)
     if not curves:
-        raise AnalysisError("No patient is event-free and in follow-up after any of the landmarks "
-                            f"{', '.join(f'{m:g}' for m in marks)}.")
-    return LandmarkResult(pd.DataFrame(rows), pd.concat(curves, ignore_index=True),
-                          pd.concat(summaries, ignore_index=True), pd.concat(milestones, ignore_index=True),
-                          conf_level)
+        raise AnalysisError(
+            "No patient is event-free and in follow-up after any of the landmarks "
+            f"{', '.join(f'{m:g}' for m in marks)}."
+        )
+    return LandmarkResult(
+        pd.DataFrame(rows),
+        pd.concat(curves, ignore_index=True),
+        pd.concat(summaries, ignore_index=True),
+        pd.concat(milestones, ignore_index=True),
+        conf_level,
+    )
 
 
 def _landmark_note(row: dict[str, Any], mark: float) -> str:
@@ -606,9 +640,11 @@ class _Risk:
 
     def risk_sums(self, v):
         """sum of v over the risk set of every event time (v has rows first)."""
+
         def tail(order, idx):
             c = np.concatenate((np.zeros((1, *v.shape[1:])), np.cumsum(v[order], axis=0)))
             return c[-1] - c[idx]
+
         return tail(self.o_stop, self.i_stop) - tail(self.o_entry, self.i_entry)
 
     def death_sums(self, v):
@@ -645,8 +681,10 @@ def _counting_newton(R: _Risk, X):
         try:
             new = beta + np.linalg.solve(info, score)
         except np.linalg.LinAlgError as exc:
-            raise AnalysisError("The time-varying Cox model's information matrix is singular; check for "
-                                "collinear covariates or a level with no events.") from exc
+            raise AnalysisError(
+                "The time-varying Cox model's information matrix is singular; check for "
+                "collinear covariates or a level with no events."
+            ) from exc
         new_fit = _cox_pieces(R, X, new)
         halvings = 0
         while not np.isfinite(new_fit[0]) or new_fit[0] < loglik - 1e-12 * abs(loglik):
@@ -659,8 +697,10 @@ def _counting_newton(R: _Risk, X):
         beta, (loglik, score, info, pieces) = new, new_fit
         if done:
             return beta, loglik, loglik0, score, info, pieces, score_stat, iteration
-    raise AnalysisError("The time-varying Cox model did not converge in 30 iterations; a coefficient may be "
-                        "infinite (a level with no events, or perfect separation).")
+    raise AnalysisError(
+        "The time-varying Cox model did not converge in 30 iterations; a coefficient may be "
+        "infinite (a level with no events, or perfect separation)."
+    )
 
 
 def _counting_score_residuals(R: _Risk, X, p) -> np.ndarray:
@@ -671,8 +711,9 @@ def _counting_score_residuals(R: _Risk, X, p) -> np.ndarray:
     hz = np.bincount(R.k_time, weights=haz, minlength=nt)
     hz2 = np.bincount(R.k_time, weights=haz * keep, minlength=nt)
     xh = np.stack([np.bincount(R.k_time, weights=p["a"][:, j] * haz, minlength=nt) for j in range(X.shape[1])], 1)
-    xh2 = np.stack([np.bincount(R.k_time, weights=p["a"][:, j] * haz * keep, minlength=nt)
-                    for j in range(X.shape[1])], 1)
+    xh2 = np.stack(
+        [np.bincount(R.k_time, weights=p["a"][:, j] * haz * keep, minlength=nt) for j in range(X.shape[1])], 1
+    )
     xbar = np.stack([np.bincount(R.k_time, weights=p["a"][:, j], minlength=nt) for j in range(X.shape[1])], 1)
     xbar /= R.nd[:, None]
     cum_h = np.concatenate(([0.0], np.cumsum(hz)))
@@ -754,8 +795,11 @@ def fit_cox_counting(
     if not np.isfinite(w).all() or (w < 0).any():
         raise AnalysisError(f"Weights in {weights_col!r} must be finite and non-negative.")
     if event.sum() / len(names) < 10:
-        warnings.warn(f"Only {event.sum() / len(names):.1f} events per coefficient; estimates may be unstable.",
-                      AnalysisWarning, stacklevel=2)
+        warnings.warn(
+            f"Only {event.sum() / len(names):.1f} events per coefficient; estimates may be unstable.",
+            AnalysisWarning,
+            stacklevel=2,
+        )
     Xc = X - X.mean(0)
     R = _Risk(entry, stop, event, w, ties == "efron")
     beta, loglik, loglik0, score, info, pieces, score_stat, iterations = _counting_newton(R, Xc)
@@ -769,18 +813,34 @@ def fit_cox_counting(
     se = np.sqrt(np.diag(vcov))
     used = np.sqrt(np.diag(robust_vcov)) if robust_vcov is not None else se
     z, zq = beta / used, stats.norm.ppf(1 - (1 - conf_level) / 2)
-    terms = pd.DataFrame({
-        "term": names, "covariate": cov_of, "level": level_of, "coef": beta, "se": se,
-        "robust_se": used if robust_vcov is not None else np.nan, "hr": np.exp(beta),
-        "hr_ci_lower": np.exp(beta - zq * used), "hr_ci_upper": np.exp(beta + zq * used),
-        "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
-    })
+    terms = pd.DataFrame(
+        {
+            "term": names,
+            "covariate": cov_of,
+            "level": level_of,
+            "coef": beta,
+            "se": se,
+            "robust_se": used if robust_vcov is not None else np.nan,
+            "hr": np.exp(beta),
+            "hr_ci_lower": np.exp(beta - zq * used),
+            "hr_ci_upper": np.exp(beta + zq * used),
+            "z": z,
+            "p": 2 * stats.norm.sf(np.abs(z)),
+        }
+    )
     ids = sub["row_id"] if "row_id" in sub.columns else pd.Series(np.arange(len(sub)))
     return CountingCoxResult(
-        terms=terms, reference_levels=refs, n_intervals=len(stop), n_patients=int(ids.nunique()),
-        events=int(event.sum()), n_dropped=int((~complete).sum()), loglik=loglik, loglik_null=loglik0,
+        terms=terms,
+        reference_levels=refs,
+        n_intervals=len(stop),
+        n_patients=int(ids.nunique()),
+        events=int(event.sum()),
+        n_dropped=int((~complete).sum()),
+        loglik=loglik,
+        loglik_null=loglik0,
         score_test={"statistic": score_stat, "df": len(names), "p": float(stats.chi2.sf(score_stat, len(names)))},
         vcov=pd.DataFrame(vcov, index=names, columns=names),
         robust_vcov=None if robust_vcov is None else pd.DataFrame(robust_vcov, index=names, columns=names),
-        ties=ties, iterations=iterations,
+        ties=ties,
+        iterations=iterations,
     )

@@ -205,14 +205,25 @@ def fit_propensity(
     vcov = np.linalg.inv(info)
     se = np.sqrt(np.diag(vcov)).reshape(Y.shape[1], X.shape[1])
     k = Y.shape[1]
-    coef = pd.DataFrame({
-        "level": np.repeat(levels[1:], X.shape[1]), "term": names * k, "coef": beta.ravel(), "se": se.ravel(),
-    })
+    coef = pd.DataFrame(
+        {
+            "level": np.repeat(levels[1:], X.shape[1]),
+            "term": names * k,
+            "coef": beta.ravel(),
+            "se": se.ravel(),
+        }
+    )
     coef["z"] = coef["coef"] / coef["se"]
     coef["p"] = 2 * stats.norm.sf(np.abs(coef["z"]))
     return PropensityResult(
-        coefficients=coef, scores=pd.DataFrame(probs, columns=levels, index=data.index), levels=levels,
-        treatment=treat, n=len(data), n_dropped=n_dropped, loglik=loglik, iterations=it,
+        coefficients=coef,
+        scores=pd.DataFrame(probs, columns=levels, index=data.index),
+        levels=levels,
+        treatment=treat,
+        n=len(data),
+        n_dropped=n_dropped,
+        loglik=loglik,
+        iterations=it,
         method="binomial" if k == 1 else "multinomial",
     )
 
@@ -237,7 +248,7 @@ def _multinomial_newton(X, Y, max_iter):
         for a in range(k):
             for c in range(k):
                 wt = pr[:, 1 + a] * ((a == c) - pr[:, 1 + c])
-                info[a * p:(a + 1) * p, c * p:(c + 1) * p] = X.T @ (X * wt[:, None])
+                info[a * p : (a + 1) * p, c * p : (c + 1) * p] = X.T @ (X * wt[:, None])
         return ll, score, info
 
     ll, score, info = pieces(beta)
@@ -338,9 +349,12 @@ def iptw_weights(
         lo, hi = np.quantile(w, [truncate, 1 - truncate])
         w = np.clip(w, lo, hi)
     if w.max() / np.median(w) > 20:
-        warnings.warn(f"The largest weight is {w.max() / np.median(w):.0f} times the median: a few patients "
-                      "dominate the weighted analysis (consider --trim or truncation).", AnalysisWarning,
-                      stacklevel=2)
+        warnings.warn(
+            f"The largest weight is {w.max() / np.median(w):.0f} times the median: a few patients "
+            "dominate the weighted analysis (consider --trim or truncation).",
+            AnalysisWarning,
+            stacklevel=2,
+        )
     return pd.DataFrame({"treatment": treat, "propensity": own, "weight": w}, index=scores.index)
 
 
@@ -409,9 +423,13 @@ def balance_table(
         for a, b in combinations(groups, 2):
             denom = _denom(sd, a, b, estimand, target)
             ok = denom > 0  # a covariate constant in both groups has no imbalance to report
-            pairs.append((f"{b} vs {a}",
-                          (row[f"mean_{b}"] - row[f"mean_{a}"]) / denom if ok else 0.0,
-                          (row[f"wmean_{b}"] - row[f"wmean_{a}"]) / denom if ok else 0.0))
+            pairs.append(
+                (
+                    f"{b} vs {a}",
+                    (row[f"mean_{b}"] - row[f"mean_{a}"]) / denom if ok else 0.0,
+                    (row[f"wmean_{b}"] - row[f"wmean_{a}"]) / denom if ok else 0.0,
+                )
+            )
         if len(groups) == 2:
             pair, raw, wtd = pairs[0]
         else:
@@ -450,8 +468,13 @@ class WeightedKMResult:
 
 
 def fit_weighted_km(
-    df: pd.DataFrame, duration_col: str, event_col: str, group_col: str, weights_col: str,
-    *, conf_level: float = 0.95,
+    df: pd.DataFrame,
+    duration_col: str,
+    event_col: str,
+    group_col: str,
+    weights_col: str,
+    *,
+    conf_level: float = 0.95,
 ) -> WeightedKMResult:
     """Adjusted (weighted) Kaplan–Meier curves by group; survival equals ``survfit(..., weights = w)``.
 
@@ -488,22 +511,47 @@ def fit_weighted_km(
             var_log = np.cumsum(np.where(wd > 0, wd / (ess * (wrisk - wd)), 0.0))
         se_log = np.sqrt(var_log)
         lower, upper = _loglog_ci(surv, se_log, conf_level)
-        curves.append(pd.DataFrame({
-            "group": g, "time_days": times, "at_risk": risk, "events": ev.astype(int),
-            "censored": (n_at - ev).astype(int), "weighted_at_risk": wrisk, "weighted_events": wd,
-            "effective_at_risk": ess, "survival": surv,
-            "std_err": np.where(surv > 0, surv * np.where(np.isfinite(se_log), se_log, 0.0), np.nan),
-            "ci_lower": lower, "ci_upper": upper,
-        }))
+        curves.append(
+            pd.DataFrame(
+                {
+                    "group": g,
+                    "time_days": times,
+                    "at_risk": risk,
+                    "events": ev.astype(int),
+                    "censored": (n_at - ev).astype(int),
+                    "weighted_at_risk": wrisk,
+                    "weighted_events": wd,
+                    "effective_at_risk": ess,
+                    "survival": surv,
+                    "std_err": np.where(surv > 0, surv * np.where(np.isfinite(se_log), se_log, 0.0), np.nan),
+                    "ci_lower": lower,
+                    "ci_upper": upper,
+                }
+            )
+        )
         below = times[surv <= 0.5 + 1e-12]
-        summaries.append({"group": g, "n": int(m.sum()), "events": int(e.sum()),
-                          "effective_n": effective_sample_size(wg), "median_days": below[0] if len(below) else np.nan})
+        summaries.append(
+            {
+                "group": g,
+                "n": int(m.sum()),
+                "events": int(e.sum()),
+                "effective_n": effective_sample_size(wg),
+                "median_days": below[0] if len(below) else np.nan,
+            }
+        )
     return WeightedKMResult(pd.concat(curves, ignore_index=True), pd.DataFrame(summaries), conf_level)
 
 
 def fit_weighted_cox(
-    df: pd.DataFrame, duration_col: str, event_col: str, treatment_col: str, weights_col: str,
-    *, reference: str | None = None, covariates: Sequence[str] = (), cluster_col: str | None = None,
+    df: pd.DataFrame,
+    duration_col: str,
+    event_col: str,
+    treatment_col: str,
+    weights_col: str,
+    *,
+    reference: str | None = None,
+    covariates: Sequence[str] = (),
+    cluster_col: str | None = None,
 ) -> CoxResult:
     """Marginal (weighted) Cox model of treatment with robust SE: ``coxph(Surv(t, e) ~ treatment,
     weights = w, robust = TRUE)``. ``covariates`` adds doubly-robust adjustment terms.
@@ -513,5 +561,13 @@ def fit_weighted_cox(
     Austin & Stuart (2015); Lin & Wei (1989).
     """
     refs = {treatment_col: reference} if reference else {}
-    return fit_cox(df, duration_col, event_col, [treatment_col, *covariates], ref_levels=refs,
-                   weights_col=weights_col, robust=True, cluster_col=cluster_col)
+    return fit_cox(
+        df,
+        duration_col,
+        event_col,
+        [treatment_col, *covariates],
+        ref_levels=refs,
+        weights_col=weights_col,
+        robust=True,
+        cluster_col=cluster_col,
+    )

@@ -55,11 +55,17 @@ def make_data(n: int, seed: int = 20261121) -> pd.DataFrame:
     lp = lp + 0.02 * (age - 25) + 0.15 * (lwbc - 2.5)
     event_time = np.ceil(rng.exponential(1 / (0.0006 * np.exp(lp))))
     censor_time = rng.integers(30, 3650, n)
-    return pd.DataFrame({
-        "time": np.minimum(event_time, censor_time).astype(float),
-        "status": (event_time <= censor_time).astype(int),
-        "arm": arm, "risk": risk, "sex": sex, "age": age, "lwbc": lwbc,
-    })
+    return pd.DataFrame(
+        {
+            "time": np.minimum(event_time, censor_time).astype(float),
+            "status": (event_time <= censor_time).astype(int),
+            "arm": arm,
+            "risk": risk,
+            "sex": sex,
+            "age": age,
+            "lwbc": lwbc,
+        }
+    )
 
 
 def _timed(fn):
@@ -84,8 +90,13 @@ def run_r(d: pd.DataFrame) -> dict:
         out = subprocess.run(["Rscript", str(script)], capture_output=True, text=True, check=True).stdout
     lines = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
     t_km, t_lr, t_cox = (float(x) for x in lines["TIMES"])
-    return {"km": t_km, "logrank": t_lr, "cox": t_cox, "chisq": float(lines["LOGRANK"][0]),
-            "coef": np.array([float(x) for x in lines["COEF"]])}
+    return {
+        "km": t_km,
+        "logrank": t_lr,
+        "cox": t_cox,
+        "chisq": float(lines["LOGRANK"][0]),
+        "coef": np.array([float(x) for x in lines["COEF"]]),
+    }
 
 
 def main() -> None:
@@ -104,12 +115,16 @@ def main() -> None:
     for n, py, r, _, _ in rows:
         for step in ("km", "logrank", "cox"):
             print(f"| {n:,} | {step} | {py[step]:.3f} | {r[step]:.3f} |")
-        print(f"| {n:,} | **all three** | {py['km'] + py['logrank'] + py['cox']:.3f} | "
-              f"{r['km'] + r['logrank'] + r['cox']:.3f} |")
+        print(
+            f"| {n:,} | **all three** | {py['km'] + py['logrank'] + py['cox']:.3f} | "
+            f"{r['km'] + r['logrank'] + r['cox']:.3f} |"
+        )
     print()
     for n, _, _, coef_diff, chisq_diff in rows:
-        print(f"{n:,} rows: max |coef(Python) - coef(R)| = {coef_diff:.2e}; "
-              f"relative log-rank chisq difference = {chisq_diff:.1e}")
+        print(
+            f"{n:,} rows: max |coef(Python) - coef(R)| = {coef_diff:.2e}; "
+            f"relative log-rank chisq difference = {chisq_diff:.1e}"
+        )
 
 
 if __name__ == "__main__":

@@ -92,9 +92,7 @@ def main() -> None:
                 "tte_rows": int(load[2]),
             }
         )
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}"
-    )
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
     print(
         "| patients | CSV MB | generate s | DuckDB read_csv s (peak MB) | ayaall load s (peak MB) "
         "| load / read | time_to_event rows |"

@@ -92,8 +92,8 @@ def _survival_view(
     logrank, pairwise = _tests(frame, by, notes)
     if min_cell:
         notes.append(
-            f"Small-cell suppression: counts of 1 to {min_cell - 1}, and counts that would reveal them, are shown as —; each "
-            f"curve stops at the last time with at least {min_cell} patients at risk."
+            f"Small-cell suppression: counts of 1 to {min_cell - 1}, and counts that would reveal them, "
+            f"are shown as —; each curve stops at the last time with at least {min_cell} patients at risk."
         )
     return SurvivalView(
         km=shown,

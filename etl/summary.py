@@ -16,9 +16,7 @@ def registry_summary(con: duckdb.DuckDBPyConnection) -> str:
     ).fetchone()
     assert run is not None  # every database 'ayaall load' writes has its load in load_runs
     lines = [f"Registry: {run[1]} (load {run[0]}, data cut-off {run[2]})", ""]
-    (total, excluded) = con.execute(
-        "SELECT count(*), count(excluded_reason) FROM analysis_patients"
-    ).fetchone()  # type: ignore[misc]
+    (total, excluded) = con.execute("SELECT count(*), count(excluded_reason) FROM analysis_patients").fetchone()  # type: ignore[misc]
     lines.append(f"{total:,} patients, {excluded:,} excluded from endpoints")
     rows = con.execute(
         "SELECT a.label, count(ap.patient_id) FILTER (WHERE ap.lineage = 'B'), "
@@ -31,8 +29,7 @@ def registry_summary(con: duckdb.DuckDBPyConnection) -> str:
     counts = {
         (e, o): (n, ev)
         for e, o, n, ev in con.execute(
-            "SELECT endpoint, origin, count(*), count(*) FILTER (WHERE event_code = 1) "
-            "FROM time_to_event GROUP BY 1, 2"
+            "SELECT endpoint, origin, count(*), count(*) FILTER (WHERE event_code = 1) FROM time_to_event GROUP BY 1, 2"
         ).fetchall()
     }
     lines += ["", f"{'endpoint':<40} {'patients':>9} {'events':>8}"]

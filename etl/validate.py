@@ -182,9 +182,7 @@ def _val_sql(table: TableSpec) -> str:
     if table.parent:
         on = " AND ".join(f"c.{_v(table.column(k))} = p.{_q(k)}" for k in table.parent_key)
         parent_cols = ", ".join(_q(k) for k in table.parent_key)
-        orphan_join = (
-            f"LEFT JOIN (SELECT DISTINCT {parent_cols}, true AS found FROM stg_{table.parent}) p ON {on}"
-        )
+        orphan_join = f"LEFT JOIN (SELECT DISTINCT {parent_cols}, true AS found FROM stg_{table.parent}) p ON {on}"
         orphan_col = _lit(table.parent_key[-1])
         if table.parent == "patients":
             orphan_reason = (

@@ -19,21 +19,33 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The 2,000-patient reference set of tests/r/cif_reference.R as CIR from CR1."""
     d = pd.read_csv(R_DIR / "cif_data_large.csv")
     ids = [f"P{i:05d}" for i in range(len(d))]
-    patients = pd.DataFrame({
-        "patient_id": ids, "frontline_regimen": d["group"], "sex": d["sex"], "lineage": d["stratum"],
-        "excluded_reason": pd.Series([None] * len(d), dtype=object),
-    })
-    tte = pd.DataFrame({
-        "patient_id": ids, "endpoint": "CIR", "origin": "CR1", "time_days": d["time"].astype(int),
-        "event_code": d["status"].astype(int),
-        "event_desc": d["status"].map({0: "CENSORED", 1: "RELAPSE", 2: "DEATH_WITHOUT_RELAPSE"}),
-    })
+    patients = pd.DataFrame(
+        {
+            "patient_id": ids,
+            "frontline_regimen": d["group"],
+            "sex": d["sex"],
+            "lineage": d["stratum"],
+            "excluded_reason": pd.Series([None] * len(d), dtype=object),
+        }
+    )
+    tte = pd.DataFrame(
+        {
+            "patient_id": ids,
+            "endpoint": "CIR",
+            "origin": "CR1",
+            "time_days": d["time"].astype(int),
+            "event_code": d["status"].astype(int),
+            "event_desc": d["status"].map({0: "CENSORED", 1: "RELAPSE", 2: "DEATH_WITHOUT_RELAPSE"}),
+        }
+    )
     path = tmp_path_factory.mktemp("cif") / "registry.duckdb"
     con = duckdb.connect(str(path))
     con.register("patients_df", patients)
     con.register("tte_df", tte)
-    con.execute("CREATE TABLE analysis_patients AS SELECT patient_id, frontline_regimen, sex, lineage, "
-                "CAST(excluded_reason AS VARCHAR) AS excluded_reason FROM patients_df")
+    con.execute(
+        "CREATE TABLE analysis_patients AS SELECT patient_id, frontline_regimen, sex, lineage, "
+        "CAST(excluded_reason AS VARCHAR) AS excluded_reason FROM patients_df"
+    )
     con.execute("CREATE TABLE time_to_event AS SELECT * FROM tte_df")
     con.close()
     return path
@@ -47,8 +59,9 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict | No
 
 def test_json_has_cli_md_fields_and_matches_cmprsk(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """cli.md's fields; Gray's test equals cmprsk's (tests/r/cif_reference.R, cif_large_tests.csv)."""
-    code, out, _ = _run(capsys, "--db", str(db), "--endpoint", "CIR", "--origin", "CR1",
-                        "--by", "frontline_regimen", "--min-cell", "0")
+    code, out, _ = _run(
+        capsys, "--db", str(db), "--endpoint", "CIR", "--origin", "CR1", "--by", "frontline_regimen", "--min-cell", "0"
+    )
     assert code == 0
     assert out is not None
     assert {"endpoint", "origin", "by", "groups", "gray_test"} <= set(out)
@@ -69,8 +82,9 @@ def test_json_has_cli_md_fields_and_matches_cmprsk(db: Path, capsys: pytest.Capt
 
 def test_small_cell_suppression(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--min-cell 11: counts below 11 are null; curves stop once fewer than 11 are at risk."""
-    _, out, _ = _run(capsys, "--db", str(db), "--endpoint", "CIR", "--origin", "CR1",
-                     "--by", "frontline_regimen", "--min-cell", "11")
+    _, out, _ = _run(
+        capsys, "--db", str(db), "--endpoint", "CIR", "--origin", "CR1", "--by", "frontline_regimen", "--min-cell", "11"
+    )
     assert out is not None
     assert out["min_cell"] == 11
     d = pd.read_csv(R_DIR / "cif_data_large.csv")
@@ -96,8 +110,23 @@ def test_without_by_one_group_no_test(db: Path, capsys: pytest.CaptureFixture[st
 def test_cohort_file_and_strata(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cohort = tmp_path / "cohort.json"
     cohort.write_text(json.dumps({"filters": {"sex": ["F"]}}))
-    _, out, _ = _run(capsys, "--db", str(db), "--endpoint", "CIR", "--origin", "CR1", "--by",
-                     "frontline_regimen", "--strata", "lineage", "--cohort", str(cohort), "--min-cell", "0")
+    _, out, _ = _run(
+        capsys,
+        "--db",
+        str(db),
+        "--endpoint",
+        "CIR",
+        "--origin",
+        "CR1",
+        "--by",
+        "frontline_regimen",
+        "--strata",
+        "lineage",
+        "--cohort",
+        str(cohort),
+        "--min-cell",
+        "0",
+    )
     assert out is not None
     d = pd.read_csv(R_DIR / "cif_data_large.csv")
     assert sum(g["n"] for g in out["groups"]) == (d["sex"] == "F").sum()
@@ -108,13 +137,11 @@ def test_cohort_file_and_strata(db: Path, tmp_path: Path, capsys: pytest.Capture
     ("args", "message"),
     [
         pytest.param(["--endpoint", "OS", "--origin", "DX"], "no competing event", id="not_competing"),
-        pytest.param(["--endpoint", "CIR", "--origin", "CR1", "--by", "nosuch"], "nosuch",
-                     id="unknown_column"),
+        pytest.param(["--endpoint", "CIR", "--origin", "CR1", "--by", "nosuch"], "nosuch", id="unknown_column"),
         pytest.param(["--endpoint", "NRM", "--origin", "CR1"], "no rows", id="empty"),
     ],
 )
-def test_errors_are_one_sentence(db: Path, capsys: pytest.CaptureFixture[str], args: list[str],
-                                 message: str) -> None:
+def test_errors_are_one_sentence(db: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     code, _, err = _run(capsys, "--db", str(db), *args)
     assert code == 2
     assert message in err
@@ -129,11 +156,22 @@ def test_group_smaller_than_min_cell_has_no_curve(tmp_path: Path, capsys: pytest
     path = tmp_path / "small.duckdb"
     con = duckdb.connect(str(path))
     con.register("p_df", pd.DataFrame({"patient_id": ids, "arm": d["group"]}))
-    con.register("t_df", pd.DataFrame({"patient_id": ids, "endpoint": "CIR", "origin": "CR1",
-                                       "time_days": d["time"].astype(int), "event_code": d["status"].astype(int),
-                                       "event_desc": "CENSORED"}))
-    con.execute("CREATE TABLE analysis_patients AS SELECT patient_id, arm, "
-                "CAST(NULL AS VARCHAR) AS excluded_reason FROM p_df")
+    con.register(
+        "t_df",
+        pd.DataFrame(
+            {
+                "patient_id": ids,
+                "endpoint": "CIR",
+                "origin": "CR1",
+                "time_days": d["time"].astype(int),
+                "event_code": d["status"].astype(int),
+                "event_desc": "CENSORED",
+            }
+        ),
+    )
+    con.execute(
+        "CREATE TABLE analysis_patients AS SELECT patient_id, arm, CAST(NULL AS VARCHAR) AS excluded_reason FROM p_df"
+    )
     con.execute("CREATE TABLE time_to_event AS SELECT * FROM t_df")
     con.close()
     code, out, _ = _run(capsys, "--db", str(path), "--endpoint", "CIR", "--origin", "CR1", "--by", "arm")

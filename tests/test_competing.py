@@ -92,8 +92,16 @@ def test_gray_test_matches_cmprsk(name: str, stratified: bool, cause: int, rho: 
     """
     ref = pd.read_csv(R_DIR / f"cif_{name}_tests.csv")
     expected = ref.loc[(ref["strata"] == stratified) & (ref["cause"] == cause) & (ref["rho"] == rho)].iloc[0]
-    got = gray_test(_data(name), "time", "status", "group", strata_col="stratum" if stratified else None,
-                    event=cause, competing=3 - cause, rho=rho)
+    got = gray_test(
+        _data(name),
+        "time",
+        "status",
+        "group",
+        strata_col="stratum" if stratified else None,
+        event=cause,
+        competing=3 - cause,
+        rho=rho,
+    )
     assert got.statistic == pytest.approx(expected["stat"], rel=1e-4)
     assert got.df == expected["df"]
     assert got.p == pytest.approx(expected["p"], rel=1e-4, abs=1e-12)
@@ -110,8 +118,7 @@ def test_fine_gray_matches_crr(name: str, cause: int) -> None:
     """
     ref = pd.read_csv(R_DIR / f"finegray_{name}_cause{cause}_coef.csv")
     fit = pd.read_csv(R_DIR / f"finegray_{name}_cause{cause}_fit.csv").iloc[0]
-    got = fit_fine_gray(_fg_data(name), "time", "status", FG_COVARIATES[name], event=cause,
-                        competing=3 - cause)
+    got = fit_fine_gray(_fg_data(name), "time", "status", FG_COVARIATES[name], event=cause, competing=3 - cause)
     assert list(got.terms["term"]) == list(ref["term"])
     np.testing.assert_allclose(got.terms["coef"], ref["coef"], rtol=1e-4)
     np.testing.assert_allclose(got.terms["se"], ref["se"], rtol=1e-4)
@@ -133,8 +140,9 @@ def test_cause_specific_cox_matches_coxph(name: str, cause: int) -> None:
     ref = pd.read_csv(R_DIR / f"causecox_{name}_cause{cause}_coef.csv")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AnalysisWarning)  # few events per coefficient in "ties"
-        got = fit_cause_specific_cox(_fg_data(name), "time", "status", FG_COVARIATES[name], event=cause,
-                                     competing=3 - cause)
+        got = fit_cause_specific_cox(
+            _fg_data(name), "time", "status", FG_COVARIATES[name], event=cause, competing=3 - cause
+        )
     assert got.events == (_fg_data(name)["status"] == cause).sum()
     terms = got.terms.set_index("term").loc[ref["term"]]
     np.testing.assert_allclose(terms["coef"], ref["coef"], rtol=1e-4)
@@ -224,10 +232,14 @@ def test_fine_gray_row_order_and_text_reference() -> None:
 
 def _tiny(status: list[int], group: list[str] | None = None) -> pd.DataFrame:
     n = len(status)
-    return pd.DataFrame({
-        "time": np.arange(1, n + 1, dtype=float), "status": status,
-        "group": group or ["A", "B"] * (n // 2) + ["A"] * (n % 2), "x": np.linspace(0, 1, n),
-    })
+    return pd.DataFrame(
+        {
+            "time": np.arange(1, n + 1, dtype=float),
+            "status": status,
+            "group": group or ["A", "B"] * (n // 2) + ["A"] * (n % 2),
+            "x": np.linspace(0, 1, n),
+        }
+    )
 
 
 @pytest.mark.parametrize(
@@ -237,8 +249,7 @@ def _tiny(status: list[int], group: list[str] | None = None) -> pd.DataFrame:
         pytest.param(_tiny([0, 2, 0, 2, 2, 0]), "warn", id="no_events"),
         pytest.param(_tiny([0] * 6), "warn", id="all_censored"),
         pytest.param(_tiny([1, 2, 0, 1, 2, 1], ["A"] * 6), "ok", id="single_group"),
-        pytest.param(_tiny([1, 2, 0, 1, 2, 1, 1], ["A", "A", "A", "A", "A", "A", "B"]), "warn",
-                     id="group_of_one"),
+        pytest.param(_tiny([1, 2, 0, 1, 2, 1, 1], ["A", "A", "A", "A", "A", "A", "B"]), "warn", id="group_of_one"),
     ],
 )
 def test_cif_degenerate(df: pd.DataFrame, expect: str) -> None:
@@ -295,8 +306,12 @@ def test_gray_group_of_one() -> None:
         pytest.param(_tiny([0, 2, 0, 2, 2, 0]), ["x"], "at least one event", id="no_events"),
         pytest.param(_tiny([0] * 6), ["x"], "at least one event", id="all_censored"),
         pytest.param(_tiny([1, 2, 0, 1, 2, 1], ["A"] * 6), ["group"], "single value", id="single_group"),
-        pytest.param(_tiny([1, 2, 0, 1, 2, 1, 1, 0]).assign(x2=lambda d: 2 * d["x"] + 1), ["x", "x2"],
-                     "collinear", id="collinear"),
+        pytest.param(
+            _tiny([1, 2, 0, 1, 2, 1, 1, 0]).assign(x2=lambda d: 2 * d["x"] + 1),
+            ["x", "x2"],
+            "collinear",
+            id="collinear",
+        ),
     ],
 )
 def test_fine_gray_degenerate(df: pd.DataFrame, covariates: list[str], match: str) -> None:
@@ -328,10 +343,14 @@ def test_fine_gray_is_fast_on_100k_rows() -> None:
 
     rng = np.random.default_rng(11)
     n = 100_000
-    df = pd.DataFrame({
-        "time": rng.integers(0, 3650, n).astype(float), "status": rng.choice([0, 1, 2], n, p=[0.5, 0.3, 0.2]),
-        "arm": rng.choice(["A", "B", "C"], n), "age": rng.uniform(15, 40, n),
-    })
+    df = pd.DataFrame(
+        {
+            "time": rng.integers(0, 3650, n).astype(float),
+            "status": rng.choice([0, 1, 2], n, p=[0.5, 0.3, 0.2]),
+            "arm": rng.choice(["A", "B", "C"], n),
+            "age": rng.uniform(15, 40, n),
+        }
+    )
     start = time.perf_counter()
     result = fit_fine_gray(df, "time", "status", ["arm", "age"])
     assert time.perf_counter() - start < 20

@@ -19,28 +19,47 @@ ZPH = pd.read_csv(R_DIR / "cox_zph.csv")
 
 # case -> (fit_cox keyword arguments, the R call in tests/r/cox_reference.R)
 SPECS = {
-    "lung_efron": ({"covariates": ["age", "sex", "ecog", "wt.loss"]},
-                   "coxph(Surv(time, status) ~ age + sex + ecog + wt.loss, data = lung2)"),
-    "lung_breslow": ({"covariates": ["age", "sex", "ecog", "wt.loss"], "ties": "breslow"},
-                     "coxph(..., ties = 'breslow')"),
-    "lung_robust": ({"covariates": ["age", "sex", "ecog"], "robust": True},
-                    "coxph(Surv(time, status) ~ age + sex + ecog, robust = TRUE)"),
-    "lung_cluster": ({"covariates": ["age", "sex", "ecog"], "cluster_col": "inst"},
-                     "coxph(..., cluster = inst)"),
-    "lung_weights": ({"covariates": ["age", "sex", "ecog"], "weights_col": "w", "robust": True},
-                     "coxph(..., weights = w, robust = TRUE)"),
-    "lung_ref_m": ({"covariates": ["age", "sex"], "ref_levels": {"sex": "M"}},
-                   "coxph(Surv(time, status) ~ age + sex) with relevel(sex, 'M')"),
-    "veteran_strata": ({"covariates": ["trt", "karno", "age"], "strata": "celltype"},
-                       "coxph(Surv(time, status) ~ trt + karno + age + strata(celltype), data = veteran)"),
-    "veteran_celltype": ({"covariates": ["trt", "celltype", "karno"]},
-                         "coxph(Surv(time, status) ~ trt + celltype + karno, data = veteran)"),
-    "ties_efron": ({"covariates": ["arm", "risk", "x1", "x2"]},
-                   "coxph(Surv(time, status) ~ arm + risk + x1 + x2, data = tied)"),
-    "ties_weights_robust": ({"covariates": ["arm", "risk", "x1", "x2"], "weights_col": "w", "robust": True},
-                            "coxph(..., data = tied, weights = w, robust = TRUE)"),
-    "ties_strata_cluster": ({"covariates": ["arm", "x1", "x2"], "strata": "risk", "cluster_col": "cl"},
-                            "coxph(Surv(time, status) ~ arm + x1 + x2 + strata(risk), cluster = cl)"),
+    "lung_efron": (
+        {"covariates": ["age", "sex", "ecog", "wt.loss"]},
+        "coxph(Surv(time, status) ~ age + sex + ecog + wt.loss, data = lung2)",
+    ),
+    "lung_breslow": (
+        {"covariates": ["age", "sex", "ecog", "wt.loss"], "ties": "breslow"},
+        "coxph(..., ties = 'breslow')",
+    ),
+    "lung_robust": (
+        {"covariates": ["age", "sex", "ecog"], "robust": True},
+        "coxph(Surv(time, status) ~ age + sex + ecog, robust = TRUE)",
+    ),
+    "lung_cluster": ({"covariates": ["age", "sex", "ecog"], "cluster_col": "inst"}, "coxph(..., cluster = inst)"),
+    "lung_weights": (
+        {"covariates": ["age", "sex", "ecog"], "weights_col": "w", "robust": True},
+        "coxph(..., weights = w, robust = TRUE)",
+    ),
+    "lung_ref_m": (
+        {"covariates": ["age", "sex"], "ref_levels": {"sex": "M"}},
+        "coxph(Surv(time, status) ~ age + sex) with relevel(sex, 'M')",
+    ),
+    "veteran_strata": (
+        {"covariates": ["trt", "karno", "age"], "strata": "celltype"},
+        "coxph(Surv(time, status) ~ trt + karno + age + strata(celltype), data = veteran)",
+    ),
+    "veteran_celltype": (
+        {"covariates": ["trt", "celltype", "karno"]},
+        "coxph(Surv(time, status) ~ trt + celltype + karno, data = veteran)",
+    ),
+    "ties_efron": (
+        {"covariates": ["arm", "risk", "x1", "x2"]},
+        "coxph(Surv(time, status) ~ arm + risk + x1 + x2, data = tied)",
+    ),
+    "ties_weights_robust": (
+        {"covariates": ["arm", "risk", "x1", "x2"], "weights_col": "w", "robust": True},
+        "coxph(..., data = tied, weights = w, robust = TRUE)",
+    ),
+    "ties_strata_cluster": (
+        {"covariates": ["arm", "x1", "x2"], "strata": "risk", "cluster_col": "cl"},
+        "coxph(Surv(time, status) ~ arm + x1 + x2 + strata(risk), cluster = cl)",
+    ),
 }
 
 
@@ -101,8 +120,13 @@ def test_terms_and_reference_levels() -> None:
     """Text covariates coded against the first sorted level unless told otherwise (R's default)."""
     result = _fit("veteran_celltype")
     assert result.reference_levels == {"trt": "arm1", "celltype": "adeno"}
-    assert list(result.terms["term"]) == ["trt=arm2", "celltype=large", "celltype=smallcell",
-                                          "celltype=squamous", "karno"]
+    assert list(result.terms["term"]) == [
+        "trt=arm2",
+        "celltype=large",
+        "celltype=smallcell",
+        "celltype=squamous",
+        "karno",
+    ]
     assert result.terms["level"].iloc[-1] is None
     np.testing.assert_allclose(result.terms["hr"], np.exp(result.terms["coef"]))
     assert (result.terms["hr_ci_lower"] < result.terms["hr"]).all()
@@ -141,14 +165,25 @@ EDGE = {
     "no_events": (lambda: _lung().assign(status=0), ["age"], "no events"),
     "all_censored": (lambda: _lung().assign(status=2), ["age"], "no events"),
     "single_group": (lambda: _lung().assign(sex="F"), ["age", "sex"], "single level"),
-    "collinear": (lambda: _lung().assign(age2=lambda d: 2 * d["age"] + 1), ["age", "sex", "age2"],
-                  "'age2' is a linear combination of 'age'"),
-    "collinear_dummies": (lambda: _lung().assign(female=lambda d: (d["sex"] == "F").astype(float)),
-                          ["sex", "female"], "'female' is a linear combination of 'sex=M'"),
-    "nonconvergence": (lambda: _lung().assign(sep=lambda d: np.where(d["status"] == 1, "dead", "alive")
-                                               ).assign(time=lambda d: np.where(d["sep"] == "dead", 1,
-                                                                                d["time"] + 10)),
-                       ["sep"], "did not converge"),
+    "collinear": (
+        lambda: _lung().assign(age2=lambda d: 2 * d["age"] + 1),
+        ["age", "sex", "age2"],
+        "'age2' is a linear combination of 'age'",
+    ),
+    "collinear_dummies": (
+        lambda: _lung().assign(female=lambda d: (d["sex"] == "F").astype(float)),
+        ["sex", "female"],
+        "'female' is a linear combination of 'sex=M'",
+    ),
+    "nonconvergence": (
+        lambda: (
+            _lung()
+            .assign(sep=lambda d: np.where(d["status"] == 1, "dead", "alive"))
+            .assign(time=lambda d: np.where(d["sep"] == "dead", 1, d["time"] + 10))
+        ),
+        ["sep"],
+        "did not converge",
+    ),
 }
 
 
@@ -176,8 +211,12 @@ def cox_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.test_km import _make_db
 
     data = pd.read_csv(R_DIR / "cox_data_lung_robust.csv")
-    cols = {"age_at_dx": data["age"].astype(float), "sex": data["sex"], "ecog": data["ecog"],
-            "center_id": data["inst"].astype(int).astype(str)}
+    cols = {
+        "age_at_dx": data["age"].astype(float),
+        "sex": data["sex"],
+        "ecog": data["ecog"],
+        "center_id": data["inst"].astype(int).astype(str),
+    }
     return _make_db(tmp_path_factory.mktemp("cox") / "lung.duckdb", data, cols)
 
 
@@ -194,8 +233,21 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str):
 def test_cli_cox_json_matches_r(cox_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """R: coxph(Surv(time, status) ~ age + sex + ecog, data = lung2, robust = TRUE) (case lung_robust in
     cox_terms.csv) and its cox.zph (cox_zph.csv); cli.md fields."""
-    code, out, _ = _cli(capsys, "--db", str(cox_db), "--endpoint", "OS", "--origin", "DX",
-                        "--covariates", "age_at_dx,sex,ecog", "--robust", "--min-cell", "0", "--json")
+    code, out, _ = _cli(
+        capsys,
+        "--db",
+        str(cox_db),
+        "--endpoint",
+        "OS",
+        "--origin",
+        "DX",
+        "--covariates",
+        "age_at_dx,sex,ecog",
+        "--robust",
+        "--min-cell",
+        "0",
+        "--json",
+    )
     assert code == 0
     assert {"endpoint", "origin", "n", "events", "ties", "terms", "reference_levels", "ph_test"} <= set(out)
     assert (out["n"], out["events"], out["ties"]) == (212, 150, "efron")
@@ -212,21 +264,50 @@ def test_cli_cox_json_matches_r(cox_db: Path, capsys: pytest.CaptureFixture[str]
 
 def test_cli_cox_ref_and_strata(cox_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--ref sex=M codes sex against M (R: relevel, case lung_ref_m); --strata is accepted."""
-    code, out, _ = _cli(capsys, "--db", str(cox_db), "--endpoint", "OS", "--origin", "DX",
-                        "--covariates", "age_at_dx,sex", "--ref", "sex=M", "--min-cell", "0", "--json")
+    code, out, _ = _cli(
+        capsys,
+        "--db",
+        str(cox_db),
+        "--endpoint",
+        "OS",
+        "--origin",
+        "DX",
+        "--covariates",
+        "age_at_dx,sex",
+        "--ref",
+        "sex=M",
+        "--min-cell",
+        "0",
+        "--json",
+    )
     assert code == 0
     ref = TERMS[TERMS["case"] == "lung_ref_m"]
     np.testing.assert_allclose([t["coef"] for t in out["terms"]], ref["coef"], atol=1e-5)
-    code, out, _ = _cli(capsys, "--db", str(cox_db), "--endpoint", "OS", "--origin", "DX",
-                        "--covariates", "age_at_dx,sex", "--strata", "ecog", "--json")
+    code, out, _ = _cli(
+        capsys,
+        "--db",
+        str(cox_db),
+        "--endpoint",
+        "OS",
+        "--origin",
+        "DX",
+        "--covariates",
+        "age_at_dx,sex",
+        "--strata",
+        "ecog",
+        "--json",
+    )
     assert code == 0
     assert out["strata"] == ["ecog"]
 
 
 @pytest.mark.parametrize(
     "extra",
-    [["--covariates", "nonexistent"], ["--covariates", "sex", "--ref", "sex=X"],
-     ["--covariates", "sex", "--ref", "age"]],
+    [
+        ["--covariates", "nonexistent"],
+        ["--covariates", "sex", "--ref", "sex=X"],
+        ["--covariates", "sex", "--ref", "age"],
+    ],
     ids=["unknown_column", "unknown_level", "bad_ref"],
 )
 def test_cli_cox_errors_are_one_sentence(cox_db: Path, capsys: pytest.CaptureFixture[str], extra) -> None:
@@ -252,8 +333,11 @@ def test_group_of_one_level_fits() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"ref_levels": {"age": "30"}}, "numeric"), ({"ref_levels": {"center": "A"}}, "not a covariate"),
-     ({"weights_col": "zero_w"}, "positive")],
+    [
+        ({"ref_levels": {"age": "30"}}, "numeric"),
+        ({"ref_levels": {"center": "A"}}, "not a covariate"),
+        ({"weights_col": "zero_w"}, "positive"),
+    ],
     ids=["ref_on_numeric", "ref_not_covariate", "zero_weight"],
 )
 def test_bad_options_raise(kwargs, message) -> None:
@@ -268,8 +352,13 @@ def _brute_concordance(t, e, lp, w):
     counts = np.zeros(3)  # concordant, discordant, tied on lp
     for i in np.flatnonzero(e):
         comparable = (t > t[i]) | ((t == t[i]) & ~e)
-        counts += w[i] * np.array([w[comparable & (lp < lp[i])].sum(), w[comparable & (lp > lp[i])].sum(),
-                                   w[comparable & (lp == lp[i])].sum()])
+        counts += w[i] * np.array(
+            [
+                w[comparable & (lp < lp[i])].sum(),
+                w[comparable & (lp > lp[i])].sum(),
+                w[comparable & (lp == lp[i])].sum(),
+            ]
+        )
     return counts
 
 

@@ -76,8 +76,21 @@ def test_summary_prints_every_endpoint(pipeline: Path) -> None:
 
 
 def test_analyze_km_prints_the_json_of_cli_md(pipeline: Path) -> None:
-    out = _ayaall("analyze", "km", "--db", str(pipeline), "--endpoint", "OS", "--origin", "DX",
-                  "--by", "lineage", "--min-cell", "0", "--json")
+    out = _ayaall(
+        "analyze",
+        "km",
+        "--db",
+        str(pipeline),
+        "--endpoint",
+        "OS",
+        "--origin",
+        "DX",
+        "--by",
+        "lineage",
+        "--min-cell",
+        "0",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert {"endpoint", "origin", "by", "n", "events", "conf_type", "min_cell", "groups", "logrank"} <= set(doc)
@@ -90,8 +103,21 @@ def test_analyze_km_prints_the_json_of_cli_md(pipeline: Path) -> None:
 
 
 def test_analyze_cox_prints_the_json_of_cli_md(pipeline: Path) -> None:
-    out = _ayaall("analyze", "cox", "--db", str(pipeline), "--endpoint", "OS", "--origin", "DX",
-                  "--covariates", "lineage,age_at_dx", "--ref", "lineage=B", "--json")
+    out = _ayaall(
+        "analyze",
+        "cox",
+        "--db",
+        str(pipeline),
+        "--endpoint",
+        "OS",
+        "--origin",
+        "DX",
+        "--covariates",
+        "lineage,age_at_dx",
+        "--ref",
+        "lineage=B",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert {"endpoint", "origin", "n", "events", "ties", "terms", "reference_levels", "ph_test"} <= set(doc)
@@ -102,8 +128,9 @@ def test_analyze_cox_prints_the_json_of_cli_md(pipeline: Path) -> None:
 
 
 def test_analyze_cif_prints_the_json_of_cli_md(pipeline: Path) -> None:
-    out = _ayaall("analyze", "cif", "--db", str(pipeline), "--endpoint", "CIR", "--origin", "CR1",
-                  "--by", "lineage", "--json")
+    out = _ayaall(
+        "analyze", "cif", "--db", str(pipeline), "--endpoint", "CIR", "--origin", "CR1", "--by", "lineage", "--json"
+    )
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert {"endpoint", "origin", "by", "groups", "gray_test"} <= set(doc)
@@ -115,7 +142,9 @@ def test_analyze_cif_prints_the_json_of_cli_md(pipeline: Path) -> None:
     [
         pytest.param(["summary", "--db", "/nonexistent.duckdb"], "does not exist", id="missing_db"),
         pytest.param(["load", "/nonexistent", "--db", "/tmp/x.duckdb"], "is not a folder", id="missing_extract"),
-        pytest.param(["load", ".", "--db", "/tmp/x.duckdb", "--age-bands", "20,15"], "strictly increasing", id="bad_age_bands"),
+        pytest.param(
+            ["load", ".", "--db", "/tmp/x.duckdb", "--age-bands", "20,15"], "strictly increasing", id="bad_age_bands"
+        ),
     ],
 )
 def test_user_errors_are_one_sentence_without_traceback(args: list[str], message: str) -> None:
@@ -130,6 +159,8 @@ def test_analysis_user_errors_name_the_problem(pipeline: Path) -> None:
     out = _ayaall("analyze", "km", "--db", str(pipeline), "--endpoint", "OS", "--origin", "CR1", "--json")
     assert out.returncode == 2
     assert "OS from CR1 is not a defined endpoint" in out.stderr
-    out = _ayaall("analyze", "km", "--db", str(pipeline), "--endpoint", "OS", "--origin", "DX", "--by", "shoe_size", "--json")
+    out = _ayaall(
+        "analyze", "km", "--db", str(pipeline), "--endpoint", "OS", "--origin", "DX", "--by", "shoe_size", "--json"
+    )
     assert out.returncode == 2
     assert "shoe_size" in out.stderr

@@ -37,9 +37,7 @@ MILESTONES = {
 def _fit(case: str):
     data = pd.read_csv(R_DIR / f"km_data_{case}.csv")
     summary = pd.read_csv(R_DIR / f"km_summary_{case}.csv")
-    return fit_km(
-        data, "time", "status", "group", times=MILESTONES[case], rmst_horizon=float(summary["horizon"][0])
-    )
+    return fit_km(data, "time", "status", "group", times=MILESTONES[case], rmst_horizon=float(summary["horizon"][0]))
 
 
 def _close(actual, expected, tol: float) -> None:
@@ -61,8 +59,7 @@ def test_curve_matches_r(case: str) -> None:
     assert list(curve["at_risk"]) == list(expected["n.risk"])
     assert list(curve["events"]) == list(expected["n.event"])
     assert list(curve["censored"]) == list(expected["n.censor"])
-    for ours, theirs in [("survival", "surv"), ("std_err", "std.err"), ("ci_lower", "lower"),
-                         ("ci_upper", "upper")]:
+    for ours, theirs in [("survival", "surv"), ("std_err", "std.err"), ("ci_lower", "lower"), ("ci_upper", "upper")]:
         _close(curve[ours], expected[theirs], 1e-6)
 
 
@@ -94,8 +91,7 @@ def test_milestones_match_r(case: str) -> None:
     _close(ms["time_days"], expected["time"], 0)
     assert list(ms["at_risk"]) == list(expected["n.risk"])
     assert list(ms["events"]) == list(expected["n.event"])
-    for ours, theirs in [("survival", "surv"), ("std_err", "std.err"), ("ci_lower", "lower"),
-                         ("ci_upper", "upper")]:
+    for ours, theirs in [("survival", "surv"), ("std_err", "std.err"), ("ci_lower", "lower"), ("ci_upper", "upper")]:
         _close(ms[ours], expected[theirs], 1e-6)
 
 
@@ -165,16 +161,23 @@ def _make_db(path: Path, data: pd.DataFrame, columns: dict[str, pd.Series]) -> P
     ids = [f"P{i:04d}" for i in range(len(data))]
     patients = pd.DataFrame({"patient_id": ids, **{k: v.to_numpy() for k, v in columns.items()}})
     patients["excluded_reason"] = pd.Series([None] * len(data), dtype=object)
-    tte = pd.DataFrame({
-        "patient_id": ids, "endpoint": "OS", "origin": "DX", "time_days": data["time"].astype(int),
-        "event_code": data["status"].astype(int),
-        "event_desc": data["status"].map({0: "CENSORED", 1: "DEATH"}),
-    })
+    tte = pd.DataFrame(
+        {
+            "patient_id": ids,
+            "endpoint": "OS",
+            "origin": "DX",
+            "time_days": data["time"].astype(int),
+            "event_code": data["status"].astype(int),
+            "event_desc": data["status"].map({0: "CENSORED", 1: "DEATH"}),
+        }
+    )
     con = duckdb.connect(str(path))
     con.register("p", patients)
     con.register("t", tte)
-    con.execute("CREATE TABLE analysis_patients AS SELECT * EXCLUDE (excluded_reason), "
-                "CAST(excluded_reason AS VARCHAR) AS excluded_reason FROM p")
+    con.execute(
+        "CREATE TABLE analysis_patients AS SELECT * EXCLUDE (excluded_reason), "
+        "CAST(excluded_reason AS VARCHAR) AS excluded_reason FROM p"
+    )
     con.execute("CREATE TABLE time_to_event AS SELECT * FROM t")
     con.close()
     return path
@@ -199,15 +202,23 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str):
 def test_cli_km_json_matches_r(km_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """cli.md fields; curve = summary(survfit(...), censored = TRUE) (km_curve_lung_ecog.csv); median
     from print(survfit) (km_summary_lung_ecog.csv); log-rank = survdiff (logrank_tests.csv)."""
-    code, out, _ = _cli(capsys, "--db", str(km_db), "--endpoint", "OS", "--origin", "DX", "--by", "ecog",
-                        "--min-cell", "0", "--json")
+    code, out, _ = _cli(
+        capsys, "--db", str(km_db), "--endpoint", "OS", "--origin", "DX", "--by", "ecog", "--min-cell", "0", "--json"
+    )
     assert code == 0
     assert {"endpoint", "origin", "by", "n", "events", "conf_type", "min_cell", "groups", "logrank"} <= set(out)
     assert (out["n"], out["events"], out["conf_type"]) == (227, 164, "log-log")
     group = out["groups"][0]
     assert group["group"] == "ecog0"
-    assert group["curve"][0] == {"time_days": 0, "survival": 1.0, "ci_lower": 1.0, "ci_upper": 1.0,
-                                 "at_risk": 63, "events": 0, "censored": 0}
+    assert group["curve"][0] == {
+        "time_days": 0,
+        "survival": 1.0,
+        "ci_lower": 1.0,
+        "ci_upper": 1.0,
+        "at_risk": 63,
+        "events": 0,
+        "censored": 0,
+    }
     ref = pd.read_csv(R_DIR / "km_curve_lung_ecog.csv")
     ref = ref[ref["group"] == "ecog0"]
     _close([p["survival"] for p in group["curve"][1:]], ref["surv"], 1e-6)
@@ -225,8 +236,7 @@ def test_cli_km_json_matches_r(km_db: Path, capsys: pytest.CaptureFixture[str]) 
 def test_cli_km_suppression_and_no_by(km_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Default --min-cell 11: the one-patient group has n null and no curve; every shown count is 0 or
     >= 11. Without --by: one group 'all' and logrank null."""
-    code, out, _ = _cli(capsys, "--db", str(km_db), "--endpoint", "OS", "--origin", "DX", "--by", "ecog",
-                        "--json")
+    code, out, _ = _cli(capsys, "--db", str(km_db), "--endpoint", "OS", "--origin", "DX", "--by", "ecog", "--json")
     assert code == 0
     assert out["min_cell"] == 11
     solo = next(g for g in out["groups"] if g["group"] == "ecog3")
@@ -260,8 +270,7 @@ def test_cli_km_errors_are_one_sentence(km_db: Path, capsys: pytest.CaptureFixtu
 EDGE_OK = {
     "no_events": pd.DataFrame({"time": [2.0, 5, 9], "status": [0, 0, 0], "group": ["a", "a", "b"]}),
     "single_group": pd.DataFrame({"time": [2.0, 5, 9, 9], "status": [1, 0, 1, 1], "group": ["a"] * 4}),
-    "group_of_one": pd.DataFrame({"time": [2.0, 5, 9, 4], "status": [1, 0, 1, 1],
-                                  "group": ["a", "a", "a", "b"]}),
+    "group_of_one": pd.DataFrame({"time": [2.0, 5, 9, 4], "status": [1, 0, 1, 1], "group": ["a", "a", "a", "b"]}),
     "time_zero_events": pd.DataFrame({"time": [0.0, 0, 3, 8], "status": [1, 1, 0, 1], "group": ["a"] * 4}),
 }
 

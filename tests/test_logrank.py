@@ -26,7 +26,8 @@ ROWS = TESTS[TESTS["test"].isin(list(WEIGHTS))]
 
 
 @pytest.mark.parametrize(
-    ("case", "test"), list(zip(ROWS["case"], ROWS["test"], strict=True)),
+    ("case", "test"),
+    list(zip(ROWS["case"], ROWS["test"], strict=True)),
     ids=[f"{c}-{t}" for c, t in zip(ROWS["case"], ROWS["test"], strict=True)],
 )
 def test_weighted_logrank_matches_r(case: str, test: str) -> None:
@@ -58,8 +59,7 @@ def test_stratified_matches_r(test: str) -> None:
     """R: survdiff(Surv(time, status) ~ trt + strata(celltype), data = veteran[, rho = 1])."""
     expected = TESTS[TESTS["test"] == test].iloc[0]
     data = pd.read_csv(R_DIR / "logrank_data_veteran_trt_by_celltype.csv")
-    result = logrank_test(data, "time", "status", "group", strata_col="stratum",
-                          rho=1 if test.endswith("rho1") else 0)
+    result = logrank_test(data, "time", "status", "group", strata_col="stratum", rho=1 if test.endswith("rho1") else 0)
     assert result.statistic == pytest.approx(expected["statistic"], abs=1e-8)
     assert result.p == pytest.approx(expected["p"], rel=1e-7)
 

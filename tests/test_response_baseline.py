@@ -166,8 +166,7 @@ def test_response_and_table1_cli_on_demo_db(demo_db: Path, capsys: pytest.Captur
 
     from ayaall.cli import main
 
-    assert main(["analyze", "response", "--db", str(demo_db), "--by", "salvage_regimen", "--line", "2",
-                 "--json"]) == 0
+    assert main(["analyze", "response", "--db", str(demo_db), "--by", "salvage_regimen", "--line", "2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     groups = out["outcomes"]["cr"]["groups"]
     assert {g["group"] for g in groups} >= {"BLINATUMOMAB", "INOTUZUMAB", "SALVAGE_CHEMO"}

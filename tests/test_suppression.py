@@ -29,9 +29,11 @@ def _shown_counts(frame: pd.DataFrame, cols) -> list[int]:
 def _attack(original, suppressed, totals, min_cell: int) -> None:
     """Try every way we know to recover a masked count; assert each fails."""
     # 1. no shown count is small
-    for frame, cols in [(suppressed.summary, ["n", "events"]),
-                        (suppressed.curve, ["at_risk", "events", "censored"]),
-                        (suppressed.milestones, ["at_risk", "events"])]:
+    for frame, cols in [
+        (suppressed.summary, ["n", "events"]),
+        (suppressed.curve, ["at_risk", "events", "censored"]),
+        (suppressed.milestones, ["at_risk", "events"]),
+    ]:
         assert all(v == 0 or v >= min_cell for v in _shown_counts(frame, cols))
     # 2. totals minus the shown groups: the remainder covers >= 2 masked groups summing >= min_cell
     for col in ("n", "events"):
@@ -76,8 +78,9 @@ def _attack(original, suppressed, totals, min_cell: int) -> None:
                 assert len(hidden) >= 2
                 assert sum(hidden) >= min_cell
     # 7. the milestone table as a linear system: no small sum over parts is determined
-    for group, n, e in zip(suppressed.summary["group"], suppressed.summary["n"], suppressed.summary["events"],
-                           strict=True):
+    for group, n, e in zip(
+        suppressed.summary["group"], suppressed.summary["n"], suppressed.summary["events"], strict=True
+    ):
         _attack_milestones(original, suppressed, group, n is not None, e is not None, min_cell)
     # 8. curves stop before fewer than min_cell are at risk
     merged = suppressed.curve.merge(original.curve, on=["group", "time_days"], suffixes=("", "_true"))
@@ -93,12 +96,14 @@ def _attack_milestones(original, suppressed, group, n_known, events_known, min_c
     t = ms["time_days"].to_numpy(dtype=float)
     n_parts = 2 * len(t) + 1
     part = [2 * int(np.searchsorted(t, x)) + int(x in t) for x in rows["time_days"]]
-    truth = np.r_[np.bincount(part, weights=rows["events"], minlength=n_parts),
-                  np.bincount(part, weights=rows["censored"], minlength=n_parts)]
+    truth = np.r_[
+        np.bincount(part, weights=rows["events"], minlength=n_parts),
+        np.bincount(part, weights=rows["censored"], minlength=n_parts),
+    ]
 
     def vec(a, b, ev=1.0, ce=1.0):
         v = np.zeros(2 * n_parts)
-        v[a:b], v[n_parts + a:n_parts + b] = ev, ce
+        v[a:b], v[n_parts + a : n_parts + b] = ev, ce
         return v
 
     eqs = ([vec(0, n_parts)] if n_known else []) + ([vec(0, n_parts, ce=0.0)] if events_known else [])
@@ -144,10 +149,12 @@ def test_min_cell_zero_is_off() -> None:
 
 @pytest.mark.parametrize(
     ("counts", "masked", "hide_total"),
-    [([50, 3, 40], [False, True, True], False),  # 3 + 40: two masked, sum >= 11
-     ([50, 3, 4], [True, True, True], False),    # 3 + 4 = 7 < 11, so 50 is masked as well
-     ([100, 200], [False, False], False),
-     ([0, 30], [False, False], False)],
+    [
+        ([50, 3, 40], [False, True, True], False),  # 3 + 40: two masked, sum >= 11
+        ([50, 3, 4], [True, True, True], False),  # 3 + 4 = 7 < 11, so 50 is masked as well
+        ([100, 200], [False, False], False),
+        ([0, 30], [False, False], False),
+    ],
     ids=["one_small", "two_small", "none_small", "zero_is_shown"],
 )
 def test_suppress_totals(counts, masked, hide_total) -> None:

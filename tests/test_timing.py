@@ -66,8 +66,7 @@ def test_simon_makuch_matches_survfit(case: str) -> None:
         _close(ours["at_risk"], ref["n_risk"], 0)
         _close(ours["events"], ref["n_event"], 0)
         _close(ours["censored"], ref["n_censor"], 0)
-        for col, rcol in (("survival", "surv"), ("std_err", "std_err"), ("ci_lower", "lower"),
-                          ("ci_upper", "upper")):
+        for col, rcol in (("survival", "surv"), ("std_err", "std_err"), ("ci_lower", "lower"), ("ci_upper", "upper")):
             _close(ours[col], ref[rcol], 1e-6)
 
 
@@ -92,7 +91,11 @@ def test_time_varying_cox_matches_coxph(case: str, model: str) -> None:
     1e-5, log-likelihoods and the score test to 1e-6 relative."""
     expected = pd.read_csv(R_DIR / f"timing_{case}_cox.csv").query("model == @model").reset_index(drop=True)
     fit = fit_cox_counting(
-        _counting(case), "start", "stop", "event", ["exposed", "age", "risk"],
+        _counting(case),
+        "start",
+        "stop",
+        "event",
+        ["exposed", "age", "risk"],
         ties="breslow" if model == "breslow" else "efron",
         cluster_col="row_id" if model == "robust" else None,
     )
@@ -109,12 +112,14 @@ def test_time_varying_cox_matches_coxph(case: str, model: str) -> None:
 def fixed_data() -> pd.DataFrame:
     rng = np.random.default_rng(3)
     n = 250
-    return pd.DataFrame({
-        "time": rng.integers(0, 400, n).astype(float),  # includes day-0 events
-        "status": rng.integers(0, 2, n),
-        "x": rng.normal(size=n),
-        "arm": rng.choice(["A", "B"], n),
-    })
+    return pd.DataFrame(
+        {
+            "time": rng.integers(0, 400, n).astype(float),  # includes day-0 events
+            "status": rng.integers(0, 2, n),
+            "x": rng.normal(size=n),
+            "arm": rng.choice(["A", "B"], n),
+        }
+    )
 
 
 def test_no_time_change_reproduces_km_logrank_cox(fixed_data: pd.DataFrame) -> None:
@@ -130,8 +135,9 @@ def test_no_time_change_reproduces_km_logrank_cox(fixed_data: pd.DataFrame) -> N
     lr = logrank_test(data, "time", "status", "arm")
     _close(mantel_byar_test(cp, variance="hypergeometric").statistic, lr.statistic, 1e-10, rel=True)
     tv = fit_cox_counting(cp, "start", "stop", "event", ["exposed", "x"], cluster_col="row_id")
-    fixed = fit_cox(data.assign(exposed=(data["arm"] == "B").astype(int)), "time", "status",
-                    ["exposed", "x"], robust=True)
+    fixed = fit_cox(
+        data.assign(exposed=(data["arm"] == "B").astype(int)), "time", "status", ["exposed", "x"], robust=True
+    )
     _close(tv.terms[["coef", "se", "robust_se"]], fixed.terms[["coef", "se", "robust_se"]], 1e-10)
 
 
@@ -140,8 +146,14 @@ def test_start_stop_rules() -> None:
     df = pd.DataFrame({"t": [10.0, 10, 10, 10, 10], "e": [1, 1, 0, 1, 1], "x": [4.0, 0, 10, 12, np.nan]})
     cp = start_stop_frame(df, "t", "e", "x")
     rows = cp[["row_id", "start", "stop", "event", "exposed"]].to_numpy().tolist()
-    assert rows == [[0, 0, 4, 0, 0], [0, 4, 10, 1, 1], [1, 0, 10, 1, 1], [2, 0, 10, 0, 0],
-                    [3, 0, 10, 1, 0], [4, 0, 10, 1, 0]]
+    assert rows == [
+        [0, 0, 4, 0, 0],
+        [0, 4, 10, 1, 1],
+        [1, 0, 10, 1, 1],
+        [2, 0, 10, 0, 0],
+        [3, 0, 10, 1, 0],
+        [4, 0, 10, 1, 0],
+    ]
     assert cp.groupby("row_id")["event"].sum().tolist() == df["e"].tolist()  # events conserved
 
 
@@ -171,15 +183,25 @@ def _tiny(**cols) -> pd.DataFrame:
 DEGENERATE_ERRORS = {
     "empty": (lambda: start_stop_frame(_tiny().iloc[:0], "t", "e", "x"), "no rows"),
     "no_events_mantel_byar": (
-        lambda: mantel_byar_test(start_stop_frame(_tiny(e=[0, 0, 0, 0]), "t", "e", "x")), "no events"),
+        lambda: mantel_byar_test(start_stop_frame(_tiny(e=[0, 0, 0, 0]), "t", "e", "x")),
+        "no events",
+    ),
     "never_exposed_mantel_byar": (
-        lambda: mantel_byar_test(start_stop_frame(_tiny(x=[np.nan] * 4), "t", "e", "x")), "Nobody"),
+        lambda: mantel_byar_test(start_stop_frame(_tiny(x=[np.nan] * 4), "t", "e", "x")),
+        "Nobody",
+    ),
     "no_events_cox": (
-        lambda: fit_cox_counting(start_stop_frame(_tiny(e=[0, 0, 0, 0]), "t", "e", "x"), "start", "stop",
-                                 "event", ["exposed"]), "no events"),
+        lambda: fit_cox_counting(
+            start_stop_frame(_tiny(e=[0, 0, 0, 0]), "t", "e", "x"), "start", "stop", "event", ["exposed"]
+        ),
+        "no events",
+    ),
     "never_exposed_cox": (
-        lambda: fit_cox_counting(start_stop_frame(_tiny(x=[np.nan] * 4), "t", "e", "x"), "start", "stop",
-                                 "event", ["exposed"]), "constant"),
+        lambda: fit_cox_counting(
+            start_stop_frame(_tiny(x=[np.nan] * 4), "t", "e", "x"), "start", "stop", "event", ["exposed"]
+        ),
+        "constant",
+    ),
     "missing_exposure_column": (lambda: start_stop_frame(_tiny(), "t", "e", "nope"), "no column"),
     "nobody_at_landmark": (lambda: fit_landmark(_tiny(), "t", "e", "x", [50]), "after any of the landmarks"),
     "negative_landmark": (lambda: fit_landmark(_tiny(), "t", "e", "x", [-1]), "non-negative"),
@@ -197,8 +219,9 @@ def test_degenerate_input_errors(case: str) -> None:
 @pytest.mark.filterwarnings("ignore::analyses.results.AnalysisWarning")
 def test_perfect_separation_cox_is_an_error() -> None:
     """Events only in unexposed time: the hazard ratio heads to 0; say so rather than print a number."""
-    df = pd.DataFrame({"t": [5.0, 6, 7, 8, 20, 21, 22, 23], "e": [1, 1, 1, 1, 0, 0, 0, 0],
-                       "x": [np.nan] * 4 + [1.0, 1, 1, 1]})
+    df = pd.DataFrame(
+        {"t": [5.0, 6, 7, 8, 20, 21, 22, 23], "e": [1, 1, 1, 1, 0, 0, 0, 0], "x": [np.nan] * 4 + [1.0, 1, 1, 1]}
+    )
     cp = start_stop_frame(df, "t", "e", "x")
     with pytest.raises(AnalysisError, match=r"infinity|converge"):
         fit_cox_counting(cp, "start", "stop", "event", ["exposed"])
@@ -251,8 +274,10 @@ def test_exposure_frame_on_demo_db(demo_db: Path) -> None:
     frame = exposure_frame(demo_db, CohortSpec(), "OS", "DX", "hct")
     con = duckdb.connect(str(demo_db), read_only=True)
     try:
-        ref = con.execute("SELECT patient_id, date_diff('day', dx_date, hct1_date) AS d FROM analysis_patients "
-                          "WHERE excluded_reason IS NULL").df()
+        ref = con.execute(
+            "SELECT patient_id, date_diff('day', dx_date, hct1_date) AS d FROM analysis_patients "
+            "WHERE excluded_reason IS NULL"
+        ).df()
     finally:
         con.close()
     merged = frame.merge(ref, on="patient_id")
@@ -267,8 +292,23 @@ def test_landmark_cli_on_demo_db(demo_db: Path, capsys: pytest.CaptureFixture[st
 
     from ayaall.cli import main
 
-    code = main(["analyze", "landmark", "--db", str(demo_db), "--endpoint", "OS", "--origin", "DX",
-                 "--exposure", "hct", "--landmarks", "100,180,365", "--json"])
+    code = main(
+        [
+            "analyze",
+            "landmark",
+            "--db",
+            str(demo_db),
+            "--endpoint",
+            "OS",
+            "--origin",
+            "DX",
+            "--exposure",
+            "hct",
+            "--landmarks",
+            "100,180,365",
+            "--json",
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert [lm["landmark_days"] for lm in out["landmarks"]] == [100.0, 180.0, 365.0]

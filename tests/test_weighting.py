@@ -37,8 +37,13 @@ def binary(data: pd.DataFrame) -> pd.DataFrame:
 
 
 def _close(actual, expected, tol: float, rel: bool = False) -> None:
-    np.testing.assert_allclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float),
-                               rtol=tol if rel else 0, atol=0 if rel else tol, equal_nan=True)
+    np.testing.assert_allclose(
+        np.asarray(actual, dtype=float),
+        np.asarray(expected, dtype=float),
+        rtol=tol if rel else 0,
+        atol=0 if rel else tol,
+        equal_nan=True,
+    )
 
 
 def test_binary_propensity_matches_glm(binary: pd.DataFrame) -> None:
@@ -52,8 +57,11 @@ def test_binary_propensity_matches_glm(binary: pd.DataFrame) -> None:
     _close(fit.coefficients["se"], expected["se"], 1e-6)
 
 
-WEIGHTS = {"ate": ("ATE", False, "w_ate"), "ate_stabilized": ("ATE", True, "w_ate_stab"),
-           "att": ("ATT", False, "w_att")}
+WEIGHTS = {
+    "ate": ("ATE", False, "w_ate"),
+    "ate_stabilized": ("ATE", True, "w_ate_stab"),
+    "att": ("ATT", False, "w_att"),
+}
 
 
 @pytest.mark.parametrize("kind", list(WEIGHTS), ids=list(WEIGHTS))
@@ -62,8 +70,9 @@ def test_binary_weights_match_r(binary: pd.DataFrame, kind: str) -> None:
     fitted(glm(...)) (tests/r/iptw_reference.R -> iptw_glm_weights.csv); to 1e-6 relative."""
     estimand, stabilized, col = WEIGHTS[kind]
     expected = pd.read_csv(R_DIR / "iptw_glm_weights.csv")
-    w = iptw_weights(fit_propensity(binary, "trt", COVARIATES), estimand=estimand, stabilized=stabilized,
-                     target="INOTUZUMAB")
+    w = iptw_weights(
+        fit_propensity(binary, "trt", COVARIATES), estimand=estimand, stabilized=stabilized, target="INOTUZUMAB"
+    )
     _close(w["weight"], expected[col], 1e-6, rel=True)
 
 
@@ -151,19 +160,23 @@ def test_ess_trim_truncate(data: pd.DataFrame) -> None:
 
 # ------------------------------------------------------------------------------ degenerate input
 def _separated() -> pd.DataFrame:
-    return pd.DataFrame({"trt": ["A"] * 6 + ["B"] * 6, "stage": ["I"] * 6 + ["II"] * 6,
-                         "age": np.arange(12.0)})
+    return pd.DataFrame({"trt": ["A"] * 6 + ["B"] * 6, "stage": ["I"] * 6 + ["II"] * 6, "age": np.arange(12.0)})
 
 
 DEGENERATE = {
     "perfect_separation": (lambda: fit_propensity(_separated(), "trt", ["stage"]), "predicts treatment perfectly"),
     "single_treatment": (lambda: fit_propensity(_separated().assign(trt="A"), "trt", ["age"]), "two treatments"),
     "empty_level": (lambda: fit_propensity(_separated(), "trt", ["age"], levels=["A", "C"]), "No patient"),
-    "single_level_covariate": (lambda: fit_propensity(_separated().assign(stage="I"), "trt", ["stage"]),
-                               "single level"),
-    "bad_estimand": (lambda: iptw_weights(fit_propensity(_separated().assign(age=np.arange(12.0) % 5), "trt",
-                                                         ["age"]), estimand="ATC"),
-                     "ATE or ATT"),
+    "single_level_covariate": (
+        lambda: fit_propensity(_separated().assign(stage="I"), "trt", ["stage"]),
+        "single level",
+    ),
+    "bad_estimand": (
+        lambda: iptw_weights(
+            fit_propensity(_separated().assign(age=np.arange(12.0) % 5), "trt", ["age"]), estimand="ATC"
+        ),
+        "ATE or ATT",
+    ),
     "one_group_balance": (lambda: balance_table(_separated().assign(trt="A"), "trt", ["age"]), "two treatment"),
 }
 
@@ -192,8 +205,21 @@ def test_iptw_cli_on_demo_db(demo_db: Path, capsys: pytest.CaptureFixture[str]) 
 
     from ayaall.cli import main
 
-    args = ["analyze", "iptw", "--db", str(demo_db), "--endpoint", "OS", "--origin", "LINE2",
-            "--treatment", "salvage_regimen", "--levels", "SALVAGE_CHEMO,BLINATUMOMAB,INOTUZUMAB", "--json"]
+    args = [
+        "analyze",
+        "iptw",
+        "--db",
+        str(demo_db),
+        "--endpoint",
+        "OS",
+        "--origin",
+        "LINE2",
+        "--treatment",
+        "salvage_regimen",
+        "--levels",
+        "SALVAGE_CHEMO,BLINATUMOMAB,INOTUZUMAB",
+        "--json",
+    ]
     assert main([*args, "--covariates", "age_at_dx,wbc_at_dx,cns_status", "--trim", "0.01"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["reference"] == "SALVAGE_CHEMO"

@@ -33,13 +33,31 @@ __all__ = ["register", "run"]
 
 _COUNT_FIELDS = ("at_risk", "events", "competing_events", "censored")
 _CURVE_FIELDS = (
-    "time_days", "at_risk", "events", "competing_events", "censored",
-    "cif_event", "var_event", "ci_lower_event", "ci_upper_event",
-    "cif_competing", "var_competing", "ci_lower_competing", "ci_upper_competing",
+    "time_days",
+    "at_risk",
+    "events",
+    "competing_events",
+    "censored",
+    "cif_event",
+    "var_event",
+    "ci_lower_event",
+    "ci_upper_event",
+    "cif_competing",
+    "var_competing",
+    "ci_lower_competing",
+    "ci_upper_competing",
 )
 _MILESTONE_FIELDS = (
-    "time_days", "at_risk", "cif_event", "var_event", "ci_lower_event", "ci_upper_event",
-    "cif_competing", "var_competing", "ci_lower_competing", "ci_upper_competing",
+    "time_days",
+    "at_risk",
+    "cif_event",
+    "var_event",
+    "ci_lower_event",
+    "ci_upper_event",
+    "cif_competing",
+    "var_competing",
+    "ci_lower_competing",
+    "ci_upper_competing",
 )
 
 
@@ -61,8 +79,7 @@ def _handle(args: argparse.Namespace) -> int:
     from analyses.cohort import CohortSpec  # the cohort module opens DuckDB; load it only when run
 
     cohort = CohortSpec.from_file(args.cohort) if args.cohort else CohortSpec()
-    result = run(args.db, args.endpoint, args.origin, cohort, by=args.by, strata=args.strata,
-                 min_cell=args.min_cell)
+    result = run(args.db, args.endpoint, args.origin, cohort, by=args.by, strata=args.strata, min_cell=args.min_cell)
     sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
     return 0
 
@@ -85,9 +102,7 @@ def run(
     except KeyError as exc:
         raise UserError(str(exc.args[0])) from exc
     if not spec.competing_risks:
-        raise UserError(
-            f"{endpoint} has no competing event; 'analyze cif' is for CIR and NRM (use 'analyze km')."
-        )
+        raise UserError(f"{endpoint} has no competing event; 'analyze cif' is for CIR and NRM (use 'analyze km').")
     if min_cell < 0:
         raise UserError(f"--min-cell must be 0 or more, not {min_cell}.")
     columns = [c for c in (by, strata) if c]
@@ -136,8 +151,7 @@ def _gray(
         notes.append("No --by column: one group, so Gray's test is not reported.")
         return None
     try:
-        test = gray_test(frame, "time_days", "event_code", by, strata_col=strata, event=event,
-                         competing=3 - event)
+        test = gray_test(frame, "time_days", "event_code", by, strata_col=strata, event=event, competing=3 - event)
     except AnalysisError as exc:
         notes.append(f"Gray's test not reported: {exc}")
         return None
@@ -157,9 +171,9 @@ def _groups(cif: CIFResult, min_cell: int) -> tuple[list[dict[str, Any]], dict[s
     shown: dict[str, list[int | None]] = {}
     totals: dict[str, int | None] = {}
     for col in ("n", "events", "competing_events"):
-        complement = None if col == "n" else [
-            is_small(n - v, min_cell) for n, v in zip(summary["n"], summary[col], strict=True)
-        ]
+        complement = (
+            None if col == "n" else [is_small(n - v, min_cell) for n, v in zip(summary["n"], summary[col], strict=True)]
+        )
         values, hide_total = suppress_totals(summary[col], min_cell, also_mask=complement)
         shown[col] = values
         totals[col] = None if hide_total else mask_count(int(summary[col].sum()), min_cell)
@@ -174,17 +188,19 @@ def _groups(cif: CIFResult, min_cell: int) -> tuple[list[dict[str, Any]], dict[s
             last = curve["time_days"].max() if len(curve) else -np.inf
             at = at.loc[at["time_days"] <= last].reset_index(drop=True)
             at["at_risk"] = _thin(at["at_risk"].tolist(), min_cell)
-        groups.append({
-            "group": label,
-            "n": shown["n"][i],
-            "events": shown["events"][i],
-            "competing_events": shown["competing_events"][i],
-            "curve": [_point(r, _CURVE_FIELDS) for r in curve.to_dict("records")],
-            "milestones": [
-                _point(r, _MILESTONE_FIELDS) | {"beyond_follow_up": bool(r["beyond_follow_up"])}
-                for r in at.to_dict("records")
-            ],
-        })
+        groups.append(
+            {
+                "group": label,
+                "n": shown["n"][i],
+                "events": shown["events"][i],
+                "competing_events": shown["competing_events"][i],
+                "curve": [_point(r, _CURVE_FIELDS) for r in curve.to_dict("records")],
+                "milestones": [
+                    _point(r, _MILESTONE_FIELDS) | {"beyond_follow_up": bool(r["beyond_follow_up"])}
+                    for r in at.to_dict("records")
+                ],
+            }
+        )
     return groups, totals
 
 

@@ -35,8 +35,13 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "Prints JSON (cli.md).",
     )
     parser.add_argument("--covariates", required=True, help="comma-separated analysis_patients columns")
-    parser.add_argument("--ref", action="append", default=[], metavar="COL=LEVEL",
-                        help="reference level of a text covariate (repeatable or comma-separated)")
+    parser.add_argument(
+        "--ref",
+        action="append",
+        default=[],
+        metavar="COL=LEVEL",
+        help="reference level of a text covariate (repeatable or comma-separated)",
+    )
     parser.add_argument("--strata", help="comma-separated columns stratifying the baseline hazard")
     parser.add_argument("--robust", action="store_true", help="add robust (sandwich) standard errors")
     parser.add_argument("--cluster", help="column identifying clusters for the robust variance")
@@ -54,10 +59,19 @@ def _handle(args: argparse.Namespace) -> int:
             raise UserError(f"--ref takes COLUMN=LEVEL, not {item!r}.")
         col, level = item.split("=", 1)
         refs[col.strip()] = level.strip()
-    result = run(args.db, args.endpoint, args.origin, cohort,
-                 covariates=[c.strip() for c in args.covariates.split(",") if c.strip()],
-                 ref_levels=refs, strata=[s.strip() for s in (args.strata or "").split(",") if s.strip()],
-                 robust=args.robust, cluster=args.cluster, ties=args.ties, min_cell=args.min_cell)
+    result = run(
+        args.db,
+        args.endpoint,
+        args.origin,
+        cohort,
+        covariates=[c.strip() for c in args.covariates.split(",") if c.strip()],
+        ref_levels=refs,
+        strata=[s.strip() for s in (args.strata or "").split(",") if s.strip()],
+        robust=args.robust,
+        cluster=args.cluster,
+        ties=args.ties,
+        min_cell=args.min_cell,
+    )
     sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
     return 0
 
@@ -100,24 +114,44 @@ def run(
     frame = load_analysis_frame(db, cohort, endpoint, origin, columns)
     notes: list[str] = []
     if spec.competing_risks:
-        notes.append(f"{endpoint} has a competing event (event_code 2), treated as censoring: this is a "
-                     "cause-specific hazard model.")
+        notes.append(
+            f"{endpoint} has a competing event (event_code 2), treated as censoring: this is a "
+            "cause-specific hazard model."
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
-        fit = fit_cox(frame, "time_days", "event_code", covariates, ref_levels=ref_levels,
-                      strata=strata or None, robust=robust, cluster_col=cluster, ties=ties)
+        fit = fit_cox(
+            frame,
+            "time_days",
+            "event_code",
+            covariates,
+            ref_levels=ref_levels,
+            strata=strata or None,
+            robust=robust,
+            cluster_col=cluster,
+            ties=ties,
+        )
     notes += [str(w.message) for w in caught if issubclass(w.category, AnalysisWarning)]
     if fit.n_dropped:
         notes.append(f"{fit.n_dropped} patients with a missing covariate were left out (as R's na.omit).")
     counts = suppress_cox(fit, min_cell)
     terms = [
-        {"term": r["term"], "coef": _num(r["coef"]), "se": _num(r["se"]),
-         "robust_se": _num(r["robust_se"]), "hr": _num(r["hr"]),
-         "hr_ci": [_num(r["hr_ci_lower"]), _num(r["hr_ci_upper"])], "z": _num(r["z"]), "p": _num(r["p"])}
+        {
+            "term": r["term"],
+            "coef": _num(r["coef"]),
+            "se": _num(r["se"]),
+            "robust_se": _num(r["robust_se"]),
+            "hr": _num(r["hr"]),
+            "hr_ci": [_num(r["hr_ci_lower"]), _num(r["hr_ci_upper"])],
+            "z": _num(r["z"]),
+            "p": _num(r["p"]),
+        }
         for r in fit.terms.to_dict("records")
     ]
-    ph = [{"term": r["term"], "statistic": _num(r["statistic"]), "df": int(r["df"]), "p": _num(r["p"])}
-          for r in fit.ph_test.to_dict("records")]
+    ph = [
+        {"term": r["term"], "statistic": _num(r["statistic"]), "df": int(r["df"]), "p": _num(r["p"])}
+        for r in fit.ph_test.to_dict("records")
+    ]
     return {
         "endpoint": endpoint,
         "origin": origin,

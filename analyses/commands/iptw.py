@@ -19,9 +19,13 @@ __all__ = ["register", "run"]
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Add ``iptw`` to the ``analyze`` subcommands."""
-    parser = subparsers.add_parser("iptw", parents=[common], help="IPTW-adjusted survival by treatment",
-                                   description="Propensity model, inverse probability of treatment weights, "
-                                   "covariate balance, adjusted KM curves and a weighted Cox model. Prints JSON.")
+    parser = subparsers.add_parser(
+        "iptw",
+        parents=[common],
+        help="IPTW-adjusted survival by treatment",
+        description="Propensity model, inverse probability of treatment weights, "
+        "covariate balance, adjusted KM curves and a weighted Cox model. Prints JSON.",
+    )
     parser.add_argument("--treatment", required=True, help="analysis_patients column, e.g. salvage_regimen")
     parser.add_argument("--levels", help="comma-separated treatments to compare (first = reference)")
     parser.add_argument("--covariates", required=True, help="comma-separated analysis_patients columns")
@@ -38,9 +42,20 @@ def _handle(args: argparse.Namespace) -> int:
     cohort = CohortSpec.from_file(args.cohort) if args.cohort else CohortSpec()
     levels = [v for v in args.levels.split(",") if v] if args.levels else None
     covariates = [v for v in args.covariates.split(",") if v]
-    result = run(args.db, args.endpoint, args.origin, cohort, args.treatment, covariates, levels=levels,
-                 estimand=args.estimand, target=args.target, trim=args.trim, truncate=args.truncate,
-                 min_cell=args.min_cell)
+    result = run(
+        args.db,
+        args.endpoint,
+        args.origin,
+        cohort,
+        args.treatment,
+        covariates,
+        levels=levels,
+        estimand=args.estimand,
+        target=args.target,
+        trim=args.trim,
+        truncate=args.truncate,
+        min_cell=args.min_cell,
+    )
     sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
     return 0
 
@@ -53,9 +68,21 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def run(db: Any, endpoint: str, origin: str, cohort: Any, treatment: str, covariates: list[str], *,
-        levels: list[str] | None = None, estimand: str = "ATE", target: str | None = None,
-        trim: float | None = None, truncate: float | None = None, min_cell: int = 11) -> dict[str, Any]:
+def run(
+    db: Any,
+    endpoint: str,
+    origin: str,
+    cohort: Any,
+    treatment: str,
+    covariates: list[str],
+    *,
+    levels: list[str] | None = None,
+    estimand: str = "ATE",
+    target: str | None = None,
+    trim: float | None = None,
+    truncate: float | None = None,
+    min_cell: int = 11,
+) -> dict[str, Any]:
     """The ``analyze iptw`` JSON document as a dict."""
     from analyses.cohort import load_analysis_frame
     from analyses.timing import naive_exposure_warning
@@ -90,32 +117,75 @@ def run(db: Any, endpoint: str, origin: str, cohort: Any, treatment: str, covari
         curve = km.curve[km.curve["group"] == s["group"]].drop(columns="group")
         shown = suppress_curve(curve, min_cell)
         # weighted counts track the unweighted ones closely: hide them where those are hidden
-        for col, base in (("weighted_at_risk", "at_risk"), ("effective_at_risk", "at_risk"),
-                          ("weighted_events", "events")):
+        for col, base in (
+            ("weighted_at_risk", "at_risk"),
+            ("effective_at_risk", "at_risk"),
+            ("weighted_events", "events"),
+        ):
             shown[col] = shown[col].astype(object).where(shown[base].notna(), None)
         curve = shown
-        groups.append({"group": s["group"], "n": mask_count(s["n"], min_cell),
-                       "events": mask_count(s["events"], min_cell),
-                       "effective_n": s["effective_n"], "median_days": _clean(s["median_days"]),
-                       "curve": [{k: _clean(v) for k, v in r.items()} for r in curve.to_dict("records")]})
+        groups.append(
+            {
+                "group": s["group"],
+                "n": mask_count(s["n"], min_cell),
+                "events": mask_count(s["events"], min_cell),
+                "effective_n": s["effective_n"],
+                "median_days": _clean(s["median_days"]),
+                "curve": [{k: _clean(v) for k, v in r.items()} for r in curve.to_dict("records")],
+            }
+        )
     return {
-        "endpoint": endpoint, "origin": origin, "treatment": treatment, "levels": ps.levels,
-        "reference": ps.levels[0], "covariates": covariates, "estimand": estimand.upper(),
-        "stabilized": estimand.upper() == "ATE", "trim": trim, "truncate": truncate,
-        "n": mask_count(len(data), min_cell), "n_dropped_missing": ps.n_dropped, "n_trimmed": ps.n - len(w),
-        "min_cell": min_cell, "conf_type": km.conf_type, "variance": "Xie & Liu (2005)",
-        "propensity": {"method": ps.method, "loglik": ps.loglik,
-                       "coefficients": [{k: _clean(v) for k, v in r.items()}
-                                        for r in ps.coefficients.to_dict("records")]},
-        "weights": [{"group": g, "effective_n": effective_sample_size(w.loc[w["treatment"] == g, "weight"]),
-                     "min": float(w.loc[w["treatment"] == g, "weight"].min()),
-                     "max": float(w.loc[w["treatment"] == g, "weight"].max())} for g in ps.levels],
-        "balance": [{k: _clean(v) for k, v in r.items() if not k.startswith(("mean_", "wmean_"))}
-                    for r in balance.to_dict("records")],
+        "endpoint": endpoint,
+        "origin": origin,
+        "treatment": treatment,
+        "levels": ps.levels,
+        "reference": ps.levels[0],
+        "covariates": covariates,
+        "estimand": estimand.upper(),
+        "stabilized": estimand.upper() == "ATE",
+        "trim": trim,
+        "truncate": truncate,
+        "n": mask_count(len(data), min_cell),
+        "n_dropped_missing": ps.n_dropped,
+        "n_trimmed": ps.n - len(w),
+        "min_cell": min_cell,
+        "conf_type": km.conf_type,
+        "variance": "Xie & Liu (2005)",
+        "propensity": {
+            "method": ps.method,
+            "loglik": ps.loglik,
+            "coefficients": [{k: _clean(v) for k, v in r.items()} for r in ps.coefficients.to_dict("records")],
+        },
+        "weights": [
+            {
+                "group": g,
+                "effective_n": effective_sample_size(w.loc[w["treatment"] == g, "weight"]),
+                "min": float(w.loc[w["treatment"] == g, "weight"].min()),
+                "max": float(w.loc[w["treatment"] == g, "weight"].max()),
+            }
+            for g in ps.levels
+        ],
+        "balance": [
+            {k: _clean(v) for k, v in r.items() if not k.startswith(("mean_", "wmean_"))}
+            for r in balance.to_dict("records")
+        ],
         "groups": groups,
-        "cox": {"n": mask_count(cox.n, min_cell), "events": mask_count(cox.events, min_cell), "robust": True,
-                "terms": [{"term": r["term"], "coef": r["coef"], "se": r["se"], "robust_se": r["robust_se"],
-                           "hr": r["hr"], "hr_ci": [r["hr_ci_lower"], r["hr_ci_upper"]], "p": r["p"]}
-                          for r in cox.terms.to_dict("records")]},
+        "cox": {
+            "n": mask_count(cox.n, min_cell),
+            "events": mask_count(cox.events, min_cell),
+            "robust": True,
+            "terms": [
+                {
+                    "term": r["term"],
+                    "coef": r["coef"],
+                    "se": r["se"],
+                    "robust_se": r["robust_se"],
+                    "hr": r["hr"],
+                    "hr_ci": [r["hr_ci_lower"], r["hr_ci_upper"]],
+                    "p": r["p"],
+                }
+                for r in cox.terms.to_dict("records")
+            ],
+        },
         "notes": notes,
     }

@@ -42,10 +42,12 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     parser.add_argument("--by", help="analysis_patients column whose groups are compared")
     parser.add_argument("--strata", help="analysis_patients column stratifying the log-rank test")
-    parser.add_argument("--times", default="1,2,3,5",
-                        help="milestone times in years for survival estimates (default 1,2,3,5)")
-    parser.add_argument("--rmst", type=float, metavar="DAYS",
-                        help="horizon in days for the restricted mean survival time")
+    parser.add_argument(
+        "--times", default="1,2,3,5", help="milestone times in years for survival estimates (default 1,2,3,5)"
+    )
+    parser.add_argument(
+        "--rmst", type=float, metavar="DAYS", help="horizon in days for the restricted mean survival time"
+    )
     parser.set_defaults(handler=_handle)
 
 
@@ -57,8 +59,17 @@ def _handle(args: argparse.Namespace) -> int:
         years = [float(x) for x in args.times.split(",") if x.strip()]
     except ValueError as exc:
         raise UserError(f"--times must be comma-separated numbers of years, not {args.times!r}.") from exc
-    result = run(args.db, args.endpoint, args.origin, cohort, by=args.by, strata=args.strata,
-                 times=[y * DAYS_PER_YEAR for y in years], rmst_horizon=args.rmst, min_cell=args.min_cell)
+    result = run(
+        args.db,
+        args.endpoint,
+        args.origin,
+        cohort,
+        by=args.by,
+        strata=args.strata,
+        times=[y * DAYS_PER_YEAR for y in years],
+        rmst_horizon=args.rmst,
+        min_cell=args.min_cell,
+    )
     sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
     return 0
 
@@ -89,8 +100,10 @@ def run(
         raise UserError(f"The cohort has no {endpoint} rows from {origin}.")
     notes: list[str] = []
     if spec.competing_risks:
-        notes.append(f"{endpoint} has a competing event (event_code 2), counted here as censoring; "
-                     "'analyze cif' gives the cumulative incidence.")
+        notes.append(
+            f"{endpoint} has a competing event (event_code 2), counted here as censoring; "
+            "'analyze cif' gives the cumulative incidence."
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
         km = fit_km(frame, "time_days", "event_code", by, times=times, rmst_horizon=rmst_horizon)
@@ -98,8 +111,10 @@ def run(
     notes += [str(w.message) for w in caught if issubclass(w.category, AnalysisWarning)]
     shown, hide = suppress_km(km, min_cell)
     if min_cell:
-        notes.append(f"Small-cell suppression (analyses.suppression): counts of 1 to {min_cell - 1} are "
-                     f"null, and each curve stops at the last time with at least {min_cell} at risk.")
+        notes.append(
+            f"Small-cell suppression (analyses.suppression): counts of 1 to {min_cell - 1} are "
+            f"null, and each curve stops at the last time with at least {min_cell} at risk."
+        )
     return {
         "endpoint": endpoint,
         "origin": origin,
@@ -128,12 +143,13 @@ def _tests(frame, by, strata, notes) -> tuple[dict[str, Any] | None, list[dict[s
     except AnalysisError as exc:
         notes.append(f"Log-rank test not reported: {exc}")
         return None, None
-    out = {"statistic": test.statistic, "df": test.df, "p": test.p, "method": test.method,
-           "strata": strata}
+    out = {"statistic": test.statistic, "df": test.df, "p": test.p, "method": test.method, "strata": strata}
     pairwise = None
     if frame[by].nunique() > 2:
-        pairwise = [_clean(r) for r in pairwise_logrank(frame, "time_days", "event_code", by,
-                                                        strata_col=strata).to_dict("records")]
+        pairwise = [
+            _clean(r)
+            for r in pairwise_logrank(frame, "time_days", "event_code", by, strata_col=strata).to_dict("records")
+        ]
     return out, pairwise
 
 
@@ -159,14 +175,16 @@ def _groups(km: KMResult) -> list[dict[str, Any]]:
         curve = km.curve[km.curve["group"] == g]
         ms = km.milestones[km.milestones["group"] == g]
         clean = _clean(row)
-        groups.append({
-            "group": g,
-            "n": clean["n"],
-            "events": clean["events"],
-            "median_days": clean["median_days"],
-            "median_ci_days": [clean["median_ci_lower"], clean["median_ci_upper"]],
-            "curve": [_clean({k: r[k] for k in _CURVE_FIELDS}) for r in curve.to_dict("records")],
-            "milestones": [_clean({k: r[k] for k in _MILESTONE_FIELDS}) for r in ms.to_dict("records")],
-            "rmst": None if rmst is None else _clean(rmst.loc[g].to_dict()),
-        })
+        groups.append(
+            {
+                "group": g,
+                "n": clean["n"],
+                "events": clean["events"],
+                "median_days": clean["median_days"],
+                "median_ci_days": [clean["median_ci_lower"], clean["median_ci_upper"]],
+                "curve": [_clean({k: r[k] for k in _CURVE_FIELDS}) for r in curve.to_dict("records")],
+                "milestones": [_clean({k: r[k] for k in _MILESTONE_FIELDS}) for r in ms.to_dict("records")],
+                "rmst": None if rmst is None else _clean(rmst.loc[g].to_dict()),
+            }
+        )
     return groups

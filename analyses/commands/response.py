@@ -22,16 +22,20 @@ def add_table_options(parser: argparse.ArgumentParser) -> None:
     """The shared options that make sense without an endpoint (cli.md)."""
     parser.add_argument("--db", required=True, help="DuckDB file written by 'ayaall load'")
     parser.add_argument("--cohort", help="cohort file (JSON, see cli.md)")
-    parser.add_argument("--min-cell", type=int, default=11,
-                        help="small-cell suppression threshold (default 11; 0 turns it off)")
+    parser.add_argument(
+        "--min-cell", type=int, default=11, help="small-cell suppression threshold (default 11; 0 turns it off)"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON (cli.md)")
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Add ``response`` to the ``analyze`` subcommands."""
-    parser = subparsers.add_parser("response", help="remission and MRD-negativity rates by group",
-                                   description="CR/CRi/CRh and MRD-negative rates (intention to treat) of line 1 "
-                                   "(frontline) or line 2 (salvage), Wilson 95% intervals. Prints JSON.")
+    parser = subparsers.add_parser(
+        "response",
+        help="remission and MRD-negativity rates by group",
+        description="CR/CRi/CRh and MRD-negative rates (intention to treat) of line 1 "
+        "(frontline) or line 2 (salvage), Wilson 95% intervals. Prints JSON.",
+    )
     add_table_options(parser)
     parser.add_argument("--by", help="analysis_patients column whose groups are compared")
     parser.add_argument("--line", type=int, default=1, choices=[1, 2], help="1 frontline, 2 salvage")
@@ -68,16 +72,29 @@ def run(db: Any, cohort: Any, *, line: int = 1, by: str | None = None, min_cell:
         table, hide = suppress_response_rates(response_rates(frame, name, by), min_cell)
         outcomes[name] = {
             "responders": None if hide["responders"] else mask_count(int(frame[name].sum()), min_cell),
-            "groups": [{"group": r["group"], "n": _clean(r["n"]), "responders": _clean(r["responders"]),
-                        "rate": _clean(r["rate"]), "rate_ci": [_clean(r["ci_lower"]), _clean(r["ci_upper"])]}
-                       for r in table.to_dict("records")],
+            "groups": [
+                {
+                    "group": r["group"],
+                    "n": _clean(r["n"]),
+                    "responders": _clean(r["responders"]),
+                    "rate": _clean(r["rate"]),
+                    "rate_ci": [_clean(r["ci_lower"]), _clean(r["ci_upper"])],
+                }
+                for r in table.to_dict("records")
+            ],
         }
     return {
-        "line": line, "by": by, "n": mask_count(len(frame), min_cell),
+        "line": line,
+        "by": by,
+        "n": mask_count(len(frame), min_cell),
         "not_assessed": mask_count(int(frame["not_assessed"].sum()), min_cell),
-        "ci_method": "Wilson score, prop.test(correct = FALSE)", "conf_level": 0.95, "min_cell": min_cell,
-        "definitions": {"cr": "any observed assessment of the line with CR, CRI or CRH",
-                        "mrd_negative": "any such remission assessment with MRD NEG",
-                        "denominator": "patients who started the line (not assessed = non-responder)"},
+        "ci_method": "Wilson score, prop.test(correct = FALSE)",
+        "conf_level": 0.95,
+        "min_cell": min_cell,
+        "definitions": {
+            "cr": "any observed assessment of the line with CR, CRI or CRH",
+            "mrd_negative": "any such remission assessment with MRD NEG",
+            "denominator": "patients who started the line (not assessed = non-responder)",
+        },
         "outcomes": outcomes,
     }

@@ -14,15 +14,27 @@ from ayaall.errors import UserError
 
 __all__ = ["DEFAULT_VARIABLES", "register", "run"]
 
-DEFAULT_VARIABLES = ("age_at_dx", "sex", "race", "ethnicity", "lineage", "subtype", "wbc_at_dx", "cns_status",
-                     "frontline_regimen")
+DEFAULT_VARIABLES = (
+    "age_at_dx",
+    "sex",
+    "race",
+    "ethnicity",
+    "lineage",
+    "subtype",
+    "wbc_at_dx",
+    "cns_status",
+    "frontline_regimen",
+)
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Add ``table1`` to the ``analyze`` subcommands."""
-    parser = subparsers.add_parser("table1", help="baseline characteristics by group (Table 1)",
-                                   description="n (%) per level, median [IQR] and mean (SD), tests and "
-                                   "standardized differences by a group column. Prints JSON.")
+    parser = subparsers.add_parser(
+        "table1",
+        help="baseline characteristics by group (Table 1)",
+        description="n (%) per level, median [IQR] and mean (SD), tests and "
+        "standardized differences by a group column. Prints JSON.",
+    )
     add_table_options(parser)
     parser.add_argument("--by", required=True, help="analysis_patients column defining the columns")
     parser.add_argument("--variables", help=f"comma-separated columns (default {','.join(DEFAULT_VARIABLES)})")
@@ -59,8 +71,9 @@ def run(db: Any, cohort: Any, by: str, variables: list[str], *, min_cell: int = 
         known = analysis_columns(con)
         unknown = [c for c in [by, *variables] if c not in known]
         if unknown:
-            raise UserError(f"{', '.join(map(repr, unknown))} not a column of analysis_patients "
-                            f"(columns: {', '.join(known)}).")
+            raise UserError(
+                f"{', '.join(map(repr, unknown))} not a column of analysis_patients (columns: {', '.join(known)})."
+            )
         where, params = cohort_patients_sql(con, cohort)
         cols = ", ".join(f'ap."{c}"' for c in dict.fromkeys([by, *variables]))
         frame = con.execute(f"SELECT {cols} FROM analysis_patients ap WHERE {where}", params).df()
@@ -70,20 +83,34 @@ def run(db: Any, cohort: Any, by: str, variables: list[str], *, min_cell: int = 
     rows = []
     for var in [v for v in variables if v != by]:
         test = result.tests.set_index("variable").loc[var]
-        entry: dict[str, Any] = {"variable": var, "kind": test["kind"], "test": test["test"],
-                                 "statistic": _clean(test["statistic"]), "df": _clean(test["df"]),
-                                 "p": _clean(test["p"]), "smd": _clean(test["smd"]), "note": test["note"] or None}
+        entry: dict[str, Any] = {
+            "variable": var,
+            "kind": test["kind"],
+            "test": test["test"],
+            "statistic": _clean(test["statistic"]),
+            "df": _clean(test["df"]),
+            "p": _clean(test["p"]),
+            "smd": _clean(test["smd"]),
+            "note": test["note"] or None,
+        }
         if test["kind"] == "categorical":
             cat = result.categorical[result.categorical["variable"] == var]
-            entry["levels"] = [{"level": r["level"], "group": r["group"], "n": _clean(r["n"]),
-                                "percent": _clean(r["percent"])} for r in cat.to_dict("records")]
+            entry["levels"] = [
+                {"level": r["level"], "group": r["group"], "n": _clean(r["n"]), "percent": _clean(r["percent"])}
+                for r in cat.to_dict("records")
+            ]
         else:
             cont = result.continuous[result.continuous["variable"] == var]
-            entry["summaries"] = [{k: _clean(v) for k, v in r.items() if k != "variable"}
-                                  for r in cont.to_dict("records")]
+            entry["summaries"] = [
+                {k: _clean(v) for k, v in r.items() if k != "variable"} for r in cont.to_dict("records")
+            ]
         rows.append(entry)
-    return {"by": by, "min_cell": min_cell,
-            "groups": [{"group": g, "n": _clean(n)} for g, n in zip(result.groups["group"], result.groups["n"],
-                                                                     strict=True)],
-            "smd": "continuous: pooled SD; categorical: Yang & Dalton; max over pairs with 3+ groups",
-            "variables": rows}
+    return {
+        "by": by,
+        "min_cell": min_cell,
+        "groups": [
+            {"group": g, "n": _clean(n)} for g, n in zip(result.groups["group"], result.groups["n"], strict=True)
+        ],
+        "smd": "continuous: pooled SD; categorical: Yang & Dalton; max over pairs with 3+ groups",
+        "variables": rows,
+    }

@@ -151,9 +151,9 @@ def _mask_report(report: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """read = loaded + quarantined: when one of the two is small, hide both."""
     out = mask_counts(report, ["rows_read", "rows_loaded", "rows_quarantined", "warnings"], min_cell, totals=False)
     for i in out.index:
-        if out.at[i, "rows_loaded"] is None or out.at[i, "rows_quarantined"] is None:
-            out.at[i, "rows_loaded"] = None
-            out.at[i, "rows_quarantined"] = None
+        if out.loc[i, "rows_loaded"] is None or out.loc[i, "rows_quarantined"] is None:
+            out.loc[i, "rows_loaded"] = None
+            out.loc[i, "rows_quarantined"] = None
     return out
 
 
