@@ -67,13 +67,17 @@ def load_raw(con: duckdb.DuckDBPyConnection, f: ExtractFile) -> RawTable:
 def _load_csv(con: duckdb.DuckDBPyConnection, f: ExtractFile, raw_name: str) -> int:
     columns = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in f.columns) + "}"
     con.execute("DROP TABLE IF EXISTS _rej_errors; DROP TABLE IF EXISTS _rej_scans")
+    quoted = ", ".join(_q(c) for c in f.columns)
     try:
+        # One pass: rows are numbered as read (the scan keeps file order); the header is line 1.
         con.execute(
-            f"CREATE TEMP TABLE _landed AS SELECT * FROM read_csv(?, columns = {columns}, header = true, "
+            f"CREATE TABLE {raw_name} AS SELECT {quoted}, ? AS source_file, "
+            "CAST(row_number() OVER () + 1 AS BIGINT) AS source_line "
+            f"FROM read_csv(?, columns = {columns}, header = true, "
             "auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
             "store_rejects = true, rejects_table = '_rej_errors', rejects_scan = '_rej_scans', "
             "max_line_size = 1048576)",
-            [str(f.path)],
+            [f.path.name, str(f.path)],
         )
     except duckdb.Error as exc:
         raise UserError(f"{f.path} could not be read as CSV ({_diagnose(f, exc)}).") from exc
@@ -86,24 +90,22 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: ExtractFile, raw_name: str) -> 
         by_line.setdefault(int(line), (error_type, csv_line))
     encoding = [line for line, (etype, _) in by_line.items() if "UNICODE" in etype or "ENCODING" in etype]
     if encoding:
-        raise UserError(f"{f.path} is not UTF-8 text (first bad byte on line {min(encoding)}); re-export it as UTF-8.")
-    # Kept row i (0-based, in file order) sits on line i + 2 plus the rejected lines before it.
-    # Rejected line r_j (sorted, j = 0, 1, ...) shifts every kept row with i >= r_j - 2 - j.
+        raise UserError(
+            f"{f.path} is not UTF-8 text (first bad byte on line {min(encoding)}); re-export it as UTF-8."
+        )
     lines = sorted(by_line)
-    con.execute("CREATE OR REPLACE TEMP TABLE _shift (threshold BIGINT)")
     if lines:
+        # Kept row i (0-based, in file order) sits on line i + 2 plus the rejected lines before it.
+        # Rejected line r_j (sorted, j = 0, 1, ...) shifts every kept row with i >= r_j - 2 - j.
+        con.execute("CREATE OR REPLACE TEMP TABLE _shift (threshold BIGINT)")
         con.executemany("INSERT INTO _shift VALUES (?)", [[r - 2 - j] for j, r in enumerate(lines)])
-    quoted = ", ".join(_q(c) for c in f.columns)
-    con.execute(
-        f"CREATE TABLE {raw_name} AS "
-        f"WITH landed AS (SELECT rowid AS i, {quoted} FROM _landed), "
-        "shifts AS (SELECT threshold, row_number() OVER (ORDER BY threshold) AS k FROM _shift) "
-        f"SELECT {', '.join('landed.' + _q(c) for c in f.columns)}, ? AS source_file, "
-        "CAST(i + 2 + coalesce(shifts.k, 0) AS BIGINT) AS source_line "
-        "FROM landed ASOF LEFT JOIN shifts ON landed.i >= shifts.threshold ORDER BY i",
-        [f.path.name],
-    )
-    con.execute("DROP TABLE _landed")
+        con.execute(
+            f"CREATE OR REPLACE TABLE {raw_name} AS "
+            "WITH shifts AS (SELECT threshold, row_number() OVER (ORDER BY threshold) AS k FROM _shift) "
+            "SELECT r.* EXCLUDE (source_line), CAST(r.source_line + coalesce(shifts.k, 0) AS BIGINT) AS source_line "
+            f"FROM {raw_name} r ASOF LEFT JOIN shifts ON r.source_line - 2 >= shifts.threshold "
+            "ORDER BY r.source_line"
+        )
     if lines:
         con.executemany(
             "INSERT INTO reader_rejects VALUES (?, ?, ?, ?, ?)",

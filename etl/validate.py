@@ -167,83 +167,98 @@ def _key_text(table: TableSpec, alias: str) -> str:
     return " || ', ' || ".join(parts)
 
 
-def _val_sql(table: TableSpec) -> str:
+def _rejects_sql(table: TableSpec) -> str:
+    """SQL for ``rej_<table>``: the line, column and reason of every row that cannot be loaded.
+
+    Rejects are few, so only they are materialised: rows failing a value check, duplicated keys
+    (found by grouping on the key alone; values are hashed only within duplicated groups) and
+    orphans (an anti-join with the parent's staged table).
+    """
+    name = table.name
     keys = ", ".join(_v(table.column(k)) for k in table.key)
-    values = ", ".join(_v(c) for c in table.columns)
-    key_on = " AND ".join(f"c.{_v(table.column(k))} = d.{_v(table.column(k))}" for k in table.key)
+    c_keys = ", ".join(f"c.{_v(table.column(k))}" for k in table.key)
+    values = ", ".join(f"c.{_v(c)}" for c in table.columns)
+    key_on = " AND ".join(f"{{a}}.{_v(table.column(k))} = {{b}}.{_v(table.column(k))}" for k in table.key)
     dup_col = _lit(table.key[0]) if len(table.key) == 1 else _lit(",".join(table.key))
-    dup_reason = (
-        "CASE WHEN d.conflicting THEN 'conflicting rows for ' || "
-        f"{_key_text(table, 'c')} || ' (lines ' || d.lines || '); none was loaded, keep one in the extract' "
-        "WHEN c.source_line <> d.first_line THEN 'exact duplicate of line ' || d.first_line || ' (' || "
-        f"{_key_text(table, 'c')} || '), which was loaded' END"
+    sql = (
+        f"CREATE OR REPLACE TEMP TABLE rej_{name} AS "
+        f"WITH dupkeys AS (SELECT {keys} FROM chk_{name} WHERE q_reason IS NULL GROUP BY {keys} HAVING count(*) > 1), "
+        f"dups AS (SELECT c.source_line, {c_keys}, hash({values}) AS row_hash FROM chk_{name} c "
+        f"SEMI JOIN dupkeys d ON {key_on.format(a='c', b='d')} WHERE c.q_reason IS NULL), "
+        f"groups AS (SELECT {keys}, min(row_hash) <> max(row_hash) AS conflicting, min(source_line) AS first_line, "
+        "string_agg(CAST(source_line AS VARCHAR), ', ' ORDER BY source_line) AS lines FROM dups "
+        f"GROUP BY {keys}), "
+        f"dup_rejects AS (SELECT x.source_line, {dup_col} AS final_column, "
+        "CASE WHEN g.conflicting THEN 'conflicting rows for ' || "
+        f"{_key_text(table, 'x')} || ' (lines ' || g.lines || '); none was loaded, keep one in the extract' "
+        "ELSE 'exact duplicate of line ' || g.first_line || ' (' || "
+        f"{_key_text(table, 'x')} || '), which was loaded' END AS final_reason "
+        f"FROM dups x JOIN groups g ON {key_on.format(a='x', b='g')} "
+        "WHERE g.conflicting OR x.source_line <> g.first_line)"
     )
-    orphan_join, orphan_col, orphan_reason = "", "NULL", "NULL"
+    parts = [
+        f"SELECT source_line, q_column AS final_column, q_reason AS final_reason FROM chk_{name} "
+        "WHERE q_reason IS NOT NULL",
+        "SELECT * FROM dup_rejects",
+    ]
     if table.parent:
         on = " AND ".join(f"c.{_v(table.column(k))} = p.{_q(k)}" for k in table.parent_key)
         parent_cols = ", ".join(_q(k) for k in table.parent_key)
-        orphan_join = f"LEFT JOIN (SELECT DISTINCT {parent_cols}, true AS found FROM stg_{table.parent}) p ON {on}"
-        orphan_col = _lit(table.parent_key[-1])
         if table.parent == "patients":
-            orphan_reason = (
-                "'patient_id ' || c.v_patient_id || ' is not in patients (or its row there was quarantined)'"
-            )
+            reason = "'patient_id ' || c.v_patient_id || ' is not in patients (or its row there was quarantined)'"
         else:
-            orphan_reason = (
+            reason = (
                 "'no loaded treatment line ' || c.v_line_no || ' for patient ' || c.v_patient_id || "
                 f"' in {table.parent}'"
             )
-    return (
-        f"CREATE OR REPLACE TEMP TABLE val_{table.name} AS "
-        f"WITH ok AS (SELECT *, hash({values}) AS row_hash FROM chk_{table.name} WHERE q_reason IS NULL), "
-        f"d AS (SELECT {keys}, min(row_hash) <> max(row_hash) AS conflicting, min(source_line) AS first_line, "
-        "string_agg(CAST(source_line AS VARCHAR), ', ' ORDER BY source_line) AS lines "
-        f"FROM ok GROUP BY {keys} HAVING count(*) > 1) "
-        "SELECT c.*, "
-        "coalesce(c.q_column, CASE WHEN d.first_line IS NOT NULL "
-        f"AND (d.conflicting OR c.source_line <> d.first_line) THEN {dup_col} END, "
-        f"CASE WHEN c.q_reason IS NULL AND p.found IS NULL THEN {orphan_col} END) AS final_column, "
-        f"coalesce(c.q_reason, {dup_reason}, "
-        f"CASE WHEN c.q_reason IS NULL AND p.found IS NULL THEN {orphan_reason} END) "
-        "AS final_reason "
-        f"FROM chk_{table.name} c LEFT JOIN d ON {key_on} "
-        + (orphan_join if table.parent else "LEFT JOIN (SELECT true AS found) p ON true")
-    )
+        parts.append(
+            f"SELECT c.source_line, {_lit(table.parent_key[-1])}, {reason} FROM chk_{name} c "
+            f"ANTI JOIN (SELECT DISTINCT {parent_cols} FROM stg_{table.parent}) p ON {on} "
+            "WHERE c.q_reason IS NULL AND c.source_line NOT IN (SELECT source_line FROM dup_rejects)"
+        )
+    return sql + " " + " UNION ALL ".join(parts)
 
 
 def stage_table(con: duckdb.DuckDBPyConnection, table: TableSpec, present: tuple[str, ...]) -> StageCounts:
     """Validate ``raw_<table>`` into ``stg_<table>``, ``quarantine`` and ``data_quality_issues``."""
     name = table.name
     con.execute(_chk_sql(table, present))
-    con.execute(_val_sql(table))
+    con.execute(_rejects_sql(table))
     typed = ", ".join(f"{_v(c)} AS {_q(c.name)}" for c in table.columns)
     con.execute(
         f"CREATE TABLE stg_{name} AS SELECT {typed}, source_file, source_line "
-        f"FROM val_{name} WHERE final_reason IS NULL ORDER BY source_line"
+        f"FROM chk_{name} ANTI JOIN rej_{name} USING (source_line) ORDER BY source_line"
     )
     raw_struct = ", ".join(
-        f"{_q(c)} := {_q('raw$' + c)}"
+        f"{_q(c)} := c.{_q('raw$' + c)}"
         for c in (*table.column_names, *[p for p in present if p not in table.column_names])
         if c in present
     )
     con.execute(
-        "INSERT INTO quarantine SELECT ?, source_file, source_line, final_column, final_reason, "
-        f"CAST(to_json(struct_pack({raw_struct})) AS VARCHAR) FROM val_{name} "
-        "WHERE final_reason IS NOT NULL ORDER BY source_line",
+        "INSERT INTO quarantine SELECT ?, c.source_file, c.source_line, r.final_column, r.final_reason, "
+        f"CAST(to_json(struct_pack({raw_struct})) AS VARCHAR) FROM chk_{name} c JOIN rej_{name} r USING (source_line) "
+        "ORDER BY c.source_line",
         [name],
     )
     warned = [c for c in table.columns if not (c.required and not (c.kind is Kind.CODE and c.unknown_code_value))]
-    pid = "v_patient_id" if "patient_id" in table.column_names else "NULL"
-    for c in warned:
+    if warned:
+        # One pass over the checked rows: a row with any warning fans out to one row per warned column.
+        pid = "c.v_patient_id" if "patient_id" in table.column_names else "NULL"
+        values = ", ".join(
+            f"({i}, {_lit(c.name)}, c.{_t(c)}, c.{_q('w$' + c.name)})" for i, c in enumerate(warned)
+        )
+        any_warning = "coalesce(" + ", ".join(f"c.{_q('w$' + c.name)}" for c in warned) + ", NULL)"
         con.execute(
-            "INSERT INTO data_quality_issues "
-            f"SELECT ?, source_file, source_line, {pid}, ?, {_t(c)}, {_q('w$' + c.name)} "
-            f"FROM val_{name} WHERE final_reason IS NULL AND {_q('w$' + c.name)} IS NOT NULL ORDER BY source_line",
-            [name, c.name],
+            f"INSERT INTO data_quality_issues SELECT ?, c.source_file, c.source_line, {pid}, w.column_name, "
+            f"w.raw_value, w.issue FROM (SELECT * FROM chk_{name} c WHERE {any_warning} IS NOT NULL "
+            f"AND c.source_line NOT IN (SELECT source_line FROM rej_{name})) c "
+            f"CROSS JOIN LATERAL (VALUES {values}) AS w(ord, column_name, raw_value, issue) "
+            "WHERE w.issue IS NOT NULL ORDER BY c.source_line, w.ord",
+            [name],
         )
     (loaded,) = con.execute(f"SELECT count(*) FROM stg_{name}").fetchone()  # type: ignore[misc]
     (quarantined,) = con.execute("SELECT count(*) FROM quarantine WHERE table_name = ?", [name]).fetchone()  # type: ignore[misc]
     (warnings,) = con.execute("SELECT count(*) FROM data_quality_issues WHERE table_name = ?", [name]).fetchone()  # type: ignore[misc]
-    for t in (f"chk_{name}", f"val_{name}"):
+    for t in (f"chk_{name}", f"rej_{name}"):
         con.execute(f"DROP TABLE {t}")
     return StageCounts(name, int(loaded), int(quarantined), int(warnings))
