@@ -37,5 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     inner = analyze.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
     common = common_parser()
     for info in sorted(pkgutil.iter_modules(_commands_pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):  # shared helpers, not a subcommand
+            continue
         module = importlib.import_module(f"{_commands_pkg.__name__}.{info.name}")
         module.register(inner, common)

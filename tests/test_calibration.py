@@ -74,7 +74,7 @@ def _observed(db: Path) -> dict[str, float]:
     ped = {"frontline_regimen": ["PED_INSPIRED"]}
     chemo = {"salvage_regimen": ["SALVAGE_CHEMO"]}
     median = fit_km(_frame(db, "OS", "REL1", chemo), "time_days", "event_code").summary["median_days"].iloc[0]
-    hct_cr1 = _frame(db, "OS", "HCT1", columns=["patient_id", "hct1_date"])
+    hct_cr1 = _frame(db, "OS", "HCT1")
     con = duckdb.connect(str(db), read_only=True)
     first = dict(
         con.execute("SELECT patient_id, arg_min(disease_status, hct_date) FROM stg_transplants GROUP BY 1").fetchall()

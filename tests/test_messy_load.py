@@ -14,6 +14,7 @@ import json
 import duckdb
 import pytest
 
+from ayaall.contract import REGIMENS
 from etl import load_extract
 from synthetic_data import generate_registry
 
@@ -137,4 +138,4 @@ def test_accepted_variants_load_as_their_codes(messy) -> None:
     mapped = [d for d in defects if d["defect_class"] == "local_regimen_name"]
     assert mapped
     codes = {r[0] for r in con.execute("SELECT DISTINCT regimen FROM stg_treatment_lines").fetchall()}
-    assert codes <= set(__import__("ayaall.contract", fromlist=["REGIMENS"]).REGIMENS)
+    assert codes <= set(REGIMENS)

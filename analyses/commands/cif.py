@@ -13,9 +13,7 @@ estimates are computed on all the data; Gray's test is reported as computed.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import sys
 import warnings
 from typing import Any
 
@@ -23,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from analyses.cif import CIFResult, cumulative_incidence
+from analyses.commands._shared import check_endpoint, check_min_cell, cohort_from_args, write_json
 from analyses.gray import gray_test
 from analyses.results import AnalysisError, AnalysisWarning
 from analyses.suppression import is_small, mask_count, suppress_curve, suppress_totals
-from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 
 __all__ = ["register", "run"]
@@ -76,12 +74,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from analyses.cohort import CohortSpec  # the cohort module opens DuckDB; load it only when run
-
-    cohort = CohortSpec.from_file(args.cohort) if args.cohort else CohortSpec()
+    cohort = cohort_from_args(args)
     result = run(args.db, args.endpoint, args.origin, cohort, by=args.by, strata=args.strata, min_cell=args.min_cell)
-    sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    return 0
+    return write_json(result)
 
 
 def run(
@@ -97,14 +92,10 @@ def run(
     """The ``analyze cif`` JSON document as a dict (also used by the dashboard's export)."""
     from analyses.cohort import load_analysis_frame
 
-    try:
-        spec = endpoint_spec(endpoint, origin)
-    except KeyError as exc:
-        raise UserError(str(exc.args[0])) from exc
+    spec = check_endpoint(endpoint, origin)
     if not spec.competing_risks:
         raise UserError(f"{endpoint} has no competing event; 'analyze cif' is for CIR and NRM (use 'analyze km').")
-    if min_cell < 0:
-        raise UserError(f"--min-cell must be 0 or more, not {min_cell}.")
+    check_min_cell(min_cell)
     columns = [c for c in (by, strata) if c]
     frame = load_analysis_frame(db, cohort, endpoint, origin, columns)
     notes: list[str] = []

@@ -10,16 +10,13 @@ event, number 1 to min_cell - 1; estimates are reported as computed.
 from __future__ import annotations
 
 import argparse
-import json
-import math
-import sys
 import warnings
 from typing import Any
 
+from analyses.commands._shared import check_endpoint, check_min_cell, cohort_from_args, json_value, write_json
 from analyses.cox import fit_cox
 from analyses.results import AnalysisWarning
 from analyses.suppression import suppress_cox
-from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 
 __all__ = ["register", "run"]
@@ -50,9 +47,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from analyses.cohort import CohortSpec  # opens DuckDB; load only when run
-
-    cohort = CohortSpec.from_file(args.cohort) if args.cohort else CohortSpec()
+    cohort = cohort_from_args(args)
     refs: dict[str, str] = {}
     for item in (part for arg in args.ref for part in arg.split(",") if part.strip()):
         if "=" not in item:
@@ -72,13 +67,7 @@ def _handle(args: argparse.Namespace) -> int:
         ties=args.ties,
         min_cell=args.min_cell,
     )
-    sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    return 0
-
-
-def _num(value: Any) -> Any:
-    value = value.item() if hasattr(value, "item") else value
-    return None if isinstance(value, float) and not math.isfinite(value) else value
+    return write_json(result)
 
 
 def run(
@@ -98,12 +87,8 @@ def run(
     """The ``analyze cox`` JSON document as a dict (also used by the dashboard's export)."""
     from analyses.cohort import load_analysis_frame
 
-    try:
-        spec = endpoint_spec(endpoint, origin)
-    except KeyError as exc:
-        raise UserError(str(exc.args[0])) from exc
-    if min_cell < 0:
-        raise UserError(f"--min-cell must be 0 or more, not {min_cell}.")
+    spec = check_endpoint(endpoint, origin)
+    check_min_cell(min_cell)
     if not covariates:
         raise UserError("--covariates needs at least one column.")
     unknown = sorted(set(ref_levels or {}) - set(covariates))
@@ -138,18 +123,18 @@ def run(
     terms = [
         {
             "term": r["term"],
-            "coef": _num(r["coef"]),
-            "se": _num(r["se"]),
-            "robust_se": _num(r["robust_se"]),
-            "hr": _num(r["hr"]),
-            "hr_ci": [_num(r["hr_ci_lower"]), _num(r["hr_ci_upper"])],
-            "z": _num(r["z"]),
-            "p": _num(r["p"]),
+            "coef": json_value(r["coef"]),
+            "se": json_value(r["se"]),
+            "robust_se": json_value(r["robust_se"]),
+            "hr": json_value(r["hr"]),
+            "hr_ci": [json_value(r["hr_ci_lower"]), json_value(r["hr_ci_upper"])],
+            "z": json_value(r["z"]),
+            "p": json_value(r["p"]),
         }
         for r in fit.terms.to_dict("records")
     ]
     ph = [
-        {"term": r["term"], "statistic": _num(r["statistic"]), "df": int(r["df"]), "p": _num(r["p"])}
+        {"term": r["term"], "statistic": json_value(r["statistic"]), "df": int(r["df"]), "p": json_value(r["p"])}
         for r in fit.ph_test.to_dict("records")
     ]
     return {
@@ -169,7 +154,7 @@ def run(
         "ph_method": 'survival 3.x cox.zph(fit, transform = "km", terms = FALSE)',
         "loglik": fit.loglik,
         "loglik_null": fit.loglik_null,
-        "concordance": _num(fit.concordance),
+        "concordance": json_value(fit.concordance),
         "min_cell": min_cell,
         "notes": notes,
     }

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import warnings
 from typing import Any
 
-import numpy as np
-
+from analyses.commands._shared import check_min_cell, cohort_from_args, json_value, write_json
 from analyses.results import AnalysisWarning
 from analyses.suppression import mask_count, suppress_curve
 from ayaall.errors import UserError
@@ -37,9 +34,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from analyses.cohort import CohortSpec
-
-    cohort = CohortSpec.from_file(args.cohort) if args.cohort else CohortSpec()
+    cohort = cohort_from_args(args)
     levels = [v for v in args.levels.split(",") if v] if args.levels else None
     covariates = [v for v in args.covariates.split(",") if v]
     result = run(
@@ -56,16 +51,7 @@ def _handle(args: argparse.Namespace) -> int:
         truncate=args.truncate,
         min_cell=args.min_cell,
     )
-    sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    return 0
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, float | np.floating):
-        return float(v) if np.isfinite(v) else None
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
+    return write_json(result)
 
 
 def run(
@@ -95,8 +81,7 @@ def run(
         iptw_weights,
     )
 
-    if min_cell < 0:
-        raise UserError(f"--min-cell must be 0 or more, not {min_cell}.")
+    check_min_cell(min_cell)
     if not covariates:
         raise UserError("--covariates must name at least one analysis_patients column.")
     frame = load_analysis_frame(db, cohort, endpoint, origin, [treatment, *covariates])
@@ -130,8 +115,8 @@ def run(
                 "n": mask_count(s["n"], min_cell),
                 "events": mask_count(s["events"], min_cell),
                 "effective_n": s["effective_n"],
-                "median_days": _clean(s["median_days"]),
-                "curve": [{k: _clean(v) for k, v in r.items()} for r in curve.to_dict("records")],
+                "median_days": json_value(s["median_days"]),
+                "curve": [{k: json_value(v) for k, v in r.items()} for r in curve.to_dict("records")],
             }
         )
     return {
@@ -154,7 +139,7 @@ def run(
         "propensity": {
             "method": ps.method,
             "loglik": ps.loglik,
-            "coefficients": [{k: _clean(v) for k, v in r.items()} for r in ps.coefficients.to_dict("records")],
+            "coefficients": [{k: json_value(v) for k, v in r.items()} for r in ps.coefficients.to_dict("records")],
         },
         "weights": [
             {
@@ -166,7 +151,7 @@ def run(
             for g in ps.levels
         ],
         "balance": [
-            {k: _clean(v) for k, v in r.items() if not k.startswith(("mean_", "wmean_"))}
+            {k: json_value(v) for k, v in r.items() if not k.startswith(("mean_", "wmean_"))}
             for r in balance.to_dict("records")
         ],
         "groups": groups,

@@ -11,17 +11,16 @@ with at least min_cell patients at risk. Tests are computed on all the data and 
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import sys
 import warnings
 from typing import Any
 
+from analyses.commands._shared import check_endpoint, check_min_cell, cohort_from_args, write_json
 from analyses.km import KMResult, fit_km
 from analyses.logrank import logrank_test, pairwise_logrank
 from analyses.results import AnalysisError, AnalysisWarning
 from analyses.suppression import mask_count, suppress_km
-from ayaall.endpoints import DAYS_PER_YEAR, endpoint_spec
+from ayaall.endpoints import DAYS_PER_YEAR
 from ayaall.errors import UserError
 
 __all__ = ["register", "run"]
@@ -52,9 +51,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from analyses.cohort import CohortSpec  # opens DuckDB; load only when run
-
-    cohort = CohortSpec.from_file(args.cohort) if args.cohort else CohortSpec()
+    cohort = cohort_from_args(args)
     try:
         years = [float(x) for x in args.times.split(",") if x.strip()]
     except ValueError as exc:
@@ -70,8 +67,7 @@ def _handle(args: argparse.Namespace) -> int:
         rmst_horizon=args.rmst,
         min_cell=args.min_cell,
     )
-    sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    return 0
+    return write_json(result)
 
 
 def run(
@@ -89,12 +85,8 @@ def run(
     """The ``analyze km`` JSON document as a dict (also used by the dashboard's export)."""
     from analyses.cohort import load_analysis_frame
 
-    try:
-        spec = endpoint_spec(endpoint, origin)
-    except KeyError as exc:
-        raise UserError(str(exc.args[0])) from exc
-    if min_cell < 0:
-        raise UserError(f"--min-cell must be 0 or more, not {min_cell}.")
+    spec = check_endpoint(endpoint, origin)
+    check_min_cell(min_cell)
     frame = load_analysis_frame(db, cohort, endpoint, origin, [c for c in (by, strata) if c])
     if frame.empty:
         raise UserError(f"The cohort has no {endpoint} rows from {origin}.")

@@ -6,13 +6,10 @@ Prints JSON (field names as cli.md's ``analyze km``). Counts follow :mod:`analys
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import warnings
 from typing import Any
 
-import numpy as np
-
+from analyses.commands._shared import check_min_cell, cohort_from_args, json_value, write_json
 from analyses.results import AnalysisError, AnalysisWarning
 from analyses.suppression import mask_count, suppress_curve, suppress_totals
 from ayaall.errors import UserError
@@ -35,24 +32,13 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from analyses.cohort import CohortSpec
-
-    cohort = CohortSpec.from_file(args.cohort) if args.cohort else CohortSpec()
+    cohort = cohort_from_args(args)
     try:
         marks = [float(v) for v in args.landmarks.split(",") if v.strip()]
     except ValueError as exc:
         raise UserError(f"--landmarks must be comma-separated numbers of days, not {args.landmarks!r}.") from exc
     result = run(args.db, args.endpoint, args.origin, cohort, args.exposure, marks, min_cell=args.min_cell)
-    sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    return 0
-
-
-def _num(v: Any) -> Any:
-    return (
-        None
-        if v is None or (isinstance(v, float) and not np.isfinite(v))
-        else (float(v) if isinstance(v, float | np.floating) else v)
-    )
+    return write_json(result)
 
 
 def run(
@@ -61,8 +47,7 @@ def run(
     """The ``analyze landmark`` JSON document as a dict."""
     from analyses.timing import exposure_frame, fit_cox_counting, fit_landmark, mantel_byar_test, start_stop_frame
 
-    if min_cell < 0:
-        raise UserError(f"--min-cell must be 0 or more, not {min_cell}.")
+    check_min_cell(min_cell)
     frame = exposure_frame(db, cohort, endpoint, origin, exposure)
     notes: list[str] = []
     before = int((frame["exposure_days"] < 0).sum())
@@ -96,9 +81,11 @@ def run(
                     "group": s["group"],
                     "n": n_shown,
                     "events": mask_count(s["events"], min_cell),
-                    "median_days": _num(s["median_days"]),
-                    "median_ci_days": [_num(s["median_ci_lower"]), _num(s["median_ci_upper"])],
-                    "curve": [{k: _num(v) for k, v in r.items() if k != "group"} for r in curve.to_dict("records")],
+                    "median_days": json_value(s["median_days"]),
+                    "median_ci_days": [json_value(s["median_ci_lower"]), json_value(s["median_ci_upper"])],
+                    "curve": [
+                        {k: json_value(v) for k, v in r.items() if k != "group"} for r in curve.to_dict("records")
+                    ],
                 }
             )
         out_landmarks.append(

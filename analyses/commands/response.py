@@ -7,12 +7,9 @@ of the shared options.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
-import numpy as np
-
+from analyses.commands._shared import check_min_cell, cohort_from_args, json_value, write_json
 from ayaall.errors import UserError
 
 __all__ = ["add_table_options", "register", "run"]
@@ -43,18 +40,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from analyses.cohort import CohortSpec
-
-    cohort = CohortSpec.from_file(args.cohort) if args.cohort else CohortSpec()
+    cohort = cohort_from_args(args)
     result = run(args.db, cohort, line=args.line, by=args.by, min_cell=args.min_cell)
-    sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    return 0
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, float | np.floating):
-        return float(v) if np.isfinite(v) else None
-    return int(v) if isinstance(v, np.integer) else v
+    return write_json(result)
 
 
 def run(db: Any, cohort: Any, *, line: int = 1, by: str | None = None, min_cell: int = 11) -> dict[str, Any]:
@@ -62,8 +50,7 @@ def run(db: Any, cohort: Any, *, line: int = 1, by: str | None = None, min_cell:
     from analyses.response import response_frame, response_rates, suppress_response_rates
     from analyses.suppression import mask_count
 
-    if min_cell < 0:
-        raise UserError(f"--min-cell must be 0 or more, not {min_cell}.")
+    check_min_cell(min_cell)
     frame = response_frame(db, cohort, line, [by] if by else [])
     if frame.empty:
         raise UserError(f"No patient in this cohort started line {line}, so there are no rates to report.")
@@ -75,10 +62,10 @@ def run(db: Any, cohort: Any, *, line: int = 1, by: str | None = None, min_cell:
             "groups": [
                 {
                     "group": r["group"],
-                    "n": _clean(r["n"]),
-                    "responders": _clean(r["responders"]),
-                    "rate": _clean(r["rate"]),
-                    "rate_ci": [_clean(r["ci_lower"]), _clean(r["ci_upper"])],
+                    "n": json_value(r["n"]),
+                    "responders": json_value(r["responders"]),
+                    "rate": json_value(r["rate"]),
+                    "rate_ci": [json_value(r["ci_lower"]), json_value(r["ci_upper"])],
                 }
                 for r in table.to_dict("records")
             ],

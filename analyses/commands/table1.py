@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
-import numpy as np
-
+from analyses.commands._shared import check_min_cell, cohort_from_args, json_value, write_json
 from analyses.commands.response import add_table_options
 from ayaall.errors import UserError
 
@@ -42,19 +39,10 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from analyses.cohort import CohortSpec
-
-    cohort = CohortSpec.from_file(args.cohort) if args.cohort else CohortSpec()
+    cohort = cohort_from_args(args)
     variables = [v for v in args.variables.split(",") if v] if args.variables else list(DEFAULT_VARIABLES)
     result = run(args.db, cohort, args.by, variables, min_cell=args.min_cell)
-    sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    return 0
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, float | np.floating):
-        return float(v) if np.isfinite(v) else None
-    return int(v) if isinstance(v, np.integer) else v
+    return write_json(result)
 
 
 def run(db: Any, cohort: Any, by: str, variables: list[str], *, min_cell: int = 11) -> dict[str, Any]:
@@ -62,8 +50,7 @@ def run(db: Any, cohort: Any, by: str, variables: list[str], *, min_cell: int = 
     from analyses.baseline import suppress_table_one, table_one
     from analyses.cohort import cohort_patients_sql, connect_readonly
 
-    if min_cell < 0:
-        raise UserError(f"--min-cell must be 0 or more, not {min_cell}.")
+    check_min_cell(min_cell)
     con = connect_readonly(db)
     try:
         from analyses.cohort import analysis_columns
@@ -87,29 +74,29 @@ def run(db: Any, cohort: Any, by: str, variables: list[str], *, min_cell: int = 
             "variable": var,
             "kind": test["kind"],
             "test": test["test"],
-            "statistic": _clean(test["statistic"]),
-            "df": _clean(test["df"]),
-            "p": _clean(test["p"]),
-            "smd": _clean(test["smd"]),
+            "statistic": json_value(test["statistic"]),
+            "df": json_value(test["df"]),
+            "p": json_value(test["p"]),
+            "smd": json_value(test["smd"]),
             "note": test["note"] or None,
         }
         if test["kind"] == "categorical":
             cat = result.categorical[result.categorical["variable"] == var]
             entry["levels"] = [
-                {"level": r["level"], "group": r["group"], "n": _clean(r["n"]), "percent": _clean(r["percent"])}
+                {"level": r["level"], "group": r["group"], "n": json_value(r["n"]), "percent": json_value(r["percent"])}
                 for r in cat.to_dict("records")
             ]
         else:
             cont = result.continuous[result.continuous["variable"] == var]
             entry["summaries"] = [
-                {k: _clean(v) for k, v in r.items() if k != "variable"} for r in cont.to_dict("records")
+                {k: json_value(v) for k, v in r.items() if k != "variable"} for r in cont.to_dict("records")
             ]
         rows.append(entry)
     return {
         "by": by,
         "min_cell": min_cell,
         "groups": [
-            {"group": g, "n": _clean(n)} for g, n in zip(result.groups["group"], result.groups["n"], strict=True)
+            {"group": g, "n": json_value(n)} for g, n in zip(result.groups["group"], result.groups["n"], strict=True)
         ],
         "smd": "continuous: pooled SD; categorical: Yang & Dalton; max over pairs with 3+ groups",
         "variables": rows,
