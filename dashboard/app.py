@@ -14,7 +14,7 @@ import dash
 import dash_bootstrap_components as dbc  # noqa: F401  (components used by the pages)
 from dash import Input, Output, State, no_update
 
-from dashboard import auth, ids, sidebar
+from dashboard import auth, exposures, ids, sidebar
 from dashboard.context import PageContext
 from dashboard.data import RegistryService
 from dashboard.layout import shell
@@ -46,6 +46,7 @@ def create_app(db_path: str | Path, settings: DashboardSettings | None = None) -
     app.layout = shell(settings)
     _register_shell(app, page_ctx)
     sidebar.register(app, page_ctx)
+    exposures.register(app)
     for page in PAGES:
         page.register(app, page_ctx)
     auth.install(app.server, settings)

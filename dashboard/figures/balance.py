@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures.common import apply_house_style
+from dashboard.figures.titles import title_above_legend
 
 __all__ = ["balance_figure"]
 
@@ -30,4 +31,4 @@ def balance_figure(balance: pd.DataFrame, *, threshold: float = 0.1, title: str 
     fig.add_vline(x=threshold, line={"color": "#777", "dash": "dash", "width": 1})
     fig.update_xaxes(title_text="Absolute standardised mean difference", rangemode="tozero")
     fig.update_yaxes(categoryorder="array", categoryarray=order)
-    return apply_house_style(fig, title=title, height=max(300, 110 + 24 * len(order)))
+    return title_above_legend(apply_house_style(fig, title=title, height=max(320, 130 + 24 * len(order))))

@@ -6,35 +6,50 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures.common import apply_house_style, to_unit, unit_label
+from dashboard.figures.titles import title_above_legend
 from dashboard.palette import group_style, rgba
 
-__all__ = ["simon_makuch_figure"]
+__all__ = ["exposure_style", "simon_makuch_figure"]
+
+# An exposed patient is a "True" of the exposure's yes/no column (hct, car_t): same colour on every page.
+_AS_FLAG = {"exposed": "True", "unexposed": "False"}
+
+
+def exposure_style(exposure: str, group: str):
+    """The palette style of group ``exposed``/``unexposed`` of ``exposure`` (that of its True/False level)."""
+    return group_style(exposure, _AS_FLAG.get(str(group), str(group)))
 
 
 def simon_makuch_figure(
-    curve: pd.DataFrame, *, unit: str = "months", title: str | None = None, exposure: str = "exposure"
+    curve: pd.DataFrame,
+    *,
+    unit: str = "months",
+    title: str | None = None,
+    exposure: str = "exposure",
+    y_title: str = "Survival probability",
 ) -> go.Figure:
-    """``curve`` has group, time_days, survival and optionally ci_lower, ci_upper (suppressed, no counts)."""
+    """``curve`` has group, time_days, survival and optionally ci_lower, ci_upper (suppressed, no counts).
+
+    A group's curve may start after time 0 (the exposed group is drawn from when enough patients have
+    been exposed); each is drawn as a step function with its confidence band.
+    """
     fig = go.Figure()
     for group in dict.fromkeys(curve["group"]):
         g = curve[curve["group"] == group]
-        style = group_style(exposure, str(group))
+        style = exposure_style(exposure, str(group))
         x = to_unit(g["time_days"].astype(float), unit)
         if {"ci_lower", "ci_upper"} <= set(g.columns):
+            upper = g["ci_upper"].astype(float).where(g["survival"] < 1, 1.0)
+            lower = g["ci_lower"].astype(float).where(g["survival"] < 1, 1.0)
             fig.add_trace(
                 go.Scatter(
-                    x=x,
-                    y=g["ci_upper"],
-                    mode="lines",
-                    line={"width": 0, "shape": "hv"},
-                    hoverinfo="skip",
-                    showlegend=False,
+                    x=x, y=upper, mode="lines", line={"width": 0, "shape": "hv"}, hoverinfo="skip", showlegend=False
                 )
             )
             fig.add_trace(
                 go.Scatter(
                     x=x,
-                    y=g["ci_lower"],
+                    y=lower,
                     mode="lines",
                     line={"width": 0, "shape": "hv"},
                     fill="tonexty",
@@ -50,8 +65,9 @@ def simon_makuch_figure(
                 mode="lines",
                 name=str(group),
                 line={"color": style.color, "dash": style.dash, "shape": "hv", "width": 2},
+                hovertemplate=f"{group}<br>%{{x:.1f}} {unit}: %{{y:.1%}}<extra></extra>",
             )
         )
     fig.update_xaxes(title_text=unit_label(unit), rangemode="tozero")
-    fig.update_yaxes(title_text="Survival probability", tickformat=".0%", range=[0, 1.02])
-    return apply_house_style(fig, title=title)
+    fig.update_yaxes(title_text=y_title, tickformat=".0%", range=[0, 1.02])
+    return title_above_legend(apply_house_style(fig, title=title))

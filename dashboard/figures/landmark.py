@@ -1,0 +1,133 @@
+"""Landmark Kaplan–Meier curves: one panel per landmark, exposed by then vs not, time from the landmark."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.figures.common import apply_house_style, to_unit, unit_label
+from dashboard.figures.simon_makuch import exposure_style
+from dashboard.figures.titles import title_above_legend
+from dashboard.palette import rgba
+
+__all__ = ["landmark_figure"]
+
+_COLUMNS_PER_ROW = 3
+
+
+def landmark_figure(
+    curve: pd.DataFrame,
+    *,
+    exposure: str,
+    unit: str = "months",
+    title: str | None = None,
+    y_title: str = "Survival probability",
+    show_ci: bool = True,
+) -> go.Figure:
+    """Kaplan–Meier curves after each landmark from a *suppressed* curve table.
+
+    Parameters
+    ----------
+    curve : DataFrame
+        landmark_days, group ("exposed"/"unexposed"), time_days (from the landmark), survival, ci_lower,
+        ci_upper and optionally censored (a flag). No counts.
+    exposure : str
+        The exposure column (``hct``, ``car_t``): its True/False colours are the groups' colours.
+    """
+    marks = sorted(dict.fromkeys(curve["landmark_days"].astype(float)))
+    cols = max(1, min(len(marks), _COLUMNS_PER_ROW))
+    rows = max(1, math.ceil(len(marks) / cols))
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        shared_yaxes=True,
+        subplot_titles=[f"Landmark: day {m:g}" for m in marks] or None,
+        horizontal_spacing=0.05,
+        vertical_spacing=0.12,
+    )
+    shown_legend: set[str] = set()
+    for i, mark in enumerate(marks):
+        row, col = i // cols + 1, i % cols + 1
+        panel = curve[curve["landmark_days"].astype(float) == mark]
+        for group in dict.fromkeys(panel["group"]):
+            g = panel[panel["group"] == group]
+            _add_group(fig, g, exposure, str(group), unit, row, col, show_ci, str(group) not in shown_legend)
+            shown_legend.add(str(group))
+        fig.update_xaxes(title_text=f"{unit_label(unit)} after the landmark", rangemode="tozero", row=row, col=col)
+    for row in range(1, rows + 1):
+        fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=row, col=1, title_text=y_title)
+    apply_house_style(fig, title=title, height=190 + 340 * rows)
+    return title_above_legend(fig, extra_top=24)
+
+
+def _add_group(
+    fig: go.Figure,
+    g: pd.DataFrame,
+    exposure: str,
+    group: str,
+    unit: str,
+    row: int,
+    col: int,
+    show_ci: bool,
+    legend: bool,
+) -> None:
+    style = exposure_style(exposure, group)
+    x = to_unit(g["time_days"].astype(float), unit)
+    if show_ci:
+        upper = g["ci_upper"].astype(float).where(g["survival"] < 1, 1.0)
+        lower = g["ci_lower"].astype(float).where(g["survival"] < 1, 1.0)
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=upper, mode="lines", line={"width": 0, "shape": "hv"}, hoverinfo="skip", showlegend=False
+            ),
+            row=row,
+            col=col,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=lower,
+                mode="lines",
+                line={"width": 0, "shape": "hv"},
+                fill="tonexty",
+                fillcolor=rgba(style.color, 0.15),
+                hoverinfo="skip",
+                showlegend=False,
+            ),
+            row=row,
+            col=col,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=g["survival"].astype(float),
+            mode="lines",
+            name=group,
+            legendgroup=group,
+            showlegend=legend,
+            line={"color": style.color, "dash": style.dash, "shape": "hv", "width": 2},
+            hovertemplate=f"{group}<br>%{{x:.1f}} {unit} after the landmark: %{{y:.1%}}<extra></extra>",
+        ),
+        row=row,
+        col=col,
+    )
+    if "censored" in g.columns:
+        flags = g["censored"].fillna(False).astype(bool).to_numpy()
+        flags[:1] = False  # the landmark row itself
+        if flags.any():
+            fig.add_trace(
+                go.Scatter(
+                    x=x[flags],
+                    y=g["survival"].astype(float)[flags],
+                    mode="markers",
+                    marker={"symbol": "line-ns-open", "size": 7, "color": style.color},
+                    legendgroup=group,
+                    showlegend=False,
+                    hoverinfo="skip",
+                ),
+                row=row,
+                col=col,
+            )

@@ -1,0 +1,26 @@
+"""Room for a long title: the title on the top line of the figure, the legend on the line under it.
+
+``apply_house_style`` puts the legend just above the plot, where a title longer than the left margin
+runs into it; the builders of the treatment pages (whose titles name an endpoint, a time zero and a
+method) call ``title_above_legend`` after it.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+__all__ = ["title_above_legend"]
+
+_TITLE_PX, _LEGEND_PX = 34, 30
+
+
+def title_above_legend(fig: go.Figure, *, extra_top: int = 0) -> go.Figure:
+    """Place the title at the top of the figure and the legend under it; ``extra_top`` more pixels of top
+    margin for subplot titles. The figure's height must be set (``apply_house_style`` sets it)."""
+    height = float(fig.layout.height or 520)
+    fig.update_layout(
+        title={"yref": "container", "y": 1 - 8 / height, "yanchor": "top"},
+        legend={"yref": "container", "y": 1 - (8 + _TITLE_PX) / height, "yanchor": "top", "x": 0, "xanchor": "left"},
+        margin={"t": 8 + _TITLE_PX + _LEGEND_PX + 12 + extra_top},
+    )
+    return fig

@@ -1,0 +1,492 @@
+"""Treatment-timing view: landmark, Simon–Makuch, Mantel–Byar and time-varying Cox for an exposure that
+starts after time zero (transplant, CAR-T), suppressed and display-ready.
+
+``timing_view`` is what the Treatment timing page shows and what the publication export writes: it calls
+``analyses.timing`` (validated against R), applies small-cell suppression, and returns a frozen
+``TimingView`` holding no patient-level row and no count from 1 to ``min_cell - 1``. Results are cached in
+the service's LRU cache under a key naming every input.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analyses.cohort import CohortSpec
+from analyses.cox import fit_cox
+from analyses.km import KMResult
+from analyses.results import AnalysisError
+from analyses.suppression import _thin_at_risk, is_small, mask_count, suppress_totals
+from analyses.timing import (
+    EXPOSURES,
+    exposure_frame,
+    fit_cox_counting,
+    fit_landmark,
+    mantel_byar_test,
+    post_baseline_exposures,
+    simon_makuch,
+    start_stop_frame,
+)
+from ayaall.endpoints import DAYS_PER_YEAR, endpoint_spec
+from ayaall.errors import UserError
+from dashboard.components import format_p
+from dashboard.data import RegistryService, cohort_key
+from dashboard.figures.forest import forest_figure
+from dashboard.figures.landmark import landmark_figure
+from dashboard.figures.simon_makuch import simon_makuch_figure
+from dashboard.figures.titles import title_above_legend
+from dashboard.notes import caught_notes, suppression_note
+from dashboard.suppress import suppress_km_for_display
+from dashboard.view_tables import count_columns, format_days, hr_label, milestone_columns
+
+__all__ = [
+    "EXPOSURE_LABELS",
+    "LANDMARK_CHOICES",
+    "LANDMARK_MILESTONE_YEARS",
+    "TimingView",
+    "timing_figures",
+    "timing_view",
+]
+
+EXPOSURE_LABELS = {"hct": "Transplant (HCT)", "car_t": "CAR-T"}
+#: landmark days offered by the page (any non-negative day works in ``timing_view``)
+LANDMARK_CHOICES: tuple[int, ...] = (30, 60, 90, 100, 180, 270, 365, 540, 730, 1095)
+#: survival reported at these years after each landmark
+LANDMARK_MILESTONE_YEARS: tuple[float, ...] = (1, 2, 3)
+_NAIVE, _TV, _TV_ADJ = "Ever vs never (time-fixed, biased)", "Time-varying", "Time-varying, adjusted"
+
+
+@dataclass(frozen=True)
+class TimingView:
+    """A suppressed treatment-timing analysis, ready to show or export.
+
+    Attributes
+    ----------
+    exposure, endpoint, origin : str
+    landmarks_days : tuple of float
+        Landmarks analysed, in days from time zero, sorted.
+    n : int or None
+        Patients with a row of the endpoint (None when masked).
+    landmark_curve : DataFrame
+        landmark_days, group ("exposed"/"unexposed"), time_days (from the landmark), survival, ci_lower,
+        ci_upper, censored (a flag, no count): input of ``figures.landmark.landmark_figure``.
+    landmark_table : DataFrame
+        One row per landmark: at risk, exposed by then, not exposed, log-rank test, note (display).
+    landmark_groups : DataFrame
+        Per landmark and group: patients, events, median and milestone survival after the landmark.
+    simon_makuch : DataFrame
+        group, time_days, survival, ci_lower, ci_upper (no counts): input of ``simon_makuch_figure``.
+    simon_makuch_summary : DataFrame
+        Per group: patients who contributed time, events, median (display).
+    mantel_byar : dict or None
+        statistic, df, p, method.
+    hazard_ratios : DataFrame
+        term, hr, hr_ci_lower, hr_ci_upper, p, model: input of ``forest_figure``.
+    cox_table : DataFrame
+        Model, Term, HR (95% CI), p, Patients, Events (display).
+    notes : list of str
+    """
+
+    exposure: str
+    endpoint: str
+    origin: str
+    landmarks_days: tuple[float, ...]
+    n: int | None
+    landmark_curve: pd.DataFrame
+    landmark_table: pd.DataFrame
+    landmark_groups: pd.DataFrame
+    simon_makuch: pd.DataFrame
+    simon_makuch_summary: pd.DataFrame
+    mantel_byar: dict[str, Any] | None
+    hazard_ratios: pd.DataFrame
+    cox_table: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def timing_view(
+    service: RegistryService,
+    cohort: CohortSpec,
+    exposure: str,
+    endpoint: str,
+    origin: str,
+    landmarks: Sequence[float],
+    adjust: Sequence[str],
+    min_cell: int,
+) -> TimingView:
+    """The treatment-timing analyses of ``exposure`` on ``endpoint`` from ``origin``, suppressed.
+
+    Parameters
+    ----------
+    service : RegistryService
+    cohort : CohortSpec
+    exposure : {"hct", "car_t"}
+        First transplant or first CAR-T (``analysis_patients.hct1_date`` / ``car_t1_date``).
+    endpoint, origin : str
+        An (endpoint, time zero) pair of endpoints.md, e.g. ``"OS"``, ``"DX"``; the exposure must be one
+        that starts after that time zero (``analyses.timing.post_baseline_exposures``).
+    landmarks : sequence of float
+        Landmark days from time zero (e.g. ``[180, 365]``).
+    adjust : sequence of str
+        ``analysis_patients`` columns to adjust the time-varying Cox model for (may be empty).
+    min_cell : int
+        Small-cell suppression threshold (0 turns it off).
+
+    Raises
+    ------
+    UserError
+        An unknown or baseline exposure, no landmark, an empty cohort, or data that cannot support the
+        analyses (the message says why in one sentence).
+    """
+    marks = tuple(sorted({float(v) for v in landmarks}))
+    key = ("timing", cohort_key(cohort), exposure, endpoint, origin, marks, tuple(adjust), min_cell)
+    return service.cached(
+        key, lambda: _timing_view(service, cohort, exposure, endpoint, origin, marks, list(adjust), min_cell)
+    )
+
+
+def _check(exposure: str, endpoint: str, origin: str, marks: tuple[float, ...], adjust: list[str]) -> None:
+    if exposure not in EXPOSURES:
+        raise UserError(f"Unknown exposure {exposure!r}; expected one of {', '.join(EXPOSURES)}.")
+    try:
+        spec = endpoint_spec(endpoint, origin)
+    except KeyError as exc:
+        raise UserError(str(exc.args[0])) from exc
+    if exposure not in post_baseline_exposures(origin):
+        raise UserError(
+            f"{EXPOSURE_LABELS[exposure]} cannot start after time zero of {spec.label}: every patient with a "
+            f"{origin} row has had it by then. Choose another endpoint and time zero."
+        )
+    if not marks:
+        raise UserError("Choose at least one landmark day.")
+    if any(not np.isfinite(m) or m < 0 for m in marks):
+        raise UserError("Landmarks are days from time zero: 0 or more.")
+    if exposure in adjust:
+        raise UserError(f"{exposure} is the exposure; it cannot also be an adjustment covariate.")
+
+
+def _timing_view(
+    service: RegistryService,
+    cohort: CohortSpec,
+    exposure: str,
+    endpoint: str,
+    origin: str,
+    marks: tuple[float, ...],
+    adjust: list[str],
+    min_cell: int,
+) -> TimingView:
+    _check(exposure, endpoint, origin, marks, adjust)
+    spec = endpoint_spec(endpoint, origin)
+    frame = _exposure_frame(service, cohort, endpoint, origin, exposure, adjust)
+    if frame.empty:
+        raise AnalysisError(f"No patient of this cohort has a {spec.label} row (the cohort or the origin is empty).")
+    notes: list[str] = []
+    if spec.competing_risks:
+        notes.append(f"{endpoint} has a competing event ({spec.competing}), counted here as censoring.")
+    later = [c for c in adjust if c in post_baseline_exposures(origin)]
+    if later:
+        notes.append(
+            f"{', '.join(later)} {'is' if len(later) == 1 else 'are'} only known after time zero ({origin}); "
+            "adjusting for it conditions on the future."
+        )
+    early = int(((frame["exposure_days"] <= 0) & (frame["exposure_days"] < frame["time_days"])).sum())
+    if early:
+        shown = mask_count(early, min_cell)
+        notes.append(
+            f"{f'{shown:,}' if shown is not None else f'Fewer than {min_cell}'} patients had their first "
+            f"{EXPOSURE_LABELS[exposure]} on or before time zero; they count as exposed from the start."
+        )
+    milestones = [y * DAYS_PER_YEAR for y in LANDMARK_MILESTONE_YEARS]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", list(marks), times=milestones)
+        counting = start_stop_frame(frame, "time_days", "event_code", "exposure_days")
+        sm = simon_makuch(counting)
+        mantel_byar, hazard_ratios, cox_table = _time_dependent(frame, counting, exposure, adjust, min_cell, notes)
+    notes += [n for n in caught_notes(caught) if n not in notes]
+    landmark_curve, landmark_table, landmark_groups = _landmarks(lm, len(frame), exposure, min_cell)
+    sm_curve, sm_summary = _suppress_simon_makuch(sm, len(frame), min_cell, notes)
+    if (note := suppression_note(min_cell)) is not None:
+        notes.append(note)
+    return TimingView(
+        exposure=exposure,
+        endpoint=endpoint,
+        origin=origin,
+        landmarks_days=marks,
+        n=mask_count(len(frame), min_cell),
+        landmark_curve=landmark_curve,
+        landmark_table=landmark_table,
+        landmark_groups=landmark_groups,
+        simon_makuch=sm_curve,
+        simon_makuch_summary=sm_summary,
+        mantel_byar=mantel_byar,
+        hazard_ratios=hazard_ratios,
+        cox_table=cox_table,
+        notes=notes,
+    )
+
+
+def _exposure_frame(
+    service: RegistryService, cohort: CohortSpec, endpoint: str, origin: str, exposure: str, columns: list[str]
+) -> pd.DataFrame:
+    """``analyses.timing.exposure_frame`` on the service's connection, cached (server side only)."""
+
+    def compute() -> pd.DataFrame:
+        cur = service.cursor()
+        try:
+            return exposure_frame(cur, cohort, endpoint, origin, exposure, columns)
+        finally:
+            cur.close()
+
+    return service.cached(("exposure_frame", cohort_key(cohort), endpoint, origin, exposure, tuple(columns)), compute)
+
+
+# ------------------------------------------------------------------------------ landmark
+def _landmarks(lm: Any, n_total: int, exposure: str, min_cell: int) -> tuple[pd.DataFrame, ...]:
+    """Suppressed landmark curves, the landmark table and the per-group table.
+
+    Counts: the number at risk after each landmark is thinned like a curve's at-risk numbers (rule 4:
+    its drop from the cohort or from the previous landmark must be 0 or at least ``min_cell``); exposed
+    and not-exposed add up to it (rule 3, and both are hidden with a hidden total). The groups' curves
+    and medians follow ``suppress_km_for_display``.
+    """
+    table = lm.landmarks.reset_index(drop=True)
+    at_risk = (
+        _thin_at_risk([n_total, *table["n_at_risk"]], min_cell, None)[1:] if min_cell else list(table["n_at_risk"])
+    )
+    rows, curves, groups = [], [], []
+    for i, row in table.iterrows():
+        mark = float(row["landmark_days"])
+        parts, hide_total = suppress_totals([row["n_exposed"], row["n_unexposed"]], min_cell)
+        total = None if hide_total else at_risk[int(i)]
+        if total is None:
+            parts = [None, None]
+        rows.append(
+            {
+                "Landmark (days)": f"{mark:g}",
+                "At risk": total,
+                "Exposed by then": parts[0],
+                "Not exposed": parts[1],
+                "Log-rank χ²": None if pd.isna(row["statistic"]) else f"{row['statistic']:.2f}",
+                "p": format_p(row["p"]),
+                "Note": row["note"] or "",
+            }
+        )
+        km = _landmark_km(lm, mark, exposure)
+        if km is None:
+            continue
+        shown = suppress_km_for_display(km, min_cell)
+        by_group = dict(zip(("exposed", "unexposed"), parts, strict=True))
+        summary = shown.summary.assign(n=[by_group.get(str(g)) for g in shown.summary["group"]])
+        curves.append(shown.curve.assign(landmark_days=mark)[["landmark_days", *_CURVE_COLUMNS]])
+        groups.append(_landmark_group_rows(mark, summary, shown.milestones))
+    curve = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["landmark_days", *_CURVE_COLUMNS])
+    landmark_table = count_columns(pd.DataFrame(rows), ["At risk", "Exposed by then", "Not exposed"])
+    group_table = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(columns=["Patients", "Events"])
+    return curve, landmark_table, count_columns(group_table, ["Patients", "Events"])
+
+
+_CURVE_COLUMNS = ["group", "time_days", "survival", "ci_lower", "ci_upper", "censored"]
+_EMPTY_RMST = pd.DataFrame(columns=["group", "horizon_days", "rmst", "se", "ci_lower", "ci_upper"])
+_EMPTY_DIFF = pd.DataFrame(columns=["group", "reference", "diff", "se", "ci_lower", "ci_upper", "p"])
+
+
+def _landmark_km(lm: Any, mark: float, exposure: str) -> KMResult | None:
+    """The Kaplan–Meier fit of one landmark as a ``KMResult`` (so the dashboard's KM suppression applies)."""
+    pick = {
+        name: frame[frame["landmark_days"] == mark].drop(columns="landmark_days").reset_index(drop=True)
+        for name, frame in (("curve", lm.curve), ("summary", lm.summary), ("milestones", lm.milestones))
+    }
+    if pick["summary"].empty:
+        return None
+    return KMResult(
+        curve=pick["curve"],
+        summary=pick["summary"],
+        milestones=pick["milestones"],
+        rmst=_EMPTY_RMST,
+        rmst_diff=_EMPTY_DIFF,
+        group_col=exposure,
+        conf_level=lm.conf_level,
+    )
+
+
+def _landmark_group_rows(mark: float, summary: pd.DataFrame, milestones: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for _, s in summary.iterrows():
+        row: dict[str, Any] = {
+            "Landmark (days)": f"{mark:g}",
+            "Group": s["group"],
+            "Patients": s["n"],
+            "Events": s["events"],
+            "Median (days after landmark)": format_days(s["median_days"]),
+        }
+        row.update(milestone_columns(milestones[milestones["group"] == s["group"]], "after landmark"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ Simon-Makuch
+def _suppress_simon_makuch(sm: Any, n_total: int, min_cell: int, notes: list[str]) -> tuple[pd.DataFrame, ...]:
+    """Simon–Makuch curves and summary for display.
+
+    A group's curve is drawn over its first stretch of times with at least ``min_cell`` intervals at
+    risk (the exposed group starts small and grows as patients are exposed). When an event happened in
+    the group before that stretch, while fewer than ``min_cell`` were at risk, the curve's level would
+    reveal it: the group's curve is not drawn. Events add up to the endpoint's total (rules 1–3);
+    patients per group follow rule 1, and the unexposed group's patients are masked too when the cohort
+    minus them (those exposed from time zero) is a small count.
+    """
+    keep = ["group", "time_days", "survival", "ci_lower", "ci_upper"]
+    shown, last_shown = [], {}
+    floor = max(min_cell, 1)
+    for group, curve in sm.curve.groupby("group", sort=True):
+        curve = curve.reset_index(drop=True)
+        ok = (curve["at_risk"] >= floor).to_numpy()
+        if not ok.any():
+            notes.append(f"The {group} curve is not drawn: fewer than {floor} patients were ever at risk in it.")
+            continue
+        start = int(np.argmax(ok))
+        stop = start + (int(np.argmin(ok[start:])) if not ok[start:].all() else len(ok) - start)
+        if min_cell and int(curve["events"].iloc[:start].sum()) > 0:
+            notes.append(
+                f"The {group} curve is not drawn: events happened while fewer than {min_cell} patients were at "
+                "risk in it, and its level would reveal them."
+            )
+            continue
+        window = curve.iloc[start:stop]
+        shown.append(window[keep])
+        last_shown[group] = (float(window["time_days"].iloc[0]), float(window["time_days"].iloc[-1]))
+    curve = pd.concat(shown, ignore_index=True) if shown else pd.DataFrame(columns=keep)
+    summary = sm.summary.copy()
+    events, _ = suppress_totals(
+        summary["events"],
+        min_cell,
+        also_mask=[is_small(n - e, min_cell) for n, e in zip(summary["n"], summary["events"], strict=True)],
+    )
+    patients = [
+        None if g == "unexposed" and is_small(n_total - n, min_cell) else mask_count(n, min_cell)
+        for g, n in zip(summary["group"], summary["n"], strict=True)
+    ]
+    medians = []
+    for g, m in zip(summary["group"], summary["median_days"], strict=True):
+        lo, hi = last_shown.get(g, (np.inf, -np.inf))
+        medians.append(format_days(m if pd.notna(m) and lo <= m <= hi else np.nan))
+    table = pd.DataFrame(
+        {
+            "Group": summary["group"],
+            "Patients (contributing time)": patients if min_cell else list(summary["n"]),
+            "Events": events,
+            "Median (days)": medians,
+        }
+    )
+    return curve, count_columns(table, ["Patients (contributing time)", "Events"])
+
+
+# ------------------------------------------------------------------------------ Mantel-Byar and Cox
+def _time_dependent(
+    frame: pd.DataFrame, counting: pd.DataFrame, exposure: str, adjust: list[str], min_cell: int, notes: list[str]
+) -> tuple[dict[str, Any] | None, pd.DataFrame, pd.DataFrame]:
+    """Mantel–Byar test, and hazard ratios: naive (ever vs never), time-varying, time-varying adjusted."""
+    label = EXPOSURE_LABELS[exposure]
+    mantel_byar = None
+    try:
+        mb = mantel_byar_test(counting)
+        mantel_byar = {"statistic": mb.statistic, "df": mb.df, "p": mb.p, "method": mb.method}
+    except AnalysisError as exc:
+        notes.append(f"Mantel–Byar test not reported: {exc}")
+    fits: list[tuple[str, pd.DataFrame, int, int]] = []
+    naive = frame.assign(ever_exposed=frame["exposure_days"].notna().astype(int))
+    models: list[tuple[str, Callable[[], Any], str]] = [
+        (_NAIVE, lambda: fit_cox(naive, "time_days", "event_code", ["ever_exposed"]), "ever_exposed"),
+        (
+            _TV,
+            lambda: fit_cox_counting(counting, "start", "stop", "event", ["exposed"], cluster_col="row_id"),
+            "exposed",
+        ),
+    ]
+    if adjust:
+        models.append(
+            (
+                _TV_ADJ,
+                lambda: fit_cox_counting(
+                    counting, "start", "stop", "event", ["exposed", *adjust], cluster_col="row_id"
+                ),
+                "exposed",
+            )
+        )
+    for model, fit, term in models:
+        try:
+            result = fit()
+        except AnalysisError as exc:
+            notes.append(f"{model} Cox model not reported: {exc}")
+            continue
+        terms = result.terms.assign(term=result.terms["term"].replace({term: f"{label}: exposed vs not"}))
+        n = getattr(result, "n_patients", getattr(result, "n", 0))
+        fits.append((model, terms, int(n), int(result.events)))
+    rows, table = [], []
+    n_all, events_all = len(frame), int((frame["event_code"] == 1).sum())
+    for model, terms, n, events in fits:
+        # rules 1-2, and the patients or events a model left out (missing covariates) must not be small
+        hide_n = is_small(n, min_cell) or is_small(n_all - n, min_cell)
+        hide_events = hide_n or any(is_small(v, min_cell) for v in (events, n - events, events_all - events))
+        for _, t in terms.iterrows():
+            rows.append({k: t[k] for k in ("term", "hr", "hr_ci_lower", "hr_ci_upper", "p")} | {"model": model})
+            table.append(
+                {
+                    "Model": model,
+                    "Term": t["term"],
+                    "HR (95% CI)": hr_label(t["hr"], t["hr_ci_lower"], t["hr_ci_upper"]),
+                    "p": format_p(t["p"]),
+                    "Patients": None if hide_n else n,
+                    "Events": None if hide_events else events,
+                }
+            )
+    if fits:
+        notes.append(
+            "Time-varying models: Efron ties, robust (patient-clustered) standard errors; the time-fixed "
+            "model counts exposed patients as exposed from time zero and is shown only to display the bias."
+        )
+    columns = ["term", "hr", "hr_ci_lower", "hr_ci_upper", "p", "model"]
+    cox_table = pd.DataFrame(table, columns=["Model", "Term", "HR (95% CI)", "p", "Patients", "Events"])
+    return mantel_byar, pd.DataFrame(rows, columns=columns), count_columns(cox_table, ["Patients", "Events"])
+
+
+# ------------------------------------------------------------------------------ figures
+def timing_figures(view: TimingView, unit: str) -> tuple[Any, Any, Any]:
+    """The landmark, Simon–Makuch and forest figures of a view, as the page shows them (None for a figure
+    with nothing to draw). ``unit`` is the time axis' unit: days, months or years."""
+    spec = endpoint_spec(view.endpoint, view.origin)
+    what = EXPOSURE_LABELS[view.exposure]
+    y_title = f"{view.endpoint} probability"
+    landmark_fig = (
+        landmark_figure(
+            view.landmark_curve,
+            exposure=view.exposure,
+            unit=unit,
+            title=f"{spec.label}: by {what} status at each landmark",
+            y_title=y_title,
+        )
+        if len(view.landmark_curve)
+        else None
+    )
+    sm_fig = (
+        simon_makuch_figure(
+            view.simon_makuch,
+            unit=unit,
+            title=f"{spec.label}: Simon–Makuch, {what} as a time-varying exposure",
+            exposure=view.exposure,
+            y_title=y_title,
+        )
+        if len(view.simon_makuch)
+        else None
+    )
+    cox_fig = (
+        title_above_legend(forest_figure(view.hazard_ratios, title=f"{spec.label}: hazard ratios for {what}"))
+        if len(view.hazard_ratios)
+        else None
+    )
+    return landmark_fig, sm_fig, cox_fig

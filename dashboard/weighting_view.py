@@ -1,0 +1,518 @@
+"""Adjusted-comparison view: propensity weighting (IPTW) of treatments, covariate balance, adjusted
+Kaplan–Meier curves and weighted hazard ratios, suppressed and display-ready.
+
+``weighting_view`` is what the Adjusted comparison page shows and what the publication export writes. It
+calls ``analyses.weighting`` (validated against R) the way ``ayaall analyze iptw`` does, applies
+small-cell suppression, and returns a frozen ``WeightingView`` holding no patient-level row and no count
+from 1 to ``min_cell - 1``. Results are cached in the service's LRU cache under a key naming every input.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analyses.cohort import CohortSpec
+from analyses.cox import fit_cox
+from analyses.km import KMResult
+from analyses.results import AnalysisError
+from analyses.suppression import is_small, suppress_totals
+from analyses.timing import post_baseline_exposures
+from analyses.weighting import (
+    balance_table,
+    effective_sample_size,
+    fit_propensity,
+    fit_weighted_cox,
+    fit_weighted_km,
+    iptw_weights,
+)
+from ayaall.endpoints import DAYS_PER_YEAR, endpoint_spec
+from ayaall.errors import UserError
+from dashboard.components import format_p
+from dashboard.data import RegistryService, cohort_key
+from dashboard.figures.balance import balance_figure
+from dashboard.figures.common import nice_ticks_days
+from dashboard.figures.forest import forest_figure
+from dashboard.figures.km import km_figure
+from dashboard.figures.titles import title_above_legend
+from dashboard.notes import caught_notes, suppression_note
+from dashboard.view_tables import count_columns, format_days, hr_label, milestone_columns
+
+__all__ = [
+    "DEFAULT_LEVELS",
+    "ESTIMANDS",
+    "MILESTONE_YEARS",
+    "TREATMENTS",
+    "WeightingView",
+    "weighting_figures",
+    "weighting_view",
+]
+
+#: treatment columns the page compares -> label
+TREATMENTS = {"salvage_regimen": "Salvage regimen (line 2)", "frontline_regimen": "Frontline regimen"}
+#: the comparison offered first for each treatment column, and its time zero
+DEFAULT_LEVELS = {
+    "salvage_regimen": ("BLINATUMOMAB", "INOTUZUMAB", "SALVAGE_CHEMO"),
+    "frontline_regimen": ("PED_INSPIRED", "HYPER_CVAD"),
+}
+ESTIMANDS = ("ATE", "ATT")
+MILESTONE_YEARS: tuple[float, ...] = (1, 2, 3)
+_UNWEIGHTED, _WEIGHTED = "Unweighted", "IPTW (robust SE)"
+
+
+@dataclass(frozen=True)
+class WeightingView:
+    """A suppressed IPTW analysis, ready to show or export.
+
+    Attributes
+    ----------
+    treatment, endpoint, origin, estimand : str
+    levels : tuple of str
+        Treatments compared; the first is the reference of the hazard ratios.
+    target : str or None
+        ATT: the treatment whose patients are the target population.
+    covariates : tuple of str
+    trim, truncate : float or None
+    n, n_missing, n_trimmed : int or None
+        Patients analysed, left out for a missing covariate, trimmed (None when masked).
+    km : KMResult
+        Adjusted (weighted) Kaplan–Meier curves, suppressed, no counts on the curve rows: input of
+        ``figures.km.km_figure`` (without a risk table). Its summary's n and events are unweighted counts.
+    summary : DataFrame
+        Per treatment: patients, events, effective sample size, weight range, adjusted median and
+        milestone survival (display).
+    balance : DataFrame
+        covariate (a label, ``column: level`` for a level), smd_unweighted, smd_weighted: input of
+        ``figures.balance.balance_figure``.
+    balance_table : DataFrame
+        Covariate, level, SMD before and after weighting, the pair of treatments it is the largest for.
+    hazard_ratios : DataFrame
+        term, hr, hr_ci_lower, hr_ci_upper, p, model: input of ``figures.forest.forest_figure``.
+    cox_table : DataFrame
+    propensity : DataFrame
+        The propensity model's coefficients (log-odds against the reference treatment).
+    notes : list of str
+    """
+
+    treatment: str
+    levels: tuple[str, ...]
+    target: str | None
+    covariates: tuple[str, ...]
+    estimand: str
+    trim: float | None
+    truncate: float | None
+    endpoint: str
+    origin: str
+    n: int | None
+    n_missing: int | None
+    n_trimmed: int | None
+    km: KMResult
+    summary: pd.DataFrame
+    balance: pd.DataFrame
+    balance_table: pd.DataFrame
+    hazard_ratios: pd.DataFrame
+    cox_table: pd.DataFrame
+    propensity: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def weighting_view(
+    service: RegistryService,
+    cohort: CohortSpec,
+    treatment: str,
+    levels: Sequence[str],
+    covariates: Sequence[str],
+    estimand: str,
+    target: str | None,
+    trim: float | None,
+    truncate: float | None,
+    endpoint: str,
+    origin: str,
+    min_cell: int,
+) -> WeightingView:
+    """IPTW comparison of ``levels`` of ``treatment`` on ``endpoint`` from ``origin``, suppressed.
+
+    Parameters
+    ----------
+    service : RegistryService
+    cohort : CohortSpec
+    treatment : str
+        An ``analysis_patients`` column, e.g. ``"salvage_regimen"``.
+    levels : sequence of str
+        At least two treatments to compare, the first being the reference, e.g.
+        ``["BLINATUMOMAB", "INOTUZUMAB", "SALVAGE_CHEMO"]``.
+    covariates : sequence of str
+        ``analysis_patients`` columns of the propensity model, e.g. ``["age_at_dx", "cns_status"]``.
+    estimand : {"ATE", "ATT"}
+        ATE weights are stabilized.
+    target : str or None
+        ATT only: the target treatment (default: the last of ``levels``).
+    trim, truncate : float or None
+        Drop patients with a propensity below ``trim``; winsorize weights at the ``truncate`` quantiles.
+    endpoint, origin : str
+        An (endpoint, time zero) pair of endpoints.md, e.g. ``"OS"``, ``"LINE2"``.
+    min_cell : int
+        Small-cell suppression threshold (0 turns it off).
+
+    Raises
+    ------
+    UserError
+        Bad options, an empty cohort, or a propensity model or weighted fit the data cannot support
+        (separation, a treatment with no patient); the message says why in one sentence.
+    """
+    levels, covariates = tuple(str(v) for v in levels), tuple(covariates)
+    estimand = estimand.upper()
+    if estimand == "ATT" and not target and levels:
+        target = levels[-1]
+    if estimand != "ATT":
+        target = None
+    key = (
+        "weighting",
+        cohort_key(cohort),
+        treatment,
+        levels,
+        covariates,
+        estimand,
+        target,
+        trim,
+        truncate,
+        endpoint,
+        origin,
+        min_cell,
+    )
+    return service.cached(
+        key,
+        lambda: _weighting_view(
+            service, cohort, treatment, levels, covariates, estimand, target, trim, truncate, endpoint, origin, min_cell
+        ),
+    )
+
+
+def _check(treatment: str, levels: tuple[str, ...], covariates: tuple[str, ...], estimand: str, target: Any) -> None:
+    if estimand not in ESTIMANDS:
+        raise UserError(f"The estimand must be ATE or ATT, not {estimand!r}.")
+    if len(set(levels)) < 2:
+        raise UserError("Choose at least two treatments to compare.")
+    if not covariates:
+        raise UserError("Choose at least one covariate for the propensity model.")
+    if treatment in covariates:
+        raise UserError(f"{treatment} is the treatment; it cannot also be a covariate.")
+    if target is not None and target not in levels:
+        raise UserError(f"The ATT target {target!r} is not one of the treatments compared.")
+
+
+def _weighting_view(
+    service: RegistryService,
+    cohort: CohortSpec,
+    treatment: str,
+    levels: tuple[str, ...],
+    covariates: tuple[str, ...],
+    estimand: str,
+    target: str | None,
+    trim: float | None,
+    truncate: float | None,
+    endpoint: str,
+    origin: str,
+    min_cell: int,
+) -> WeightingView:
+    _check(treatment, levels, covariates, estimand, target)
+    try:
+        spec = endpoint_spec(endpoint, origin)
+    except KeyError as exc:
+        raise UserError(str(exc.args[0])) from exc
+    frame = service.frame(cohort, endpoint, origin, [treatment, *covariates])
+    frame = frame[frame[treatment].astype(str).isin(levels)] if not frame.empty else frame
+    if frame.empty:
+        raise AnalysisError(
+            f"No patient of this cohort with a {spec.label} row received {', '.join(levels)} ({treatment})."
+        )
+    notes = _timing_notes(treatment, covariates, origin)
+    if spec.competing_risks:
+        notes.append(f"{endpoint} has a competing event ({spec.competing}), counted here as censoring.")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ps = fit_propensity(frame, treatment, list(covariates), levels=list(levels))
+        w = iptw_weights(ps, estimand=estimand, target=target, trim=trim, truncate=truncate)
+        data = frame.loc[w.index].assign(iptw=w["weight"])
+        # the target is passed explicitly: balance_table's default (last sorted level) may differ
+        balance = balance_table(data, treatment, list(covariates), "iptw", estimand=estimand, target=target)
+        km = fit_weighted_km(data, "time_days", "event_code", treatment, "iptw")
+        weighted = fit_weighted_cox(data, "time_days", "event_code", treatment, "iptw", reference=ps.levels[0])
+        crude = fit_cox(data, "time_days", "event_code", [treatment], ref_levels={treatment: ps.levels[0]})
+    notes += caught_notes(caught)
+    counts = _Counts.of(frame, data, treatment, ps.levels, min_cell)
+    n_used, n_missing, n_trimmed = _flow(len(frame), ps.n, len(data), min_cell)
+    shown_km = _display_km(km, counts, treatment, min_cell)
+    notes.insert(0, _method_note(estimand, target, trim, truncate, ps))
+    if (note := suppression_note(min_cell)) is not None:
+        notes.append(note)
+    hazard_ratios, cox_table = _hazard_ratios(crude, weighted, counts)
+    return WeightingView(
+        treatment=treatment,
+        levels=tuple(ps.levels),
+        target=target,
+        covariates=covariates,
+        estimand=estimand,
+        trim=trim,
+        truncate=truncate,
+        endpoint=endpoint,
+        origin=origin,
+        n=n_used,
+        n_missing=n_missing,
+        n_trimmed=n_trimmed,
+        km=shown_km,
+        summary=_summary(shown_km, w, counts, treatment),
+        balance=_balance_for_figure(balance),
+        balance_table=_balance_display(balance),
+        hazard_ratios=hazard_ratios,
+        cox_table=cox_table,
+        propensity=_propensity_display(ps),
+        notes=notes,
+    )
+
+
+def _timing_notes(treatment: str, covariates: tuple[str, ...], origin: str) -> list[str]:
+    """Immortal-time warnings: a treatment, or a covariate, only known after time zero."""
+    later = post_baseline_exposures(origin)
+    notes = []
+    if treatment in later:
+        notes.append(
+            f"{TREATMENTS.get(treatment, treatment)} is only known after time zero ({origin}): patients had to "
+            "live until it was given, which biases the comparison (immortal time). Compare treatments from the "
+            "day they start (LINE2 for the salvage regimen, DX for the frontline regimen)."
+        )
+    after = [c for c in covariates if c in later]
+    if after:
+        notes.append(
+            f"{', '.join(after)} {'is' if len(after) == 1 else 'are'} only known after time zero ({origin}); "
+            "adjusting for a consequence of treatment can bias the comparison."
+        )
+    return notes
+
+
+def _method_note(estimand: str, target: str | None, trim: Any, truncate: Any, ps: Any) -> str:
+    weights = "stabilized ATE weights" if estimand == "ATE" else f"ATT weights (target: patients treated with {target})"
+    extra = []
+    if trim:
+        extra.append(f"patients with a propensity below {trim:g} trimmed")
+    if truncate:
+        extra.append(f"weights truncated at the {truncate:g} and {1 - truncate:g} quantiles")
+    model = "logistic" if ps.method == "binomial" else "multinomial logistic"
+    return (
+        f"{model.capitalize()} propensity model; {weights}"
+        + (f"; {'; '.join(extra)}" if extra else "")
+        + f". Reference treatment for the hazard ratios: {ps.levels[0]}. Adjusted curves: weighted Kaplan–Meier "
+        "with Xie & Liu (2005) variance, log-log intervals."
+    )
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """Unweighted patients and events per treatment, masked so that neither they nor what the analysis
+    left out (missing covariates, trimming: the cohort's own counts are shown on the Survival page) is a
+    small count (rules 1–3)."""
+
+    levels: list[str]
+    n: list[int]
+    events: list[int]
+    n_shown: list[int | None]
+    events_shown: list[int | None]
+    hide_n: bool
+    hide_events: bool
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, data: pd.DataFrame, treatment: str, levels: list[str], min_cell: int) -> _Counts:
+        def per_level(df: pd.DataFrame) -> tuple[list[int], list[int]]:
+            labels = df[treatment].astype(str)
+            event = df["event_code"] == 1
+            return [int((labels == g).sum()) for g in levels], [int((event & (labels == g)).sum()) for g in levels]
+
+        n_all, ev_all = per_level(frame)
+        n, ev = per_level(data)
+        n_shown, hide_n = suppress_totals(
+            n, min_cell, also_mask=[is_small(a - b, min_cell) for a, b in zip(n_all, n, strict=True)]
+        )
+        small = [
+            is_small(k - e, min_cell) or is_small(ea - e, min_cell) or shown is None
+            for k, e, ea, shown in zip(n, ev, ev_all, n_shown, strict=True)
+        ]
+        ev_shown, hide_events = suppress_totals(ev, min_cell, also_mask=small)
+        return cls(levels, n, ev, n_shown, ev_shown, hide_n, hide_events or hide_n)
+
+
+def _flow(n_levels: int, n_complete: int, n_used: int, min_cell: int) -> tuple[int | None, ...]:
+    """Analysed, missing a covariate, trimmed: they add up to the patients on the treatments (rule 3)."""
+    values = [n_used, n_levels - n_complete, n_complete - n_used]
+    shown, exposed = suppress_totals(values, min_cell)
+    return (None, None, None) if exposed else tuple(shown)
+
+
+def _display_km(km: Any, counts: _Counts, treatment: str, min_cell: int) -> KMResult:
+    """The weighted curves as a suppressed ``KMResult``: rows with at least ``min_cell`` (unweighted)
+    patients at risk, a censoring flag and no count; medians and milestones beyond a curve masked."""
+    floor = max(min_cell, 1)
+    curves, milestones, summary = [], [], []
+    for g, n_shown, ev_shown in zip(counts.levels, counts.n_shown, counts.events_shown, strict=True):
+        full = km.curve[km.curve["group"] == g].reset_index(drop=True)
+        shown = full[full["at_risk"] >= floor]
+        last = float(shown["time_days"].max()) if len(shown) else -np.inf
+        if len(shown) and float(shown["time_days"].iloc[0]) > 0:
+            start = {"group": g, "time_days": 0.0, "survival": 1.0, "ci_lower": 1.0, "ci_upper": 1.0, "censored": 0}
+            shown = pd.concat([pd.DataFrame([start]), shown], ignore_index=True)
+        curves.append(
+            pd.DataFrame(
+                {
+                    "group": g,
+                    "time_days": shown["time_days"].astype(float),
+                    "at_risk": None,
+                    "events": None,
+                    "censored": shown["censored"].fillna(0).astype(float) > 0,
+                    "survival": shown["survival"].astype(float),
+                    "std_err": np.nan,
+                    "ci_lower": shown["ci_lower"].astype(float),
+                    "ci_upper": shown["ci_upper"].astype(float),
+                }
+            )
+        )
+        for years in MILESTONE_YEARS:
+            t = years * DAYS_PER_YEAR
+            before = full[full["time_days"] <= t]
+            row = before.iloc[-1] if len(before) and t <= last else None
+            milestones.append(
+                {
+                    "group": g,
+                    "time_days": t,
+                    "at_risk": None,
+                    "events": None,
+                    "survival": np.nan if row is None else float(row["survival"]),
+                    "std_err": np.nan,
+                    "ci_lower": np.nan if row is None else float(row["ci_lower"]),
+                    "ci_upper": np.nan if row is None else float(row["ci_upper"]),
+                }
+            )
+        median = km.summary.loc[km.summary["group"] == g, "median_days"].iloc[0]
+        summary.append(
+            {
+                "group": g,
+                "n": n_shown,
+                "events": ev_shown,
+                "median_days": median if pd.notna(median) and median <= last else None,
+                "median_ci_lower": None,
+                "median_ci_upper": None,
+            }
+        )
+    return KMResult(
+        curve=pd.concat(curves, ignore_index=True),
+        summary=pd.DataFrame(summary),
+        milestones=pd.DataFrame(milestones),
+        rmst=pd.DataFrame(columns=["group", "horizon_days", "rmst", "se", "ci_lower", "ci_upper"]),
+        rmst_diff=pd.DataFrame(columns=["group", "reference", "diff", "se", "ci_lower", "ci_upper", "p"]),
+        group_col=treatment,
+        conf_level=km.conf_level,
+    )
+
+
+def _summary(shown: KMResult, weights: pd.DataFrame, counts: _Counts, treatment: str) -> pd.DataFrame:
+    rows = []
+    for _, s in shown.summary.iterrows():
+        w = weights.loc[weights["treatment"] == s["group"], "weight"]
+        row: dict[str, Any] = {
+            TREATMENTS.get(treatment, treatment): s["group"],
+            "Patients": s["n"],
+            "Events": s["events"],
+            # Kish's effective size equals n when the weights are equal (ATT target): masked with n
+            "Effective sample size": None if s["n"] is None else f"{effective_sample_size(w):.1f}",
+            "Weights (min–max)": f"{w.min():.2f}–{w.max():.2f}",
+            "Adjusted median (days)": format_days(s["median_days"]),
+        }
+        row.update(milestone_columns(shown.milestones[shown.milestones["group"] == s["group"]], "adjusted"))
+        rows.append(row)
+    return count_columns(pd.DataFrame(rows), ["Patients", "Events"])
+
+
+def _balance_label(covariate: str, level: Any) -> str:
+    return covariate if level is None or (isinstance(level, float) and np.isnan(level)) else f"{covariate}: {level}"
+
+
+def _balance_for_figure(balance: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "covariate": [_balance_label(c, lv) for c, lv in zip(balance["covariate"], balance["level"], strict=True)],
+            "smd_unweighted": balance["smd_unweighted"].astype(float),
+            "smd_weighted": balance["smd_weighted"].astype(float),
+        }
+    )
+
+
+def _balance_display(balance: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Covariate": balance["covariate"],
+            "Level": [
+                "" if lv is None or (isinstance(lv, float) and np.isnan(lv)) else str(lv) for lv in balance["level"]
+            ],
+            "SMD unweighted": [f"{v:.3f}" for v in balance["smd_unweighted"]],
+            "SMD weighted": [f"{v:.3f}" for v in balance["smd_weighted"]],
+            "Largest for": balance["pair"],
+        }
+    )
+
+
+def _hazard_ratios(crude: Any, weighted: Any, counts: _Counts) -> tuple[pd.DataFrame, pd.DataFrame]:
+    total_n = None if counts.hide_n else sum(counts.n)
+    total_events = None if counts.hide_events else sum(counts.events)
+    rows, table = [], []
+    for model, result in ((_UNWEIGHTED, crude), (_WEIGHTED, weighted)):
+        for _, t in result.terms.iterrows():
+            rows.append({k: t[k] for k in ("term", "hr", "hr_ci_lower", "hr_ci_upper", "p")} | {"model": model})
+            table.append(
+                {
+                    "Model": model,
+                    "Term": t["term"],
+                    "HR (95% CI)": hr_label(t["hr"], t["hr_ci_lower"], t["hr_ci_upper"]),
+                    "p": format_p(t["p"]),
+                    "Patients": total_n,
+                    "Events": total_events,
+                }
+            )
+    columns = ["term", "hr", "hr_ci_lower", "hr_ci_upper", "p", "model"]
+    return pd.DataFrame(rows, columns=columns), count_columns(pd.DataFrame(table), ["Patients", "Events"])
+
+
+def _propensity_display(ps: Any) -> pd.DataFrame:
+    c = ps.coefficients
+    return pd.DataFrame(
+        {
+            "Treatment (vs " + ps.levels[0] + ")": c["level"],
+            "Term": c["term"],
+            "Log-odds": [f"{v:.3f}" for v in c["coef"]],
+            "SE": [f"{v:.3f}" for v in c["se"]],
+            "p": [format_p(v) for v in c["p"]],
+        }
+    )
+
+
+# ------------------------------------------------------------------------------ figures
+def weighting_figures(view: WeightingView, unit: str, min_cell: int) -> tuple[Any, Any, Any]:
+    """The love plot, the adjusted Kaplan–Meier figure and the forest plot of a view, as the page shows
+    them; ``unit`` is the time axis' unit (days, months or years), ``min_cell`` the server's threshold."""
+    spec = endpoint_spec(view.endpoint, view.origin)
+    balance = balance_figure(view.balance, title="Covariate balance before and after weighting")
+    curve = view.km.curve
+    ticks = nice_ticks_days(float(curve["time_days"].max()) if len(curve) else 1.0, unit)
+    km = km_figure(
+        view.km,
+        None,
+        unit=unit,
+        title=f"{spec.label}: IPTW-adjusted ({view.estimand})",
+        y_title=f"Adjusted {view.endpoint} probability",
+        min_cell=min_cell,
+        ticks_days=ticks,
+    )
+    cox = forest_figure(view.hazard_ratios, title=f"{spec.label}: hazard ratios vs {view.levels[0]}")
+    return balance, title_above_legend(km), title_above_legend(cox)
