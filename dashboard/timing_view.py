@@ -179,9 +179,11 @@ def _timing_view(
     adjust: list[str],
     min_cell: int,
 ) -> TimingView:
+    """The view, from three parts cached on their own: changing the landmarks refits only the landmark
+    curves, changing the adjustment only the adjusted Cox model."""
     _check(exposure, endpoint, origin, marks, adjust)
     spec = endpoint_spec(endpoint, origin)
-    frame = _exposure_frame(service, cohort, endpoint, origin, exposure, adjust)
+    frame = _exposure_frame(service, cohort, endpoint, origin, exposure, [])
     if frame.empty:
         raise AnalysisError(f"No patient of this cohort has a {spec.label} row (the cohort or the origin is empty).")
     notes: list[str] = []
@@ -200,16 +202,28 @@ def _timing_view(
             f"{f'{shown:,}' if shown is not None else f'Fewer than {min_cell}'} patients had their first "
             f"{EXPOSURE_LABELS[exposure]} on or before time zero; they count as exposed from the start."
         )
-    milestones = [y * DAYS_PER_YEAR for y in LANDMARK_MILESTONE_YEARS]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", list(marks), times=milestones)
-        counting = start_stop_frame(frame, "time_days", "event_code", "exposure_days")
-        sm = simon_makuch(counting)
-        mantel_byar, hazard_ratios, cox_table = _time_dependent(frame, counting, exposure, adjust, min_cell, notes)
-    notes += [n for n in caught_notes(caught) if n not in notes]
-    landmark_curve, landmark_table, landmark_groups = _landmarks(lm, len(frame), exposure, min_cell)
-    sm_curve, sm_summary = _suppress_simon_makuch(sm, len(frame), min_cell, notes)
+    key = (cohort_key(cohort), exposure, endpoint, origin, min_cell)
+    landmark = service.cached(
+        ("timing-landmarks", *key, marks), lambda: _landmark_part(frame, marks, exposure, min_cell)
+    )
+    exposed = service.cached(("timing-exposure", *key), lambda: _exposure_part(frame, exposure, min_cell))
+    fits = list(exposed.fits)
+    if adjust:
+        adjusted = service.cached(
+            ("timing-adjusted", *key, tuple(adjust)),
+            lambda: _adjusted_part(
+                _exposure_frame(service, cohort, endpoint, origin, exposure, adjust), exposure, adjust
+            ),
+        )
+        fits += adjusted.fits
+        notes += [n for n in adjusted.notes if n not in notes]
+    hazard_ratios, cox_table = _cox_tables(fits, len(frame), int((frame["event_code"] == 1).sum()), min_cell)
+    notes += [n for n in (*landmark.notes, *exposed.notes) if n not in notes]
+    if fits:
+        notes.append(
+            "Time-varying models: Efron ties, robust (patient-clustered) standard errors; the time-fixed "
+            "model counts exposed patients as exposed from time zero and is shown only to display the bias."
+        )
     if (note := suppression_note(min_cell)) is not None:
         notes.append(note)
     return TimingView(
@@ -218,16 +232,96 @@ def _timing_view(
         origin=origin,
         landmarks_days=marks,
         n=mask_count(len(frame), min_cell),
-        landmark_curve=landmark_curve,
-        landmark_table=landmark_table,
-        landmark_groups=landmark_groups,
-        simon_makuch=sm_curve,
-        simon_makuch_summary=sm_summary,
-        mantel_byar=mantel_byar,
+        landmark_curve=landmark.curve,
+        landmark_table=landmark.table,
+        landmark_groups=landmark.groups,
+        simon_makuch=exposed.curve,
+        simon_makuch_summary=exposed.summary,
+        mantel_byar=exposed.mantel_byar,
         hazard_ratios=hazard_ratios,
         cox_table=cox_table,
         notes=notes,
     )
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One cached piece of the view (suppressed, except ``fits``: Cox terms and true counts, which
+    ``_cox_tables`` masks)."""
+
+    curve: pd.DataFrame | None = None
+    table: pd.DataFrame | None = None
+    groups: pd.DataFrame | None = None
+    summary: pd.DataFrame | None = None
+    mantel_byar: dict[str, Any] | None = None
+    fits: tuple[tuple[str, pd.DataFrame, int, int], ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def _landmark_part(frame: pd.DataFrame, marks: tuple[float, ...], exposure: str, min_cell: int) -> _Part:
+    milestones = [y * DAYS_PER_YEAR for y in LANDMARK_MILESTONE_YEARS]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", list(marks), times=milestones)
+    curve, table, groups = _landmarks(lm, len(frame), exposure, min_cell)
+    return _Part(curve=curve, table=table, groups=groups, notes=tuple(caught_notes(caught)))
+
+
+def _exposure_part(frame: pd.DataFrame, exposure: str, min_cell: int) -> _Part:
+    """Simon–Makuch curves, the Mantel–Byar test, and the time-fixed and time-varying Cox models."""
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        counting = start_stop_frame(frame, "time_days", "event_code", "exposure_days")
+        sm = simon_makuch(counting)
+        mantel_byar = None
+        try:
+            mb = mantel_byar_test(counting)
+            mantel_byar = {"statistic": mb.statistic, "df": mb.df, "p": mb.p, "method": mb.method}
+        except AnalysisError as exc:
+            notes.append(f"Mantel–Byar test not reported: {exc}")
+        naive = frame.assign(ever_exposed=frame["exposure_days"].notna().astype(int))
+        fits = [
+            _fit(
+                _NAIVE,
+                lambda: fit_cox(naive, "time_days", "event_code", ["ever_exposed"]),
+                "ever_exposed",
+                exposure,
+                notes,
+            ),
+            _fit(
+                _TV,
+                lambda: fit_cox_counting(counting, "start", "stop", "event", ["exposed"], cluster_col="row_id"),
+                "exposed",
+                exposure,
+                notes,
+            ),
+        ]
+    curve, summary = _suppress_simon_makuch(sm, len(frame), min_cell, notes)
+    notes += [n for n in caught_notes(caught) if n not in notes]
+    return _Part(
+        curve=curve,
+        summary=summary,
+        mantel_byar=mantel_byar,
+        fits=tuple(f for f in fits if f is not None),
+        notes=tuple(notes),
+    )
+
+
+def _adjusted_part(frame: pd.DataFrame, exposure: str, adjust: list[str]) -> _Part:
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        counting = start_stop_frame(frame, "time_days", "event_code", "exposure_days")
+        fit = _fit(
+            _TV_ADJ,
+            lambda: fit_cox_counting(counting, "start", "stop", "event", ["exposed", *adjust], cluster_col="row_id"),
+            "exposed",
+            exposure,
+            notes,
+        )
+    notes += [n for n in caught_notes(caught) if n not in notes]
+    return _Part(fits=() if fit is None else (fit,), notes=tuple(notes))
 
 
 def _exposure_frame(
@@ -386,51 +480,29 @@ def _suppress_simon_makuch(sm: Any, n_total: int, min_cell: int, notes: list[str
     return curve, count_columns(table, ["Patients (contributing time)", "Events"])
 
 
-# ------------------------------------------------------------------------------ Mantel-Byar and Cox
-def _time_dependent(
-    frame: pd.DataFrame, counting: pd.DataFrame, exposure: str, adjust: list[str], min_cell: int, notes: list[str]
-) -> tuple[dict[str, Any] | None, pd.DataFrame, pd.DataFrame]:
-    """Mantel–Byar test, and hazard ratios: naive (ever vs never), time-varying, time-varying adjusted."""
-    label = EXPOSURE_LABELS[exposure]
-    mantel_byar = None
+# ------------------------------------------------------------------------------ Cox tables
+def _fit(
+    model: str, fit: Callable[[], Any], term: str, exposure: str, notes: list[str]
+) -> tuple[str, pd.DataFrame, int, int] | None:
+    """(model, terms with the exposure's term named in words, patients, events), or None with a note."""
     try:
-        mb = mantel_byar_test(counting)
-        mantel_byar = {"statistic": mb.statistic, "df": mb.df, "p": mb.p, "method": mb.method}
+        result = fit()
     except AnalysisError as exc:
-        notes.append(f"Mantel–Byar test not reported: {exc}")
-    fits: list[tuple[str, pd.DataFrame, int, int]] = []
-    naive = frame.assign(ever_exposed=frame["exposure_days"].notna().astype(int))
-    models: list[tuple[str, Callable[[], Any], str]] = [
-        (_NAIVE, lambda: fit_cox(naive, "time_days", "event_code", ["ever_exposed"]), "ever_exposed"),
-        (
-            _TV,
-            lambda: fit_cox_counting(counting, "start", "stop", "event", ["exposed"], cluster_col="row_id"),
-            "exposed",
-        ),
-    ]
-    if adjust:
-        models.append(
-            (
-                _TV_ADJ,
-                lambda: fit_cox_counting(
-                    counting, "start", "stop", "event", ["exposed", *adjust], cluster_col="row_id"
-                ),
-                "exposed",
-            )
-        )
-    for model, fit, term in models:
-        try:
-            result = fit()
-        except AnalysisError as exc:
-            notes.append(f"{model} Cox model not reported: {exc}")
-            continue
-        terms = result.terms.assign(term=result.terms["term"].replace({term: f"{label}: exposed vs not"}))
-        n = getattr(result, "n_patients", getattr(result, "n", 0))
-        fits.append((model, terms, int(n), int(result.events)))
+        notes.append(f"{model} Cox model not reported: {exc}")
+        return None
+    label = f"{EXPOSURE_LABELS[exposure]}: exposed vs not"
+    terms = result.terms.assign(term=result.terms["term"].replace({term: label}))
+    n = result.n_patients if hasattr(result, "n_patients") else result.n
+    return model, terms, int(n), int(result.events)
+
+
+def _cox_tables(
+    fits: list[tuple[str, pd.DataFrame, int, int]], n_all: int, events_all: int, min_cell: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The forest plot's input and the display table; counts follow rules 1–2, and the patients or events
+    a model left out (missing covariates) must not be a small count either."""
     rows, table = [], []
-    n_all, events_all = len(frame), int((frame["event_code"] == 1).sum())
     for model, terms, n, events in fits:
-        # rules 1-2, and the patients or events a model left out (missing covariates) must not be small
         hide_n = is_small(n, min_cell) or is_small(n_all - n, min_cell)
         hide_events = hide_n or any(is_small(v, min_cell) for v in (events, n - events, events_all - events))
         for _, t in terms.iterrows():
@@ -445,14 +517,9 @@ def _time_dependent(
                     "Events": None if hide_events else events,
                 }
             )
-    if fits:
-        notes.append(
-            "Time-varying models: Efron ties, robust (patient-clustered) standard errors; the time-fixed "
-            "model counts exposed patients as exposed from time zero and is shown only to display the bias."
-        )
     columns = ["term", "hr", "hr_ci_lower", "hr_ci_upper", "p", "model"]
     cox_table = pd.DataFrame(table, columns=["Model", "Term", "HR (95% CI)", "p", "Patients", "Events"])
-    return mantel_byar, pd.DataFrame(rows, columns=columns), count_columns(cox_table, ["Patients", "Events"])
+    return pd.DataFrame(rows, columns=columns), count_columns(cox_table, ["Patients", "Events"])
 
 
 # ------------------------------------------------------------------------------ figures

@@ -13,6 +13,7 @@ from dashboard import ids
 from dashboard.components import data_table, message, option_dropdown, option_radio
 from dashboard.context import PageContext
 from dashboard.filters import BY_COLUMNS
+from dashboard.page_cache import cached_outputs
 from dashboard.pages.options import read_option
 from dashboard.response_view import LINES, OUTCOMES, response_figures, response_view
 
@@ -79,6 +80,26 @@ def register(app: Any, page_ctx: PageContext) -> None:
 
 
 def response_outputs(
+    page_ctx: PageContext,
+    values: list[Any],
+    control_ids: list[dict[str, str]],
+    line: str,
+    outcome: str,
+    by_value: str | None,
+) -> tuple[Any, ...]:
+    """The page's outputs for the filter controls' values and the options, cached whole."""
+    options = (line, outcome, by_value)
+    return cached_outputs(
+        page_ctx,
+        "response",
+        values,
+        control_ids,
+        options,
+        lambda: _response_outputs(page_ctx, values, control_ids, line, outcome, by_value),
+    )
+
+
+def _response_outputs(
     page_ctx: PageContext,
     values: list[Any],
     control_ids: list[dict[str, str]],

@@ -14,6 +14,7 @@ from dashboard import ids
 from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown, option_radio
 from dashboard.context import PageContext
 from dashboard.filters import BY_COLUMNS
+from dashboard.page_cache import cached_outputs
 from dashboard.pages.options import read_option
 from dashboard.timing_view import EXPOSURE_LABELS, LANDMARK_CHOICES, TimingView, timing_figures, timing_view
 from dashboard.views import parse_endpoint
@@ -137,6 +138,28 @@ def register(app: Any, page_ctx: PageContext) -> None:
 
 
 def timing_outputs(
+    page_ctx: PageContext,
+    values: list[Any],
+    control_ids: list[dict[str, str]],
+    exposure: str,
+    endpoint_value: str,
+    landmarks: list[str],
+    adjust: list[str],
+    unit: str,
+) -> tuple[Any, ...]:
+    """The page's outputs for the filter controls' values and the options, cached whole."""
+    options = (exposure, endpoint_value, tuple(landmarks), tuple(adjust), unit)
+    return cached_outputs(
+        page_ctx,
+        "timing",
+        values,
+        control_ids,
+        options,
+        lambda: _timing_outputs(page_ctx, values, control_ids, exposure, endpoint_value, landmarks, adjust, unit),
+    )
+
+
+def _timing_outputs(
     page_ctx: PageContext,
     values: list[Any],
     control_ids: list[dict[str, str]],

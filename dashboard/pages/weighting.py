@@ -14,6 +14,7 @@ from dashboard import ids
 from dashboard.components import data_table, endpoint_options, message, option_dropdown, option_radio
 from dashboard.context import PageContext
 from dashboard.filters import BY_COLUMNS
+from dashboard.page_cache import cached_outputs
 from dashboard.pages.options import read_option
 from dashboard.views import parse_endpoint
 from dashboard.weighting_view import DEFAULT_LEVELS, ESTIMANDS, TREATMENTS, weighting_figures, weighting_view
@@ -252,6 +253,34 @@ def _fraction(value: str | None) -> float | None:
 
 
 def weighting_outputs(
+    page_ctx: PageContext,
+    values: list[Any],
+    control_ids: list[dict[str, str]],
+    treat: str,
+    levels: list[str],
+    cov: list[str],
+    estimand: str,
+    target: str | None,
+    trim: str | None,
+    truncate: str | None,
+    endpoint_value: str,
+    unit: str,
+) -> tuple[Any, ...]:
+    """The page's outputs for the filter controls' values and the options, cached whole."""
+    options = (treat, tuple(levels), tuple(cov), estimand, target, trim, truncate, endpoint_value, unit)
+    return cached_outputs(
+        page_ctx,
+        "weighting",
+        values,
+        control_ids,
+        options,
+        lambda: _weighting_outputs(
+            page_ctx, values, control_ids, treat, levels, cov, estimand, target, trim, truncate, endpoint_value, unit
+        ),
+    )
+
+
+def _weighting_outputs(
     page_ctx: PageContext,
     values: list[Any],
     control_ids: list[dict[str, str]],
