@@ -19,9 +19,8 @@ import pandas as pd
 
 from analyses.cohort import CohortSpec
 from analyses.cox import fit_cox
-from analyses.km import KMResult
 from analyses.results import AnalysisError
-from analyses.suppression import _thin_at_risk, is_small, mask_count, suppress_totals
+from analyses.suppression import is_small, mask_count
 from analyses.timing import (
     EXPOSURES,
     exposure_frame,
@@ -41,8 +40,8 @@ from dashboard.figures.landmark import landmark_figure
 from dashboard.figures.simon_makuch import simon_makuch_figure
 from dashboard.figures.titles import title_above_legend
 from dashboard.notes import caught_notes, suppression_note
-from dashboard.suppress import suppress_km_for_display
-from dashboard.view_tables import count_columns, format_days, hr_label, milestone_columns
+from dashboard.suppress_treatment import suppress_landmarks, suppress_simon_makuch
+from dashboard.view_tables import count_columns, hr_label
 
 __all__ = [
     "EXPOSURE_LABELS",
@@ -263,7 +262,7 @@ def _landmark_part(frame: pd.DataFrame, marks: tuple[float, ...], exposure: str,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", list(marks), times=milestones)
-    curve, table, groups = _landmarks(lm, len(frame), exposure, min_cell)
+    curve, table, groups = suppress_landmarks(lm, len(frame), exposure, min_cell)
     return _Part(curve=curve, table=table, groups=groups, notes=tuple(caught_notes(caught)))
 
 
@@ -297,7 +296,7 @@ def _exposure_part(frame: pd.DataFrame, exposure: str, min_cell: int) -> _Part:
                 notes,
             ),
         ]
-    curve, summary = _suppress_simon_makuch(sm, len(frame), min_cell, notes)
+    curve, summary = suppress_simon_makuch(sm, len(frame), min_cell, notes)
     notes += [n for n in caught_notes(caught) if n not in notes]
     return _Part(
         curve=curve,
@@ -337,147 +336,6 @@ def _exposure_frame(
             cur.close()
 
     return service.cached(("exposure_frame", cohort_key(cohort), endpoint, origin, exposure, tuple(columns)), compute)
-
-
-# ------------------------------------------------------------------------------ landmark
-def _landmarks(lm: Any, n_total: int, exposure: str, min_cell: int) -> tuple[pd.DataFrame, ...]:
-    """Suppressed landmark curves, the landmark table and the per-group table.
-
-    Counts: the number at risk after each landmark is thinned like a curve's at-risk numbers (rule 4:
-    its drop from the cohort or from the previous landmark must be 0 or at least ``min_cell``); exposed
-    and not-exposed add up to it (rule 3, and both are hidden with a hidden total). The groups' curves
-    and medians follow ``suppress_km_for_display``.
-    """
-    table = lm.landmarks.reset_index(drop=True)
-    at_risk = (
-        _thin_at_risk([n_total, *table["n_at_risk"]], min_cell, None)[1:] if min_cell else list(table["n_at_risk"])
-    )
-    rows, curves, groups = [], [], []
-    for i, row in table.iterrows():
-        mark = float(row["landmark_days"])
-        parts, hide_total = suppress_totals([row["n_exposed"], row["n_unexposed"]], min_cell)
-        total = None if hide_total else at_risk[int(i)]
-        if total is None:
-            parts = [None, None]
-        rows.append(
-            {
-                "Landmark (days)": f"{mark:g}",
-                "At risk": total,
-                "Exposed by then": parts[0],
-                "Not exposed": parts[1],
-                "Log-rank χ²": None if pd.isna(row["statistic"]) else f"{row['statistic']:.2f}",
-                "p": format_p(row["p"]),
-                "Note": row["note"] or "",
-            }
-        )
-        km = _landmark_km(lm, mark, exposure)
-        if km is None:
-            continue
-        shown = suppress_km_for_display(km, min_cell)
-        by_group = dict(zip(("exposed", "unexposed"), parts, strict=True))
-        summary = shown.summary.assign(n=[by_group.get(str(g)) for g in shown.summary["group"]])
-        curves.append(shown.curve.assign(landmark_days=mark)[["landmark_days", *_CURVE_COLUMNS]])
-        groups.append(_landmark_group_rows(mark, summary, shown.milestones))
-    curve = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["landmark_days", *_CURVE_COLUMNS])
-    landmark_table = count_columns(pd.DataFrame(rows), ["At risk", "Exposed by then", "Not exposed"])
-    group_table = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(columns=["Patients", "Events"])
-    return curve, landmark_table, count_columns(group_table, ["Patients", "Events"])
-
-
-_CURVE_COLUMNS = ["group", "time_days", "survival", "ci_lower", "ci_upper", "censored"]
-_EMPTY_RMST = pd.DataFrame(columns=["group", "horizon_days", "rmst", "se", "ci_lower", "ci_upper"])
-_EMPTY_DIFF = pd.DataFrame(columns=["group", "reference", "diff", "se", "ci_lower", "ci_upper", "p"])
-
-
-def _landmark_km(lm: Any, mark: float, exposure: str) -> KMResult | None:
-    """The Kaplan–Meier fit of one landmark as a ``KMResult`` (so the dashboard's KM suppression applies)."""
-    pick = {
-        name: frame[frame["landmark_days"] == mark].drop(columns="landmark_days").reset_index(drop=True)
-        for name, frame in (("curve", lm.curve), ("summary", lm.summary), ("milestones", lm.milestones))
-    }
-    if pick["summary"].empty:
-        return None
-    return KMResult(
-        curve=pick["curve"],
-        summary=pick["summary"],
-        milestones=pick["milestones"],
-        rmst=_EMPTY_RMST,
-        rmst_diff=_EMPTY_DIFF,
-        group_col=exposure,
-        conf_level=lm.conf_level,
-    )
-
-
-def _landmark_group_rows(mark: float, summary: pd.DataFrame, milestones: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for _, s in summary.iterrows():
-        row: dict[str, Any] = {
-            "Landmark (days)": f"{mark:g}",
-            "Group": s["group"],
-            "Patients": s["n"],
-            "Events": s["events"],
-            "Median (days after landmark)": format_days(s["median_days"]),
-        }
-        row.update(milestone_columns(milestones[milestones["group"] == s["group"]], "after landmark"))
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-# ------------------------------------------------------------------------------ Simon-Makuch
-def _suppress_simon_makuch(sm: Any, n_total: int, min_cell: int, notes: list[str]) -> tuple[pd.DataFrame, ...]:
-    """Simon–Makuch curves and summary for display.
-
-    A group's curve is drawn over its first stretch of times with at least ``min_cell`` intervals at
-    risk (the exposed group starts small and grows as patients are exposed). When an event happened in
-    the group before that stretch, while fewer than ``min_cell`` were at risk, the curve's level would
-    reveal it: the group's curve is not drawn. Events add up to the endpoint's total (rules 1–3);
-    patients per group follow rule 1, and the unexposed group's patients are masked too when the cohort
-    minus them (those exposed from time zero) is a small count.
-    """
-    keep = ["group", "time_days", "survival", "ci_lower", "ci_upper"]
-    shown, last_shown = [], {}
-    floor = max(min_cell, 1)
-    for group, curve in sm.curve.groupby("group", sort=True):
-        curve = curve.reset_index(drop=True)
-        ok = (curve["at_risk"] >= floor).to_numpy()
-        if not ok.any():
-            notes.append(f"The {group} curve is not drawn: fewer than {floor} patients were ever at risk in it.")
-            continue
-        start = int(np.argmax(ok))
-        stop = start + (int(np.argmin(ok[start:])) if not ok[start:].all() else len(ok) - start)
-        if min_cell and int(curve["events"].iloc[:start].sum()) > 0:
-            notes.append(
-                f"The {group} curve is not drawn: events happened while fewer than {min_cell} patients were at "
-                "risk in it, and its level would reveal them."
-            )
-            continue
-        window = curve.iloc[start:stop]
-        shown.append(window[keep])
-        last_shown[group] = (float(window["time_days"].iloc[0]), float(window["time_days"].iloc[-1]))
-    curve = pd.concat(shown, ignore_index=True) if shown else pd.DataFrame(columns=keep)
-    summary = sm.summary.copy()
-    events, _ = suppress_totals(
-        summary["events"],
-        min_cell,
-        also_mask=[is_small(n - e, min_cell) for n, e in zip(summary["n"], summary["events"], strict=True)],
-    )
-    patients = [
-        None if g == "unexposed" and is_small(n_total - n, min_cell) else mask_count(n, min_cell)
-        for g, n in zip(summary["group"], summary["n"], strict=True)
-    ]
-    medians = []
-    for g, m in zip(summary["group"], summary["median_days"], strict=True):
-        lo, hi = last_shown.get(g, (np.inf, -np.inf))
-        medians.append(format_days(m if pd.notna(m) and lo <= m <= hi else np.nan))
-    table = pd.DataFrame(
-        {
-            "Group": summary["group"],
-            "Patients (contributing time)": patients if min_cell else list(summary["n"]),
-            "Events": events,
-            "Median (days)": medians,
-        }
-    )
-    return curve, count_columns(table, ["Patients (contributing time)", "Events"])
 
 
 # ------------------------------------------------------------------------------ Cox tables

@@ -21,7 +21,6 @@ from analyses.cohort import CohortSpec
 from analyses.cox import fit_cox
 from analyses.km import KMResult
 from analyses.results import AnalysisError
-from analyses.suppression import is_small, suppress_totals
 from analyses.timing import post_baseline_exposures
 from analyses.weighting import (
     balance_table,
@@ -31,7 +30,7 @@ from analyses.weighting import (
     fit_weighted_km,
     iptw_weights,
 )
-from ayaall.endpoints import DAYS_PER_YEAR, endpoint_spec
+from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 from dashboard.components import format_p
 from dashboard.data import RegistryService, cohort_key
@@ -41,6 +40,7 @@ from dashboard.figures.forest import forest_figure
 from dashboard.figures.km import km_figure
 from dashboard.figures.titles import title_above_legend
 from dashboard.notes import caught_notes, suppression_note
+from dashboard.suppress_treatment import WeightedCounts, suppress_flow, weighted_km_for_display
 from dashboard.view_tables import count_columns, format_days, hr_label, milestone_columns
 
 __all__ = [
@@ -245,9 +245,9 @@ def _weighting_view(
         weighted = fit_weighted_cox(data, "time_days", "event_code", treatment, "iptw", reference=ps.levels[0])
         crude = fit_cox(data, "time_days", "event_code", [treatment], ref_levels={treatment: ps.levels[0]})
     notes += caught_notes(caught)
-    counts = _Counts.of(frame, data, treatment, ps.levels, min_cell)
-    n_used, n_missing, n_trimmed = _flow(len(frame), ps.n, len(data), min_cell)
-    shown_km = _display_km(km, counts, treatment, min_cell)
+    counts = WeightedCounts.of(frame, data, treatment, ps.levels, min_cell)
+    n_used, n_missing, n_trimmed = suppress_flow(len(frame), ps.n, len(data), min_cell)
+    shown_km = weighted_km_for_display(km, counts, treatment, min_cell, MILESTONE_YEARS)
     notes.insert(0, _method_note(estimand, target, trim, truncate, ps))
     if (note := suppression_note(min_cell)) is not None:
         notes.append(note)
@@ -311,113 +311,7 @@ def _method_note(estimand: str, target: str | None, trim: Any, truncate: Any, ps
     )
 
 
-@dataclass(frozen=True)
-class _Counts:
-    """Unweighted patients and events per treatment, masked so that neither they nor what the analysis
-    left out (missing covariates, trimming: the cohort's own counts are shown on the Survival page) is a
-    small count (rules 1–3)."""
-
-    levels: list[str]
-    n: list[int]
-    events: list[int]
-    n_shown: list[int | None]
-    events_shown: list[int | None]
-    hide_n: bool
-    hide_events: bool
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame, data: pd.DataFrame, treatment: str, levels: list[str], min_cell: int) -> _Counts:
-        def per_level(df: pd.DataFrame) -> tuple[list[int], list[int]]:
-            labels = df[treatment].astype(str)
-            event = df["event_code"] == 1
-            return [int((labels == g).sum()) for g in levels], [int((event & (labels == g)).sum()) for g in levels]
-
-        n_all, ev_all = per_level(frame)
-        n, ev = per_level(data)
-        n_shown, hide_n = suppress_totals(
-            n, min_cell, also_mask=[is_small(a - b, min_cell) for a, b in zip(n_all, n, strict=True)]
-        )
-        small = [
-            is_small(k - e, min_cell) or is_small(ea - e, min_cell) or shown is None
-            for k, e, ea, shown in zip(n, ev, ev_all, n_shown, strict=True)
-        ]
-        ev_shown, hide_events = suppress_totals(ev, min_cell, also_mask=small)
-        return cls(levels, n, ev, n_shown, ev_shown, hide_n, hide_events or hide_n)
-
-
-def _flow(n_levels: int, n_complete: int, n_used: int, min_cell: int) -> tuple[int | None, ...]:
-    """Analysed, missing a covariate, trimmed: they add up to the patients on the treatments (rule 3)."""
-    values = [n_used, n_levels - n_complete, n_complete - n_used]
-    shown, exposed = suppress_totals(values, min_cell)
-    return (None, None, None) if exposed else tuple(shown)
-
-
-def _display_km(km: Any, counts: _Counts, treatment: str, min_cell: int) -> KMResult:
-    """The weighted curves as a suppressed ``KMResult``: rows with at least ``min_cell`` (unweighted)
-    patients at risk, a censoring flag and no count; medians and milestones beyond a curve masked."""
-    floor = max(min_cell, 1)
-    curves, milestones, summary = [], [], []
-    for g, n_shown, ev_shown in zip(counts.levels, counts.n_shown, counts.events_shown, strict=True):
-        full = km.curve[km.curve["group"] == g].reset_index(drop=True)
-        shown = full[full["at_risk"] >= floor]
-        last = float(shown["time_days"].max()) if len(shown) else -np.inf
-        if len(shown) and float(shown["time_days"].iloc[0]) > 0:
-            start = {"group": g, "time_days": 0.0, "survival": 1.0, "ci_lower": 1.0, "ci_upper": 1.0, "censored": 0}
-            shown = pd.concat([pd.DataFrame([start]), shown], ignore_index=True)
-        curves.append(
-            pd.DataFrame(
-                {
-                    "group": g,
-                    "time_days": shown["time_days"].astype(float),
-                    "at_risk": None,
-                    "events": None,
-                    "censored": shown["censored"].fillna(0).astype(float) > 0,
-                    "survival": shown["survival"].astype(float),
-                    "std_err": np.nan,
-                    "ci_lower": shown["ci_lower"].astype(float),
-                    "ci_upper": shown["ci_upper"].astype(float),
-                }
-            )
-        )
-        for years in MILESTONE_YEARS:
-            t = years * DAYS_PER_YEAR
-            before = full[full["time_days"] <= t]
-            row = before.iloc[-1] if len(before) and t <= last else None
-            milestones.append(
-                {
-                    "group": g,
-                    "time_days": t,
-                    "at_risk": None,
-                    "events": None,
-                    "survival": np.nan if row is None else float(row["survival"]),
-                    "std_err": np.nan,
-                    "ci_lower": np.nan if row is None else float(row["ci_lower"]),
-                    "ci_upper": np.nan if row is None else float(row["ci_upper"]),
-                }
-            )
-        median = km.summary.loc[km.summary["group"] == g, "median_days"].iloc[0]
-        summary.append(
-            {
-                "group": g,
-                "n": n_shown,
-                "events": ev_shown,
-                "median_days": median if pd.notna(median) and median <= last else None,
-                "median_ci_lower": None,
-                "median_ci_upper": None,
-            }
-        )
-    return KMResult(
-        curve=pd.concat(curves, ignore_index=True),
-        summary=pd.DataFrame(summary),
-        milestones=pd.DataFrame(milestones),
-        rmst=pd.DataFrame(columns=["group", "horizon_days", "rmst", "se", "ci_lower", "ci_upper"]),
-        rmst_diff=pd.DataFrame(columns=["group", "reference", "diff", "se", "ci_lower", "ci_upper", "p"]),
-        group_col=treatment,
-        conf_level=km.conf_level,
-    )
-
-
-def _summary(shown: KMResult, weights: pd.DataFrame, counts: _Counts, treatment: str) -> pd.DataFrame:
+def _summary(shown: KMResult, weights: pd.DataFrame, counts: WeightedCounts, treatment: str) -> pd.DataFrame:
     rows = []
     for _, s in shown.summary.iterrows():
         w = weights.loc[weights["treatment"] == s["group"], "weight"]
@@ -463,7 +357,7 @@ def _balance_display(balance: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _hazard_ratios(crude: Any, weighted: Any, counts: _Counts) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _hazard_ratios(crude: Any, weighted: Any, counts: WeightedCounts) -> tuple[pd.DataFrame, pd.DataFrame]:
     total_n = None if counts.hide_n else sum(counts.n)
     total_events = None if counts.hide_events else sum(counts.events)
     rows, table = [], []

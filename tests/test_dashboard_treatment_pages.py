@@ -200,7 +200,7 @@ def test_simon_makuch_curve_hidden_when_events_precede_enough_at_risk():
     import pandas as pd
 
     from analyses.timing import simon_makuch, start_stop_frame
-    from dashboard.timing_view import _suppress_simon_makuch
+    from dashboard.suppress_treatment import suppress_simon_makuch
 
     n = 60
     frame = pd.DataFrame(
@@ -213,12 +213,12 @@ def test_simon_makuch_curve_hidden_when_events_precede_enough_at_risk():
     )
     sm = simon_makuch(start_stop_frame(frame, "time_days", "event_code", "exposure_days"))
     notes: list[str] = []
-    curve, summary = _suppress_simon_makuch(sm, n, 11, notes)
+    curve, summary = suppress_simon_makuch(sm, n, 11, notes)
     assert set(curve["group"]) == {"unexposed"}
     assert any("exposed curve is not drawn" in note for note in notes)
     # one event is small, and with the endpoint's total shown elsewhere the other group's 0 would reveal it
     assert list(summary["Events"]) == [None, None]
-    curve0, _ = _suppress_simon_makuch(sm, n, 0, [])
+    curve0, _ = suppress_simon_makuch(sm, n, 0, [])
     assert set(curve0["group"]) == {"exposed", "unexposed"}, "without suppression both curves are drawn"
 
 

@@ -1,0 +1,284 @@
+"""Small-cell suppression of the treatment pages' results, beyond ``analyses.suppression``.
+
+The rules are those of ``analyses.suppression`` (counts 1 to ``min_cell - 1`` masked, complements and
+totals protected, curves drawn only where at least ``min_cell`` are at risk); this module applies them
+to the results of ``analyses.timing`` (landmark analyses, Simon–Makuch curves) and
+``analyses.weighting`` (IPTW-adjusted Kaplan–Meier curves and their counts). Everything returned is
+display-ready: curves carry estimates and a censoring flag, never a count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analyses.km import KMResult
+from analyses.suppression import _thin_at_risk, is_small, mask_count, suppress_totals
+from ayaall.endpoints import DAYS_PER_YEAR
+from dashboard.components import format_p
+from dashboard.suppress import suppress_km_for_display
+from dashboard.view_tables import count_columns, format_days, milestone_columns
+
+__all__ = [
+    "WeightedCounts",
+    "suppress_flow",
+    "suppress_landmarks",
+    "suppress_simon_makuch",
+    "weighted_km_for_display",
+]
+
+
+# ------------------------------------------------------------------------------ landmark analysis
+def suppress_landmarks(lm: Any, n_total: int, exposure: str, min_cell: int) -> tuple[pd.DataFrame, ...]:
+    """Suppressed landmark curves, the landmark table and the per-group table.
+
+    Counts: the number at risk after each landmark is thinned like a curve's at-risk numbers (rule 4:
+    its drop from the cohort or from the previous landmark must be 0 or at least ``min_cell``); exposed
+    and not-exposed add up to it (rule 3, and both are hidden with a hidden total). The groups' curves
+    and medians follow ``suppress_km_for_display``.
+    """
+    table = lm.landmarks.reset_index(drop=True)
+    at_risk = (
+        _thin_at_risk([n_total, *table["n_at_risk"]], min_cell, None)[1:] if min_cell else list(table["n_at_risk"])
+    )
+    rows, curves, groups = [], [], []
+    for i, row in table.iterrows():
+        mark = float(row["landmark_days"])
+        parts, hide_total = suppress_totals([row["n_exposed"], row["n_unexposed"]], min_cell)
+        total = None if hide_total else at_risk[int(i)]
+        if total is None:
+            parts = [None, None]
+        rows.append(
+            {
+                "Landmark (days)": f"{mark:g}",
+                "At risk": total,
+                "Exposed by then": parts[0],
+                "Not exposed": parts[1],
+                "Log-rank χ²": None if pd.isna(row["statistic"]) else f"{row['statistic']:.2f}",
+                "p": format_p(row["p"]),
+                "Note": row["note"] or "",
+            }
+        )
+        km = _landmark_km(lm, mark, exposure)
+        if km is None:
+            continue
+        shown = suppress_km_for_display(km, min_cell)
+        by_group = dict(zip(("exposed", "unexposed"), parts, strict=True))
+        summary = shown.summary.assign(n=[by_group.get(str(g)) for g in shown.summary["group"]])
+        curves.append(shown.curve.assign(landmark_days=mark)[["landmark_days", *_CURVE_COLUMNS]])
+        groups.append(_landmark_group_rows(mark, summary, shown.milestones))
+    curve = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["landmark_days", *_CURVE_COLUMNS])
+    landmark_table = count_columns(pd.DataFrame(rows), ["At risk", "Exposed by then", "Not exposed"])
+    group_table = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(columns=["Patients", "Events"])
+    return curve, landmark_table, count_columns(group_table, ["Patients", "Events"])
+
+
+_CURVE_COLUMNS = ["group", "time_days", "survival", "ci_lower", "ci_upper", "censored"]
+_EMPTY_RMST = pd.DataFrame(columns=["group", "horizon_days", "rmst", "se", "ci_lower", "ci_upper"])
+_EMPTY_DIFF = pd.DataFrame(columns=["group", "reference", "diff", "se", "ci_lower", "ci_upper", "p"])
+
+
+def _landmark_km(lm: Any, mark: float, exposure: str) -> KMResult | None:
+    """The Kaplan–Meier fit of one landmark as a ``KMResult`` (so the dashboard's KM suppression applies)."""
+    pick = {
+        name: frame[frame["landmark_days"] == mark].drop(columns="landmark_days").reset_index(drop=True)
+        for name, frame in (("curve", lm.curve), ("summary", lm.summary), ("milestones", lm.milestones))
+    }
+    if pick["summary"].empty:
+        return None
+    return KMResult(
+        curve=pick["curve"],
+        summary=pick["summary"],
+        milestones=pick["milestones"],
+        rmst=_EMPTY_RMST,
+        rmst_diff=_EMPTY_DIFF,
+        group_col=exposure,
+        conf_level=lm.conf_level,
+    )
+
+
+def _landmark_group_rows(mark: float, summary: pd.DataFrame, milestones: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for _, s in summary.iterrows():
+        row: dict[str, Any] = {
+            "Landmark (days)": f"{mark:g}",
+            "Group": s["group"],
+            "Patients": s["n"],
+            "Events": s["events"],
+            "Median (days after landmark)": format_days(s["median_days"]),
+        }
+        row.update(milestone_columns(milestones[milestones["group"] == s["group"]], "after landmark"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ Simon-Makuch
+def suppress_simon_makuch(sm: Any, n_total: int, min_cell: int, notes: list[str]) -> tuple[pd.DataFrame, ...]:
+    """Simon–Makuch curves and summary for display.
+
+    A group's curve is drawn over its first stretch of times with at least ``min_cell`` intervals at
+    risk (the exposed group starts small and grows as patients are exposed). When an event happened in
+    the group before that stretch, while fewer than ``min_cell`` were at risk, the curve's level would
+    reveal it: the group's curve is not drawn. Events add up to the endpoint's total (rules 1–3);
+    patients per group follow rule 1, and the unexposed group's patients are masked too when the cohort
+    minus them (those exposed from time zero) is a small count.
+    """
+    keep = ["group", "time_days", "survival", "ci_lower", "ci_upper"]
+    shown, last_shown = [], {}
+    floor = max(min_cell, 1)
+    for group, curve in sm.curve.groupby("group", sort=True):
+        curve = curve.reset_index(drop=True)
+        ok = (curve["at_risk"] >= floor).to_numpy()
+        if not ok.any():
+            notes.append(f"The {group} curve is not drawn: fewer than {floor} patients were ever at risk in it.")
+            continue
+        start = int(np.argmax(ok))
+        stop = start + (int(np.argmin(ok[start:])) if not ok[start:].all() else len(ok) - start)
+        if min_cell and int(curve["events"].iloc[:start].sum()) > 0:
+            notes.append(
+                f"The {group} curve is not drawn: events happened while fewer than {min_cell} patients were at "
+                "risk in it, and its level would reveal them."
+            )
+            continue
+        window = curve.iloc[start:stop]
+        shown.append(window[keep])
+        last_shown[group] = (float(window["time_days"].iloc[0]), float(window["time_days"].iloc[-1]))
+    curve = pd.concat(shown, ignore_index=True) if shown else pd.DataFrame(columns=keep)
+    summary = sm.summary.copy()
+    events, _ = suppress_totals(
+        summary["events"],
+        min_cell,
+        also_mask=[is_small(n - e, min_cell) for n, e in zip(summary["n"], summary["events"], strict=True)],
+    )
+    patients = [
+        None if g == "unexposed" and is_small(n_total - n, min_cell) else mask_count(n, min_cell)
+        for g, n in zip(summary["group"], summary["n"], strict=True)
+    ]
+    medians = []
+    for g, m in zip(summary["group"], summary["median_days"], strict=True):
+        lo, hi = last_shown.get(g, (np.inf, -np.inf))
+        medians.append(format_days(m if pd.notna(m) and lo <= m <= hi else np.nan))
+    table = pd.DataFrame(
+        {
+            "Group": summary["group"],
+            "Patients (contributing time)": patients if min_cell else list(summary["n"]),
+            "Events": events,
+            "Median (days)": medians,
+        }
+    )
+    return curve, count_columns(table, ["Patients (contributing time)", "Events"])
+
+
+# ------------------------------------------------------------------------------ IPTW
+@dataclass(frozen=True)
+class WeightedCounts:
+    """Unweighted patients and events per treatment, masked so that neither they nor what the analysis
+    left out (missing covariates, trimming: the cohort's own counts are shown on the Survival page) is a
+    small count (rules 1–3)."""
+
+    levels: list[str]
+    n: list[int]
+    events: list[int]
+    n_shown: list[int | None]
+    events_shown: list[int | None]
+    hide_n: bool
+    hide_events: bool
+
+    @classmethod
+    def of(
+        cls, frame: pd.DataFrame, data: pd.DataFrame, treatment: str, levels: list[str], min_cell: int
+    ) -> WeightedCounts:
+        def per_level(df: pd.DataFrame) -> tuple[list[int], list[int]]:
+            labels = df[treatment].astype(str)
+            event = df["event_code"] == 1
+            return [int((labels == g).sum()) for g in levels], [int((event & (labels == g)).sum()) for g in levels]
+
+        n_all, ev_all = per_level(frame)
+        n, ev = per_level(data)
+        n_shown, hide_n = suppress_totals(
+            n, min_cell, also_mask=[is_small(a - b, min_cell) for a, b in zip(n_all, n, strict=True)]
+        )
+        small = [
+            is_small(k - e, min_cell) or is_small(ea - e, min_cell) or shown is None
+            for k, e, ea, shown in zip(n, ev, ev_all, n_shown, strict=True)
+        ]
+        ev_shown, hide_events = suppress_totals(ev, min_cell, also_mask=small)
+        return cls(levels, n, ev, n_shown, ev_shown, hide_n, hide_events or hide_n)
+
+
+def suppress_flow(n_levels: int, n_complete: int, n_used: int, min_cell: int) -> tuple[int | None, ...]:
+    """Analysed, missing a covariate, trimmed: they add up to the patients on the treatments (rule 3)."""
+    values = [n_used, n_levels - n_complete, n_complete - n_used]
+    shown, exposed = suppress_totals(values, min_cell)
+    return (None, None, None) if exposed else tuple(shown)
+
+
+def weighted_km_for_display(
+    km: Any, counts: WeightedCounts, treatment: str, min_cell: int, milestone_years: Sequence[float]
+) -> KMResult:
+    """The weighted curves as a suppressed ``KMResult``: rows with at least ``min_cell`` (unweighted)
+    patients at risk, a censoring flag and no count; medians and milestones beyond a curve masked."""
+    floor = max(min_cell, 1)
+    curves, milestones, summary = [], [], []
+    for g, n_shown, ev_shown in zip(counts.levels, counts.n_shown, counts.events_shown, strict=True):
+        full = km.curve[km.curve["group"] == g].reset_index(drop=True)
+        shown = full[full["at_risk"] >= floor]
+        last = float(shown["time_days"].max()) if len(shown) else -np.inf
+        if len(shown) and float(shown["time_days"].iloc[0]) > 0:
+            start = {"group": g, "time_days": 0.0, "survival": 1.0, "ci_lower": 1.0, "ci_upper": 1.0, "censored": 0}
+            shown = pd.concat([pd.DataFrame([start]), shown], ignore_index=True)
+        curves.append(
+            pd.DataFrame(
+                {
+                    "group": g,
+                    "time_days": shown["time_days"].astype(float),
+                    "at_risk": None,
+                    "events": None,
+                    "censored": shown["censored"].fillna(0).astype(float) > 0,
+                    "survival": shown["survival"].astype(float),
+                    "std_err": np.nan,
+                    "ci_lower": shown["ci_lower"].astype(float),
+                    "ci_upper": shown["ci_upper"].astype(float),
+                }
+            )
+        )
+        for years in milestone_years:
+            t = years * DAYS_PER_YEAR
+            before = full[full["time_days"] <= t]
+            row = before.iloc[-1] if len(before) and t <= last else None
+            milestones.append(
+                {
+                    "group": g,
+                    "time_days": t,
+                    "at_risk": None,
+                    "events": None,
+                    "survival": np.nan if row is None else float(row["survival"]),
+                    "std_err": np.nan,
+                    "ci_lower": np.nan if row is None else float(row["ci_lower"]),
+                    "ci_upper": np.nan if row is None else float(row["ci_upper"]),
+                }
+            )
+        median = km.summary.loc[km.summary["group"] == g, "median_days"].iloc[0]
+        summary.append(
+            {
+                "group": g,
+                "n": n_shown,
+                "events": ev_shown,
+                "median_days": median if pd.notna(median) and median <= last else None,
+                "median_ci_lower": None,
+                "median_ci_upper": None,
+            }
+        )
+    return KMResult(
+        curve=pd.concat(curves, ignore_index=True),
+        summary=pd.DataFrame(summary),
+        milestones=pd.DataFrame(milestones),
+        rmst=pd.DataFrame(columns=["group", "horizon_days", "rmst", "se", "ci_lower", "ci_upper"]),
+        rmst_diff=pd.DataFrame(columns=["group", "reference", "diff", "se", "ci_lower", "ci_upper", "p"]),
+        group_col=treatment,
+        conf_level=km.conf_level,
+    )
