@@ -46,32 +46,40 @@ def test_timing_page(dash_duo, app):
 
     service = _service(app)
     dash_duo.start_server(app)
-    # the survival page's immortal-time warning leads here, keeping the cohort and presetting the exposure
+    # the survival page's immortal-time warning leads here, keeping the cohort (also one changed after the
+    # warning appeared) and presetting the exposure
     dash_duo.wait_for_page(url=dash_duo.server_url + "/survival?lineage=B&endpoint=OS/DX&by=hct")
     dash_duo.wait_for_element("#exposure-warning-link", timeout=_TIMEOUT)
     dash_duo.wait_for_element("#survival-figure .main-svg", timeout=_TIMEOUT)
+    _click_flag(dash_duo, "relapsed", "yes")
+    relapsed = {"lineage": ["B"], "relapsed": [True]}
+    dash_duo.wait_for_text_to_equal("#cohort-count .count-number", _count(app, relapsed), timeout=_TIMEOUT)
+    dash_duo.wait_for_element("#exposure-warning-link[href*='relapsed=yes']", timeout=_TIMEOUT)
     dash_duo.find_element("#exposure-warning-link").click()
     dash_duo.wait_for_element("#timing-figure .main-svg", timeout=_TIMEOUT)
     url = dash_duo.driver.current_url
     assert "/timing?" in url
     assert "lineage=B" in url
+    assert "relapsed=yes" in url
     assert "exposure=hct" in url
-    b_cells = {"lineage": ["B"]}
     view = timing_view(
-        service, CohortSpec.from_dict({"filters": b_cells}), "hct", "OS", "DX", [180, 365], [], _MIN_CELL
+        service, CohortSpec.from_dict({"filters": relapsed}), "hct", "OS", "DX", [180, 365], [], _MIN_CELL
     )
-    at_risk = f"{view.landmark_table['At risk'].iloc[0]:,}"
-    dash_duo.wait_for_contains_text("#timing-landmarks", at_risk, timeout=_TIMEOUT)
-    dash_duo.wait_for_text_to_equal("#cohort-count .count-number", _count(app, b_cells), timeout=_TIMEOUT)
-    # a filter change updates the count and the results
-    _click_flag(dash_duo, "relapsed", "yes")
-    relapsed = {"lineage": ["B"], "relapsed": [True]}
-    dash_duo.wait_for_text_to_equal("#cohort-count .count-number", _count(app, relapsed), timeout=_TIMEOUT)
-    view = timing_view(service, CohortSpec.from_dict({"filters": relapsed}), "hct", "OS", "DX", [180, 365], [], 11)
     dash_duo.wait_for_contains_text(
         "#timing-landmarks", f"{view.landmark_table['At risk'].iloc[0]:,}", timeout=_TIMEOUT
     )
-    assert "relapsed=yes" in dash_duo.driver.current_url
+    dash_duo.wait_for_text_to_equal("#cohort-count .count-number", _count(app, relapsed), timeout=_TIMEOUT)
+    # a filter change updates the count and the results
+    _click_flag(dash_duo, "hct", "yes")
+    transplanted = {"lineage": ["B"], "relapsed": [True], "hct": [True]}
+    dash_duo.wait_for_text_to_equal("#cohort-count .count-number", _count(app, transplanted), timeout=_TIMEOUT)
+    view = timing_view(
+        service, CohortSpec.from_dict({"filters": transplanted}), "hct", "OS", "DX", [180, 365], [], _MIN_CELL
+    )
+    dash_duo.wait_for_contains_text(
+        "#timing-landmarks", f"{view.landmark_table['At risk'].iloc[0]:,}", timeout=_TIMEOUT
+    )
+    assert "hct=yes" in dash_duo.driver.current_url
     assert _severe_logs(dash_duo) == []
     # a pasted URL reproduces the view
     dash_duo.wait_for_page(url=dash_duo.server_url + "/timing?lineage=T&exposure=car_t&endpoint=OS/REL1&landmark=90")
