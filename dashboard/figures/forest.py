@@ -6,14 +6,18 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import apply_house_style
+from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style
 from dashboard.palette import group_style
 
 __all__ = ["forest_figure"]
 
 
 def forest_figure(
-    terms: pd.DataFrame, *, title: str | None = None, x_title: str = "Hazard ratio (95% CI)"
+    terms: pd.DataFrame,
+    *,
+    title: str | None = None,
+    x_title: str = "Hazard ratio (95% CI)",
+    style: FigureStyle = SCREEN_STYLE,
 ) -> go.Figure:
     """Hazard ratios on a log axis.
 
@@ -22,6 +26,8 @@ def forest_figure(
     terms : DataFrame
         term, hr, hr_ci_lower, hr_ci_upper and optionally model (e.g. "Unadjusted", "Adjusted") and p.
         Estimates only: no counts.
+    style : FigureStyle
+        Screen (default) or an export preset's print style.
     """
     terms = terms.copy()
     if "model" not in terms.columns:
@@ -33,7 +39,8 @@ def forest_figure(
     for model, offset in zip(models, offsets, strict=True):
         sub = terms[terms["model"] == model]
         y = [len(order) - 1 - order.index(t) + offset for t in sub["term"]]
-        style = group_style("model", model)
+        mstyle = group_style("model", model, grayscale=style.grayscale)
+        symbol = mstyle.symbol if style.grayscale else "square"
         hover = [
             f"{t}<br>{model}: HR {hr:.2f} ({lo:.2f}–{hi:.2f})"
             for t, hr, lo, hi in zip(sub["term"], sub["hr"], sub["hr_ci_lower"], sub["hr_ci_upper"], strict=True)
@@ -44,20 +51,21 @@ def forest_figure(
                 y=y,
                 mode="markers",
                 name=str(model),
-                marker={"color": style.color, "size": 9, "symbol": "square"},
+                marker={"color": mstyle.color, "size": style.marker_px, "symbol": symbol},
                 error_x={
                     "type": "data",
                     "symmetric": False,
                     "array": sub["hr_ci_upper"] - sub["hr"],
                     "arrayminus": sub["hr"] - sub["hr_ci_lower"],
-                    "color": style.color,
-                    "thickness": 1.5,
+                    "color": mstyle.color,
+                    "thickness": style.thin_line_px * 1.5,
+                    **({"width": style.marker_px / 2} if style.is_print else {}),
                 },
                 hovertext=hover,
                 hoverinfo="text",
             )
         )
-    fig.add_vline(x=1.0, line={"color": "#777", "dash": "dash", "width": 1})
+    fig.add_vline(x=1.0, line={"color": "#777", "dash": "dash", "width": style.thin_line_px})
     fig.update_xaxes(type="log", title_text=x_title)
     fig.update_yaxes(
         tickmode="array",
@@ -66,6 +74,8 @@ def forest_figure(
         range=[-0.7, len(order) - 0.3],
         showgrid=False,
     )
-    apply_house_style(fig, title=title, height=max(300, 110 + 32 * len(order)))
-    fig.update_layout(margin={"l": 220})
+    s = style.px
+    apply_house_style(fig, title=title, height=max(s(300), s(110) + s(32) * len(order)), style=style)
+    # Screen: room for long term labels; print: the y axis' automargin makes the room it needs.
+    fig.update_layout(margin={"l": s(70) if style.is_print else 220})
     return fig
