@@ -9,13 +9,12 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
-from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 from dashboard import ids
 from dashboard.competing_view import CompetingView, competing_view
 from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown, option_radio
 from dashboard.context import PageContext
-from dashboard.figures.cif import cif_figure
+from dashboard.figures.views import competing_figure
 from dashboard.filters import BY_COLUMNS
 from dashboard.pages.options import read_option
 from dashboard.views import parse_endpoint
@@ -90,21 +89,13 @@ def competing_outputs(
     by = None if by_value in (None, "none") else by_value
     try:
         endpoint, origin = parse_endpoint(endpoint_value)
-        spec = endpoint_spec(endpoint, origin)
         cohort = page_ctx.cohort(values, control_ids)
         view = competing_view(page_ctx.service, cohort, endpoint, origin, by, page_ctx.min_cell)
     except UserError as exc:
         return message(str(exc)), {}, hidden, None, None, None
-    curve, summary, notes = view.curve, view.summary, view.notes
+    summary, notes = view.summary, view.notes
     tests, models = _gray_block(view), _models_block(view, by)
-    figure = cif_figure(
-        curve,
-        group_col=by,
-        event_label=f"{spec.event} ({endpoint})",
-        competing_label=f"{spec.competing} (competing)",
-        unit=unit or "months",
-        title=f"{spec.label}: cumulative incidence",
-    )
+    figure = competing_figure(view, endpoint, origin, by, unit)
     table = html.Div(
         [
             html.H3("Patients and events"),

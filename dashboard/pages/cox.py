@@ -13,7 +13,7 @@ from dashboard import ids
 from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown
 from dashboard.context import PageContext
 from dashboard.cox_view import cox_view
-from dashboard.figures.forest import forest_figure
+from dashboard.figures.views import cox_figure
 from dashboard.filters import BY_COLUMNS
 from dashboard.pages.options import read_option
 from dashboard.views import parse_endpoint
@@ -122,7 +122,7 @@ def cox_outputs(
     except UserError as exc:
         return message(str(exc)), {}, hidden, None, None
     terms, ph, counts, notes = view.terms, view.ph, (view.n, view.events), view.notes
-    figure = forest_figure(terms, title=f"{endpoint} from {origin}: hazard ratios")
+    figure = cox_figure(view, endpoint, origin)
     side = terms.pivot_table(index="term", columns="model", values="label", aggfunc="first", sort=False)
     side = side.reindex(columns=[c for c in ("Unadjusted", "Adjusted") if c in side.columns]).reset_index()
     side = side.rename(
