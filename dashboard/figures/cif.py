@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style, to_unit, unit_label
+from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style, fit_text, to_unit, unit_label
 from dashboard.palette import group_style, rgba
 
 __all__ = ["cif_figure"]
@@ -29,9 +29,11 @@ def cif_figure(
     ci_lower_competing, ci_upper_competing (no counts). ``style``: screen (default) or an export
     preset's print style.
     """
-    fig = make_subplots(
-        rows=1, cols=2, shared_yaxes=True, subplot_titles=(event_label, competing_label), horizontal_spacing=0.06
-    )
+    titles = (event_label, competing_label)
+    if style.is_print:  # a panel is under half the width: a long title goes on two lines
+        panel_w = 0.4 * (style.width_px or 0)
+        titles = tuple(fit_text(t, panel_w, style.title_font_px or style.font_px) for t in titles)  # type: ignore[assignment]
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=titles, horizontal_spacing=0.06)
     for col, cause in ((1, "event"), (2, "competing")):
         for group in dict.fromkeys(curve["group"]):
             g = curve[curve["group"] == group]
@@ -80,6 +82,10 @@ def cif_figure(
             )
         fig.update_xaxes(title_text=unit_label(unit), rangemode="tozero", row=1, col=col)
     fig.update_yaxes(title_text="Cumulative incidence", tickformat=".0%", rangemode="tozero", row=1, col=1)
-    # Two panels side by side: in print each is a little taller than half the figure's width.
-    height = style.panel_px(480 - 130) + style.px(130)
-    return apply_house_style(fig, title=title, height=height, style=style)
+    # Two panels side by side (in print each a little taller than half the width), and in print room
+    # between the legend and the panels for the panel titles (one or two lines).
+    lines = max(t.count("<br>") + 1 for t in titles)
+    gap = lines * 1.3 * (style.title_font_px or style.font_px) if style.is_print else 0
+    return apply_house_style(
+        fig, title=title, height=style.panel_px(480 - 130) + style.px(130), style=style, legend_gap_px=gap
+    )

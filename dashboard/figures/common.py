@@ -21,6 +21,7 @@ __all__ = [
     "TIME_UNITS",
     "FigureStyle",
     "apply_house_style",
+    "fit_text",
     "mm_to_px",
     "nice_ticks_days",
     "print_style",
@@ -151,6 +152,16 @@ def print_style(
     )
 
 
+def fit_text(text: str, width_px: float, font_px: float) -> str:
+    """``text``, broken (``<br>``) at the space nearest its middle when it is wider than ``width_px``
+    (estimated at 0.55 em per character, about right for Arial and Liberation Sans)."""
+    if len(text) * 0.55 * font_px <= width_px or " " not in text:
+        return text
+    middle = len(text) / 2
+    cut = min((i for i, ch in enumerate(text) if ch == " "), key=lambda i: abs(i - middle))
+    return text[:cut] + "<br>" + text[cut + 1 :]
+
+
 def to_unit(days, unit: str):
     """Days (scalar, array or Series) in ``unit`` (days, months or years)."""
     return days / TIME_UNITS[unit]
@@ -170,10 +181,21 @@ def nice_ticks_days(max_days: float, unit: str, target: int = 6) -> list[float]:
 
 
 def apply_house_style(
-    fig: go.Figure, *, title: str | None = None, height: float = 520, style: FigureStyle = SCREEN_STYLE
+    fig: go.Figure,
+    *,
+    title: str | None = None,
+    height: float = 520,
+    style: FigureStyle = SCREEN_STYLE,
+    legend_gap_px: float = 0,
+    plot_width_px: float | None = None,
 ) -> go.Figure:
-    """The shared layout: template, type, title, margins, legend; in print also width, line widths and
-    margins that grow to fit the tick labels (so no label is cut at a narrow width)."""
+    """The shared layout: template, type, title, margins, legend.
+
+    In print also the width, line widths, margins that grow to fit the tick labels (so no label is cut at
+    a narrow width) and a legend in the top margin, whose height is added to ``height``;
+    ``legend_gap_px`` more is left between the legend and the plot (for panel titles), and
+    ``plot_width_px`` is the builder's estimate of the plot area's width (the legend wraps within it).
+    """
     title = style.title(title)
     s = style.px
     fig.update_layout(
@@ -186,7 +208,14 @@ def apply_house_style(
         hovermode="closest",
     )
     if style.is_print:
-        fig.update_layout(width=style.width_px, legend=_print_legend(fig, style))
+        legend, legend_px = _print_legend(fig, style, plot_width_px)
+        top = s(20) + legend_px + legend_gap_px
+        fig.update_layout(
+            width=style.width_px,
+            height=height + legend_px + legend_gap_px,
+            margin={"t": top},
+            legend=legend | ({"y": 1 - s(4) / (height + legend_px + legend_gap_px)} if legend else {}),
+        )
         axis = {"automargin": True}
         if style.axis_line_px is not None:
             axis |= {"linewidth": style.axis_line_px, "tickwidth": style.axis_line_px, "ticklen": s(5)}
@@ -199,18 +228,28 @@ def apply_house_style(
     return fig
 
 
-def _print_legend(fig: go.Figure, style: FigureStyle) -> dict:
-    """A horizontal legend in equal columns, as many as fit the plot's width (plotly would otherwise put a
-    long legend one entry per line)."""
+def _print_legend(fig: go.Figure, style: FigureStyle, plot_width_px: float | None) -> tuple[dict, float]:
+    """A horizontal legend at the top of the figure in equal columns, and the height it takes in px.
+
+    Its room is reserved in the top margin, so it never covers the plot however many groups there are.
+    plotly wraps a legend within the plot area's width, so the columns are counted on an estimate of it
+    (the builder's, else the figure's width less about 35% for margins; an under-estimate costs a column).
+    """
     names = [str(t.name) for t in fig.data if t.showlegend is not False and t.name]
-    longest = max((len(n) for n in names), default=1)
-    entry_px = 30 + style.px(14) + 0.6 * style.font_px * longest  # line sample, gaps, text
-    plot_px = 0.7 * (style.width_px or 0)  # the plot area, roughly, once the margins are taken
-    columns = max(1, min(len(names) or 1, int(plot_px // entry_px)))
-    return {
+    if not names:
+        return {}, 0.0
+    longest = max(len(n) for n in names)
+    plot_px = plot_width_px if plot_width_px is not None else 0.65 * float(style.width_px or 0)
+    entry_px = 30 + style.px(14) + 0.58 * style.font_px * longest  # line sample, gaps, text
+    columns = max(1, min(len(names), int(plot_px // entry_px)))
+    rows = -(-len(names) // columns)
+    legend = {
         "font": {"size": style.font_px},
         "itemwidth": 30,
         "traceorder": "normal",  # with legend groups ("grouped") plotly stacks the entries one per line
+        "yref": "container",
+        "yanchor": "top",
         "entrywidthmode": "fraction",
         "entrywidth": 0.98 / columns,  # a little under 1/columns, or plotly wraps the last column
     }
+    return legend, rows * 2.1 * style.font_px + style.px(6)  # plotly spaces legend rows about 2 em apart

@@ -96,7 +96,9 @@ def km_figure(
     fig.update_xaxes(title_text=unit_label(unit), row=2 if has_table else 1, col=1, showticklabels=True)
     fig.update_yaxes(title_text=y_title, range=[0, 1.02], tickformat=".0%", row=1, col=1)
     height = plot_px + (table_px + gap_px if has_table else 0) + s(110)
-    apply_house_style(fig, title=title, height=height, style=style)
+    labels = [str(g) for g in groups] + ["Censored"] if has_table else ["100%"]
+    label_px = 0.58 * style.small_font_px * max(len(t) for t in labels) + s(60)  # row labels, axis title
+    apply_house_style(fig, title=title, height=height, style=style, plot_width_px=(style.width_px or 0) - label_px)
     # Screen: room for the risk table's row labels; print: the axes' automargin makes the room it needs.
     fig.update_layout(margin={"l": s(190 if has_table and not style.is_print else 70)})
     return fig
