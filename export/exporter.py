@@ -41,7 +41,7 @@ from export.render import get_renderer
 from export.requests import FIGURE_FORMATS, ExportRequest
 from export.tables import csv_bytes, xlsx_bytes
 
-__all__ = ["EXTENSIONS", "ExportContent", "default_stem", "prepare", "render", "write"]
+__all__ = ["EXTENSIONS", "ExportContent", "default_stem", "prepare", "render", "to_memory", "write"]
 
 # File name endings each format accepts (the first is the one written by default).
 EXTENSIONS: dict[str, tuple[str, ...]] = {
@@ -208,6 +208,31 @@ def _hashes(files: Mapping[str, bytes]) -> list[dict[str, Any]]:
     return [{"path": name, "sha256": sha256_bytes(data), "bytes": len(data)} for name, data in files.items()]
 
 
+def to_memory(
+    service: RegistryService,
+    request: ExportRequest,
+    name: str,
+    *,
+    cohort_source: Mapping[str, Any],
+    extra: Mapping[str, Any] | None = None,
+) -> tuple[bytes, dict[str, Any]]:
+    """The export's file (named ``name``) and its manifest, which lists the file's sha256 (and, for a
+    bundle, every file inside it)."""
+    allowed = EXTENSIONS.get(request.format, ())
+    if allowed and Path(name).suffix.lower() not in allowed:
+        raise UserError(f"--out {name} should end in {' or '.join(allowed)} for --format {request.format}.")
+    content = prepare(service, request, cohort_source=cohort_source, outputs={"file": name}, extra=extra)
+    data = render(content, name)[name]
+    files = _hashes({name: data})
+    if request.format == "zip":
+        with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+            files += [
+                {"path": f"{name}!/{i.filename}", "sha256": sha256_bytes(bundle.read(i)), "bytes": i.file_size}
+                for i in bundle.infolist()
+            ]
+    return data, {**content.manifest, "files": files}
+
+
 def write(
     service: RegistryService,
     request: ExportRequest,
@@ -220,22 +245,10 @@ def write(
 
     ``extra`` adds top-level manifest fields (``--from-manifest`` records the manifest it reproduces).
     """
-    allowed = EXTENSIONS.get(request.format, ())
-    if allowed and out.suffix.lower() not in allowed:
-        raise UserError(f"--out {out} should end in {' or '.join(allowed)} for --format {request.format}.")
     if not out.parent.is_dir():
         raise UserError(f"the folder of --out {out} does not exist.")
-    content = prepare(service, request, cohort_source=cohort_source, outputs={"file": out.name}, extra=extra)
-    written = render(content, out.name)
-    data = written[out.name]
+    data, manifest = to_memory(service, request, out.name, cohort_source=cohort_source, extra=extra)
     out.write_bytes(data)
-    files = _hashes({out.name: data})
-    if request.format == "zip":
-        with zipfile.ZipFile(io.BytesIO(data)) as bundle:
-            files += [
-                {"path": f"{out.name}!/{i.filename}", "sha256": sha256_bytes(bundle.read(i)), "bytes": i.file_size}
-                for i in bundle.infolist()
-            ]
     sidecar = manifest_path(out)
-    write_manifest(sidecar, {**content.manifest, "files": files})
+    write_manifest(sidecar, manifest)
     return [out, sidecar]

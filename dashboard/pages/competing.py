@@ -14,6 +14,7 @@ from dashboard import ids
 from dashboard.competing_view import CompetingView, competing_view
 from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown, option_radio
 from dashboard.context import PageContext
+from dashboard.downloads import download_controls, register_downloads
 from dashboard.figures.views import competing_figure
 from dashboard.filters import BY_COLUMNS
 from dashboard.pages.options import read_option
@@ -47,6 +48,7 @@ def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
                 [
                     html.Div(id=ids.CR_MESSAGE),
                     dcc.Graph(id=ids.CR_FIGURE, config={"displaylogo": False}, style={"display": "none"}),
+                    download_controls("competing"),
                     html.Div(id=ids.CR_TABLE),
                     html.Div(id=ids.CR_TESTS),
                     html.Div(id=ids.CR_MODELS),
@@ -75,6 +77,8 @@ def register(app: Any, page_ctx: PageContext) -> None:
         values: list[Any], endpoint_value: str, by_value: str, unit: str, control_ids: list[dict[str, str]]
     ) -> Any:
         return competing_outputs(page_ctx, values, control_ids, endpoint_value, by_value, unit)
+
+    register_downloads(app, page_ctx, "competing")
 
 
 def competing_outputs(

@@ -13,6 +13,7 @@ from dashboard import ids
 from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown
 from dashboard.context import PageContext
 from dashboard.cox_view import cox_view
+from dashboard.downloads import download_controls, register_downloads
 from dashboard.figures.views import cox_figure
 from dashboard.filters import BY_COLUMNS
 from dashboard.pages.options import read_option
@@ -71,6 +72,7 @@ def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
                 [
                     html.Div(id=ids.COX_MESSAGE),
                     dcc.Graph(id=ids.COX_FOREST, config={"displaylogo": False}, style={"display": "none"}),
+                    download_controls("cox"),
                     html.Div(id=ids.COX_TABLE),
                     html.Div(id=ids.COX_PH),
                 ],
@@ -101,6 +103,8 @@ def register(app: Any, page_ctx: PageContext) -> None:
         control_ids: list[dict[str, str]],
     ) -> Any:
         return cox_outputs(page_ctx, values, control_ids, endpoint_value, cov or [], ref or [])
+
+    register_downloads(app, page_ctx, "cox")
 
 
 def cox_outputs(

@@ -11,6 +11,7 @@ from dash import Input, Output, State, dcc, html
 from dashboard import ids
 from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown, option_radio
 from dashboard.context import PageContext
+from dashboard.downloads import download_controls, register_downloads
 from dashboard.exposures import exposure_warning
 from dashboard.figures.views import survival_figure
 from dashboard.filters import BY_COLUMNS
@@ -46,6 +47,7 @@ def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
                 [
                     html.Div(id=ids.SURV_MESSAGE),
                     dcc.Graph(id=ids.SURV_FIGURE, config={"displaylogo": False}, style={"display": "none"}),
+                    download_controls("survival"),
                     html.Div(id=ids.SURV_SUMMARY),
                     html.Div(id=ids.SURV_TESTS),
                 ],
@@ -74,6 +76,8 @@ def register(app: Any, page_ctx: PageContext) -> None:
         values: list[Any], endpoint_value: str, by_value: str, unit: str, control_ids: list[dict[str, str]]
     ) -> Any:
         return survival_outputs(page_ctx, values, control_ids, endpoint_value, by_value, unit)
+
+    register_downloads(app, page_ctx, "survival")
 
 
 def survival_outputs(
