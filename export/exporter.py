@@ -72,7 +72,10 @@ class ExportContent:
         if self.kind.figure is None:
             raise UserError(f"--figure {self.kind.name} has no figure; use --format csv, xlsx, txt or zip.")
         style = style_for(get_preset(self.request.preset), grayscale=self.request.grayscale)
-        return self.kind.figure(self.view, self.request, style)
+        fig = self.kind.figure(self.view, self.request, style)
+        for i, trace in enumerate(fig.data):  # fixed trace ids (plotly.js would draw random ones)
+            trace.uid = f"trace-{i}"
+        return fig
 
 
 def default_stem(request: ExportRequest) -> str:

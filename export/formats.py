@@ -54,7 +54,7 @@ def figure_bytes(
     if fmt == "svg":
         return _svg(renderer.svg(fig), width_px, height_px, manifest)
     if fmt == "pdf":
-        raw = renderer.pdf(renderer.svg(fig), width_px, height_px)
+        raw = renderer.pdf(_stable_ids(renderer.svg(fig)), width_px, height_px)
         return _pdf(raw, width_px * _PT_PER_PX, height_px * _PT_PER_PX, manifest, title)
     # Raster: scale so that the canvas (width x scale, truncated to whole pixels) is exactly the width.
     target = pixel_width(width_mm, dpi)
@@ -69,7 +69,20 @@ def figure_bytes(
     raise ValueError(f"not a figure format: {fmt}")
 
 
+def _stable_ids(svg: str) -> str:
+    """plotly.js names clip paths and defs after a random id per render; a fixed one makes the SVG (and the
+    PDF printed from it) the same on every run."""
+    found = re.search(r'id="defs-([0-9a-f]+)"', svg)
+    if found is None:
+        return svg
+    uid = found.group(1)
+    for prefix in ("defs-", "clip", "legend"):
+        svg = svg.replace(prefix + uid, prefix + "ayaall")
+    return svg
+
+
 def _svg(svg: str, width_px: float, height_px: float, manifest: str) -> bytes:
+    svg = _stable_ids(svg)
     match = re.search(r"<svg\b[^>]*>", svg)
     if match is None:
         raise RuntimeError("the renderer returned no SVG element")
