@@ -58,8 +58,7 @@ def figure_bytes(
         return _pdf(raw, width_px * _PT_PER_PX, height_px * _PT_PER_PX, manifest, title)
     # Raster: scale so that the canvas (width x scale, truncated to whole pixels) is exactly the width.
     target = pixel_width(width_mm, dpi)
-    image = Image.open(io.BytesIO(renderer.png(fig, (target + 0.25) / width_px)))
-    image = _flatten(image, grayscale)
+    image = _flatten(Image.open(io.BytesIO(renderer.png(fig, (target + 0.25) / width_px))), grayscale)
     if fmt == "png":
         info = PngImagePlugin.PngInfo()
         info.add_itxt(MANIFEST_KEY, manifest, zip=True)

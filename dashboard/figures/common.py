@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -216,7 +217,7 @@ def apply_house_style(
             margin={"t": top},
             legend=legend | ({"y": 1 - s(4) / (height + legend_px + legend_gap_px)} if legend else {}),
         )
-        axis = {"automargin": True}
+        axis: dict[str, Any] = {"automargin": True}
         if style.axis_line_px is not None:
             axis |= {"linewidth": style.axis_line_px, "tickwidth": style.axis_line_px, "ticklen": s(5)}
         fig.update_xaxes(**axis)

@@ -84,12 +84,12 @@ def km_figure(
             continue
         _add_group(fig, curve, column, group, unit, show_ci, style)
     if has_table:
-        _add_risk_table(fig, risk_table, groups, column, unit, min_cell, style)  # type: ignore[arg-type]
+        _add_risk_table(fig, risk_table, groups, column, unit, min_cell, style)
     ticks = ticks_days if ticks_days is not None else (sorted(risk_table["time_days"].unique()) if has_table else None)  # type: ignore[index]
     axis = {"tickvals": [to_unit(t, unit) for t in ticks]} if ticks else {}
     max_x = max(
         (to_unit(float(result.curve["time_days"].max()), unit) if len(result.curve) else 1.0),
-        max((to_unit(t, unit) for t in ticks), default=0.0),
+        max((to_unit(t, unit) for t in ticks or []), default=0.0),
     )
     pad = 0.07 if style.is_print else 0.04  # room for the risk table's counts centred on t = 0
     fig.update_xaxes(range=[-pad * max_x, 1.04 * max_x], **axis)
