@@ -173,9 +173,10 @@ def _from_manifest(args: argparse.Namespace) -> int:
             f"ayaall export: warning: exporting from load {current}, not the manifest's load {recorded}.",
             file=sys.stderr,
         )
-    out = args.out or args.from_manifest.parent / manifest.get("export", {}).get("outputs", {}).get("file", "")
-    if out == args.from_manifest.parent / "":
+    recorded_name = manifest.get("export", {}).get("outputs", {}).get("file")
+    if args.out is None and not recorded_name:
         raise UserError(f"{args.from_manifest} records no output file name; give --out.")
+    out = args.out or args.from_manifest.parent / recorded_name
     raw = args.from_manifest.read_bytes()
     extra = {
         "reproduces": {
