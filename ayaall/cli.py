@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "etl.command",
     "analyses.command",
     "dashboard.command",
+    "export.command",
 )
 
 

@@ -14,6 +14,7 @@ from analyses.results import AnalysisWarning
 from ayaall.endpoints import ENDPOINTS
 from ayaall.errors import UserError
 from dashboard import ids
+from dashboard.formatting import MASKED, format_p
 
 __all__ = [
     "MASKED",
@@ -25,8 +26,6 @@ __all__ = [
     "option_radio",
     "run_safely",
 ]
-
-MASKED = "—"
 
 
 def endpoint_options(competing_only: bool = False) -> list[dict[str, str]]:
@@ -51,12 +50,6 @@ def format_cell(value: Any, column: str = "") -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
-
-
-def format_p(p: float | None) -> str:
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return MASKED
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def data_table(

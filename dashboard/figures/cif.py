@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.figures.common import apply_house_style, to_unit, unit_label
+from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style, fit_text, to_unit, unit_label
 from dashboard.palette import group_style, rgba
 
 __all__ = ["cif_figure"]
@@ -21,19 +21,23 @@ def cif_figure(
     unit: str = "months",
     title: str | None = None,
     show_ci: bool = True,
+    style: FigureStyle = SCREEN_STYLE,
 ) -> go.Figure:
     """Step curves of cumulative incidence from a *suppressed* curve table (``dashboard.suppress.suppress_cif``).
 
     ``curve`` has group, time_days, cif_event, ci_lower_event, ci_upper_event, cif_competing,
-    ci_lower_competing, ci_upper_competing (no counts).
+    ci_lower_competing, ci_upper_competing (no counts). ``style``: screen (default) or an export
+    preset's print style.
     """
-    fig = make_subplots(
-        rows=1, cols=2, shared_yaxes=True, subplot_titles=(event_label, competing_label), horizontal_spacing=0.06
-    )
+    titles = (event_label, competing_label)
+    if style.is_print:  # a panel is under half the width: a long title goes on two lines
+        panel_w = 0.4 * (style.width_px or 0)
+        titles = tuple(fit_text(t, panel_w, style.title_font_px or style.font_px) for t in titles)  # type: ignore[assignment]
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=titles, horizontal_spacing=0.06)
     for col, cause in ((1, "event"), (2, "competing")):
         for group in dict.fromkeys(curve["group"]):
             g = curve[curve["group"] == group]
-            style = group_style(group_col, str(group))
+            gstyle = group_style(group_col, str(group), grayscale=style.grayscale)
             x = to_unit(g["time_days"].astype(float), unit)
             if show_ci:
                 fig.add_trace(
@@ -56,7 +60,7 @@ def cif_figure(
                         hoverinfo="skip",
                         line={"width": 0, "shape": "hv"},
                         fill="tonexty",
-                        fillcolor=rgba(style.color, 0.15),
+                        fillcolor=rgba(gstyle.color, style.band_alpha),
                         showlegend=False,
                     ),
                     row=1,
@@ -70,7 +74,7 @@ def cif_figure(
                     name=str(group),
                     legendgroup=str(group),
                     showlegend=col == 1,
-                    line={"color": style.color, "dash": style.dash, "shape": "hv", "width": 2},
+                    line={"color": gstyle.color, "dash": gstyle.dash, "shape": "hv", "width": style.line_px},
                     hovertemplate=f"{group}<br>%{{x:.1f}} {unit}: %{{y:.1%}}<extra></extra>",
                 ),
                 row=1,
@@ -78,4 +82,10 @@ def cif_figure(
             )
         fig.update_xaxes(title_text=unit_label(unit), rangemode="tozero", row=1, col=col)
     fig.update_yaxes(title_text="Cumulative incidence", tickformat=".0%", rangemode="tozero", row=1, col=1)
-    return apply_house_style(fig, title=title, height=480)
+    # Two panels side by side (in print each a little taller than half the width), and in print room
+    # between the legend and the panels for the panel titles (one or two lines).
+    lines = max(t.count("<br>") + 1 for t in titles)
+    gap = lines * 1.3 * (style.title_font_px or style.font_px) if style.is_print else 0
+    return apply_house_style(
+        fig, title=title, height=style.panel_px(480 - 130) + style.px(130), style=style, legend_gap_px=gap
+    )

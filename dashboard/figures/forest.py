@@ -6,14 +6,20 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import apply_house_style
-from dashboard.palette import group_style
+from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style
+from dashboard.palette import GRAY_SYMBOLS, group_style
 
 __all__ = ["forest_figure"]
 
+_HR_TICKS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
+
 
 def forest_figure(
-    terms: pd.DataFrame, *, title: str | None = None, x_title: str = "Hazard ratio (95% CI)"
+    terms: pd.DataFrame,
+    *,
+    title: str | None = None,
+    x_title: str = "Hazard ratio (95% CI)",
+    style: FigureStyle = SCREEN_STYLE,
 ) -> go.Figure:
     """Hazard ratios on a log axis.
 
@@ -22,6 +28,8 @@ def forest_figure(
     terms : DataFrame
         term, hr, hr_ci_lower, hr_ci_upper and optionally model (e.g. "Unadjusted", "Adjusted") and p.
         Estimates only: no counts.
+    style : FigureStyle
+        Screen (default) or an export preset's print style.
     """
     terms = terms.copy()
     if "model" not in terms.columns:
@@ -30,10 +38,12 @@ def forest_figure(
     models = list(dict.fromkeys(terms["model"]))
     fig = go.Figure()
     offsets = np.linspace(-0.15, 0.15, len(models)) if len(models) > 1 else [0.0]
-    for model, offset in zip(models, offsets, strict=True):
+    for i, (model, offset) in enumerate(zip(models, offsets, strict=True)):
         sub = terms[terms["model"] == model]
         y = [len(order) - 1 - order.index(t) + offset for t in sub["term"]]
-        style = group_style("model", model)
+        mstyle = group_style("model", model, grayscale=style.grayscale)
+        # In gray the models differ by marker shape too (in the order they are listed).
+        symbol = GRAY_SYMBOLS[(i + 1) % len(GRAY_SYMBOLS)] if style.grayscale else "square"
         hover = [
             f"{t}<br>{model}: HR {hr:.2f} ({lo:.2f}–{hi:.2f})"
             for t, hr, lo, hi in zip(sub["term"], sub["hr"], sub["hr_ci_lower"], sub["hr_ci_upper"], strict=True)
@@ -44,21 +54,26 @@ def forest_figure(
                 y=y,
                 mode="markers",
                 name=str(model),
-                marker={"color": style.color, "size": 9, "symbol": "square"},
+                marker={"color": mstyle.color, "size": style.marker_px, "symbol": symbol},
                 error_x={
                     "type": "data",
                     "symmetric": False,
                     "array": sub["hr_ci_upper"] - sub["hr"],
                     "arrayminus": sub["hr"] - sub["hr_ci_lower"],
-                    "color": style.color,
-                    "thickness": 1.5,
+                    "color": mstyle.color,
+                    "thickness": style.thin_line_px * 1.5,
+                    **({"width": style.marker_px / 2} if style.is_print else {}),
                 },
                 hovertext=hover,
                 hoverinfo="text",
             )
         )
-    fig.add_vline(x=1.0, line={"color": "#777", "dash": "dash", "width": 1})
+    fig.add_vline(x=1.0, line={"color": "#777", "dash": "dash", "width": style.thin_line_px})
     fig.update_xaxes(type="log", title_text=x_title)
+    if style.is_print:  # round ticks, upright, that fit a narrow axis
+        lo, hi = float(terms["hr_ci_lower"].min()), float(terms["hr_ci_upper"].max())
+        ticks = [t for t in _HR_TICKS if lo / 1.5 <= t <= hi * 1.5] or [1.0]
+        fig.update_xaxes(tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], tickangle=0)
     fig.update_yaxes(
         tickmode="array",
         tickvals=list(range(len(order))),
@@ -66,6 +81,15 @@ def forest_figure(
         range=[-0.7, len(order) - 0.3],
         showgrid=False,
     )
-    apply_house_style(fig, title=title, height=max(300, 110 + 32 * len(order)))
-    fig.update_layout(margin={"l": 220})
+    s = style.px
+    label_px = 0.58 * style.font_px * max((len(str(t)) for t in order), default=1)
+    apply_house_style(
+        fig,
+        title=title,
+        height=max(s(300), s(110) + s(32) * len(order)),
+        style=style,
+        plot_width_px=(style.width_px or 0) - label_px - s(40),
+    )
+    # Screen: room for long term labels; print: the y axis' automargin makes the room it needs.
+    fig.update_layout(margin={"l": s(70) if style.is_print else 220})
     return fig

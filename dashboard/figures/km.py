@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analyses.km import KMResult
-from dashboard.figures.common import apply_house_style, to_unit, unit_label
+from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style, to_unit, unit_label
 from dashboard.palette import group_style, rgba
 
 __all__ = ["RISK_ROWS", "format_count", "km_figure"]
@@ -43,6 +43,7 @@ def km_figure(
     min_cell: int = 11,
     ticks_days: list[float] | None = None,
     show_ci: bool = True,
+    style: FigureStyle = SCREEN_STYLE,
 ) -> go.Figure:
     """Kaplan–Meier curves (KMunicate style) from a suppressed result.
 
@@ -58,43 +59,61 @@ def km_figure(
         Only used to write masked counts as ``<min_cell``.
     ticks_days : list of float, optional
         x ticks in days (default: the risk table's times).
+    style : FigureStyle
+        Screen (default) or an export preset's print style.
     """
     groups = list(dict.fromkeys(result.curve["group"])) or list(result.summary["group"])
     column = result.group_col
     has_table = risk_table is not None and len(risk_table) > 0
-    table_rows = len(groups) * len(RISK_ROWS) if has_table else 0
-    plot_px, row_px = 380, 17
-    table_px = row_px * table_rows + 30
+    rows_per_group = len(RISK_ROWS) + (1 if style.is_print else 0)  # print: a heading row per group
+    table_rows = len(groups) * rows_per_group if has_table else 0
+    s = style.px
+    plot_px, row_px = style.panel_px(380), s(17)
+    table_px = row_px * table_rows + s(30)
+    gap_px = s(40 if style.is_print else 60)  # between the plot and the table (print: no tick labels there)
     fig = make_subplots(
         rows=2 if has_table else 1,
         cols=1,
         shared_xaxes=True,
-        vertical_spacing=60 / (plot_px + table_px + 60),
+        vertical_spacing=gap_px / (plot_px + table_px + gap_px),
         row_heights=[plot_px, table_px] if has_table else None,
     )
     for group in groups:
         curve = result.curve[result.curve["group"] == group]
         if curve.empty:
             continue
-        _add_group(fig, curve, column, group, unit, show_ci)
+        _add_group(fig, curve, column, group, unit, show_ci, style)
     if has_table:
-        _add_risk_table(fig, risk_table, groups, column, unit, min_cell)  # type: ignore[arg-type]
+        _add_risk_table(fig, risk_table, groups, column, unit, min_cell, style)
     ticks = ticks_days if ticks_days is not None else (sorted(risk_table["time_days"].unique()) if has_table else None)  # type: ignore[index]
     axis = {"tickvals": [to_unit(t, unit) for t in ticks]} if ticks else {}
     max_x = max(
         (to_unit(float(result.curve["time_days"].max()), unit) if len(result.curve) else 1.0),
-        max((to_unit(t, unit) for t in ticks), default=0.0),
+        max((to_unit(t, unit) for t in ticks or []), default=0.0),
     )
-    fig.update_xaxes(range=[-0.04 * max_x, 1.04 * max_x], **axis)
+    pad = 0.07 if style.is_print else 0.04  # room for the risk table's counts centred on t = 0
+    fig.update_xaxes(range=[-pad * max_x, 1.04 * max_x], **axis)
     fig.update_xaxes(title_text=unit_label(unit), row=2 if has_table else 1, col=1, showticklabels=True)
     fig.update_yaxes(title_text=y_title, range=[0, 1.02], tickformat=".0%", row=1, col=1)
-    apply_house_style(fig, title=title, height=plot_px + (table_px + 60 if has_table else 0) + 110)
-    fig.update_layout(margin={"l": 190 if has_table else 70})
+    height = plot_px + (table_px + gap_px if has_table else 0) + s(110)
+    labels = [str(g) for g in groups] + ["Censored"] if has_table else ["100%"]
+    label_px = 0.58 * style.small_font_px * max(len(t) for t in labels) + s(60)  # row labels, axis title
+    apply_house_style(fig, title=title, height=height, style=style, plot_width_px=(style.width_px or 0) - label_px)
+    # Screen: room for the risk table's row labels; print: the axes' automargin makes the room it needs.
+    fig.update_layout(margin={"l": s(190 if has_table and not style.is_print else 70)})
     return fig
 
 
-def _add_group(fig: go.Figure, curve: pd.DataFrame, column: str | None, group: str, unit: str, show_ci: bool) -> None:
-    style = group_style(column, group)
+def _add_group(
+    fig: go.Figure,
+    curve: pd.DataFrame,
+    column: str | None,
+    group: str,
+    unit: str,
+    show_ci: bool,
+    fig_style: FigureStyle,
+) -> None:
+    style = group_style(column, group, grayscale=fig_style.grayscale)
     x = to_unit(curve["time_days"].astype(float), unit)
     name = str(group)
     if show_ci:
@@ -120,7 +139,7 @@ def _add_group(fig: go.Figure, curve: pd.DataFrame, column: str | None, group: s
                 mode="lines",
                 line={"width": 0, "shape": "hv"},
                 fill="tonexty",
-                fillcolor=rgba(style.color, 0.15),
+                fillcolor=rgba(style.color, fig_style.band_alpha),
                 hoverinfo="skip",
                 showlegend=False,
                 legendgroup=name,
@@ -140,7 +159,7 @@ def _add_group(fig: go.Figure, curve: pd.DataFrame, column: str | None, group: s
             mode="lines",
             name=name,
             legendgroup=name,
-            line={"color": style.color, "dash": style.dash, "shape": "hv", "width": 2},
+            line={"color": style.color, "dash": style.dash, "shape": "hv", "width": fig_style.line_px},
             hovertext=hover,
             hoverinfo="text",
         ),
@@ -155,7 +174,12 @@ def _add_group(fig: go.Figure, curve: pd.DataFrame, column: str | None, group: s
                 x=x[censored],
                 y=curve["survival"][censored].astype(float),
                 mode="markers",
-                marker={"symbol": "line-ns-open", "size": 8, "color": style.color},
+                marker={
+                    "symbol": "line-ns-open",
+                    "size": fig_style.censor_mark_px,
+                    "color": style.color,
+                    **({"line": {"width": fig_style.thin_line_px}} if fig_style.is_print else {}),
+                },
                 name=f"{name} censored",
                 legendgroup=name,
                 showlegend=False,
@@ -167,22 +191,41 @@ def _add_group(fig: go.Figure, curve: pd.DataFrame, column: str | None, group: s
 
 
 def _add_risk_table(
-    fig: go.Figure, table: pd.DataFrame, groups: list[str], column: str | None, unit: str, min_cell: int
+    fig: go.Figure,
+    table: pd.DataFrame,
+    groups: list[str],
+    column: str | None,
+    unit: str,
+    min_cell: int,
+    fig_style: FigureStyle,
 ) -> None:
-    labels = []
+    """Rows "group · At risk", "group · Censored", "group · Events" under the plot. In print the group's
+    name is a heading row above its three rows instead, which keeps the row labels (and so the left
+    margin) short at a narrow width."""
+    labels: list[str] = []
+    texts: list[str] = []
     for group in groups:
         rows = table[table["group"] == group]
-        style = group_style(column, group)
+        style = group_style(column, group, grayscale=fig_style.grayscale)
+        if fig_style.is_print:
+            labels.append(str(group))
+            texts.append(f'<span style="color:{style.color}"><b>{group}</b></span>')
+            fig.add_trace(  # an empty cell, so the heading row exists on the category axis
+                go.Scatter(x=[0.0], y=[str(group)], mode="text", text=[""], showlegend=False, hoverinfo="skip"),
+                row=2,
+                col=1,
+            )
         for key, title in RISK_ROWS:
             label = f"{group} · {title}"
             labels.append(label)
+            texts.append(title if fig_style.is_print else label)
             fig.add_trace(
                 go.Scatter(
                     x=to_unit(rows["time_days"].astype(float), unit),
                     y=[label] * len(rows),
                     mode="text",
                     text=[format_count(v, min_cell) for v in rows[key]],
-                    textfont={"color": style.color, "size": 11},
+                    textfont={"color": style.color, "size": fig_style.small_font_px},
                     showlegend=False,
                     hoverinfo="skip",
                     meta="risk-table",
@@ -199,9 +242,10 @@ def _add_risk_table(
         ticks="",
         row=2,
         col=1,
-        tickfont={"size": 11},
+        tickfont={"size": fig_style.small_font_px},
         tickmode="array",
         tickvals=labels,
         range=[-0.6, len(labels) - 0.4],
+        **({"ticktext": texts, "ticklabelstandoff": round(fig_style.px(6))} if fig_style.is_print else {}),
     )
     fig.update_xaxes(showline=False, row=2, col=1)

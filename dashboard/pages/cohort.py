@@ -9,6 +9,7 @@ from dash import Input, Output, State, dcc, html
 from dashboard import ids
 from dashboard.components import data_table, option_dropdown, run_safely
 from dashboard.context import PageContext
+from dashboard.downloads import download_controls, register_downloads
 from dashboard.filters import BY_COLUMNS
 from dashboard.pages.options import read_option
 from dashboard.table1 import table1
@@ -36,6 +37,7 @@ def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
             html.H3("Table 1"),
             option_dropdown("t1by", "Compare by", _BY_CHOICES, t1by),
             dcc.Loading(html.Div(id=ids.TABLE1)),
+            download_controls("cohort"),
         ]
     )
 
@@ -61,6 +63,8 @@ def register(app: Any, page_ctx: PageContext) -> None:
             return data_table(table, caption="Counts (column %); — marks a count hidden by small-cell suppression.")
 
         return run_safely(compute, 1)
+
+    register_downloads(app, page_ctx, "cohort")
 
 
 def attrition_table(page_ctx: PageContext, cohort: Any) -> Any:

@@ -3,25 +3,21 @@ cause-specific and Fine–Gray hazard ratios for the grouping variable."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
-from analyses.competing import cumulative_incidence, fit_cause_specific_cox, fit_fine_gray, gray_test
-from analyses.results import AnalysisWarning
-from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 from dashboard import ids
+from dashboard.competing_view import CompetingView, competing_view
 from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown, option_radio
 from dashboard.context import PageContext
-from dashboard.data import cohort_key
-from dashboard.figures.cif import cif_figure
+from dashboard.downloads import download_controls, register_downloads
+from dashboard.figures.views import competing_figure
 from dashboard.filters import BY_COLUMNS
 from dashboard.pages.options import read_option
-from dashboard.suppress import suppress_cif
 from dashboard.views import parse_endpoint
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "competing_outputs", "layout", "register"]
@@ -52,6 +48,7 @@ def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
                 [
                     html.Div(id=ids.CR_MESSAGE),
                     dcc.Graph(id=ids.CR_FIGURE, config={"displaylogo": False}, style={"display": "none"}),
+                    download_controls("competing"),
                     html.Div(id=ids.CR_TABLE),
                     html.Div(id=ids.CR_TESTS),
                     html.Div(id=ids.CR_MODELS),
@@ -81,6 +78,8 @@ def register(app: Any, page_ctx: PageContext) -> None:
     ) -> Any:
         return competing_outputs(page_ctx, values, control_ids, endpoint_value, by_value, unit)
 
+    register_downloads(app, page_ctx, "competing")
+
 
 def competing_outputs(
     page_ctx: PageContext,
@@ -94,24 +93,13 @@ def competing_outputs(
     by = None if by_value in (None, "none") else by_value
     try:
         endpoint, origin = parse_endpoint(endpoint_value)
-        spec = endpoint_spec(endpoint, origin)
-        if not spec.competing_risks:
-            raise UserError(f"{spec.label} has no competing event; use the Survival page.")
         cohort = page_ctx.cohort(values, control_ids)
-        key = ("competing", cohort_key(cohort), endpoint, origin, by, page_ctx.min_cell)
-        curve, summary, tests, models, notes = page_ctx.service.cached(
-            key, lambda: _compute(page_ctx, cohort, endpoint, origin, by)
-        )
+        view = competing_view(page_ctx.service, cohort, endpoint, origin, by, page_ctx.min_cell)
     except UserError as exc:
         return message(str(exc)), {}, hidden, None, None, None
-    figure = cif_figure(
-        curve,
-        group_col=by,
-        event_label=f"{spec.event} ({endpoint})",
-        competing_label=f"{spec.competing} (competing)",
-        unit=unit or "months",
-        title=f"{spec.label}: cumulative incidence",
-    )
+    summary, notes = view.summary, view.notes
+    tests, models = _gray_block(view), _models_block(view, by)
+    figure = competing_figure(view, endpoint, origin, by, unit)
     table = html.Div(
         [
             html.H3("Patients and events"),
@@ -125,55 +113,29 @@ def competing_outputs(
     return note_list, figure, {"display": "block"}, table, tests, models
 
 
-def _compute(page_ctx: PageContext, cohort: Any, endpoint: str, origin: str, by: str | None):
-    frame = page_ctx.service.frame(cohort, endpoint, origin, [by] if by else [])
-    if frame.empty:
-        raise UserError(f"No patient of this cohort has a {endpoint} row from {origin}.")
-    notes: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AnalysisWarning)
-        cif = cumulative_incidence(frame, "time_days", "event_code", by)
-        tests = _gray(frame, by, notes)
-        models = _models(frame, by, notes)
-    notes += list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, AnalysisWarning)))
-    curve, summary = suppress_cif(cif.curve, cif.summary, page_ctx.min_cell)
-    return curve, summary, tests, models, notes
-
-
-def _gray(frame: pd.DataFrame, by: str | None, notes: list[str]) -> Any:
-    if by is None or frame[by].nunique() < 2:
+def _gray_block(view: CompetingView) -> Any:
+    if view.gray is None:
         return None
-    rows = []
-    for code, label in ((1, "event of interest"), (2, "competing event")):
-        try:
-            t = gray_test(frame, "time_days", "event_code", by, event=code, competing=3 - code)
-            rows.append({"Cause": label, "χ²": f"{t.statistic:.2f}", "df": t.df, "p": format_p(t.p)})
-        except UserError as exc:
-            notes.append(f"Gray's test ({label}) not reported: {exc}")
-    return html.Div([html.H3("Gray's test"), data_table(pd.DataFrame(rows))]) if rows else None
+    rows = [
+        {"Cause": r["cause"], "χ²": f"{r['statistic']:.2f}", "df": r["df"], "p": format_p(r["p"])}
+        for _, r in view.gray.iterrows()
+    ]
+    return html.Div([html.H3("Gray's test"), data_table(pd.DataFrame(rows))])
 
 
-def _models(frame: pd.DataFrame, by: str | None, notes: list[str]) -> Any:
-    if by is None or frame[by].nunique() < 2:
+def _models_block(view: CompetingView, by: str | None) -> Any:
+    if view.hazard_ratios is None:
         return None
-    rows = []
-    try:
-        cs = fit_cause_specific_cox(frame, "time_days", "event_code", [by])
-        fg = fit_fine_gray(frame, "time_days", "event_code", [by])
-    except UserError as exc:
-        notes.append(f"Hazard ratios not reported: {exc}")
-        return None
-    for name, t in (("Cause-specific HR", cs.terms), ("Fine–Gray subdistribution HR", fg.terms)):
-        for _, r in t.iterrows():
-            rows.append(
-                {
-                    "Term": r["term"],
-                    "Model": name,
-                    "HR (95% CI)": f"{r['hr']:.2f} ({r['hr_ci_lower']:.2f}–{r['hr_ci_upper']:.2f})",
-                    "p": format_p(r["p"]),
-                }
-            )
-    ref = cs.reference_levels.get(by)
+    rows = [
+        {
+            "Term": r["term"],
+            "Model": r["model"],
+            "HR (95% CI)": f"{r['hr']:.2f} ({r['hr_ci_lower']:.2f}–{r['hr_ci_upper']:.2f})",
+            "p": format_p(r["p"]),
+        }
+        for _, r in view.hazard_ratios.iterrows()
+    ]
+    ref = view.reference_level
     return html.Div(
         [
             html.H3("Hazard ratios for the event of interest"),

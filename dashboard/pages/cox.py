@@ -6,17 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-import pandas as pd
 from dash import Input, Output, State, dcc, html
 
-from analyses.cox import fit_cox
-from analyses.suppression import suppress_cox
 from ayaall.errors import UserError
 from dashboard import ids
 from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown
 from dashboard.context import PageContext
-from dashboard.data import cohort_key
-from dashboard.figures.forest import forest_figure
+from dashboard.cox_view import cox_view
+from dashboard.downloads import download_controls, register_downloads
+from dashboard.figures.views import cox_figure
 from dashboard.filters import BY_COLUMNS
 from dashboard.pages.options import read_option
 from dashboard.views import parse_endpoint
@@ -74,6 +72,7 @@ def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
                 [
                     html.Div(id=ids.COX_MESSAGE),
                     dcc.Graph(id=ids.COX_FOREST, config={"displaylogo": False}, style={"display": "none"}),
+                    download_controls("cox"),
                     html.Div(id=ids.COX_TABLE),
                     html.Div(id=ids.COX_PH),
                 ],
@@ -105,6 +104,8 @@ def register(app: Any, page_ctx: PageContext) -> None:
     ) -> Any:
         return cox_outputs(page_ctx, values, control_ids, endpoint_value, cov or [], ref or [])
 
+    register_downloads(app, page_ctx, "cox")
+
 
 def cox_outputs(
     page_ctx: PageContext,
@@ -121,12 +122,11 @@ def cox_outputs(
             raise UserError("Choose at least one covariate.")
         cohort = page_ctx.cohort(values, control_ids)
         refs = dict(r.split("=", 1) for r in ref if r.split("=", 1)[0] in cov)
-        key = ("cox", cohort_key(cohort), endpoint, origin, tuple(cov), tuple(sorted(refs.items())), page_ctx.min_cell)
-        result = page_ctx.service.cached(key, lambda: _fit(page_ctx, cohort, endpoint, origin, cov, refs))
+        view = cox_view(page_ctx.service, cohort, endpoint, origin, cov, refs, page_ctx.min_cell)
     except UserError as exc:
         return message(str(exc)), {}, hidden, None, None
-    terms, ph, counts, notes = result
-    figure = forest_figure(terms, title=f"{endpoint} from {origin}: hazard ratios")
+    terms, ph, counts, notes = view.terms, view.ph, (view.n, view.events), view.notes
+    figure = cox_figure(view, endpoint, origin)
     side = terms.pivot_table(index="term", columns="model", values="label", aggfunc="first", sort=False)
     side = side.reindex(columns=[c for c in ("Unadjusted", "Adjusted") if c in side.columns]).reset_index()
     side = side.rename(
@@ -153,57 +153,3 @@ def cox_outputs(
         ]
     )
     return None, figure, {"display": "block"}, table, ph_block
-
-
-def _fit(page_ctx: PageContext, cohort: Any, endpoint: str, origin: str, cov: list[str], refs: dict[str, str]):
-    import warnings
-
-    from analyses.results import AnalysisWarning
-
-    frame = page_ctx.service.frame(cohort, endpoint, origin, cov)
-    if frame.empty:
-        raise UserError(f"No patient of this cohort has an {endpoint} row from {origin}.")
-    rows, notes = [], []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AnalysisWarning)
-        adjusted = fit_cox(frame, "time_days", "event_code", cov, ref_levels=refs)
-        rows.append(_terms(adjusted, "Adjusted"))
-        for c in cov:
-            try:
-                rows.append(
-                    _terms(
-                        fit_cox(
-                            frame, "time_days", "event_code", [c], ref_levels={k: v for k, v in refs.items() if k == c}
-                        ),
-                        "Unadjusted",
-                    )
-                )
-            except UserError as exc:
-                notes.append(f"Unadjusted model for {c} not fitted: {exc}")
-    notes += list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, AnalysisWarning)))
-    terms = pd.concat(rows, ignore_index=True)
-    shown = suppress_cox(adjusted, page_ctx.min_cell)
-    ph = adjusted.ph_test[["term", "statistic", "df", "p"]].copy()
-    ref_note = ", ".join(f"{k} = {v}" for k, v in adjusted.reference_levels.items())
-    if ref_note:
-        notes.insert(0, f"Reference levels: {ref_note}.")
-    return terms, ph, (shown["n"], shown["events"]), notes
-
-
-def _terms(result: Any, model: str) -> pd.DataFrame:
-    t = result.terms
-    label = [
-        f"{hr:.2f} ({lo:.2f}–{hi:.2f}), p {format_p(p) if format_p(p).startswith('<') else '= ' + format_p(p)}"
-        for hr, lo, hi, p in zip(t["hr"], t["hr_ci_lower"], t["hr_ci_upper"], t["p"], strict=True)
-    ]
-    return pd.DataFrame(
-        {
-            "term": t["term"],
-            "hr": t["hr"],
-            "hr_ci_lower": t["hr_ci_lower"],
-            "hr_ci_upper": t["hr_ci_upper"],
-            "p": t["p"],
-            "model": model,
-            "label": label,
-        }
-    )

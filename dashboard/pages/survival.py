@@ -11,8 +11,9 @@ from dash import Input, Output, State, dcc, html
 from dashboard import ids
 from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown, option_radio
 from dashboard.context import PageContext
+from dashboard.downloads import download_controls, register_downloads
 from dashboard.exposures import exposure_warning
-from dashboard.figures.km import km_figure
+from dashboard.figures.views import survival_figure
 from dashboard.filters import BY_COLUMNS
 from dashboard.pages.options import read_option
 from dashboard.views import parse_endpoint, survival_view
@@ -46,6 +47,7 @@ def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
                 [
                     html.Div(id=ids.SURV_MESSAGE),
                     dcc.Graph(id=ids.SURV_FIGURE, config={"displaylogo": False}, style={"display": "none"}),
+                    download_controls("survival"),
                     html.Div(id=ids.SURV_SUMMARY),
                     html.Div(id=ids.SURV_TESTS),
                 ],
@@ -74,6 +76,8 @@ def register(app: Any, page_ctx: PageContext) -> None:
         values: list[Any], endpoint_value: str, by_value: str, unit: str, control_ids: list[dict[str, str]]
     ) -> Any:
         return survival_outputs(page_ctx, values, control_ids, endpoint_value, by_value, unit)
+
+    register_downloads(app, page_ctx, "survival")
 
 
 def survival_outputs(
@@ -118,18 +122,7 @@ def _survival_outputs(
         view = survival_view(page_ctx.service, cohort, endpoint, origin, by, unit or "months", page_ctx.min_cell)
     except UserError as exc:
         return message(str(exc)), {}, hidden, None, None, warning
-    from ayaall.endpoints import endpoint_spec
-
-    spec = endpoint_spec(endpoint, origin)
-    figure = km_figure(
-        view.km,
-        view.risk_table,
-        unit=unit,
-        title=spec.label,
-        min_cell=page_ctx.min_cell,
-        ticks_days=view.ticks_days,
-        y_title=f"{endpoint} probability" if not spec.competing_risks else f"Free of {endpoint}",
-    )
+    figure = survival_figure(view, endpoint, origin, unit, page_ctx.min_cell)
     summary = html.Div(
         [
             html.H3("Median and milestone survival"),

@@ -1,0 +1,88 @@
+"""Export timings: browser start, render time per figure format and preset, and file sizes.
+
+Uses the 3,000-patient demo registry (seed 11, as the tests) in ``benchmarks/out/``; one kaleido /
+Chromium session serves every render of the process, so its start is timed once, on its own. Each
+figure is rendered ``--repeat`` times and the median kept. Prints markdown tables.
+Run: ``python benchmarks/bench_export.py [--patients N] [--repeat 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+OUT = Path(__file__).parent / "out"
+
+
+def _registry(patients: int, seed: int) -> Path:
+    from etl import load_extract
+    from synthetic_data import generate_registry
+
+    db = OUT / f"export_{patients}_{seed}.duckdb"
+    if not db.exists():
+        extract = OUT / f"export_extract_{patients}_{seed}"
+        generate_registry(extract, n_patients=patients, seed=seed)
+        load_extract(extract, db)
+    return db
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--patients", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    db = _registry(args.patients, args.seed)
+
+    from dashboard.data import RegistryService
+    from export.exporter import prepare, render
+    from export.render import get_renderer
+    from export.requests import ExportRequest
+
+    service = RegistryService(db)
+    start = time.perf_counter()
+    get_renderer()
+    print(f"browser start (kaleido + Chromium, once per process): {time.perf_counter() - start:.2f} s\n")
+
+    figures = {
+        "km OS/DX by frontline_regimen": {"figure": "km", "endpoint": "OS", "origin": "DX", "by": "frontline_regimen"},
+        "cif CIR/CR1 by lineage": {"figure": "cif", "endpoint": "CIR", "origin": "CR1", "by": "lineage"},
+        "forest OS/DX, 2 covariates": {
+            "figure": "forest",
+            "endpoint": "OS",
+            "origin": "DX",
+            "covariates": ("frontline_regimen", "age_at_dx"),
+        },
+    }
+    cases = [("svg", 600), ("pdf", 600), ("png", 300), ("png", 600), ("png", 1200), ("tiff", 600)]
+    print("| figure | preset | format | dpi | render s (median) | size |")
+    print("|---|---|---|---:|---:|---:|")
+    for label, fields in figures.items():
+        for preset in ("single", "double"):
+            for fmt, dpi in cases:
+                request = ExportRequest(**fields, format=fmt, preset=preset, dpi=dpi)
+                content = prepare(service, request, cohort_source={"kind": "bench"})  # analysis cached after one
+                times, size = [], 0
+                for _ in range(args.repeat):
+                    t = time.perf_counter()
+                    size = len(render(content, f"x.{fmt}")[f"x.{fmt}"])
+                    times.append(time.perf_counter() - t)
+                shown_dpi = str(dpi) if fmt in ("png", "tiff") else "—"
+                print(
+                    f"| {label} | {preset} | {fmt} | {shown_dpi} | {statistics.median(times):.2f} | "
+                    f"{size / 1024:,.0f} KB |"
+                )
+    for fmt in ("csv", "xlsx", "txt", "zip"):
+        request = ExportRequest(**figures["km OS/DX by frontline_regimen"], format=fmt)
+        t = time.perf_counter()
+        content = prepare(service, request, cohort_source={"kind": "bench"})
+        size = len(render(content, f"x.{fmt}")[f"x.{fmt}"])
+        print(f"| km data | — | {fmt} | — | {time.perf_counter() - t:.2f} | {size / 1024:,.0f} KB |")
+    service.close()
+
+
+if __name__ == "__main__":
+    main()

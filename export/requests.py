@@ -1,0 +1,127 @@
+"""What to export, as plain values: ``ExportRequest``.
+
+A request names the analysis (figure kind, endpoint, grouping, covariates, cohort, ``min_cell``) and
+how to write it (format, preset, dpi, grayscale, table, rounding). It is what the command line parses,
+what a dashboard download builds from the page's controls and what a manifest records, so
+``ayaall export --from-manifest`` can run it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from ayaall.errors import UserError
+from export.presets import DEFAULT_DPI, DEFAULT_PRESET, DPI_CHOICES, get_preset
+
+__all__ = ["DATA_FORMATS", "FIGURE_FORMATS", "FORMATS", "ExportRequest"]
+
+FIGURE_FORMATS: tuple[str, ...] = ("svg", "pdf", "png", "tiff")
+DATA_FORMATS: tuple[str, ...] = ("csv", "xlsx")
+FORMATS: tuple[str, ...] = (*FIGURE_FORMATS, *DATA_FORMATS, "txt", "zip")
+_MAX_DECIMALS = 10
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """One export: the analysis and how to write it.
+
+    Attributes
+    ----------
+    figure : str
+        The figure kind (``export.kinds.KINDS``): km, cif, forest or table1.
+    endpoint, origin : str or None
+        The endpoint and its time zero (km, cif, forest).
+    by : str or None
+        Grouping column (km, cif; table1's columns).
+    unit : str
+        Time axis unit: days, months or years.
+    covariates : tuple of str
+        Cox covariates (forest).
+    refs : tuple of (column, level)
+        Reference levels of text covariates (forest).
+    variables : tuple of str
+        Table 1 rows (default: ``analyze table1``'s).
+    cohort : dict
+        The cohort file's content (``{"filters": {...}}``); empty filters = the whole registry.
+    min_cell : int
+        Small-cell suppression threshold (0 = off).
+    format : str
+        One of ``FORMATS``.
+    preset : str
+        A journal preset (``export.presets.PRESETS``).
+    dpi : int
+        Raster resolution for png and tiff.
+    grayscale : bool
+    table : str or None
+        For csv: which table (default: the kind's main table).
+    figure_format : str
+        For zip: the figure's format.
+    decimals : int
+        Estimates are rounded to this many decimals in every export.
+    """
+
+    figure: str
+    endpoint: str | None = None
+    origin: str | None = None
+    by: str | None = None
+    unit: str = "months"
+    covariates: tuple[str, ...] = ()
+    refs: tuple[tuple[str, str], ...] = ()
+    variables: tuple[str, ...] = ()
+    cohort: Mapping[str, Any] = field(default_factory=lambda: {"filters": {}})
+    min_cell: int = 11
+    format: str = "pdf"
+    preset: str = DEFAULT_PRESET
+    dpi: int = DEFAULT_DPI
+    grayscale: bool = False
+    table: str | None = None
+    figure_format: str = "pdf"
+    decimals: int = 4
+
+    def check(self) -> None:
+        """Raise ``UserError`` (one sentence) for a value no export can take; the figure kind checks the rest."""
+        if self.format not in FORMATS:
+            raise UserError(f"--format {self.format!r} is not a format; choose one of {', '.join(FORMATS)}.")
+        if self.figure_format not in FIGURE_FORMATS:
+            raise UserError(
+                f"--figure-format {self.figure_format!r} is not a figure format; "
+                f"choose one of {', '.join(FIGURE_FORMATS)}."
+            )
+        get_preset(self.preset)
+        if self.dpi not in DPI_CHOICES:
+            raise UserError(f"--dpi {self.dpi} is not offered; choose one of {', '.join(map(str, DPI_CHOICES))}.")
+        from dashboard.figures.common import TIME_UNITS
+
+        if self.unit not in TIME_UNITS:
+            raise UserError(f"--unit {self.unit!r} is not a time unit; choose one of {', '.join(TIME_UNITS)}.")
+        if self.min_cell < 0:
+            raise UserError(f"--min-cell must be 0 or more, not {self.min_cell}.")
+        if not 0 <= self.decimals <= _MAX_DECIMALS:
+            raise UserError(f"--decimals must be between 0 and {_MAX_DECIMALS}, not {self.decimals}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The request as JSON-ready values (tuples become lists)."""
+        out = asdict(self)
+        out["covariates"] = list(self.covariates)
+        out["refs"] = [list(r) for r in self.refs]
+        out["variables"] = list(self.variables)
+        out["cohort"] = dict(self.cohort)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExportRequest:
+        """The request a manifest recorded (``to_dict``'s output); unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise UserError(f"the manifest's request has unknown field {unknown[0]!r}; was it written by ayaall?")
+        values = dict(data)
+        for key in ("covariates", "variables"):
+            values[key] = tuple(values.get(key) or ())
+        values["refs"] = tuple((str(c), str(v)) for c, v in values.get("refs") or ())
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise UserError(f"the manifest's request is incomplete ({exc}).") from exc

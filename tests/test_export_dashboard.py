@@ -1,0 +1,155 @@
+"""Dashboard downloads: the download callback, called as the browser calls it (a POST to Dash's update
+endpoint), returns a valid file and its manifest, made with the server's min_cell from the page's cohort
+and options; the browser cannot change min_cell; the pages carry the download row."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import plotly.utils
+import pytest
+from export_support import image_info, pdf_info
+
+from dashboard.filters import FILTERS
+from dashboard.settings import DashboardSettings
+
+MIN_CELL = 11
+
+
+@pytest.fixture(scope="module")
+def app(demo_db):
+    from dashboard.app import create_app
+
+    return create_app(demo_db, DashboardSettings(min_cell=MIN_CELL))
+
+
+def _control(page: str, name: str) -> dict[str, str]:
+    return {"name": name, "page": page, "type": "export-control"}
+
+
+def _post(app, page: str, what: str, options: dict[str, object], export: dict[str, object], filters=None):
+    """The request Dash's renderer sends when a download button of ``page`` is clicked."""
+    from dashboard.downloads import PAGE_EXPORTS
+
+    spec = PAGE_EXPORTS[page]
+    filters = filters or {}
+    outputs = [
+        {"id": _control(page, "file"), "property": "data"},
+        {"id": _control(page, "manifest"), "property": "data"},
+        {"id": _control(page, "message"), "property": "children"},
+    ]
+    buttons = [
+        {
+            "id": {"page": page, "type": "export-button", "what": w},
+            "property": "n_clicks",
+            "value": 1 if w == what else None,
+        }
+        for w in (("figure", "data", "bundle") if spec.has_figure else ("data", "bundle"))
+    ]
+    filter_ids = [{"column": f.column, "type": "cohort-filter"} for f in FILTERS]
+    state = [
+        [{"id": fid, "property": "value", "value": filters.get(fid["column"])} for fid in filter_ids],
+        [{"id": fid, "property": "id", "value": fid} for fid in filter_ids],
+        *[{"id": {"name": n, "type": "view-option"}, "property": "value", "value": options[n]} for n in spec.options],
+        *[{"id": _control(page, n), "property": "value", "value": v} for n, v in export.items()],
+    ]
+    key = "...".join(json.dumps(o["id"], sort_keys=True, separators=(",", ":")) + "." + o["property"] for o in outputs)
+    payload = {
+        "output": f"..{key}..",
+        "outputs": outputs,
+        "inputs": [buttons],
+        "changedPropIds": [
+            json.dumps(
+                buttons[
+                    0
+                    if what in ("figure", "data") and not spec.has_figure
+                    else ("figure", "data", "bundle").index(what)
+                ]["id"],
+                sort_keys=True,
+                separators=(",", ":"),
+            )
+            + ".n_clicks"
+        ],
+        "state": state,
+    }
+    response = app.server.test_client().post("/_dash-update-component", json=payload)
+    assert response.status_code == 200, response.data[:500]
+    return response.get_json()["response"]
+
+
+def _file(response, page: str) -> tuple[str, bytes]:
+    data = response[json.dumps(_control(page, "file"), sort_keys=True, separators=(",", ":"))]["data"]
+    return data["filename"], base64.b64decode(data["content"]) if data.get("base64") else data["content"].encode()
+
+
+def _manifest(response, page: str) -> dict:
+    data = response[json.dumps(_control(page, "manifest"), sort_keys=True, separators=(",", ":"))]["data"]
+    return json.loads(data["content"])
+
+
+EXPORT = {"preset": "single", "format": "pdf", "dpi": 300, "grayscale": []}
+
+
+def test_survival_page_figure_download_is_a_valid_pdf_with_its_manifest(app):
+    response = _post(
+        app,
+        "survival",
+        "figure",
+        {"endpoint": "OS/DX", "by": "lineage", "unit": "years"},
+        EXPORT,
+        filters={"sex": ["F"]},
+    )
+    name, data = _file(response, "survival")
+    assert name == "km_OS_DX_by_lineage.pdf"
+    info = pdf_info(data)
+    assert info["width_pt"] == pytest.approx(85 / 25.4 * 72, abs=0.01)
+    manifest = _manifest(response, "survival")
+    assert manifest["min_cell"] == MIN_CELL  # the server's setting
+    assert manifest["cohort"] == {"kind": "dashboard", "page": "survival", "content": {"filters": {"sex": ["F"]}}}
+    assert manifest["request"]["cohort"] == {"filters": {"sex": ["F"]}}
+    assert info["manifest"]["request"] == manifest["request"]
+
+
+def test_competing_page_grayscale_tiff(app):
+    export = {"preset": "double", "format": "tiff", "dpi": 300, "grayscale": ["gray"]}
+    response = _post(app, "competing", "figure", {"crendpoint": "CIR/CR1", "by": "none", "unit": "months"}, export)
+    name, data = _file(response, "competing")
+    assert name.endswith(".tiff")
+    info = image_info(data)
+    assert info["size"][0] == round(174 / 25.4 * 300)
+    assert info["mode"] == "L"
+
+
+def test_cox_page_bundle_holds_figure_data_methods_manifest(app):
+    import io
+    import zipfile
+
+    response = _post(app, "cox", "bundle", {"endpoint": "OS/DX", "cov": ["lineage", "age_at_dx"], "ref": []}, EXPORT)
+    name, data = _file(response, "cox")
+    assert name == "forest_OS_DX.zip"
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    stem = "forest_OS_DX/forest_OS_DX"
+    assert {f"{stem}.pdf", f"{stem}_hazard_ratios.csv", f"{stem}.xlsx", f"{stem}_methods.txt"} <= set(names)
+    assert "forest_OS_DX/manifest.json" in names
+
+
+def test_cohort_page_table1_data_download_and_its_message(app):
+    response = _post(app, "cohort", "data", {"t1by": "lineage"}, {})
+    name, data = _file(response, "cohort")
+    assert name == "table1_by_lineage.xlsx"
+    assert data[:2] == b"PK"  # an XLSX is a zip
+    response = _post(app, "cohort", "data", {"t1by": "none"}, {})
+    assert "Compare by" in json.dumps(response)
+
+
+def test_the_download_row_is_on_the_pages(app):
+    from dashboard.pages import cohort, competing, cox, survival
+
+    for page, module in (("survival", survival), ("competing", competing), ("cox", cox), ("cohort", cohort)):
+        from dashboard.context import PageContext
+
+        ctx = PageContext(app.server.config["AYAALL_SERVICE"], DashboardSettings(min_cell=MIN_CELL))
+        text = json.dumps(module.layout({}, ctx), cls=plotly.utils.PlotlyJSONEncoder)
+        assert f'"page": "{page}"' in text, page
+        assert "export-button" in text, page

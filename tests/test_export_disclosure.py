@@ -1,0 +1,150 @@
+"""Disclosure control holds in exports: a scan of everything an export writes (CSV, XLSX cells, the SVG
+figure's text, the methods paragraph, the manifest) finds no count from 1 to min_cell - 1 in a count
+position and no patient id, and each curve stops at the last time with at least min_cell at risk.
+
+The cohort is deliberately small (T-lineage patients aged 30-39, grouped by frontline regimen), so that
+suppression has work to do; the scan checks that it did (some cells are masked). Rules:
+``analyses/suppression.py``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from export_support import svg_info
+from openpyxl import load_workbook
+
+from analyses.cohort import CohortSpec
+from export.kinds import KINDS
+from export.requests import ExportRequest
+
+MIN_CELL = 11
+COHORT = {"filters": {"lineage": ["T"], "age_group": ["30-39"]}}
+REQUESTS = {
+    "km": {"figure": "km", "endpoint": "OS", "origin": "DX", "by": "frontline_regimen"},
+    "cif": {"figure": "cif", "endpoint": "CIR", "origin": "CR1", "by": "frontline_regimen"},
+    "forest": {"figure": "forest", "endpoint": "OS", "origin": "DX", "covariates": ("frontline_regimen", "age_at_dx")},
+    "table1": {"figure": "table1", "by": "frontline_regimen", "variables": ("sex", "race", "cns_status", "age_at_dx")},
+}
+PATIENT_ID = re.compile(r"\bP\d{7}\b")
+LEADING_COUNT = re.compile(r"^\s*([\d,]+)(?:\s*\(|$)")
+
+
+@pytest.fixture(scope="module")
+def service(demo_db):
+    from dashboard.data import RegistryService
+
+    svc = RegistryService(demo_db)
+    yield svc
+    svc.close()
+
+
+@pytest.fixture(scope="module")
+def bundles(service):
+    from export.exporter import to_memory
+
+    out = {}
+    for name, fields in REQUESTS.items():
+        request = ExportRequest(**fields, cohort=COHORT, min_cell=MIN_CELL, format="zip", figure_format="svg")
+        data, manifest = to_memory(service, request, f"{name}.zip", cohort_source={"kind": "test"})
+        out[name] = (zipfile.ZipFile(io.BytesIO(data)), manifest)
+    return out
+
+
+def _count_ok(value: object) -> bool:
+    """0, or at least MIN_CELL (a masked count is empty or —, and is not a count)."""
+    text = str(value).strip()
+    if text in ("", "—", "nan", "None"):
+        return True
+    return int(text.replace(",", "").split(".")[0]) == 0 or int(text.replace(",", "").split(".")[0]) >= MIN_CELL
+
+
+def _masked(value: object) -> bool:
+    return str(value).strip() in ("", "—", "nan", "None")
+
+
+@pytest.mark.parametrize("name", list(REQUESTS))
+def test_no_small_count_in_any_exported_table(bundles, name):
+    bundle, _ = bundles[name]
+    kind = KINDS[name]
+    masked = 0
+    for spec in kind.tables:
+        member = next(n for n in bundle.namelist() if n.endswith(f"_{spec.name}.csv"))
+        table = pd.read_csv(io.BytesIO(bundle.read(member)), dtype=str, keep_default_na=False)
+        for col in spec.counts:
+            assert all(_count_ok(v) for v in table[col]), (spec.name, col, list(table[col]))
+            masked += sum(_masked(v) for v in table[col])
+        if spec.name == "table1":  # counts inside "n (%)" cells and "(n=...)" headers
+            for col in table.columns[2:-2]:
+                head = re.search(r"\(n=([^)]*)\)", col)
+                assert head is not None
+                assert _count_ok(head.group(1))
+                for cell in table[col]:
+                    match = LEADING_COUNT.match(cell)
+                    assert match is None or _count_ok(match.group(1)), (col, cell)
+                    masked += cell == "—"
+    if name != "forest":  # the Cox model's n and events are large; the per-group tables are not
+        assert masked > 0, "the small cohort should have needed suppression"
+
+
+@pytest.mark.parametrize("name", list(REQUESTS))
+def test_no_small_count_in_the_xlsx(bundles, name):
+    bundle, _ = bundles[name]
+    member = next(n for n in bundle.namelist() if n.endswith(".xlsx"))
+    book = load_workbook(io.BytesIO(bundle.read(member)), read_only=True)
+    for spec in KINDS[name].tables:
+        rows = list(book[spec.name].iter_rows(values_only=True))
+        header = list(rows[0])
+        for col in spec.counts:
+            j = header.index(col)
+            assert all(_count_ok("" if r[j] is None else r[j]) for r in rows[1:]), (spec.name, col)
+    assert {"Methods", "Provenance"} <= set(book.sheetnames)
+
+
+@pytest.mark.parametrize("name", ["km", "cif", "forest"])
+def test_no_small_count_in_the_figure_text(bundles, name):
+    bundle, _ = bundles[name]
+    member = next(n for n in bundle.namelist() if n.endswith(".svg"))
+    info = svg_info(bundle.read(member))
+    for text in info["textpoints"]:  # the KMunicate table's cells
+        assert _count_ok(text), text
+    if name == "km":
+        assert "—" in info["textpoints"], "the small cohort should have masked cells in the risk table"
+
+
+@pytest.mark.parametrize("name", list(REQUESTS))
+def test_methods_and_manifest_hold_no_small_count_and_no_patient_id(bundles, name):
+    bundle, manifest = bundles[name]
+    methods = bundle.read(next(n for n in bundle.namelist() if n.endswith("_methods.txt"))).decode()
+    counts = re.findall(r"included ([\d,]+) patients", methods)  # the paragraph's only count position
+    assert all(_count_ok(n) for n in counts), counts
+    assert f"counts of 1 to {MIN_CELL - 1} patients" in methods
+    for member in bundle.namelist():
+        data = bundle.read(member)
+        text = data.decode("utf-8", errors="ignore") if not member.endswith(".xlsx") else ""
+        assert not PATIENT_ID.search(text), member
+        assert "patient_id" not in text, member
+    assert not PATIENT_ID.search(json.dumps(manifest))
+
+
+def test_curves_stop_where_fewer_than_min_cell_remain_at_risk(bundles, service):
+    from analyses.km import fit_km
+
+    bundle, _ = bundles["km"]
+    curve = pd.read_csv(io.BytesIO(bundle.read("km/km_curve.csv")))
+    frame = service.frame(CohortSpec.from_dict(COHORT), "OS", "DX", ["frontline_regimen"])
+    full = fit_km(frame, "time_days", "event_code", "frontline_regimen").curve
+    for group, rows in full.groupby("group"):
+        enough = rows[rows["at_risk"] >= MIN_CELL]
+        shown = curve[curve["group"] == group]
+        if enough.empty:
+            assert shown.empty, f"{group} has fewer than {MIN_CELL} patients but a curve"
+        else:
+            assert float(shown["time_days"].max()) == float(enough["time_days"].max()), group
+    assert np.isfinite(curve["survival"]).all()

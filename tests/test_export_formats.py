@@ -1,0 +1,113 @@
+"""Each export format opens and is what it claims: SVG parses with its width in mm, the PDF's page is the
+preset's width in pt and embeds every font, PNG and TIFF carry the dpi asked for and the preset's pixel
+width; every figure file holds its manifest. The full format x preset matrix is run on the Kaplan–Meier
+figure; the other figures in one format each.
+
+Expected sizes come from the presets (``export.presets.PRESETS``): width_mm / 25.4 * 72 pt for PDF,
+round(width_mm / 25.4 * dpi) px for rasters (1 in = 25.4 mm = 72 pt).
+"""
+
+from __future__ import annotations
+
+import pytest
+from export_support import export_file, image_info, pdf_info, svg_info
+
+from export.presets import PRESETS
+
+KM = {"figure": "km", "endpoint": "OS", "origin": "DX", "by": "lineage", "unit": "years"}
+MATRIX = [(fmt, p.name) for fmt in ("svg", "pdf", "png", "tiff") for p in PRESETS]
+
+
+@pytest.fixture(scope="module")
+def service(demo_db):
+    from dashboard.data import RegistryService
+
+    svc = RegistryService(demo_db)
+    yield svc
+    svc.close()
+
+
+def _check_manifest(manifest, fmt: str, preset: str, *, embedded: bool) -> None:
+    assert manifest is not None, "no manifest in the file"
+    assert manifest["schema"] == "ayaall-export-manifest/1"
+    assert manifest["export"]["format"] == fmt
+    assert manifest["export"]["preset"] == preset
+    assert manifest["embedded"] is embedded
+    assert manifest["database"]["load_id"].startswith("L0001-")
+    assert manifest["min_cell"] == 11
+
+
+@pytest.mark.parametrize(("fmt", "preset"), MATRIX, ids=[f"{f}-{p}" for f, p in MATRIX])
+def test_km_figure_in_every_format_and_preset(service, tmp_path, fmt, preset):
+    spec = next(p for p in PRESETS if p.name == preset)
+    data, sidecar = export_file(service, tmp_path, f"km.{fmt}", **KM, format=fmt, preset=preset, dpi=300)
+    _check_manifest(sidecar, fmt, preset, embedded=False)
+    assert sidecar["files"][0]["path"] == f"km.{fmt}"
+    if fmt == "svg":
+        info = svg_info(data)
+        assert info["width"] == f"{spec.width_mm:g}mm"
+        assert info["height"].endswith("mm")
+        assert float(info["height"][:-2]) > 0
+        assert info["viewBox"].startswith("0 0 ")
+        embedded = info["manifest"]
+    elif fmt == "pdf":
+        info = pdf_info(data)
+        assert info["pages"] == 1
+        assert info["width_pt"] == pytest.approx(spec.width_mm / 25.4 * 72, abs=0.01)
+        assert info["fonts"], "the PDF has no text fonts"
+        assert all(embedded for _, embedded in info["fonts"]), info["fonts"]
+        embedded = info["manifest"]
+    else:
+        info = image_info(data)
+        assert info["format"] == {"png": "PNG", "tiff": "TIFF"}[fmt]
+        assert info["size"][0] == round(spec.width_mm / 25.4 * 300)
+        assert info["dpi"] == pytest.approx((300, 300), abs=0.01)
+        assert info["mode"] == "RGB"
+        embedded = info["manifest"]
+    _check_manifest(embedded, fmt, preset, embedded=True)
+    assert embedded["files"] is None  # a file cannot hold its own hash
+    assert {k: v for k, v in embedded.items() if k not in ("files", "embedded")} == {
+        k: v for k, v in sidecar.items() if k not in ("files", "embedded")
+    }
+
+
+@pytest.mark.parametrize("dpi", [600, 1200])
+@pytest.mark.parametrize("fmt", ["png", "tiff"])
+def test_raster_dpi_is_recorded_and_sets_the_pixel_width(service, tmp_path, fmt, dpi):
+    data, _ = export_file(service, tmp_path, f"km.{fmt}", **KM, format=fmt, preset="single", dpi=dpi)
+    info = image_info(data)
+    assert info["size"][0] == round(85 / 25.4 * dpi)  # 85 mm at dpi
+    assert info["dpi"] == pytest.approx((dpi, dpi), abs=0.01)
+
+
+def test_grayscale_raster_is_an_8_bit_gray_image(service, tmp_path):
+    data, manifest = export_file(service, tmp_path, "km.png", **KM, format="png", dpi=300, grayscale=True)
+    assert image_info(data)["mode"] == "L"
+    assert manifest["export"]["grayscale"] is True
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"figure": "cif", "endpoint": "CIR", "origin": "CR1", "by": "lineage"}, id="cif"),
+        pytest.param(
+            {"figure": "forest", "endpoint": "OS", "origin": "DX", "covariates": ("lineage", "age_at_dx")},
+            id="forest",
+        ),
+    ],
+)
+def test_other_figures_export_as_pdf_with_embedded_fonts(service, tmp_path, fields):
+    data, manifest = export_file(service, tmp_path, "fig.pdf", **fields, format="pdf", preset="onehalf")
+    info = pdf_info(data)
+    assert info["width_pt"] == pytest.approx(114 / 25.4 * 72, abs=0.01)
+    assert info["fonts"]
+    assert all(e for _, e in info["fonts"])
+    assert info["manifest"]["request"]["figure"] == fields["figure"]
+    assert manifest["files"][0]["bytes"] == len(data)
+
+
+def test_sidecar_hash_is_the_files_hash(service, tmp_path):
+    import hashlib
+
+    data, manifest = export_file(service, tmp_path, "km.svg", **KM, format="svg")
+    assert manifest["files"] == [{"path": "km.svg", "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}]
