@@ -53,7 +53,6 @@ Hundepool A, et al. (2012). Statistical Disclosure Control. Wiley, ch. 4 (second
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Iterable
 
 import numpy as np
@@ -133,11 +132,12 @@ def _thin_at_risk(values: Iterable[float], min_cell: int, hidden_n: float | None
     """Rules 4-5: show an at-risk number only when its drop from the last shown one is 0 or large.
 
     ``hidden_n`` is a masked group size: numbers within ``min_cell`` of it (including equal) are masked.
+    A plain loop over Python numbers: each decision depends on the last shown number.
     """
     out: list[int | None] = []
     last, last_hidden = (hidden_n, True) if hidden_n is not None else (None, False)
-    for value in values:
-        if is_small(value, min_cell):
+    for value in values.tolist() if isinstance(values, np.ndarray | pd.Series) else values:
+        if 0 < value < min_cell:  # rule 1
             out.append(None)
             continue
         if last is None:
@@ -160,52 +160,75 @@ def suppress_curve(curve: pd.DataFrame, min_cell: int, hidden_n: float | None = 
     return _suppress_curve(curve, min_cell, hidden_n, [])[0]
 
 
+def _counts_column(values: np.ndarray, hidden: np.ndarray) -> pd.Series:
+    """Counts as Python ints in an object column, None where hidden (or missing)."""
+    out = np.where(np.isnan(values), 0, values).astype(np.int64).astype(object)
+    out[hidden | np.isnan(values)] = None
+    return pd.Series(out, dtype=object)
+
+
 def _suppress_curve(curve, min_cell, hidden_n, points) -> tuple[pd.DataFrame, list[int | None]]:
     """Rule 4, thinning the at-risk numbers of the curve and of ``points`` (time, at_risk) together."""
-    curve = _object(curve, [c for c in ("at_risk", *_ROW_COUNTS) if c in curve]).reset_index(drop=True)
+    count_cols = [c for c in ("at_risk", *_ROW_COUNTS) if c in curve]
     if min_cell <= 0:
-        return curve, [v for _, v in points]
-    keep = curve["at_risk"].astype(float) >= min_cell
-    remainder = int(curve.loc[~keep, "at_risk"].iloc[0]) if (~keep).any() else 0
+        return _object(curve, count_cols).reset_index(drop=True), [v for _, v in points]
+    at_risk = curve["at_risk"].to_numpy(dtype=float)
+    keep = at_risk >= min_cell
+    remainder = int(at_risk[~keep][0]) if (~keep).any() else 0
     curve = curve[keep].reset_index(drop=True)
     cols = [c for c in _ROW_COUNTS if c in curve]
-    true_counts = curve[cols].to_numpy(dtype=float)
-    times = list(curve["time_days"]) + [t for t, _ in points]
-    values = list(curve["at_risk"]) + [v for _, v in points]
-    order = sorted(range(len(times)), key=lambda i: (times[i], i >= len(curve)))
-    shown: list[int | None] = [None] * len(times)
-    for i, v in zip(order, _thin_at_risk([values[i] for i in order], min_cell, hidden_n), strict=True):
-        shown[i] = v
-    curve["at_risk"] = pd.Series(shown[: len(curve)], dtype=object)
-    for col in cols:
-        curve[col] = pd.Series([mask_count(v, min_cell) for v in curve[col]], dtype=object)
-    _protect_runs(curve, cols, true_counts, remainder, min_cell)
-    return curve, shown[len(curve) :]
+    true_counts = curve[cols].to_numpy(dtype=float).reshape(len(curve), len(cols))
+    # curve rows and points in time order; a point goes after a curve row at the same time
+    times = np.r_[curve["time_days"].to_numpy(dtype=float), [float(t) for t, _ in points]]
+    values = np.r_[at_risk[keep], [float(v) for _, v in points]]
+    order = np.lexsort((np.arange(len(times)) >= len(curve), times))
+    shown = np.empty(len(times), dtype=object)
+    shown[order] = _thin_at_risk(values[order], min_cell, hidden_n)
+    hidden = np.isnan(true_counts) | ((true_counts > 0) & (true_counts < min_cell))  # rule 1
+    hidden = _protect_runs(pd.notna(shown[: len(curve)]), true_counts, hidden, remainder, min_cell)
+    curve = curve.assign(at_risk=pd.Series(shown[: len(curve)], dtype=object))
+    for j, col in enumerate(cols):
+        curve[col] = _counts_column(true_counts[:, j], hidden[:, j])
+    return curve, list(shown[len(curve) :])
 
 
-def _protect_runs(curve, cols, true_counts, remainder, min_cell) -> None:
+def _protect_runs(
+    shown: np.ndarray, true_counts: np.ndarray, hidden: np.ndarray, remainder: int, min_cell: int
+) -> np.ndarray:
     """Between two shown at-risk numbers the row counts add up to their difference: rule 3 per run.
 
-    The last run also holds the rows after the truncation (their total is the first hidden at-risk
-    number), which count as one masked cell. Rows before the first shown at-risk number (when the
-    group size is hidden) add up to an unknown total and need nothing.
+    ``shown`` flags the rows whose at-risk number is shown, ``hidden`` (rows x count columns) the
+    counts masked so far; returns ``hidden`` with the further masks. A run is the block of rows from
+    one shown at-risk number to the next; its cells are taken row by row. The last run also holds the
+    rows after the truncation (their total is the first hidden at-risk number), which count as one
+    masked cell. Rows before the first shown at-risk number (when the group size is hidden) add up to
+    an unknown total and need nothing. Runs whose masked cells already number two or more and add up
+    to at least ``min_cell`` are left alone; in the others, further cells are masked smallest first
+    (ties in cell order) until they do, or the whole run is masked.
     """
-    shown = [i for i, v in enumerate(curve["at_risk"]) if v is not None]
-    bounds = [*shown, len(curve)]
-    for a, b in itertools.pairwise(bounds):
-        values = list(true_counts[a:b].ravel())
-        masked = [v is None for v in curve.iloc[a:b][cols].to_numpy().ravel()]
-        if b == len(curve) and remainder > 0:
-            values.append(remainder)
-            masked.append(True)
-        if not any(masked):
-            continue
-        extended, exposed = suppress_totals(values, min_cell, also_mask=masked)
-        hide = [True] * len(values) if exposed else [v is None for v in extended]
-        grid = np.array(hide[: (b - a) * len(cols)]).reshape(b - a, len(cols))
-        for j, col in enumerate(cols):
-            rows = np.flatnonzero(grid[:, j]) + a
-            curve.loc[rows, col] = None
+    n_rows, n_cols = true_counts.shape
+    starts = np.flatnonzero(shown)
+    if len(starts) == 0 or n_cols == 0:
+        return hidden
+    bounds = np.append(starts, n_rows) * n_cols  # runs as (non-empty) ranges of cells, row by row
+    values = true_counts.ravel()
+    mask = hidden.ravel().copy()
+    hidden_sum = np.add.reduceat(np.where(mask, values, 0.0), bounds[:-1])
+    hidden_count = np.add.reduceat(mask.astype(np.int64), bounds[:-1])
+    if remainder > 0:
+        hidden_sum[-1] += remainder
+        hidden_count[-1] += 1
+    exposed = (hidden_count > 0) & ((hidden_count < 2) | (hidden_sum < min_cell))
+    for run in np.flatnonzero(exposed):
+        cells = np.arange(bounds[run], bounds[run + 1])
+        free = cells[~mask[cells]]
+        free = free[np.argsort(values[free], kind="stable")]
+        enough = (hidden_count[run] + np.arange(1, len(free) + 1) >= 2) & (
+            hidden_sum[run] + np.cumsum(values[free]) >= min_cell
+        )
+        first = np.argmax(enough) if enough.any() else len(free)
+        mask[free[: first + 1]] = True
+    return mask.reshape(n_rows, n_cols)
 
 
 def _group_counts(summary: pd.DataFrame, min_cell: int) -> tuple[pd.DataFrame, bool, bool]:
