@@ -46,7 +46,7 @@ def table1(service: RegistryService, cohort: CohortSpec, by: str | None, min_cel
 
 def _table1(service: RegistryService, cohort: CohortSpec, by: str | None, min_cell: int) -> pd.DataFrame:
     variables = [c for c, _ in TABLE1_ROWS if c != by]
-    frame = service.patients(cohort, [*variables, *([by] if by else [])])
+    frame = service.patients(cohort, [*variables, *([by] if by else [])], identifiers=False)
     group_col = by or "_group"
     if by is None:
         frame = frame.assign(_group=_ALL)
