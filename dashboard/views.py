@@ -85,7 +85,7 @@ def _survival_view(
         km = fit_km(frame, "time_days", "event_code", by, times=[y * DAYS_PER_YEAR for y in MILESTONE_YEARS])
     notes += [str(w.message) for w in caught if issubclass(w.category, AnalysisWarning)]
     shown, hide = suppress_km(km, min_cell)
-    logrank, pairwise = _tests(frame, by, notes)
+    logrank, pairwise = _tests(frame, by, len(km.summary), notes)
     if min_cell:
         notes.append(
             f"Small-cell suppression: counts of 1 to {min_cell - 1}, and counts that would reveal them, "
@@ -105,8 +105,10 @@ def _survival_view(
     )
 
 
-def _tests(frame: pd.DataFrame, by: str | None, notes: list[str]) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
-    if by is None or frame[by].nunique() < 2:
+def _tests(
+    frame: pd.DataFrame, by: str | None, n_groups: int, notes: list[str]
+) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
+    if by is None or n_groups < 2:
         return None, None
     try:
         test = logrank_test(frame, "time_days", "event_code", by)
@@ -115,7 +117,7 @@ def _tests(frame: pd.DataFrame, by: str | None, notes: list[str]) -> tuple[dict[
         return None, None
     result = {"statistic": test.statistic, "df": test.df, "p": test.p, "method": test.method}
     pairwise = None
-    if frame[by].nunique() > 2:
+    if n_groups > 2:
         try:
             pairwise = pairwise_logrank(frame, "time_days", "event_code", by)
         except AnalysisError as exc:
