@@ -20,8 +20,9 @@ percentage; then, within each variable, further cells are masked (smallest first
 can be recovered from a group's total (its column, which includes the missing count) or from the overall
 column (its row), using :func:`analyses.suppression.suppress_totals` in both directions until stable.
 Continuous summaries of a group with fewer than ``min_cell`` non-missing values are masked; a continuous
-variable's non-missing and missing counts add up to the group's size, so when one is masked so is the
-other. The Overall n is masked when it is small or when it would reveal a masked group size.
+variable's non-missing and missing counts are suppressed as a two-level table (they add up to the
+group's size, and across groups to the Overall counts). The Overall n is masked when it is small or when
+it would reveal a masked group size.
 
 References
 ----------
@@ -125,9 +126,9 @@ def table_one(df: pd.DataFrame, group_col: str, variables: Sequence[str]) -> Tab
                 )
             tests.append({"variable": var, "kind": "continuous", **_continuous_test(x, labels, groups)})
         else:
-            table, missing = _level_counts(values, group_codes, len(groups))  # levels x groups, as text
+            table, absent_counts = _level_counts(values, group_codes, len(groups))  # levels x groups, as text
             for g, counts, absent in zip(
-                columns, [*table.T.to_numpy(), table.sum(axis=1).to_numpy()], missing, strict=True
+                columns, [*table.T.to_numpy(), table.sum(axis=1).to_numpy()], absent_counts, strict=True
             ):
                 present = int(counts.sum())
                 for lv, k in zip(table.index, counts.tolist(), strict=True):
@@ -276,12 +277,14 @@ def suppress_table_one(result: TableOneResult, min_cell: int) -> TableOneResult:
     cat.loc[hide, "n"] = None
     cat.loc[hide, "percent"] = np.nan
     cont = result.continuous.copy().astype({"n": object, "missing": object})
-    small = cont["n"].astype(float) < min_cell
-    cont.loc[small, ["median", "q1", "q3", "mean", "sd"]] = np.nan
-    cont.loc[small & (cont["n"].astype(float) > 0), "n"] = None
-    cont.loc[(cont["missing"].astype(float) > 0) & (cont["missing"].astype(float) < min_cell), "missing"] = None
-    cont.loc[cont["n"].isna(), "missing"] = None  # n + missing = the group's size
-    cont.loc[cont["missing"].isna(), "n"] = None  # ... both ways
+    cont.loc[cont["n"].astype(float) < min_cell, ["median", "q1", "q3", "mean", "sd"]] = np.nan
+    variables = cont["variable"].to_numpy()
+    for var in pd.unique(variables):  # n and missing: a two-level table (columns add up to group sizes)
+        rows = np.flatnonzero(variables == var)
+        grid = cont[["n", "missing"]].to_numpy(dtype=float)[rows].T
+        hidden = _hidden_cells(grid, list(cont["group"].to_numpy()[rows]).index(OVERALL), min_cell)
+        cont.loc[cont.index[rows[hidden[0]]], "n"] = None
+        cont.loc[cont.index[rows[hidden[1]]], "missing"] = None
     groups = result.groups.copy().astype({"n": object})
     masked_n, hide_total = suppress_totals(groups["n"].iloc[:-1], min_cell)
     groups.loc[groups.index[:-1], "n"] = masked_n

@@ -93,8 +93,9 @@ def _cases(db: Path):
     return cases, cohorts, reset
 
 
-def _measure(db: Path, repeat: int) -> list[dict]:
+def _measure(db: Path, repeat: int, only: str = "") -> list[dict]:
     cases, cohorts, reset = _cases(db)
+    cases = [(name, fn) for name, fn in cases if only.lower() in name.lower()]
     for _, fn in cases:  # warm-up: imports and lazy setup are not a filter change's cost
         for v in cohorts.values():
             fn(v)
@@ -114,12 +115,23 @@ def _measure(db: Path, repeat: int) -> list[dict]:
     return out
 
 
-def _worker(tree: Path, db: Path, repeat: int) -> list[dict]:
+def _worker(tree: Path, db: Path, repeat: int, only: str) -> list[dict]:
     """Run the measurement in a fresh process on the code in ``tree``."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         result = Path(fh.name)
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    cmd = [sys.executable, __file__, "--worker", str(db), "--repeat", str(repeat), "--json", str(result)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        str(db),
+        "--repeat",
+        str(repeat),
+        "--json",
+        str(result),
+        "--only",
+        only,
+    ]
     subprocess.run(cmd, check=True, env=env, cwd=tree)
     records = json.loads(result.read_text())
     result.unlink()
@@ -162,18 +174,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="timed first calls per case and round")
     parser.add_argument("--against", metavar="REV", help="also measure git revision REV (before/after)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per tree with --against")
+    parser.add_argument("--only", default="", help="measure only the callbacks whose name contains this text")
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        args.json.write_text(json.dumps(_measure(args.worker, args.repeat)))
+        args.json.write_text(json.dumps(_measure(args.worker, args.repeat, args.only)))
         return
     OUT.mkdir(parents=True, exist_ok=True)
     db = _registry(args.patients, args.seed).resolve()
     load = os.getloadavg()[0]
     print(f"Registry: {args.patients:,} patients (seed {args.seed}); server time in ms; load average {load:.1f}.\n")
     if not args.against:
-        merged = _merge([_measure(db, args.repeat)])
+        merged = _merge([_measure(db, args.repeat, args.only)])
         print(f"Median of {args.repeat} first calls (best in brackets) and of the cached calls.\n")
         print("| callback | cohort | first call | cached |")
         print("|---|---|---:|---:|")
@@ -184,8 +197,8 @@ def main() -> None:
         before_tree = _checkout(args.against, Path(tmp))
         before, after = [], []
         for _ in range(args.rounds):
-            before.append(_worker(before_tree, db, args.repeat))
-            after.append(_worker(ROOT, db, args.repeat))
+            before.append(_worker(before_tree, db, args.repeat, args.only))
+            after.append(_worker(ROOT, db, args.repeat, args.only))
     b, a = _merge(before), _merge(after)
     n = args.rounds * args.repeat
     print(f"Median of {n} first calls per tree (best in brackets), {args.rounds} alternating rounds; cached: median.\n")

@@ -152,3 +152,16 @@ def test_format_keeps_a_missing_row_only_when_something_is_missing() -> None:
     shown = format_table_one(result, {"x": "X", "y": "Y"})
     assert shown["Level"].tolist() == ["u", "v", "u", "missing"]
     assert shown.loc[3, "b (n=30)"] == "1"
+
+
+def test_continuous_missing_counts_are_protected_across_groups() -> None:
+    """a: 50 patients, 3 without an age; b: 50, 20 without. Overall missing (23) minus b's (20) would give
+    a's 3 back, so a second cell of the row (or the Overall) is masked too."""
+    ages = list(range(47))
+    data = pd.DataFrame({"g": ["a"] * 50 + ["b"] * 50, "age": [np.nan] * 3 + ages + [np.nan] * 20 + list(range(30))})
+    cont = suppress_table_one(table_one(data, "g", ["age"]), MIN_CELL).continuous.set_index("group")
+    missing = cont["missing"]
+    assert missing["a"] is None
+    assert missing["b"] is None or missing[OVERALL] is None
+    shown = [v for v in cont["n"] if v is not None]
+    assert all(v == 0 or v >= MIN_CELL for v in shown)
