@@ -87,25 +87,44 @@ def _attack(original, suppressed, totals, min_cell: int) -> None:
     assert (merged["at_risk_true"] >= min_cell).all()
 
 
-def _attack_milestones(original, suppressed, group, n_known, events_known, min_cell) -> None:
-    """Parts [0,t1), {t1}, (t1,t2), ...: unknown events and censorings per part; every shown number is
-    a linear equation; a small sum of consecutive parts must not be solvable from them."""
-    ms = suppressed.milestones[suppressed.milestones["group"] == group].reset_index(drop=True)
-    curve = suppressed.curve[suppressed.curve["group"] == group].reset_index(drop=True)
-    rows = original.curve[(original.curve["group"] == group)].iloc[1:]
-    t = ms["time_days"].to_numpy(dtype=float)
-    n_parts = 2 * len(t) + 1
-    part = [2 * int(np.searchsorted(t, x)) + int(x in t) for x in rows["time_days"]]
-    truth = np.r_[
-        np.bincount(part, weights=rows["events"], minlength=n_parts),
-        np.bincount(part, weights=rows["censored"], minlength=n_parts),
-    ]
+class _Parts:
+    """Follow-up split at the table's times t_1 < ... < t_K into parts [0,t1), {t1}, (t1,t2), ...: the
+    true events and censorings per part (from the unsuppressed curve ``rows``), and sums over parts as
+    vectors. Every shown number is a linear equation in the parts."""
 
-    def vec(a, b, ev=1.0, ce=1.0):
-        v = np.zeros(2 * n_parts)
-        v[a:b], v[n_parts + a : n_parts + b] = ev, ce
+    def __init__(self, rows: pd.DataFrame, t: np.ndarray) -> None:
+        self.n = 2 * len(t) + 1
+        part = [2 * int(np.searchsorted(t, x)) + int(x in t) for x in rows["time_days"]]
+        self.truth = np.r_[
+            np.bincount(part, weights=rows["events"], minlength=self.n),
+            np.bincount(part, weights=rows["censored"], minlength=self.n),
+        ]
+
+    def vec(self, a: int, b: int, ev: float = 1.0, ce: float = 1.0) -> np.ndarray:
+        v = np.zeros(2 * self.n)
+        v[a:b], v[self.n + a : self.n + b] = ev, ce
         return v
 
+    def assert_no_small_sum_solves(self, eqs: list[np.ndarray], min_cell: int, label) -> None:
+        """No sum of events, censorings or both over consecutive parts that is small solves from ``eqs``."""
+        if not eqs:
+            return
+        a_mat = np.array(eqs)
+        for a in range(self.n):
+            for b in range(a + 1, self.n + 1):
+                for f in (self.vec(a, b, ce=0.0), self.vec(a, b, ev=0.0), self.vec(a, b)):
+                    if 0 < f @ self.truth < min_cell:
+                        y = np.linalg.lstsq(a_mat.T, f, rcond=None)[0]
+                        assert np.abs(a_mat.T @ y - f).max() > 1e-8, (label, a, b, f @ self.truth)
+
+
+def _attack_milestones(original, suppressed, group, n_known, events_known, min_cell) -> None:
+    """The milestone table (and the curve rows that start at its times) as a linear system."""
+    ms = suppressed.milestones[suppressed.milestones["group"] == group].reset_index(drop=True)
+    curve = suppressed.curve[suppressed.curve["group"] == group].reset_index(drop=True)
+    t = ms["time_days"].to_numpy(dtype=float)
+    parts = _Parts(original.curve[(original.curve["group"] == group)].iloc[1:], t)
+    vec, n_parts = parts.vec, parts.n
     eqs = ([vec(0, n_parts)] if n_known else []) + ([vec(0, n_parts, ce=0.0)] if events_known else [])
     for k, tk in enumerate(t):
         later = curve[curve["time_days"] >= tk]
@@ -113,15 +132,7 @@ def _attack_milestones(original, suppressed, group, n_known, events_known, min_c
             eqs.append(vec(2 * k + 1, n_parts))
         if ms.loc[k, "events"] is not None:
             eqs.append(vec(2 * k, 2 * k + 2, ce=0.0))
-    if not eqs:
-        return
-    a_mat = np.array(eqs)
-    for a in range(n_parts):
-        for b in range(a + 1, n_parts + 1):
-            for f in (vec(a, b, ce=0.0), vec(a, b, ev=0.0), vec(a, b)):
-                if 0 < f @ truth < min_cell:
-                    y = np.linalg.lstsq(a_mat.T, f, rcond=None)[0]
-                    assert np.abs(a_mat.T @ y - f).max() > 1e-8, (group, a, b, f @ truth)
+    parts.assert_no_small_sum_solves(eqs, min_cell, group)
 
 
 def test_lung_ecog_group_of_one_is_protected() -> None:
@@ -321,40 +332,22 @@ def _attack_risk_table(original, table: pd.DataFrame, min_cell: int) -> None:
 
 
 def _attack_table_equations(rows, tab, n_known, events_known, min_cell) -> None:
-    """The figure draws the curve past the last tick: a part of follow-up up to it with no step (no
-    mark) is seen to hold no event (no censoring), which the attacker uses as well."""
-    t = tab["time_days"].to_numpy(dtype=float)
-    n_parts = 2 * len(t) + 1
-    part = [2 * int(np.searchsorted(t, x)) + int(x in t) for x in rows["time_days"]]
-    truth = np.r_[
-        np.bincount(part, weights=rows["events"], minlength=n_parts),
-        np.bincount(part, weights=rows["censored"], minlength=n_parts),
-    ]
-
-    def vec(a, b, ev=1.0, ce=1.0):
-        v = np.zeros(2 * n_parts)
-        v[a:b], v[n_parts + a : n_parts + b] = ev, ce
-        return v
-
+    """The risk table as a linear system. The figure draws the curve past the last tick: a part of
+    follow-up up to it with no step (no mark) is seen to hold no event (no censoring), which the
+    attacker uses as well."""
+    parts = _Parts(rows, tab["time_days"].to_numpy(dtype=float))
+    vec, n_parts, truth = parts.vec, parts.n, parts.truth
     eqs = ([vec(0, n_parts)] if n_known else []) + ([vec(0, n_parts, ce=0.0)] if events_known else [])
     eqs += [vec(p, p + 1, ce=0.0) for p in range(n_parts - 1) if truth[p] == 0]
     eqs += [vec(p, p + 1, ev=0.0) for p in range(n_parts - 1) if truth[n_parts + p] == 0]
-    for k in range(len(t)):
+    for k in range(len(tab)):
         if tab.loc[k, "at_risk"] is not None:
             eqs.append(vec(2 * k + 1, n_parts))
         if tab.loc[k, "events"] is not None:
             eqs.append(vec(2 * k, 2 * k + 2, ce=0.0))
         if tab.loc[k, "censored"] is not None:
             eqs.append(vec(2 * k, 2 * k + 2, ev=0.0))
-    if not eqs:
-        return
-    a_mat = np.array(eqs)
-    for a in range(n_parts):
-        for b in range(a + 1, n_parts + 1):
-            for f in (vec(a, b, ce=0.0), vec(a, b, ev=0.0), vec(a, b)):
-                if 0 < f @ truth < min_cell:
-                    y = np.linalg.lstsq(a_mat.T, f, rcond=None)[0]
-                    assert np.abs(a_mat.T @ y - f).max() > 1e-8, (a, b, f @ truth)
+    parts.assert_no_small_sum_solves(eqs, min_cell, "risk table")
 
 
 def _tail_leak_cohort() -> pd.DataFrame:
