@@ -19,7 +19,10 @@ Suppression (:func:`suppress_table_one`): a count of 1 to ``min_cell - 1`` is ma
 percentage; then, within each variable, further cells are masked (smallest first) until no masked cell
 can be recovered from a group's total (its column, which includes the missing count) or from the overall
 column (its row), using :func:`analyses.suppression.suppress_totals` in both directions until stable.
-Continuous summaries of a group with fewer than ``min_cell`` non-missing values are masked.
+Continuous summaries of a group with fewer than ``min_cell`` non-missing values are masked; a continuous
+variable's non-missing and missing counts are suppressed as a two-level table (they add up to the
+group's size, and across groups to the Overall counts). The Overall n is masked when it is small or when
+it would reveal a masked group size.
 
 References
 ----------
@@ -39,7 +42,7 @@ import pandas as pd
 from scipy import stats
 
 from analyses.results import AnalysisError
-from analyses.suppression import suppress_totals
+from analyses.suppression import is_small, suppress_totals
 
 __all__ = ["TableOneResult", "suppress_table_one", "table_one"]
 
@@ -96,7 +99,8 @@ def table_one(df: pd.DataFrame, group_col: str, variables: Sequence[str]) -> Tab
     if group_col in variables:
         raise AnalysisError(f"{group_col!r} is the grouping column; it cannot also be a row of the table.")
     labels = df[group_col].astype(object).where(df[group_col].notna(), MISSING).astype(str).to_numpy()
-    groups = sorted(set(labels))
+    group_codes, uniques = pd.factorize(labels, sort=True)
+    groups = [str(g) for g in uniques]
     columns = [*groups, OVERALL]
     masks = {g: labels == g for g in groups} | {OVERALL: np.ones(len(df), dtype=bool)}
     cat_rows, cont_rows, tests = [], [], []
@@ -122,13 +126,12 @@ def table_one(df: pd.DataFrame, group_col: str, variables: Sequence[str]) -> Tab
                 )
             tests.append({"variable": var, "kind": "continuous", **_continuous_test(x, labels, groups)})
         else:
-            text = values.astype(object).where(values.notna(), None)
-            levels = sorted({str(v) for v in text if v is not None})
-            for g in columns:
-                sub = text[masks[g]]
-                present = int(sub.notna().sum())
-                for lv in levels:
-                    k = int((sub.astype(str) == lv).sum())
+            table, absent_counts = _level_counts(values, group_codes, len(groups))  # levels x groups, as text
+            for g, counts, absent in zip(
+                columns, [*table.T.to_numpy(), table.sum(axis=1).to_numpy()], absent_counts, strict=True
+            ):
+                present = int(counts.sum())
+                for lv, k in zip(table.index, counts.tolist(), strict=True):
                     cat_rows.append(
                         {
                             "variable": var,
@@ -138,10 +141,8 @@ def table_one(df: pd.DataFrame, group_col: str, variables: Sequence[str]) -> Tab
                             "percent": 100 * k / present if present else np.nan,
                         }
                     )
-                cat_rows.append(
-                    {"variable": var, "level": MISSING, "group": g, "n": int(sub.isna().sum()), "percent": np.nan}
-                )
-            tests.append({"variable": var, "kind": "categorical", **_categorical_test(text, labels, groups, levels)})
+                cat_rows.append({"variable": var, "level": MISSING, "group": g, "n": absent, "percent": np.nan})
+            tests.append({"variable": var, "kind": "categorical", **_categorical_test(table)})
     group_n = pd.DataFrame({"group": columns, "n": [int(masks[g].sum()) for g in columns]})
     return TableOneResult(
         group_n,
@@ -196,9 +197,25 @@ def _continuous_test(x: np.ndarray, labels: np.ndarray, groups: list[str]) -> di
     }
 
 
-def _categorical_test(text: pd.Series, labels: np.ndarray, groups: list[str], levels: list[str]) -> dict:
-    keep = text.notna().to_numpy()
-    table = pd.crosstab(text[keep].astype(str), labels[keep]).reindex(index=levels, columns=groups, fill_value=0)
+def _level_counts(values: pd.Series, group_codes: np.ndarray, n_groups: int) -> tuple[pd.DataFrame, list[int]]:
+    """Counts of each level (as text, sorted) per group, and the missing count per group and overall.
+
+    Values are factorized once (missing -> -1) and the distinct values turned into text, so two values
+    with the same text (1 and "1") are one level, as when every value is compared as text.
+    """
+    codes, uniques = pd.factorize(values)
+    text = [str(u) for u in uniques]
+    levels = sorted(set(text))
+    level_of = np.array([levels.index(t) for t in text], dtype=np.int64)
+    present = codes >= 0
+    cells = group_codes[present] * len(levels) + level_of[codes[present]]
+    counts = np.bincount(cells, minlength=n_groups * len(levels)).reshape(n_groups, len(levels))
+    missing = np.bincount(group_codes[~present], minlength=n_groups).tolist()
+    return pd.DataFrame(counts.T, index=levels), [*missing, int(sum(missing))]
+
+
+def _categorical_test(table: pd.DataFrame) -> dict:
+    """Tests and SMD on a level x group count table (non-missing values)."""
     table = table.loc[table.sum(axis=1) > 0, table.sum(axis=0) > 0]
     smd = _max_categorical_smd(table)
     if table.shape[0] < 2 or table.shape[1] < 2:
@@ -248,35 +265,49 @@ def suppress_table_one(result: TableOneResult, min_cell: int) -> TableOneResult:
     if min_cell <= 0:
         return result
     cat = result.categorical.copy().astype({"n": object})
-    for var in cat["variable"].unique():
-        block = cat[cat["variable"] == var]
-        grid = block.pivot_table(index="level", columns="group", values="n", aggfunc="first").astype(float)
-        hidden = (grid > 0) & (grid < min_cell)
-        for _ in range(50):  # each pass only adds masks, so this ends
-            before = hidden.to_numpy().sum()
-            for g in grid.columns:  # a group's column adds up to its n
-                masked, _ = suppress_totals(grid[g], min_cell, also_mask=hidden[g])
-                hidden[g] = [m is None for m in masked]
-            groups = [g for g in grid.columns if g != OVERALL]
-            for lv in grid.index:  # the groups of a row add up to its Overall cell
-                masked, _ = suppress_totals(grid.loc[lv, groups], min_cell, also_mask=hidden.loc[lv, groups])
-                hidden.loc[lv, groups] = [m is None for m in masked]
-                if hidden.loc[lv, groups].any() and hidden.loc[lv, groups].sum() < 2:
-                    hidden.loc[lv, OVERALL] = True
-            if hidden.to_numpy().sum() == before:
-                break
-        for lv, g in ((lv, g) for lv in hidden.index for g in hidden.columns):
-            if hidden.loc[lv, g]:
-                sel = (cat["variable"] == var) & (cat["level"] == lv) & (cat["group"] == g)
-                cat.loc[sel, "n"] = None
-                cat.loc[sel, "percent"] = np.nan
+    hide = np.zeros(len(cat), dtype=bool)
+    variables = cat["variable"].to_numpy()
+    for var in pd.unique(variables):
+        rows = np.flatnonzero(variables == var)
+        level_codes, levels = pd.factorize(cat["level"].to_numpy()[rows], sort=True)
+        group_codes, groups = pd.factorize(cat["group"].to_numpy()[rows], sort=True)
+        grid = np.full((len(levels), len(groups)), np.nan)
+        grid[level_codes, group_codes] = cat["n"].to_numpy(dtype=float)[rows]
+        hide[rows] = _hidden_cells(grid, list(groups).index(OVERALL), min_cell)[level_codes, group_codes]
+    cat.loc[hide, "n"] = None
+    cat.loc[hide, "percent"] = np.nan
     cont = result.continuous.copy().astype({"n": object, "missing": object})
-    small = cont["n"].astype(float) < min_cell
-    cont.loc[small, ["median", "q1", "q3", "mean", "sd"]] = np.nan
-    cont.loc[small & (cont["n"].astype(float) > 0), "n"] = None
-    cont.loc[(cont["missing"].astype(float) > 0) & (cont["missing"].astype(float) < min_cell), "missing"] = None
-    cont.loc[cont["n"].isna(), "missing"] = None  # n + missing = the group's size
+    cont.loc[cont["n"].astype(float) < min_cell, ["median", "q1", "q3", "mean", "sd"]] = np.nan
+    variables = cont["variable"].to_numpy()
+    for var in pd.unique(variables):  # n and missing: a two-level table (columns add up to group sizes)
+        rows = np.flatnonzero(variables == var)
+        grid = cont[["n", "missing"]].to_numpy(dtype=float)[rows].T
+        hidden = _hidden_cells(grid, list(cont["group"].to_numpy()[rows]).index(OVERALL), min_cell)
+        cont.loc[cont.index[rows[hidden[0]]], "n"] = None
+        cont.loc[cont.index[rows[hidden[1]]], "missing"] = None
     groups = result.groups.copy().astype({"n": object})
-    masked_n, _ = suppress_totals(groups["n"].iloc[:-1], min_cell)
+    masked_n, hide_total = suppress_totals(groups["n"].iloc[:-1], min_cell)
     groups.loc[groups.index[:-1], "n"] = masked_n
+    if hide_total or is_small(groups["n"].iloc[-1], min_cell):  # the Overall n would reveal a masked group
+        groups.loc[groups.index[-1], "n"] = None
     return TableOneResult(groups, cat, cont, result.tests, result.group_col)
+
+
+def _hidden_cells(grid: np.ndarray, overall: int, min_cell: int) -> np.ndarray:
+    """Primary and secondary suppression of one variable's level x group grid (columns in sorted order,
+    ``overall`` the Overall column): rule 3 down each column and across each row's groups, until stable."""
+    hidden = (grid > 0) & (grid < min_cell)
+    groups = [j for j in range(grid.shape[1]) if j != overall]
+    for _ in range(50):  # each pass only adds masks, so this ends
+        before = hidden.sum()
+        for j in range(grid.shape[1]):  # a group's column adds up to its n
+            masked, _ = suppress_totals(grid[:, j], min_cell, also_mask=hidden[:, j])
+            hidden[:, j] = [m is None for m in masked]
+        for i in range(grid.shape[0]):  # the groups of a row add up to its Overall cell
+            masked, _ = suppress_totals(grid[i, groups], min_cell, also_mask=hidden[i, groups])
+            hidden[i, groups] = [m is None for m in masked]
+            if 0 < hidden[i, groups].sum() < 2:
+                hidden[i, overall] = True
+        if hidden.sum() == before:
+            break
+    return hidden

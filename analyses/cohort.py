@@ -210,10 +210,15 @@ def _describe(column: str, cohort: CohortSpec) -> str:
     return f"{column} {' and '.join(p for p in parts if p)}"
 
 
-def cohort_patients_sql(con: duckdb.DuckDBPyConnection, cohort: CohortSpec) -> tuple[str, list[Any]]:
-    """SQL condition on alias ``ap`` selecting the cohort's included patients, with its parameters."""
+def cohort_patients_sql(
+    con: duckdb.DuckDBPyConnection, cohort: CohortSpec, columns: Mapping[str, str] | None = None
+) -> tuple[str, list[Any]]:
+    """SQL condition on alias ``ap`` selecting the cohort's included patients, with its parameters.
+
+    ``columns`` are ``analysis_columns(con)`` when the caller has them already.
+    """
     conds, params = ["ap.excluded_reason IS NULL"], []
-    for _column, cond, p in cohort.where(analysis_columns(con)):
+    for _column, cond, p in cohort.where(analysis_columns(con) if columns is None else columns):
         conds.append(cond)
         params += p
     return " AND ".join(conds), params
@@ -225,11 +230,15 @@ def load_analysis_frame(
     endpoint: str,
     origin: str,
     columns: Sequence[str] = (),
+    *,
+    identifiers: bool = True,
 ) -> pd.DataFrame:
     """The cohort's rows of one endpoint: patient_id, time_days, event_code, event_desc + ``columns``.
 
     ``db_path`` may be an open connection (the dashboard keeps one); ``columns`` are
-    ``analysis_patients`` columns to join (grouping variables, covariates).
+    ``analysis_patients`` columns to join (grouping variables, covariates). With ``identifiers`` False
+    the text columns patient_id and event_desc are left out (half the load time at 100,000 rows, for
+    analyses that need neither); rows are in patient_id order either way.
     """
     try:
         endpoint_spec(endpoint, origin)
@@ -245,10 +254,11 @@ def load_analysis_frame(
                 f"{'a column' if len(unknown) == 1 else 'columns'} of analysis_patients "
                 f"(columns: {', '.join(known)})."
             )
-        where, params = cohort_patients_sql(con, cohort)
-        extra = "".join(f', ap."{c}"' for c in dict.fromkeys(columns) if c != "patient_id")
+        where, params = cohort_patients_sql(con, cohort, known)
+        extra = "".join(f', ap."{c}"' for c in dict.fromkeys(columns) if c != "patient_id" or not identifiers)
+        fields = "t.patient_id, t.time_days, t.event_code, t.event_desc" if identifiers else "t.time_days, t.event_code"
         sql = (
-            "SELECT t.patient_id, t.time_days, t.event_code, t.event_desc" + extra + " "
+            f"SELECT {fields}" + extra + " "
             "FROM time_to_event t JOIN analysis_patients ap USING (patient_id) "
             f"WHERE t.endpoint = ? AND t.origin = ? AND {where} ORDER BY t.patient_id"
         )

@@ -255,22 +255,24 @@ def fit_km(
         raise AnalysisError(f"The confidence level must be between 0 and 1, not {conf_level}.")
     time, event = survival_arrays(df, duration_col, event_col)
     if group_col is None:
-        labels = np.full(len(time), ALL_GROUP, dtype=object)
         order = [ALL_GROUP]
+        rows_of = {ALL_GROUP: np.arange(len(time))}
     else:
         labels = group_labels(df, group_col)
         levels = sorted(pd.unique(df[group_col]))
         order = [str(v) for v in levels]
+        codes, uniques = pd.factorize(labels)  # one pass over the labels, not one per group
+        rows_of = {str(u): np.flatnonzero(codes == i) for i, u in enumerate(uniques)}
     z = stats.norm.ppf(1 - (1 - conf_level) / 2)
     curves, summaries, milestones, rmsts = [], [], [], []
     for name in order:
-        mask = labels == name
-        t, e = time[mask], event[mask]
+        rows = rows_of[name]  # the group's rows, in data order
+        t, e = time[rows], event[rows]
         table = km_table(t, e, conf_level)
         summaries.append(
             {
                 "group": name,
-                "n": int(mask.sum()),
+                "n": len(rows),
                 "events": int(e.sum()),
                 "median_days": _first_below_half(table["survival"].to_numpy(), table["time_days"].to_numpy()),
                 "median_ci_lower": _first_below_half(table["ci_lower"].to_numpy(), table["time_days"].to_numpy()),
@@ -293,7 +295,7 @@ def fit_km(
         start = pd.DataFrame(
             {
                 "time_days": [0.0],
-                "at_risk": [int(mask.sum())],
+                "at_risk": [len(rows)],
                 "events": [0],
                 "censored": [0],
                 "survival": [1.0],

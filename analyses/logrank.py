@@ -74,28 +74,32 @@ def _components(time, event, codes, k, strata, rho, gamma):
     for s in np.unique(strata):
         m = strata == s
         t, e, g = time[m], event[m], codes[m]
-        ut = np.unique(t[e])
-        if len(ut) == 0:
-            continue
-        idx = np.searchsorted(ut, t)  # the event-time slot of each row (== len(ut) after the last)
-        n_g = np.empty((len(ut), k))
-        d_g = np.zeros((len(ut), k))
-        for j in range(k):
-            tj = np.sort(t[g == j])
-            n_g[:, j] = len(tj) - np.searchsorted(tj, ut, side="left")
-            hit = e & (g == j)
-            d_g[:, j] = np.bincount(idx[hit], minlength=len(ut))[: len(ut)]
-        n, d = n_g.sum(1), d_g.sum(1)
-        km_after = np.cumprod(1 - d / n)
-        s_before = np.concatenate(([1.0], km_after[:-1]))
-        w = s_before**rho * (1 - s_before) ** gamma
-        obs += (w[:, None] * d_g).sum(0)
-        frac = n_g / n[:, None]
-        exp += (w * d) @ frac
-        with np.errstate(divide="ignore", invalid="ignore"):
-            c = np.where(n > 1, w**2 * d * (n - d) / (n - 1), 0.0)
-        var += np.diag(c @ frac) - (frac * c[:, None]).T @ frac
+        groups = [(np.sort(t[g == j]), np.sort(t[e & (g == j)])) for j in range(k)]
+        _accumulate(groups, rho, gamma, obs, exp, var)
     return obs, exp, var
+
+
+def _accumulate(groups, rho, gamma, obs, exp, var) -> None:
+    """Add one stratum's weighted O, E and V; ``groups`` holds each group's sorted times and event times."""
+    ut = np.unique(np.concatenate([events for _, events in groups]))
+    if len(ut) == 0:
+        return
+    k = len(groups)
+    n_g = np.empty((len(ut), k))
+    d_g = np.zeros((len(ut), k))
+    for j, (times, events) in enumerate(groups):
+        n_g[:, j] = len(times) - np.searchsorted(times, ut, side="left")
+        d_g[:, j] = np.searchsorted(events, ut, side="right") - np.searchsorted(events, ut, side="left")
+    n, d = n_g.sum(1), d_g.sum(1)
+    km_after = np.cumprod(1 - d / n)
+    s_before = np.concatenate(([1.0], km_after[:-1]))
+    w = s_before**rho * (1 - s_before) ** gamma
+    obs += (w[:, None] * d_g).sum(0)
+    frac = n_g / n[:, None]
+    exp += (w * d) @ frac
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.where(n > 1, w**2 * d * (n - d) / (n - 1), 0.0)
+    var += np.diag(c @ frac) - (frac * c[:, None]).T @ frac
 
 
 def _prepare(df, duration_col, event_col, group_col, strata_col):
@@ -105,6 +109,17 @@ def _prepare(df, duration_col, event_col, group_col, strata_col):
     codes = pd.Series(labels).map({g: i for i, g in enumerate(levels)}).to_numpy(dtype=int)
     strata = np.zeros(len(time), dtype=int) if strata_col is None else group_labels(df, strata_col)
     return time, event, codes, levels, strata
+
+
+def _chi_square(obs: np.ndarray, exp: np.ndarray, var: np.ndarray) -> tuple[float, int, float]:
+    """``(O - E)' V^- (O - E)`` over the groups with positive expected count but the first; df and p."""
+    keep = np.flatnonzero(exp > 0)[1:]
+    diff = (obs - exp)[keep]
+    v = var[np.ix_(keep, keep)]
+    statistic = float(diff @ np.linalg.lstsq(v, diff, rcond=None)[0]) if len(keep) else 0.0
+    df_ = len(keep)
+    p = float(stats.chi2.sf(statistic, df_)) if df_ > 0 else 1.0
+    return statistic, df_, p
 
 
 def _table(levels, codes, obs, exp, var) -> pd.DataFrame:
@@ -161,12 +176,7 @@ def logrank_test(
     if not event.any():
         raise AnalysisError("There are no events, so survival cannot be compared between groups.")
     obs, exp, var = _components(time, event, codes, len(levels), strata, rho, gamma)
-    keep = np.flatnonzero(exp > 0)[1:]
-    diff = (obs - exp)[keep]
-    v = var[np.ix_(keep, keep)]
-    statistic = float(diff @ np.linalg.lstsq(v, diff, rcond=None)[0]) if len(keep) else 0.0
-    df_ = len(keep)
-    p = float(stats.chi2.sf(statistic, df_)) if df_ > 0 else 1.0
+    statistic, df_, p = _chi_square(obs, exp, var)
     return LogrankResult(
         statistic, df_, p, _method(rho, gamma), _table(levels, codes, obs, exp, var), strata_col, rho, gamma
     )
@@ -253,14 +263,28 @@ def pairwise_logrank(
     -------
     DataFrame
         group1, group2, statistic, p, p_adjusted (pairs in sorted order).
+
+    Notes
+    -----
+    The data are checked and each group's times sorted once; each pair's statistic is then built from the
+    two groups' times exactly as ``logrank_test`` builds it on the pair's rows.
     """
-    labels = group_labels(df, group_col)
-    levels = _levels(df, group_col)
+    time, event, codes, levels, strata = _prepare(df, duration_col, event_col, group_col, strata_col)
+    layers = []  # per stratum, each group's sorted times and event times, sorted once for all pairs
+    for s in np.unique(strata):
+        m = strata == s
+        t, e, g = time[m], event[m], codes[m]
+        layers.append([(np.sort(t[g == j]), np.sort(t[e & (g == j)])) for j in range(len(levels))])
     rows = []
-    for a, b in combinations(levels, 2):
-        sub = df[(labels == a) | (labels == b)]
-        res = logrank_test(sub, duration_col, event_col, group_col, strata_col=strata_col, rho=rho, gamma=gamma)
-        rows.append({"group1": a, "group2": b, "statistic": res.statistic, "p": res.p})
+    for a, b in combinations(range(len(levels)), 2):
+        if not any(len(layer[a][1]) + len(layer[b][1]) for layer in layers):
+            raise AnalysisError("There are no events, so survival cannot be compared between groups.")
+        obs, exp, var = np.zeros(2), np.zeros(2), np.zeros((2, 2))
+        for layer in layers:  # strata the pair has no row in add nothing, as in logrank_test on its rows
+            if len(layer[a][0]) + len(layer[b][0]):
+                _accumulate([layer[a], layer[b]], rho, gamma, obs, exp, var)
+        statistic, _, p = _chi_square(obs, exp, var)
+        rows.append({"group1": levels[a], "group2": levels[b], "statistic": statistic, "p": p})
     out = pd.DataFrame(rows, columns=["group1", "group2", "statistic", "p"])
     out["p_adjusted"] = holm(out["p"]) if len(out) else []
     return out

@@ -34,6 +34,14 @@ Rules
    consecutive parts is determined by the equations, the shown interval-events or at-risk number whose
    masking removes most such sums is masked. This aggregates the table until differences of at-risk
    numbers and interval events reveal no small count.
+   **The KMunicate risk table** under a figure (:func:`km_risk_table`: at risk at each tick, censored
+   and events since the previous tick, up to the curve's last shown time) is protected the same way,
+   with the interval censorings as equations too. The figure shows no per-row count of the curve, so
+   its at-risk numbers are thinned on their own; but it shows where the curve steps (events) and where
+   censor marks are, so a part of follow-up up to the last tick without either counts as a known 0.
+   Interval censorings are masked whole when the group's n is masked (they would add up to it), and
+   interval events when its n or events are. Publishing this table beside ``suppress_km``'s per-row
+   curve counts of the same cohort is not covered: publish one or the other.
 6. **Medians, RMST.** A median or a confidence limit beyond the curve's last shown time is masked (it
    rests on fewer than ``min_cell`` patients); a group whose curve is empty loses its median and RMST.
 7. **Cox.** ``n`` and ``events`` follow rules 1–2. Coefficients are estimates, not counts, and are kept.
@@ -53,8 +61,7 @@ Hundepool A, et al. (2012). Statistical Disclosure Control. Wiley, ch. 4 (second
 from __future__ import annotations
 
 import dataclasses
-import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -65,11 +72,14 @@ from analyses.km import KMResult
 __all__ = [
     "DEFAULT_MIN_CELL",
     "is_small",
+    "km_risk_table",
     "mask_count",
     "suppress_cox",
     "suppress_curve",
+    "suppress_group_counts",
     "suppress_km",
     "suppress_totals",
+    "thin_at_risk",
 ]
 
 DEFAULT_MIN_CELL = 11
@@ -129,15 +139,16 @@ def _object(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     return frame
 
 
-def _thin_at_risk(values: Iterable[float], min_cell: int, hidden_n: float | None) -> list[int | None]:
+def thin_at_risk(values: Iterable[float], min_cell: int, hidden_n: float | None) -> list[int | None]:
     """Rules 4-5: show an at-risk number only when its drop from the last shown one is 0 or large.
 
     ``hidden_n`` is a masked group size: numbers within ``min_cell`` of it (including equal) are masked.
+    A plain loop over Python numbers: each decision depends on the last shown number.
     """
     out: list[int | None] = []
     last, last_hidden = (hidden_n, True) if hidden_n is not None else (None, False)
-    for value in values:
-        if is_small(value, min_cell):
+    for value in values.tolist() if isinstance(values, np.ndarray | pd.Series) else values:
+        if 0 < value < min_cell:  # rule 1
             out.append(None)
             continue
         if last is None:
@@ -160,56 +171,89 @@ def suppress_curve(curve: pd.DataFrame, min_cell: int, hidden_n: float | None = 
     return _suppress_curve(curve, min_cell, hidden_n, [])[0]
 
 
+def _counts_column(values: np.ndarray, hidden: np.ndarray) -> pd.Series:
+    """Counts as Python ints in an object column, None where hidden (or missing)."""
+    out = np.where(np.isnan(values), 0, values).astype(np.int64).astype(object)
+    out[hidden | np.isnan(values)] = None
+    return pd.Series(out, dtype=object)
+
+
 def _suppress_curve(curve, min_cell, hidden_n, points) -> tuple[pd.DataFrame, list[int | None]]:
     """Rule 4, thinning the at-risk numbers of the curve and of ``points`` (time, at_risk) together."""
-    curve = _object(curve, [c for c in ("at_risk", *_ROW_COUNTS) if c in curve]).reset_index(drop=True)
+    count_cols = [c for c in ("at_risk", *_ROW_COUNTS) if c in curve]
     if min_cell <= 0:
-        return curve, [v for _, v in points]
-    keep = curve["at_risk"].astype(float) >= min_cell
-    remainder = int(curve.loc[~keep, "at_risk"].iloc[0]) if (~keep).any() else 0
+        return _object(curve, count_cols).reset_index(drop=True), [v for _, v in points]
+    at_risk = curve["at_risk"].to_numpy(dtype=float)
+    keep = at_risk >= min_cell
+    remainder = int(at_risk[~keep][0]) if (~keep).any() else 0
     curve = curve[keep].reset_index(drop=True)
     cols = [c for c in _ROW_COUNTS if c in curve]
-    true_counts = curve[cols].to_numpy(dtype=float)
-    times = list(curve["time_days"]) + [t for t, _ in points]
-    values = list(curve["at_risk"]) + [v for _, v in points]
-    order = sorted(range(len(times)), key=lambda i: (times[i], i >= len(curve)))
-    shown: list[int | None] = [None] * len(times)
-    for i, v in zip(order, _thin_at_risk([values[i] for i in order], min_cell, hidden_n), strict=True):
-        shown[i] = v
-    curve["at_risk"] = pd.Series(shown[: len(curve)], dtype=object)
-    for col in cols:
-        curve[col] = pd.Series([mask_count(v, min_cell) for v in curve[col]], dtype=object)
-    _protect_runs(curve, cols, true_counts, remainder, min_cell)
-    return curve, shown[len(curve) :]
+    true_counts = curve[cols].to_numpy(dtype=float).reshape(len(curve), len(cols))
+    # curve rows and points in time order; a point goes after a curve row at the same time
+    times = np.r_[curve["time_days"].to_numpy(dtype=float), [float(t) for t, _ in points]]
+    values = np.r_[at_risk[keep], [float(v) for _, v in points]]
+    order = np.lexsort((np.arange(len(times)) >= len(curve), times))
+    shown = np.empty(len(times), dtype=object)
+    shown[order] = thin_at_risk(values[order], min_cell, hidden_n)
+    hidden = np.isnan(true_counts) | ((true_counts > 0) & (true_counts < min_cell))  # rule 1
+    hidden = _protect_runs(pd.notna(shown[: len(curve)]), true_counts, hidden, remainder, min_cell)
+    curve = curve.assign(at_risk=pd.Series(shown[: len(curve)], dtype=object))
+    for j, col in enumerate(cols):
+        curve[col] = _counts_column(true_counts[:, j], hidden[:, j])
+    return curve, list(shown[len(curve) :])
 
 
-def _protect_runs(curve, cols, true_counts, remainder, min_cell) -> None:
+def _protect_runs(
+    shown: np.ndarray, true_counts: np.ndarray, hidden: np.ndarray, remainder: int, min_cell: int
+) -> np.ndarray:
     """Between two shown at-risk numbers the row counts add up to their difference: rule 3 per run.
 
-    The last run also holds the rows after the truncation (their total is the first hidden at-risk
-    number), which count as one masked cell. Rows before the first shown at-risk number (when the
-    group size is hidden) add up to an unknown total and need nothing.
+    ``shown`` flags the rows whose at-risk number is shown, ``hidden`` (rows x count columns) the
+    counts masked so far; returns ``hidden`` with the further masks. A run is the block of rows from
+    one shown at-risk number to the next; its cells are taken row by row. The last run also holds the
+    rows after the truncation (their total is the first hidden at-risk number), which count as one
+    masked cell. Rows before the first shown at-risk number (when the group size is hidden) add up to
+    an unknown total and need nothing. Runs whose masked cells already number two or more and add up
+    to at least ``min_cell`` are left alone; in the others, further cells are masked smallest first
+    (ties in cell order) until they do, or the whole run is masked.
     """
-    shown = [i for i, v in enumerate(curve["at_risk"]) if v is not None]
-    bounds = [*shown, len(curve)]
-    for a, b in itertools.pairwise(bounds):
-        values = list(true_counts[a:b].ravel())
-        masked = [v is None for v in curve.iloc[a:b][cols].to_numpy().ravel()]
-        if b == len(curve) and remainder > 0:
-            values.append(remainder)
-            masked.append(True)
-        if not any(masked):
-            continue
-        extended, exposed = suppress_totals(values, min_cell, also_mask=masked)
-        hide = [True] * len(values) if exposed else [v is None for v in extended]
-        grid = np.array(hide[: (b - a) * len(cols)]).reshape(b - a, len(cols))
-        for j, col in enumerate(cols):
-            rows = np.flatnonzero(grid[:, j]) + a
-            curve.loc[rows, col] = None
+    n_rows, n_cols = true_counts.shape
+    starts = np.flatnonzero(shown)
+    if len(starts) == 0 or n_cols == 0:
+        return hidden
+    bounds = np.append(starts, n_rows) * n_cols  # runs as (non-empty) ranges of cells, row by row
+    values = true_counts.ravel()
+    mask = hidden.ravel().copy()
+    hidden_sum = np.add.reduceat(np.where(mask, values, 0.0), bounds[:-1])
+    hidden_count = np.add.reduceat(mask.astype(np.int64), bounds[:-1])
+    if remainder > 0:
+        hidden_sum[-1] += remainder
+        hidden_count[-1] += 1
+    exposed = (hidden_count > 0) & ((hidden_count < 2) | (hidden_sum < min_cell))
+    for run in np.flatnonzero(exposed):
+        cells = np.arange(bounds[run], bounds[run + 1])
+        free = cells[~mask[cells]]
+        free = free[np.argsort(values[free], kind="stable")]
+        enough = (hidden_count[run] + np.arange(1, len(free) + 1) >= 2) & (
+            hidden_sum[run] + np.cumsum(values[free]) >= min_cell
+        )
+        first = np.argmax(enough) if enough.any() else len(free)
+        mask[free[: first + 1]] = True
+    return mask.reshape(n_rows, n_cols)
 
 
-def _group_counts(summary: pd.DataFrame, min_cell: int) -> tuple[pd.DataFrame, bool, bool]:
+def suppress_group_counts(summary: pd.DataFrame, min_cell: int) -> tuple[pd.DataFrame, bool, bool]:
+    """Rules 1–3 on a per-group summary (columns group, n, events; others are kept).
+
+    Returns
+    -------
+    (summary, hide_n, hide_events)
+        A copy whose ``n`` and ``events`` hold ints or None, and whether the totals over all groups must
+        be masked too. With ``min_cell`` 0 nothing is masked.
+    """
     summary = _object(summary, ["n", "events"])
+    if min_cell <= 0:
+        return summary, False, False
     n_masked, hide_n = suppress_totals(summary["n"], min_cell)
     complement = [is_small(n - e, min_cell) for n, e in zip(summary["n"], summary["events"], strict=True)]
     ev_masked, hide_events = suppress_totals(summary["events"], min_cell, also_mask=complement)
@@ -235,7 +279,7 @@ def suppress_km(result: KMResult, min_cell: int = DEFAULT_MIN_CELL) -> tuple[KMR
     """
     if min_cell <= 0:
         return result, {"n": False, "events": False}
-    summary, hide_n, hide_events = _group_counts(result.summary, min_cell)
+    summary, hide_n, hide_events = suppress_group_counts(result.summary, min_cell)
     curves, milestones, last_times = [], [], {}
     for i, group in enumerate(summary["group"]):
         hidden_n = None if summary["n"].iloc[i] is not None else int(result.summary["n"].iloc[i])
@@ -280,30 +324,111 @@ def suppress_km(result: KMResult, min_cell: int = DEFAULT_MIN_CELL) -> tuple[KMR
     return copy, {"n": hide_n, "events": hide_events}
 
 
-def _protect_milestones(full, curve, ms, min_cell, n_known, events_known) -> None:
-    """Rule 5's secondary step: no small count follows linearly from the milestone table.
+def km_risk_table(result: KMResult, times: Sequence[float], min_cell: int = DEFAULT_MIN_CELL) -> pd.DataFrame:
+    """The KMunicate table under a Kaplan–Meier figure, suppressed (rules 1–5, the "risk table" rule).
 
-    The group's rows are split at the milestone times t_1 < ... < t_K into parts [0, t_1), {t_1},
-    (t_1, t_2), ..., (t_K, inf), with unknown event and censoring counts per part. What is published
-    is linear in them: n and the group's events (when shown), the number at risk at t_k (from the
-    milestone or from the curve row that starts at t_k) and the events in (t_(k-1), t_k]. No sum of
-    events, of censorings or of both over consecutive parts whose value is small may lie in the span
-    of what is published; while one does, the published item whose masking removes most such sums is
-    masked (interval events before at-risk numbers).
+    Per group, at each of ``times`` up to the group's last shown curve time (rule 4): the number at
+    risk, and the patients censored and with the event since the previous time (the first interval
+    starts before time 0). Computed from ``result``'s curve, so ``times`` need not be the fit's
+    milestones (one fit serves the figure's ticks and the milestone table).
+
+    Parameters
+    ----------
+    result : KMResult
+        The unsuppressed fit.
+    times : sequence of float
+        The table's times in days (the figure's x ticks), increasing.
+    min_cell : int
+        Threshold; 0 turns suppression off.
+
+    Returns
+    -------
+    DataFrame
+        group, time_days, at_risk, censored, events; the counts are ints or None (masked).
     """
+    t_all = np.asarray(times, dtype=float)
+    summary, _, _ = suppress_group_counts(result.summary, min_cell)
+    tables = []
+    for (group, n_true), n_shown, events_shown in zip(
+        result.summary[["group", "n"]].itertuples(index=False), summary["n"], summary["events"], strict=True
+    ):
+        rows = result.curve[result.curve["group"] == group]
+        row_t = rows["time_days"].to_numpy(dtype=float)
+        row_at_risk = rows["at_risk"].to_numpy(dtype=float)
+        kept = row_at_risk >= min_cell
+        t = t_all[t_all <= (row_t[kept].max() if kept.any() else -np.inf)]
+        first = np.searchsorted(row_t, t, side="left")
+        at_risk = np.where(first < len(rows), row_at_risk[np.minimum(first, len(rows) - 1)], 0.0)
+        upto = np.searchsorted(row_t, t, side="right")  # rows at or before each time
+        counts = {
+            col: np.diff(np.r_[0.0, np.cumsum(rows[col].to_numpy(dtype=float))][upto], prepend=0.0)
+            for col in ("censored", "events")
+        }
+        values = {"at_risk": at_risk, **counts}
+        hide = {col: np.zeros(len(t), dtype=bool) for col in values}
+        if min_cell > 0:
+            hidden_n = None if n_shown is not None else n_true
+            hide["at_risk"] = np.array([v is None for v in thin_at_risk(at_risk, min_cell, hidden_n)], dtype=bool)
+            small = {col: (v > 0) & (v < min_cell) for col, v in counts.items()}  # rule 1
+            # interval counts add up to the group's size (both) and events: masked whole when those are
+            hide["censored"] = small["censored"] | (hidden_n is not None)
+            hide["events"] = small["events"] | (hidden_n is not None) | (events_shown is None)
+            items = [
+                (kind, k) for k in range(len(t)) for kind in ("at_risk", "events", "censored") if not hide[kind][k]
+            ]
+            known = (n_shown is not None, events_shown is not None)
+            for kind, k in _protect_table(rows.iloc[1:], t, items, *known, min_cell, drawn=True):
+                hide[kind][k] = True
+        table = pd.DataFrame({"group": group, "time_days": t})
+        for col in ("at_risk", "censored", "events"):
+            table[col] = _counts_column(values[col], hide[col])
+        tables.append(table)
+    columns = ["group", "time_days", "at_risk", "censored", "events"]
+    return pd.concat(tables, ignore_index=True)[columns] if tables else pd.DataFrame(columns=columns)
+
+
+def _protect_milestones(full, curve, ms, min_cell, n_known, events_known) -> None:
+    """Rule 5's secondary step on the milestone table (and the curve rows that start at its times)."""
     t = ms["time_days"].to_numpy(dtype=float)
+    first_row = np.searchsorted(curve["time_days"].to_numpy(dtype=float), t, side="left")
+    items: list[tuple[str, int]] = []
+    for k in range(len(t)):
+        via_curve = first_row[k] < len(curve) and curve["at_risk"].iloc[first_row[k]] is not None
+        if ms["at_risk"].iloc[k] is not None or via_curve:
+            items.append(("at_risk", k))
+        if ms["events"].iloc[k] is not None:
+            items.append(("events", k))
+    for kind, k in _protect_table(full, t, items, n_known, events_known, min_cell):
+        ms.loc[k, kind] = None
+        if kind == "at_risk" and first_row[k] < len(curve):
+            curve.loc[first_row[k], "at_risk"] = None
+
+
+def _protect_table(rows, t, items, n_known, events_known, min_cell, drawn=False) -> list[tuple[str, int]]:
+    """Rule 5's secondary step: the published items to mask so that no small count follows linearly.
+
+    The group's ``rows`` (time_days, events, censored; unsuppressed) are split at the table's times
+    t_1 < ... < t_K into parts [0, t_1), {t_1}, (t_1, t_2), ..., (t_K, inf), with unknown event and
+    censoring counts per part. What is published is linear in them: n and the group's events (when
+    known), and the ``items`` ``(kind, k)``: the number at risk at t_k (``"at_risk"``), the events or
+    the censorings in (t_(k-1), t_k] (``"events"``, ``"censored"``). No sum of events, of censorings or
+    of both over consecutive parts whose value is small may lie in the span of what is published; while
+    one does, the item whose masking removes most such sums is masked (interval counts before at-risk
+    numbers, later before earlier). Returns the masked items in the order chosen.
+
+    ``drawn``: the curve is drawn up to t_K at least, so a reader sees which parts up to t_K hold no
+    event (no step) or no censoring (no mark); those parts are known to be 0.
+    """
     k_count = len(t)
-    if k_count == 0:
-        return
+    if k_count == 0 or not items:
+        return []
     n_parts = 2 * k_count + 1
-    row_t = full["time_days"].to_numpy(dtype=float)
+    row_t = rows["time_days"].to_numpy(dtype=float)
     left = np.searchsorted(t, row_t, side="left")
     exact = (left < k_count) & (t[np.minimum(left, k_count - 1)] == row_t)
     part = 2 * left + exact
-    truth = np.r_[
-        np.bincount(part, weights=full["events"].to_numpy(dtype=float), minlength=n_parts),
-        np.bincount(part, weights=full["censored"].to_numpy(dtype=float), minlength=n_parts),
-    ]
+    events = np.bincount(part, weights=rows["events"].to_numpy(dtype=float), minlength=n_parts)
+    censored = np.bincount(part, weights=rows["censored"].to_numpy(dtype=float), minlength=n_parts)
 
     def vec(a: int, b: int, events: bool = True, censored: bool = True) -> np.ndarray:
         v = np.zeros(2 * n_parts)
@@ -311,44 +436,50 @@ def _protect_milestones(full, curve, ms, min_cell, n_known, events_known) -> Non
         v[n_parts + a : n_parts + b] = float(censored)
         return v
 
-    first_row = np.searchsorted(curve["time_days"].to_numpy(dtype=float), t, side="left")
-    items: list[tuple[str, int, np.ndarray]] = []
-    for k in range(k_count):
-        via_curve = first_row[k] < len(curve) and curve["at_risk"].iloc[first_row[k]] is not None
-        if ms["at_risk"].iloc[k] is not None or via_curve:
-            items.append(("at_risk", k, vec(2 * k + 1, n_parts)))
-        if ms["events"].iloc[k] is not None:
-            items.append(("events", k, vec(2 * k, 2 * k + 2, censored=False)))
-    fixed = ([vec(0, n_parts)] if n_known else []) + ([vec(0, n_parts, censored=False)] if events_known else [])
-    sensitive = [
-        f
-        for a in range(n_parts)
-        for b in range(a + 1, n_parts + 1)
-        for f in (vec(a, b, True, False), vec(a, b, False, True), vec(a, b))
-        if is_small(f @ truth, min_cell)
-    ]
+    # every run of consecutive parts [a, b) whose events, censorings or both add up to a small count
+    a, b = np.triu_indices(n_parts + 1, k=1)
+    cum_e, cum_c = np.r_[0.0, np.cumsum(events)], np.r_[0.0, np.cumsum(censored)]
+    sums = np.stack([cum_e[b] - cum_e[a], cum_c[b] - cum_c[a], cum_e[b] - cum_e[a] + cum_c[b] - cum_c[a]])
+    kinds = [(True, False), (False, True), (True, True)]
+    sensitive = [vec(a[i], b[i], *kinds[j]) for i in range(len(a)) for j in range(3) if 0 < sums[j, i] < min_cell]
     if not sensitive:
-        return
+        return []
     sens = np.array(sensitive)
+    span = {
+        "at_risk": lambda k: vec(2 * k + 1, n_parts),
+        "events": lambda k: vec(2 * k, 2 * k + 2, censored=False),
+        "censored": lambda k: vec(2 * k, 2 * k + 2, events=False),
+    }
+    published = [(kind, k, span[kind](k)) for kind, k in items]
+    fixed = ([vec(0, n_parts)] if n_known else []) + ([vec(0, n_parts, censored=False)] if events_known else [])
+    if drawn:
+        fixed += [vec(p, p + 1, censored=False) for p in range(n_parts - 1) if events[p] == 0]
+        fixed += [vec(p, p + 1, events=False) for p in range(n_parts - 1) if censored[p] == 0]
+
+    def determined(vectors: np.ndarray, equations: list[np.ndarray]) -> np.ndarray:
+        """Which of ``vectors`` lie in the span of ``equations`` (their value follows from them)."""
+        if not equations:
+            return np.zeros(len(vectors), dtype=bool)
+        _, sv, vt = np.linalg.svd(np.array(equations), full_matrices=False)
+        basis = vt[sv > 1e-9]
+        return np.abs(vectors - (vectors @ basis.T) @ basis).max(axis=1) < 1e-9
 
     def leaks(published: list[tuple[str, int, np.ndarray]]) -> int:
-        rows = fixed + [v for _, _, v in published]
-        if not rows:
-            return 0
-        _, sv, vt = np.linalg.svd(np.array(rows), full_matrices=False)
-        basis = vt[sv > 1e-9]
-        residual = sens - (sens @ basis.T) @ basis
-        return int((np.abs(residual).max(axis=1) < 1e-9).sum())
+        return int(determined(sens, fixed + [v for _, _, v in published]).sum())
 
-    while items and leaks(items) > 0:
-        best = min(range(len(items)), key=lambda j: (leaks(items[:j] + items[j + 1 :]), items[j][0] == "at_risk", -j))
-        kind, k, _ = items.pop(best)
-        if kind == "events":
-            ms.loc[k, "events"] = None
-        else:
-            ms.loc[k, "at_risk"] = None
-            if first_row[k] < len(curve):
-                curve.loc[first_row[k], "at_risk"] = None
+    # an item that follows from what is known anyway is no use masking (a 0 the figure shows as 0)
+    if published:
+        redundant = determined(np.array([v for _, _, v in published]), fixed)
+        published = [item for item, r in zip(published, redundant, strict=True) if not r]
+    masked = []
+    while published and leaks(published) > 0:
+        best = min(
+            range(len(published)),
+            key=lambda j: (leaks(published[:j] + published[j + 1 :]), published[j][0] == "at_risk", -j),
+        )
+        kind, k, _ = published.pop(best)
+        masked.append((kind, k))
+    return masked
 
 
 def suppress_cox(result: CoxResult, min_cell: int = DEFAULT_MIN_CELL) -> dict[str, int | None]:

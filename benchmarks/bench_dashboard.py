@@ -1,17 +1,34 @@
 """Dashboard callback latency on a 100,000-patient synthetic registry (server time, no browser).
 
 Generates and loads the registry once into ``benchmarks/out/`` (seed 5), then times each page's
-callback work directly: the first call for a cohort (computed) and a repeated call (LRU cache).
-Prints a markdown table. Run: ``python benchmarks/bench_dashboard.py [--patients N]``.
+callback work directly. "First call" is a filter change in a running server: every case is run once
+untimed (imports, lazy setup), then for each repetition the result cache is emptied (the filter
+choices, computed at start-up, are kept) and the call is timed; "cached" is the same call again.
+Prints a markdown table of medians and best times.
+
+``--against REV`` measures the code of git revision REV the same way, in alternating rounds with the
+working tree (each round a fresh process per tree, so both see the same machine load), and prints both
+side by side: before/after numbers from one run.
+
+Run: ``python benchmarks/bench_dashboard.py [--patients N] [--repeat 5] [--against 0ab15a3 --rounds 3]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
 OUT = Path(__file__).parent / "out"
+ROOT = Path(__file__).resolve().parent.parent
+COHORTS = ("whole registry", "age 15-24, B-lineage")
 
 
 def _registry(patients: int, seed: int) -> Path:
@@ -26,14 +43,8 @@ def _registry(patients: int, seed: int) -> Path:
     return db
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--patients", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=5)
-    args = parser.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
-    db = _registry(args.patients, args.seed)
-
+def _cases(db: Path):
+    """(name, cohort values -> result) for each measured callback; imports the code under test."""
     from dashboard.app import create_app
     from dashboard.context import PageContext
     from dashboard.filters import FILTERS
@@ -52,40 +63,152 @@ def main() -> None:
     def values(**kw):
         return [kw.get(s.column) for s in FILTERS]
 
-    def count(v):
-        return ctx.service.cohort_size(ctx.cohort(v, ids_))
+    def analyze_km(v):
+        from analyses.commands.km import run
+
+        return run(db, "OS", "DX", ctx.cohort(v, ids_), by="frontline_regimen", min_cell=settings.min_cell)
 
     cases = [
-        ("cohort count", lambda v: count(v)),
+        ("cohort count", lambda v: ctx.service.cohort_size(ctx.cohort(v, ids_))),
         ("attrition", lambda v: attrition_table(ctx, ctx.cohort(v, ids_))),
         ("Table 1 by lineage", lambda v: table1(ctx.service, ctx.cohort(v, ids_), "lineage", settings.min_cell)),
         (
-            "survival OS/DX by frontline",
+            "survival OS/DX by frontline regimen",
             lambda v: survival_outputs(ctx, v, ids_, "OS/DX", "frontline_regimen", "months"),
         ),
         (
-            "survival EFS/LINE2 by salvage",
+            "survival EFS/LINE2 by salvage regimen",
             lambda v: survival_outputs(ctx, v, ids_, "EFS/LINE2", "salvage_regimen", "months"),
         ),
-        ("Cox OS/DX (regimen, age group)", lambda v: cox_outputs(ctx, v, ids_, "OS/DX", ["lineage", "age_group"], [])),
+        ("Cox OS/DX (lineage, age group)", lambda v: cox_outputs(ctx, v, ids_, "OS/DX", ["lineage", "age_group"], [])),
         ("competing CIR/CR1 by lineage", lambda v: competing_outputs(ctx, v, ids_, "CIR/CR1", "lineage", "months")),
+        ("`ayaall analyze km` OS/DX by frontline regimen (JSON; no cache)", analyze_km),
     ]
-    cohorts = [
-        ("whole registry", values()),
-        ("filter: age 15-24, B", values(age_group=["15-19", "20-24"], lineage=["B"])),
-    ]
-    print(f"Registry: {args.patients:,} patients (seed {args.seed}); times are server time in ms.\n")
-    print("| callback | cohort | first call | cached |")
-    print("|---|---|---:|---:|")
+    cohorts = {COHORTS[0]: values(), COHORTS[1]: values(age_group=["15-19", "20-24"], lineage=["B"])}
+
+    def reset() -> None:
+        ctx.service.cache.clear()
+        ctx.service.filter_choices()
+
+    return cases, cohorts, reset
+
+
+def _measure(db: Path, repeat: int, only: str = "") -> list[dict]:
+    cases, cohorts, reset = _cases(db)
+    cases = [(name, fn) for name, fn in cases if only.lower() in name.lower()]
+    for _, fn in cases:  # warm-up: imports and lazy setup are not a filter change's cost
+        for v in cohorts.values():
+            fn(v)
+    out = []
     for name, fn in cases:
-        for cohort_name, v in cohorts:
-            t0 = time.perf_counter()
-            fn(v)
-            first = (time.perf_counter() - t0) * 1000
-            t0 = time.perf_counter()
-            fn(v)
-            cached = (time.perf_counter() - t0) * 1000
-            print(f"| {name} | {cohort_name} | {first:.0f} | {cached:.1f} |")
+        for cohort, v in cohorts.items():
+            first, cached = [], []
+            for _ in range(repeat):
+                reset()
+                t0 = time.perf_counter()
+                fn(v)
+                first.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                fn(v)
+                cached.append((time.perf_counter() - t0) * 1000)
+            out.append({"callback": name, "cohort": cohort, "first": first, "cached": cached})
+    return out
+
+
+def _worker(tree: Path, db: Path, repeat: int, only: str) -> list[dict]:
+    """Run the measurement in a fresh process on the code in ``tree``."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
+        result = Path(fh.name)
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        str(db),
+        "--repeat",
+        str(repeat),
+        "--json",
+        str(result),
+        "--only",
+        only,
+    ]
+    subprocess.run(cmd, check=True, env=env, cwd=tree)
+    records = json.loads(result.read_text())
+    result.unlink()
+    return records
+
+
+def _checkout(rev: str, into: Path) -> Path:
+    """The files of git revision ``rev`` (``git archive``), extracted under ``into``."""
+    archive = into / "tree.tar"
+    with archive.open("wb") as fh:
+        subprocess.run(["git", "archive", rev], check=True, stdout=fh, cwd=ROOT)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into / "tree", filter="data")
+    return into / "tree"
+
+
+def _merge(runs: list[list[dict]]) -> dict[tuple[str, str], dict[str, list[float]]]:
+    merged: dict[tuple[str, str], dict[str, list[float]]] = {}
+    for records in runs:
+        for r in records:
+            slot = merged.setdefault((r["callback"], r["cohort"]), {"first": [], "cached": []})
+            slot["first"] += r["first"]
+            slot["cached"] += r["cached"]
+    return merged
+
+
+def _ms(values: list[float]) -> str:
+    median = statistics.median(values)
+    return f"{median:.0f}" if median >= 10 else f"{median:.1f}"
+
+
+def _cached(name: str, values: list[float]) -> str:
+    return "–" if "no cache" in name else _ms(values)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=5, help="timed first calls per case and round")
+    parser.add_argument("--against", metavar="REV", help="also measure git revision REV (before/after)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per tree with --against")
+    parser.add_argument("--only", default="", help="measure only the callbacks whose name contains this text")
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        args.json.write_text(json.dumps(_measure(args.worker, args.repeat, args.only)))
+        return
+    OUT.mkdir(parents=True, exist_ok=True)
+    db = _registry(args.patients, args.seed).resolve()
+    load = os.getloadavg()[0]
+    print(f"Registry: {args.patients:,} patients (seed {args.seed}); server time in ms; load average {load:.1f}.\n")
+    if not args.against:
+        merged = _merge([_measure(db, args.repeat, args.only)])
+        print(f"Median of {args.repeat} first calls (best in brackets) and of the cached calls.\n")
+        print("| callback | cohort | first call | cached |")
+        print("|---|---|---:|---:|")
+        for (name, cohort), r in merged.items():
+            print(f"| {name} | {cohort} | {_ms(r['first'])} ({min(r['first']):.0f}) | {_cached(name, r['cached'])} |")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        before_tree = _checkout(args.against, Path(tmp))
+        before, after = [], []
+        for _ in range(args.rounds):
+            before.append(_worker(before_tree, db, args.repeat, args.only))
+            after.append(_worker(ROOT, db, args.repeat, args.only))
+    b, a = _merge(before), _merge(after)
+    n = args.rounds * args.repeat
+    print(f"Median of {n} first calls per tree (best in brackets), {args.rounds} alternating rounds; cached: median.\n")
+    print(f"| callback | cohort | {args.against}: first | now: first | now: cached |")
+    print("|---|---|---:|---:|---:|")
+    for key, r in a.items():
+        old = b.get(key)
+        before_cell = f"{_ms(old['first'])} ({min(old['first']):.0f})" if old else "–"
+        after_cell = f"{_ms(r['first'])} ({min(r['first']):.0f})"
+        print(f"| {key[0]} | {key[1]} | {before_cell} | {after_cell} | {_cached(key[0], r['cached'])} |")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from analyses.cohort import CohortSpec, attrition, cohort_patients_sql, connect_readonly, load_analysis_frame
 from dashboard.filters import FILTERS
@@ -73,13 +74,20 @@ class RegistryService:
         A DuckDB file written by ``ayaall load``.
     cache_size : int
         Results kept in the LRU cache.
+    blas_threads : int or None
+        Threads the BLAS library may use in this process (None leaves it alone).
     """
 
-    def __init__(self, db_path: str | Path, cache_size: int = 256) -> None:
+    def __init__(self, db_path: str | Path, cache_size: int = 256, blas_threads: int | None = 1) -> None:
         self.db_path = Path(db_path)
         self._con = connect_readonly(self.db_path)
         self._lock = threading.Lock()
         self.cache = LRUCache(cache_size)
+        if blas_threads is not None:
+            # The fits are numpy on tall, narrow matrices (100,000 x a few covariates): BLAS threads add
+            # nothing but contention with the server's own threads. One thread halves a Cox fit at
+            # 100,000 patients on a busy 2-core machine (BENCHMARKS.md). Process-wide, set once.
+            threadpool_limits(blas_threads, user_api="blas")
 
     # -- connection ----------------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -154,32 +162,36 @@ class RegistryService:
         return self.cached(("attrition", cohort_key(cohort)), compute)
 
     def frame(self, cohort: CohortSpec, endpoint: str, origin: str, columns: Sequence[str] = ()) -> pd.DataFrame:
-        """The cohort's ``time_to_event`` rows of one endpoint with ``columns`` joined (server side only)."""
+        """The cohort's ``time_to_event`` rows of one endpoint: time_days, event_code and ``columns`` (server
+        side only; in patient order, without the patient id and event text, which no page analyses)."""
 
         def compute() -> pd.DataFrame:
             cur = self.cursor()
             try:
-                return load_analysis_frame(cur, cohort, endpoint, origin, list(columns))
+                return load_analysis_frame(cur, cohort, endpoint, origin, list(columns), identifiers=False)
             finally:
                 cur.close()
 
         return self.cached(("frame", cohort_key(cohort), endpoint, origin, tuple(columns)), compute)
 
-    def patients(self, cohort: CohortSpec, columns: Sequence[str]) -> pd.DataFrame:
-        """The cohort's ``analysis_patients`` rows, ``columns`` only (server side only)."""
+    def patients(self, cohort: CohortSpec, columns: Sequence[str], *, identifiers: bool = True) -> pd.DataFrame:
+        """The cohort's ``analysis_patients`` rows in patient order: patient_id (unless ``identifiers`` is
+        False) and ``columns`` (server side only)."""
 
         def compute() -> pd.DataFrame:
             cur = self.cursor()
             try:
                 where, params = cohort_patients_sql(cur, cohort)
-                cols = ", ".join(f'ap."{c}"' for c in dict.fromkeys(["patient_id", *columns]))
+                cols = ", ".join(
+                    f'ap."{c}"' for c in dict.fromkeys([*(["patient_id"] if identifiers else []), *columns])
+                )
                 return cur.execute(
                     f"SELECT {cols} FROM analysis_patients ap WHERE {where} ORDER BY ap.patient_id", params
                 ).df()
             finally:
                 cur.close()
 
-        return self.cached(("patients", cohort_key(cohort), tuple(columns)), compute)
+        return self.cached(("patients", cohort_key(cohort), tuple(columns), identifiers), compute)
 
     def has_table(self, name: str) -> bool:
         tables = self.cached(

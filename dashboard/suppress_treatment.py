@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from analyses.km import KMResult
-from analyses.suppression import _thin_at_risk, is_small, mask_count, suppress_totals
+from analyses.suppression import is_small, mask_count, suppress_km, suppress_totals, thin_at_risk
 from ayaall.endpoints import DAYS_PER_YEAR
 from dashboard.components import format_p
-from dashboard.suppress import suppress_km_for_display
+from dashboard.suppress import curve_for_display
 from dashboard.view_tables import count_columns, format_days, milestone_columns
 
 __all__ = [
@@ -39,12 +39,10 @@ def suppress_landmarks(lm: Any, n_total: int, exposure: str, min_cell: int) -> t
     Counts: the number at risk after each landmark is thinned like a curve's at-risk numbers (rule 4:
     its drop from the cohort or from the previous landmark must be 0 or at least ``min_cell``); exposed
     and not-exposed add up to it (rule 3, and both are hidden with a hidden total). The groups' curves
-    and medians follow ``suppress_km_for_display``.
+    and medians follow ``suppress_km`` (drawn with ``curve_for_display``).
     """
     table = lm.landmarks.reset_index(drop=True)
-    at_risk = (
-        _thin_at_risk([n_total, *table["n_at_risk"]], min_cell, None)[1:] if min_cell else list(table["n_at_risk"])
-    )
+    at_risk = thin_at_risk([n_total, *table["n_at_risk"]], min_cell, None)[1:] if min_cell else list(table["n_at_risk"])
     rows, curves, groups = [], [], []
     for i, row in table.iterrows():
         mark = float(row["landmark_days"])
@@ -66,7 +64,7 @@ def suppress_landmarks(lm: Any, n_total: int, exposure: str, min_cell: int) -> t
         km = _landmark_km(lm, mark, exposure)
         if km is None:
             continue
-        shown = suppress_km_for_display(km, min_cell)
+        shown = curve_for_display(suppress_km(km, min_cell)[0], km)
         by_group = dict(zip(("exposed", "unexposed"), parts, strict=True))
         summary = shown.summary.assign(n=[by_group.get(str(g)) for g in shown.summary["group"]])
         curves.append(shown.curve.assign(landmark_days=mark)[["landmark_days", *_CURVE_COLUMNS]])

@@ -18,12 +18,12 @@ from analyses.cohort import CohortSpec
 from analyses.km import KMResult, fit_km
 from analyses.logrank import logrank_test, pairwise_logrank
 from analyses.results import AnalysisError, AnalysisWarning
-from analyses.suppression import _group_counts, mask_count
+from analyses.suppression import km_risk_table, mask_count, suppress_km
 from ayaall.endpoints import DAYS_PER_YEAR, endpoint_spec
 from ayaall.errors import UserError
 from dashboard.data import RegistryService, cohort_key
 from dashboard.figures.common import nice_ticks_days
-from dashboard.suppress import km_risk_table, suppress_km_for_display
+from dashboard.suppress import curve_for_display
 
 __all__ = ["MILESTONE_YEARS", "SurvivalView", "parse_endpoint", "survival_view"]
 
@@ -79,28 +79,24 @@ def _survival_view(
             "Competing risks page shows the cumulative incidence."
         )
     ticks = nice_ticks_days(float(frame["time_days"].max()), unit)
-    milestones = [y * DAYS_PER_YEAR for y in MILESTONE_YEARS]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
-        km_ticks = fit_km(frame, "time_days", "event_code", by, times=ticks)
-        km_ms = fit_km(frame, "time_days", "event_code", by, times=milestones)
+        # one fit: the milestones are its times; the risk table at the ticks is read off its curve
+        km = fit_km(frame, "time_days", "event_code", by, times=[y * DAYS_PER_YEAR for y in MILESTONE_YEARS])
     notes += [str(w.message) for w in caught if issubclass(w.category, AnalysisWarning)]
-    shown = suppress_km_for_display(km_ticks, min_cell)
-    shown_ms = suppress_km_for_display(km_ms, min_cell)
-    _, hide_n, hide_events = _group_counts(km_ticks.summary, min_cell) if min_cell else (None, False, False)
-    hide = {"n": hide_n, "events": hide_events}
-    logrank, pairwise = _tests(frame, by, notes)
+    shown, hide = suppress_km(km, min_cell)
+    logrank, pairwise = _tests(frame, by, len(km.summary), notes)
     if min_cell:
         notes.append(
             f"Small-cell suppression: counts of 1 to {min_cell - 1}, and counts that would reveal them, "
             f"are shown as —; each curve stops at the last time with at least {min_cell} patients at risk."
         )
     return SurvivalView(
-        km=shown,
-        risk_table=km_risk_table(km_ticks, shown, min_cell),
+        km=curve_for_display(shown, km),
+        risk_table=km_risk_table(km, ticks, min_cell),
         ticks_days=ticks,
         summary=_summary_table(shown, unit),
-        milestones=_milestone_table(shown_ms),
+        milestones=_milestone_table(shown),
         logrank=logrank,
         pairwise=pairwise,
         n=None if hide["n"] else mask_count(len(frame), min_cell),
@@ -109,8 +105,10 @@ def _survival_view(
     )
 
 
-def _tests(frame: pd.DataFrame, by: str | None, notes: list[str]) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
-    if by is None or frame[by].nunique() < 2:
+def _tests(
+    frame: pd.DataFrame, by: str | None, n_groups: int, notes: list[str]
+) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
+    if by is None or n_groups < 2:
         return None, None
     try:
         test = logrank_test(frame, "time_days", "event_code", by)
@@ -119,7 +117,7 @@ def _tests(frame: pd.DataFrame, by: str | None, notes: list[str]) -> tuple[dict[
         return None, None
     result = {"statistic": test.statistic, "df": test.df, "p": test.p, "method": test.method}
     pairwise = None
-    if frame[by].nunique() > 2:
+    if n_groups > 2:
         try:
             pairwise = pairwise_logrank(frame, "time_days", "event_code", by)
         except AnalysisError as exc:

@@ -8,11 +8,11 @@ import plotly.graph_objects as go
 import pytest
 
 from analyses.km import fit_km
-from analyses.suppression import suppress_km
+from analyses.suppression import km_risk_table, suppress_km
 from dashboard.figures import balance_figure, cif_figure, forest_figure, km_figure, simon_makuch_figure
 from dashboard.figures.common import nice_ticks_days
 from dashboard.palette import OKABE_ITO, group_style
-from dashboard.suppress import curve_for_display, km_risk_table
+from dashboard.suppress import curve_for_display
 
 
 def _frame(n: int = 400, seed: int = 3) -> pd.DataFrame:
@@ -26,9 +26,9 @@ def _frame(n: int = 400, seed: int = 3) -> pd.DataFrame:
 def _km_inputs(min_cell: int = 11):
     frame = _frame()
     ticks = nice_ticks_days(frame["time_days"].max(), "years")
-    full = fit_km(frame, "time_days", "event_code", "arm", times=ticks)
+    full = fit_km(frame, "time_days", "event_code", "arm")
     shown, _ = suppress_km(full, min_cell)
-    return curve_for_display(shown), km_risk_table(full, shown, min_cell), ticks
+    return curve_for_display(shown, full), km_risk_table(full, ticks, min_cell), ticks
 
 
 def test_km_figure_has_curves_bands_censor_marks_and_risk_table():

@@ -104,3 +104,25 @@ def test_untestable_data_raises(frame: pd.DataFrame) -> None:
     """A test needs two groups and at least one event; otherwise an AnalysisError sentence."""
     with pytest.raises(AnalysisError, match=r"\.$"):
         logrank_test(frame, "time", "status", "group")
+
+
+@pytest.mark.parametrize(("strata", "rho", "gamma"), [(None, 0, 0), ("s", 0, 0), (None, 1, 0), ("s", 0, 1)])
+@pytest.mark.parametrize("seed", range(6))
+def test_pairwise_is_logrank_test_on_each_pair(seed: int, strata, rho: float, gamma: float) -> None:
+    """pairwise_logrank sorts each group's times once and builds every pair from them; each pair's
+    statistic and p are exactly (bitwise) those of logrank_test on the pair's rows."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(40, 400))
+    data = pd.DataFrame(
+        {
+            "time": rng.integers(0, 60, n).astype(float),
+            "status": rng.integers(0, 3, n),
+            "group": rng.choice(list("abcd"), n, p=[0.4, 0.3, 0.2, 0.1]),
+            "s": rng.choice(["x", "y", "z"], n),
+        }
+    )
+    pairs = pairwise_logrank(data, "time", "status", "group", strata_col=strata, rho=rho, gamma=gamma)
+    for row in pairs.itertuples():
+        sub = data[data["group"].isin([row.group1, row.group2])]
+        one = logrank_test(sub, "time", "status", "group", strata_col=strata, rho=rho, gamma=gamma)
+        assert (row.statistic, row.p) == (one.statistic, one.p)

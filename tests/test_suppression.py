@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from analyses.cox import fit_cox
 from analyses.km import fit_km
 from analyses.results import AnalysisWarning
-from analyses.suppression import suppress_cox, suppress_km, suppress_totals
+from analyses.suppression import km_risk_table, suppress_cox, suppress_group_counts, suppress_km, suppress_totals
 
 R_DIR = Path(__file__).parent / "r"
 MIN_CELL = 11
@@ -87,25 +87,44 @@ def _attack(original, suppressed, totals, min_cell: int) -> None:
     assert (merged["at_risk_true"] >= min_cell).all()
 
 
-def _attack_milestones(original, suppressed, group, n_known, events_known, min_cell) -> None:
-    """Parts [0,t1), {t1}, (t1,t2), ...: unknown events and censorings per part; every shown number is
-    a linear equation; a small sum of consecutive parts must not be solvable from them."""
-    ms = suppressed.milestones[suppressed.milestones["group"] == group].reset_index(drop=True)
-    curve = suppressed.curve[suppressed.curve["group"] == group].reset_index(drop=True)
-    rows = original.curve[(original.curve["group"] == group)].iloc[1:]
-    t = ms["time_days"].to_numpy(dtype=float)
-    n_parts = 2 * len(t) + 1
-    part = [2 * int(np.searchsorted(t, x)) + int(x in t) for x in rows["time_days"]]
-    truth = np.r_[
-        np.bincount(part, weights=rows["events"], minlength=n_parts),
-        np.bincount(part, weights=rows["censored"], minlength=n_parts),
-    ]
+class _Parts:
+    """Follow-up split at the table's times t_1 < ... < t_K into parts [0,t1), {t1}, (t1,t2), ...: the
+    true events and censorings per part (from the unsuppressed curve ``rows``), and sums over parts as
+    vectors. Every shown number is a linear equation in the parts."""
 
-    def vec(a, b, ev=1.0, ce=1.0):
-        v = np.zeros(2 * n_parts)
-        v[a:b], v[n_parts + a : n_parts + b] = ev, ce
+    def __init__(self, rows: pd.DataFrame, t: np.ndarray) -> None:
+        self.n = 2 * len(t) + 1
+        part = [2 * int(np.searchsorted(t, x)) + int(x in t) for x in rows["time_days"]]
+        self.truth = np.r_[
+            np.bincount(part, weights=rows["events"], minlength=self.n),
+            np.bincount(part, weights=rows["censored"], minlength=self.n),
+        ]
+
+    def vec(self, a: int, b: int, ev: float = 1.0, ce: float = 1.0) -> np.ndarray:
+        v = np.zeros(2 * self.n)
+        v[a:b], v[self.n + a : self.n + b] = ev, ce
         return v
 
+    def assert_no_small_sum_solves(self, eqs: list[np.ndarray], min_cell: int, label) -> None:
+        """No sum of events, censorings or both over consecutive parts that is small solves from ``eqs``."""
+        if not eqs:
+            return
+        a_mat = np.array(eqs)
+        for a in range(self.n):
+            for b in range(a + 1, self.n + 1):
+                for f in (self.vec(a, b, ce=0.0), self.vec(a, b, ev=0.0), self.vec(a, b)):
+                    if 0 < f @ self.truth < min_cell:
+                        y = np.linalg.lstsq(a_mat.T, f, rcond=None)[0]
+                        assert np.abs(a_mat.T @ y - f).max() > 1e-8, (label, a, b, f @ self.truth)
+
+
+def _attack_milestones(original, suppressed, group, n_known, events_known, min_cell) -> None:
+    """The milestone table (and the curve rows that start at its times) as a linear system."""
+    ms = suppressed.milestones[suppressed.milestones["group"] == group].reset_index(drop=True)
+    curve = suppressed.curve[suppressed.curve["group"] == group].reset_index(drop=True)
+    t = ms["time_days"].to_numpy(dtype=float)
+    parts = _Parts(original.curve[(original.curve["group"] == group)].iloc[1:], t)
+    vec, n_parts = parts.vec, parts.n
     eqs = ([vec(0, n_parts)] if n_known else []) + ([vec(0, n_parts, ce=0.0)] if events_known else [])
     for k, tk in enumerate(t):
         later = curve[curve["time_days"] >= tk]
@@ -113,15 +132,7 @@ def _attack_milestones(original, suppressed, group, n_known, events_known, min_c
             eqs.append(vec(2 * k + 1, n_parts))
         if ms.loc[k, "events"] is not None:
             eqs.append(vec(2 * k, 2 * k + 2, ce=0.0))
-    if not eqs:
-        return
-    a_mat = np.array(eqs)
-    for a in range(n_parts):
-        for b in range(a + 1, n_parts + 1):
-            for f in (vec(a, b, ce=0.0), vec(a, b, ev=0.0), vec(a, b)):
-                if 0 < f @ truth < min_cell:
-                    y = np.linalg.lstsq(a_mat.T, f, rcond=None)[0]
-                    assert np.abs(a_mat.T @ y - f).max() > 1e-8, (group, a, b, f @ truth)
+    parts.assert_no_small_sum_solves(eqs, min_cell, group)
 
 
 def test_lung_ecog_group_of_one_is_protected() -> None:
@@ -203,3 +214,202 @@ def test_cox_counts_follow_rules_1_and_2() -> None:
     assert shown["n"] == 15
     assert shown["events"] is None  # 15 - events is small
     assert suppress_cox(small, 0) == {"n": 15, "events": small.events}
+
+
+# ------------------------------------------------------------------ the vectorised suppress_km = the old one
+def _assert_same_km(new, old) -> None:
+    """Equal tables, cell for cell, with the same Python types (int vs None) in the count columns."""
+    for name in ("curve", "summary", "milestones", "rmst", "rmst_diff"):
+        a, b = getattr(new, name), getattr(old, name)
+        pd.testing.assert_frame_equal(a, b, check_exact=True, obj=name)
+        for col in a.select_dtypes(include="object").columns:
+            assert [type(v) for v in a[col]] == [type(v) for v in b[col]], (name, col)
+
+
+def _random_cohort(seed: int, max_groups: int = 4, max_size: int = 300) -> pd.DataFrame:
+    """Integer times on a short range (many ties), mixed censoring, uneven group sizes (some below 11)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for g in range(int(rng.integers(1, max_groups + 1))):
+        size = int(rng.integers(1, max_size))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "time": rng.integers(0, int(rng.integers(5, 400)), size),
+                    "status": (rng.random(size) < rng.uniform(0.0, 1.0)).astype(int),
+                    "group": f"g{g}",
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+_EDGE_COHORTS = {
+    "single_group": pd.DataFrame({"time": np.arange(60) % 17, "status": np.arange(60) % 3 == 0, "group": "a"}),
+    "all_censored": pd.DataFrame({"time": np.arange(80) % 23, "status": 0, "group": np.repeat(["a", "b"], 40)}),
+    "all_events": pd.DataFrame({"time": np.arange(50) % 9 + 1, "status": 1, "group": np.repeat(["a", "b"], 25)}),
+    "group_smaller_than_min_cell": pd.DataFrame(
+        {
+            "time": np.r_[np.arange(70) % 31, [3, 8, 8, 12]],
+            "status": np.r_[np.arange(70) % 2, [1, 0, 1, 1]],
+            "group": ["big"] * 70 + ["tiny"] * 4,
+        }
+    ),
+    "ties_at_one_time": pd.DataFrame({"time": np.full(40, 7), "status": np.arange(40) % 2, "group": "a"}),
+    "events_at_time_zero": pd.DataFrame({"time": np.r_[np.zeros(6), np.arange(1, 45)], "status": 1, "group": "a"}),
+    "one_patient": pd.DataFrame({"time": [5], "status": [1], "group": ["a"]}),
+}
+
+
+@pytest.mark.parametrize("min_cell", [0, 1, 5, 11, 30])
+@pytest.mark.parametrize("case", list(_EDGE_COHORTS), ids=list(_EDGE_COHORTS))
+def test_vectorised_suppress_km_equals_reference_on_edge_cases(case, min_cell) -> None:
+    """tests/suppression_reference.py is suppress_km as it was (per-row pandas, commit 0ab15a3); the
+    numpy version must return exactly the same tables on these named edge cases."""
+    import suppression_reference as reference
+
+    data = _EDGE_COHORTS[case]
+    km = fit_km(data, "time", "status", "group", times=(2, 5, 10, 20, 30), rmst_horizon=15)
+    new, new_totals = suppress_km(km, min_cell)
+    old, old_totals = reference.suppress_km(km, min_cell)
+    _assert_same_km(new, old)
+    assert new_totals == old_totals
+
+
+@pytest.mark.parametrize("min_cell", [0, 2, 11, 25])
+@pytest.mark.parametrize("seed", range(12))
+def test_vectorised_suppress_km_equals_reference_on_random_cohorts(seed, min_cell) -> None:
+    """Seeded random cohorts (ties, small groups, 1-4 groups), milestones inside and beyond follow-up."""
+    import suppression_reference as reference
+
+    data = _random_cohort(seed)
+    rng = np.random.default_rng(1000 + seed)
+    times = sorted(set(rng.integers(1, 500, int(rng.integers(1, 8))).tolist()))
+    km = fit_km(data, "time", "status", "group", times=times, rmst_horizon=100)
+    new, new_totals = suppress_km(km, min_cell)
+    old, old_totals = reference.suppress_km(km, min_cell)
+    _assert_same_km(new, old)
+    assert new_totals == old_totals
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_cohorts(), st.sampled_from([3, 11]))
+def test_vectorised_suppress_km_equals_reference_property(data: pd.DataFrame, min_cell: int) -> None:
+    """Property: on hypothesis' cohorts (as for the attacker test) both versions agree."""
+    import suppression_reference as reference
+
+    km = fit_km(data, "time", "status", "group", times=(5, 10, 20, 30))
+    new, _ = suppress_km(km, min_cell)
+    old, _ = reference.suppress_km(km, min_cell)
+    _assert_same_km(new, old)
+
+
+# ------------------------------------------------------------------ the KMunicate risk table
+def _attack_risk_table(original, table: pd.DataFrame, min_cell: int) -> None:
+    """What a reader of a KM figure sees: each group's n and events (summary) and the risk table.
+    No shown count is small, at-risk drops are 0 or large, and no small sum of events, censorings or
+    both over consecutive parts of follow-up solves from the shown numbers (parts as in
+    _attack_milestones, with the interval censorings as equations too)."""
+    summary, _, _ = suppress_group_counts(original.summary, min_cell)
+    for group, n, e, true_n in zip(
+        summary["group"], summary["n"], summary["events"], original.summary["n"], strict=True
+    ):
+        tab = table[table["group"] == group].reset_index(drop=True)
+        curve = original.curve[original.curve["group"] == group]
+        for col in ("at_risk", "censored", "events"):
+            assert all(v == 0 or v >= min_cell for v in tab[col] if v is not None), (group, col)
+        shown_at_risk = [v for v in tab["at_risk"] if v is not None]
+        for a, b in itertools.pairwise([n, *shown_at_risk] if n is not None else shown_at_risk):
+            assert a - b == 0 or a - b >= min_cell, (group, a, b)
+        if n is None:
+            assert all(true_n - v >= min_cell for v in shown_at_risk)
+            assert tab["censored"].isna().all()
+        if n is None or e is None:
+            assert tab["events"].isna().all()
+        last = curve.loc[curve["at_risk"] >= min_cell, "time_days"].max()
+        assert (tab["time_days"] <= last).all()
+        _attack_table_equations(curve.iloc[1:], tab, n is not None, e is not None, min_cell)
+
+
+def _attack_table_equations(rows, tab, n_known, events_known, min_cell) -> None:
+    """The risk table as a linear system. The figure draws the curve past the last tick: a part of
+    follow-up up to it with no step (no mark) is seen to hold no event (no censoring), which the
+    attacker uses as well."""
+    parts = _Parts(rows, tab["time_days"].to_numpy(dtype=float))
+    vec, n_parts, truth = parts.vec, parts.n, parts.truth
+    eqs = ([vec(0, n_parts)] if n_known else []) + ([vec(0, n_parts, ce=0.0)] if events_known else [])
+    eqs += [vec(p, p + 1, ce=0.0) for p in range(n_parts - 1) if truth[p] == 0]
+    eqs += [vec(p, p + 1, ev=0.0) for p in range(n_parts - 1) if truth[n_parts + p] == 0]
+    for k in range(len(tab)):
+        if tab.loc[k, "at_risk"] is not None:
+            eqs.append(vec(2 * k + 1, n_parts))
+        if tab.loc[k, "events"] is not None:
+            eqs.append(vec(2 * k, 2 * k + 2, ce=0.0))
+        if tab.loc[k, "censored"] is not None:
+            eqs.append(vec(2 * k, 2 * k + 2, ev=0.0))
+    parts.assert_no_small_sum_solves(eqs, min_cell, "risk table")
+
+
+def _tail_leak_cohort() -> pd.DataFrame:
+    """60 patients: 20 events at day 5, 20 at day 15, 15 censored at day 22, then 3 events (day 25) and
+    2 censorings (day 30) after the last tick. With n = 60 and 43 events shown, a table showing every
+    interval count that is not small (20 events by day 10, 20 more by day 20, no censoring) gives the
+    3 late events away: 43 - 20 - 20."""
+    time = [5] * 20 + [15] * 20 + [22] * 15 + [25] * 3 + [30] * 2
+    status = [1] * 40 + [0] * 15 + [1] * 3 + [0] * 2
+    return pd.DataFrame({"time": time, "status": status, "group": "a"})
+
+
+def test_risk_table_rule_one_alone_leaks_the_tail_and_the_protected_table_does_not() -> None:
+    """The attacker finds the 3 late events in the rule-1-only table (the dashboard's table before this
+    version); km_risk_table masks enough that it cannot."""
+    km = fit_km(_tail_leak_cohort(), "time", "status", "group")
+    ticks = [0, 10, 20]
+    raw = km_risk_table(km, ticks, 0)
+    assert raw[["at_risk", "censored", "events"]].values.tolist() == [[60, 0, 0], [40, 0, 20], [20, 0, 20]]
+    with pytest.raises(AssertionError):
+        _attack_risk_table(km, raw, MIN_CELL)  # nothing in it is small, yet it leaks
+    protected = km_risk_table(km, ticks, MIN_CELL)
+    _attack_risk_table(km, protected, MIN_CELL)
+    assert protected[["events", "censored", "at_risk"]].isna().to_numpy().any()
+
+
+def test_risk_table_counts_match_a_direct_count() -> None:
+    """With min_cell 0 each row is counted straight from the data: at risk = follow-up >= t, events and
+    censorings in (previous tick, t] (the first interval includes time 0); ticks beyond the last
+    follow-up are left out."""
+    data = _random_cohort(7)
+    km = fit_km(data, "time", "status", "group")
+    ticks = [0.0, 30.0, 75.5, 150.0, 10_000.0]
+    table = km_risk_table(km, ticks, 0)
+    for group, rows in data.groupby("group"):
+        t_max = rows["time"].max()
+        expect = []
+        previous = -np.inf
+        for t in (t for t in ticks if t <= t_max):
+            within = (rows["time"] > previous) & (rows["time"] <= t)
+            expect.append(
+                [
+                    int((rows["time"] >= t).sum()),
+                    int((within & (rows["status"] == 0)).sum()),
+                    int((within & (rows["status"] == 1)).sum()),
+                ]
+            )
+            previous = t
+        got = table.loc[table["group"] == group, ["at_risk", "censored", "events"]].values.tolist()
+        assert got == expect, group
+
+
+@pytest.mark.parametrize("case", list(_EDGE_COHORTS), ids=list(_EDGE_COHORTS))
+@pytest.mark.parametrize("min_cell", [5, 11])
+def test_risk_table_attacker_fails_on_edge_cases(case, min_cell) -> None:
+    km = fit_km(_EDGE_COHORTS[case], "time", "status", "group")
+    _attack_risk_table(km, km_risk_table(km, [0, 3, 6, 10, 20, 40], min_cell), min_cell)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_cohorts(), st.sampled_from([5, 11]), st.lists(st.integers(0, 45), min_size=1, max_size=7, unique=True))
+def test_risk_table_attacker_cannot_recover_masked_counts(data: pd.DataFrame, min_cell: int, ticks) -> None:
+    """Property: on random cohorts and tick sets the risk-table attacker never finds a small count."""
+    km = fit_km(data, "time", "status", "group")
+    _attack_risk_table(km, km_risk_table(km, sorted(ticks), min_cell), min_cell)

@@ -20,6 +20,11 @@ PATH = "/"
 TITLE = "Cohort"
 _BY_CHOICES = [{"label": "(no comparison)", "value": "none"}] + [{"label": lab, "value": c} for c, lab in BY_COLUMNS]
 OPTIONS = {"t1by": "none"}
+TABLE1_CAPTION = (
+    "n (% of patients with a value); age: median (IQR) and mean (SD). p: chi-square (Fisher's exact for a "
+    "sparse 2 x 2 table) or Kruskal–Wallis (Wilcoxon for two groups); SMD: the largest standardized "
+    "difference between two groups. — marks a count hidden by small-cell suppression."
+)
 
 
 def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
@@ -60,7 +65,7 @@ def register(app: Any, page_ctx: PageContext) -> None:
         def compute() -> Any:
             cohort = page_ctx.cohort(values, control_ids)
             table = table1(page_ctx.service, cohort, None if by in (None, "none") else by, page_ctx.min_cell)
-            return data_table(table, caption="Counts (column %); — marks a count hidden by small-cell suppression.")
+            return data_table(table, caption=TABLE1_CAPTION)
 
         return run_safely(compute, 1)
 

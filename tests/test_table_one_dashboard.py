@@ -1,0 +1,167 @@
+"""Table 1 on the Cohort page (dashboard/table1.py) is analyses.baseline's table, laid out; and the
+counting and suppression of analyses.baseline that it relies on."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analyses.baseline import MISSING, OVERALL, suppress_table_one, table_one
+from analyses.cohort import CohortSpec
+from dashboard.table1 import TABLE1_ROWS, format_table_one, table1
+
+MIN_CELL = 11
+
+
+@pytest.fixture(scope="module")
+def service(demo_db):
+    from dashboard.data import RegistryService
+
+    svc = RegistryService(demo_db)
+    yield svc
+    svc.close()
+
+
+def _expected(service, by: str | None) -> tuple[pd.DataFrame, object]:
+    variables = [c for c, _ in TABLE1_ROWS if c != by]
+    frame = service.patients(CohortSpec(), [*variables, *([by] if by else [])])
+    if by is None:
+        frame = frame.assign(one="All patients")
+    return frame, suppress_table_one(table_one(frame, by or "one", variables), MIN_CELL)
+
+
+def test_displayed_cells_are_the_suppressed_table_one(service) -> None:
+    """Every "n (p%)" cell is the suppressed result's n and percent (of non-missing values), every
+    masked count is —, and the headers carry the groups' (suppressed) n."""
+    shown = table1(service, CohortSpec(), "lineage", MIN_CELL)
+    _, result = _expected(service, "lineage")
+    groups = result.groups.set_index("group")["n"]
+    titles = {g: f"{g} (n={n:,})" for g, n in groups.items()}
+    assert list(shown.columns) == ["Characteristic", "Level", *titles.values(), "p", "SMD"]
+    cat = result.categorical.set_index(["variable", "level", "group"])
+    label_to_var = {label: var for var, label in TABLE1_ROWS}
+    var = None
+    checked = 0
+    for row in shown.to_dict("records"):
+        var = label_to_var.get(row["Characteristic"], var) if row["Characteristic"] else var
+        if var == "age_at_dx":
+            continue
+        level = MISSING if row["Level"] == "missing" else row["Level"]
+        for group, title in titles.items():
+            n, pct = cat.loc[(var, level, group), ["n", "percent"]]
+            if n is None:
+                assert row[title] == "—"
+            elif level == MISSING:
+                assert row[title] == f"{n:,}"
+            else:
+                assert row[title] == f"{n:,} ({pct:.0f}%)"
+            checked += 1
+    assert checked > 100
+
+
+def test_age_row_is_median_iqr_and_mean_sd_of_table_one(service) -> None:
+    shown = table1(service, CohortSpec(), "lineage", MIN_CELL)
+    _, result = _expected(service, "lineage")
+    title = next(c for c in shown.columns if c.startswith("Overall"))
+    o = result.continuous.set_index("group").loc[OVERALL]
+    median, mean = shown.iloc[0], shown.iloc[1]
+    assert (median["Characteristic"], median["Level"]) == ("Age at diagnosis (years)", "median (IQR)")
+    assert median[title] == f"{o['median']:.1f} ({o['q1']:.1f}–{o['q3']:.1f})"
+    assert (mean["Characteristic"], mean["Level"]) == ("", "mean (SD)")
+    assert mean[title] == f"{o['mean']:.1f} ({o['sd']:.1f})"
+
+
+def test_without_comparison_only_overall_and_no_tests(service) -> None:
+    shown = table1(service, CohortSpec(), None, MIN_CELL)
+    assert [c for c in shown.columns if c not in ("Characteristic", "Level")] == ["Overall (n=3,000)"]
+    assert "Lineage" in set(shown["Characteristic"])
+
+
+def test_every_shown_count_is_zero_or_at_least_min_cell(service) -> None:
+    small = CohortSpec.from_dict({"filters": {"subtype": ["IAMP21", "ETV6_RUNX1"], "age_group": ["30-39"]}})
+    for cohort in (CohortSpec(), small):
+        shown = table1(service, cohort, "frontline_regimen", MIN_CELL)
+        header_counts = [re.search(r"\(n=([\d,]+)\)$", c) for c in shown.columns]
+        cells = [str(v) for v in shown.drop(columns=["Characteristic", "Level", "p", "SMD"]).to_numpy().ravel()]
+        counts = [int(m.group(1).replace(",", "")) for m in header_counts if m]
+        counts += [int(m.group(1).replace(",", "")) for v in cells if (m := re.match(r"^([\d,]+)(?: \(|$)", v))]
+        assert all(c == 0 or c >= MIN_CELL for c in counts)
+
+
+# ------------------------------------------------------------------ analyses.baseline counting
+def _random_frame(seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    return pd.DataFrame(
+        {
+            "g": rng.choice(np.array(["a", "b", "c", None], dtype=object), n),
+            "text": rng.choice(np.array(["u", "v", "w", None], dtype=object), n),
+            "flag": rng.random(n) < 0.3,
+            "mixed": rng.choice(np.array([1, "1", "2", None, np.nan], dtype=object), n),
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_level_counts_equal_a_crosstab_of_the_text(seed: int) -> None:
+    """Counts per (variable, level, group) equal pandas' crosstab of the values as text (missing = None or
+    NaN; 1 and "1" are one level, "1"), and the Overall column is their row sum."""
+    data = _random_frame(seed)
+    result = table_one(data, "g", ["text", "flag", "mixed"])
+    labels = data["g"].where(data["g"].notna(), MISSING)
+    for var in ("text", "flag", "mixed"):
+        present = data[var].notna()
+        text = data[var][present].map(str)
+        expect = pd.crosstab(text, labels[present])
+        got = result.categorical[(result.categorical["variable"] == var) & (result.categorical["level"] != MISSING)]
+        grid = got.pivot(index="level", columns="group", values="n")  # noqa: PD010
+        for group in expect.columns:
+            assert grid[group].reindex(expect.index).tolist() == expect[group].tolist(), (var, group)
+        assert grid[OVERALL].reindex(expect.index).tolist() == expect.sum(axis=1).tolist()
+        missing = result.categorical[(result.categorical["variable"] == var) & (result.categorical["level"] == MISSING)]
+        assert missing.set_index("group")["n"].to_dict() == {
+            **{g: int((~present & (labels == g)).sum()) for g in sorted(labels.unique())},
+            OVERALL: int((~present).sum()),
+        }
+
+
+def test_overall_n_of_a_single_small_group_is_masked() -> None:
+    """One group of 7 patients: its n is masked (rule 1) and so is the Overall n, which equals it."""
+    data = pd.DataFrame({"g": ["a"] * 7, "x": list("uvuvuvu")})
+    groups = suppress_table_one(table_one(data, "g", ["x"]), MIN_CELL).groups.set_index("group")["n"]
+    assert groups["a"] is None
+    assert groups[OVERALL] is None
+
+
+def test_continuous_missing_and_non_missing_are_masked_together() -> None:
+    """50 patients, 3 without an age: the missing count (3) is masked, so the non-missing count (47),
+    which is n minus it, is masked too; the summaries stand on 47 values and are kept."""
+    data = pd.DataFrame({"g": ["a"] * 50, "age": [np.nan] * 3 + list(range(47))})
+    cont = suppress_table_one(table_one(data, "g", ["age"]), MIN_CELL).continuous.set_index("group")
+    assert cont.loc["a", "missing"] is None
+    assert cont.loc["a", "n"] is None
+    assert cont.loc["a", "median"] == 23.0  # median of 0..46
+
+
+def test_format_keeps_a_missing_row_only_when_something_is_missing() -> None:
+    data = pd.DataFrame({"g": ["a"] * 30 + ["b"] * 30, "x": ["u", "v"] * 30, "y": ["u"] * 59 + [None]})
+    result = suppress_table_one(table_one(data, "g", ["x", "y"]), 0)
+    shown = format_table_one(result, {"x": "X", "y": "Y"})
+    assert shown["Level"].tolist() == ["u", "v", "u", "missing"]
+    assert shown.loc[3, "b (n=30)"] == "1"
+
+
+def test_continuous_missing_counts_are_protected_across_groups() -> None:
+    """a: 50 patients, 3 without an age; b: 50, 20 without. Overall missing (23) minus b's (20) would give
+    a's 3 back, so a second cell of the row (or the Overall) is masked too."""
+    ages = list(range(47))
+    data = pd.DataFrame({"g": ["a"] * 50 + ["b"] * 50, "age": [np.nan] * 3 + ages + [np.nan] * 20 + list(range(30))})
+    cont = suppress_table_one(table_one(data, "g", ["age"]), MIN_CELL).continuous.set_index("group")
+    missing = cont["missing"]
+    assert missing["a"] is None
+    assert missing["b"] is None or missing[OVERALL] is None
+    shown = [v for v in cont["n"] if v is not None]
+    assert all(v == 0 or v >= MIN_CELL for v in shown)
