@@ -41,7 +41,7 @@ def create_app(db_path: str | Path, settings: DashboardSettings | None = None) -
         title=settings.title,
         suppress_callback_exceptions=True,
         assets_folder=str(Path(__file__).parent / "assets"),
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None turns the 'Updating...' title off (Dash docs)
     )
     app.layout = shell(settings)
     _register_shell(app, page_ctx)

@@ -91,7 +91,7 @@ def run_safely(compute: Callable[[], Any], n_outputs: int) -> tuple[Any, ...] | 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AnalysisWarning)
-            return compute()  # type: ignore[no-any-return]
+            return compute()
     except UserError as exc:
         return [message(str(exc))] + [None] * (n_outputs - 1)
 

@@ -47,7 +47,7 @@ class LRUCache:
             if key in self._data:
                 self._data.move_to_end(key)
                 self.hits += 1
-                return self._data[key]  # type: ignore[no-any-return]
+                return self._data[key]
         self.misses += 1
         value = compute()  # outside the lock: a slow fit must not block other users
         with self._lock:

@@ -34,10 +34,10 @@ def shell(settings: DashboardSettings) -> html.Div:
                 ],
                 className="app-header",
             ),
-            html.Nav(nav, **{"aria-label": "pages"}),
+            html.Nav(nav, **{"aria-label": "pages"}),  # type: ignore[arg-type]
             html.Div(
                 [
-                    html.Aside(id="cohort-sidebar", className="sidebar", **{"aria-label": "cohort builder"}),
+                    html.Aside(id="cohort-sidebar", className="sidebar", **{"aria-label": "cohort builder"}),  # type: ignore[arg-type]
                     html.Main(id=ids.PAGE, className="page"),
                 ],
                 className="app-body",

@@ -55,7 +55,7 @@ def sidebar(values: dict[str, Any], page_ctx: PageContext) -> html.Div:
     return html.Div(
         [
             html.H2("Cohort", className="sidebar-title"),
-            html.Div(id=ids.COHORT_COUNT, className="cohort-count", **{"aria-live": "polite"}),
+            html.Div(id=ids.COHORT_COUNT, className="cohort-count", **{"aria-live": "polite"}),  # type: ignore[arg-type]
             *controls,
             html.Div(
                 [

@@ -83,9 +83,9 @@ def values_from_cohort(cohort: CohortSpec) -> dict[str, Any]:
     for column, value in cohort.filters:
         spec = filter_spec(column)
         if spec.kind == "multi":
-            values[column] = [str(v) for v in value]  # type: ignore[union-attr]
+            values[column] = [str(v) for v in value]
         elif spec.kind == "bool":
-            values[column] = "yes" if next(iter(value)) else "no"  # type: ignore[arg-type]
+            values[column] = "yes" if next(iter(value)) else "no"
         else:
             values[column] = [int(value.get("min", -(10**6))), int(value.get("max", 10**6))]  # type: ignore[union-attr]
     return values
