@@ -9,6 +9,7 @@ are masked two at a time). Synthetic cases say how they are built.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -374,6 +375,43 @@ def test_every_analyze_command_prints_no_small_count(
         assert not _NUMBER_WORD.search(text), f"a note quotes a count in words: {note!r}"
     for total, parts in _totals_and_parts(command, out):
         assert _parts_protected(total, parts), (total, parts)
-    for group in out.get("groups", []):
+    for group in _curve_groups(out):
         if "effective_n" in group:
             assert group["n"] is not None or group["effective_n"] is None
+        rows = group.get("curve", [])
+        if group["n"] is None:  # the rows' counts add up to it (rule 4)
+            assert all(r.get(c) is None for r in rows for c in ("events", "competing_events", "censored"))
+        for col in ("events", "competing_events"):
+            if col in group and group[col] is None:
+                assert all(r.get(col) is None for r in rows), (group["group"], col)
+        assert _drops_protected(rows, group.get("milestones", []))
+
+
+def _curve_groups(out: dict) -> list[dict]:
+    return [g for lm in out.get("landmarks", []) for g in lm["groups"]] + [
+        g for g in out.get("groups", []) if "curve" in g
+    ]
+
+
+def _drops_protected(rows: list[dict], milestones: list[dict]) -> bool:
+    """Rules 4-5: between the shown at-risk numbers of a curve and its milestones, in time order (a
+    milestone after the rows of its time), each drop is 0 or at least min_cell."""
+    points = sorted(
+        [(r["time_days"], 0, r["at_risk"]) for r in rows] + [(m["time_days"], 1, m["at_risk"]) for m in milestones]
+    )
+    shown = [v for _, _, v in points if v is not None]
+    return all(a - b == 0 or a - b >= MIN_CELL for a, b in itertools.pairwise(shown))
+
+
+def test_cif_milestones_thinned_with_the_curve(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """[cir_cr1_by_frontline] The whole demo registry, CIR from CR1 by frontline regimen: a milestone's
+    number at risk is shown only when its drop from the last shown one, curve rows included, is 0 or at
+    least 11 (rules 4-5, as ``analyze km``); a group's masked events mask its rows' events."""
+    out = _analyze(
+        capsys, "cif", "--db", str(demo_db), "--endpoint", "CIR", "--origin", "CR1", "--by", "frontline_regimen"
+    )
+    assert any(g["events"] is None for g in out["groups"])
+    for group in out["groups"]:
+        assert _drops_protected(group["curve"], group["milestones"]), group["group"]
+        if group["events"] is None:
+            assert all(r["events"] is None for r in group["curve"])

@@ -96,18 +96,26 @@ def group_curve(
     n_shown: int | None,
     totals_shown: dict[str, int | None],
     follow: Sequence[tuple[str, str]] = (),
-) -> pd.DataFrame:
+    points: Sequence[tuple[float, float]] = (),
+) -> tuple[pd.DataFrame, list[int | None]]:
     """One group's curve suppressed by ``analyses.suppression``'s rule 4, as ``suppress_km`` does it.
 
     ``n`` is the group's size and ``n_shown`` its displayed size (None when masked by rules 1-3);
     ``totals_shown`` maps a per-row count column (``events``, ``competing_events``) to the group's
     displayed total of it. With a masked size every per-row count is masked (the rows add up to it),
     with a masked total every per-row count of that column. ``follow`` lists ``(column, base)`` pairs:
-    ``column`` (a weighted count, say) is masked wherever the count ``base`` is.
-    """
-    from analyses.suppression import suppress_curve  # loads the analyses only when a command runs
+    ``column`` (a weighted count, say) is masked wherever the count ``base`` is. ``points`` are
+    ``(time, at_risk)`` pairs shown beside the curve (milestones): their at-risk numbers are thinned
+    together with the curve's (rules 4-5).
 
-    shown = suppress_curve(curve, min_cell, None if n_shown is not None or not min_cell else n)
+    Returns
+    -------
+    (curve, at-risk numbers of ``points``, None where masked)
+    """
+    from analyses.suppression import _suppress_curve  # the thinning suppress_km applies to its milestones
+
+    hidden_n = None if n_shown is not None or not min_cell else n
+    shown, at_points = _suppress_curve(curve, min_cell, hidden_n, list(points))
     if min_cell and n_shown is None:
         shown[[c for c in ("events", "competing_events", "censored") if c in shown]] = None
     for col, total in totals_shown.items():
@@ -115,7 +123,7 @@ def group_curve(
             shown[col] = None
     for col, base in follow:
         shown[col] = shown[col].astype(object).where(shown[base].notna(), None)
-    return shown
+    return shown, at_points
 
 
 def shown_within(value: float | None, curve: pd.DataFrame) -> float | None:

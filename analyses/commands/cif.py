@@ -161,10 +161,10 @@ def _groups(cif: CIFResult, min_cell: int) -> tuple[list[dict[str, Any]], dict[s
     masked when the patients without them are a small count, and its competing events also when its
     censored patients (n − events − competing events) are; the overall events and competing events
     likewise. Curves stop where fewer than min_cell are at risk and at-risk numbers are thinned so that
-    drops between them are not small counts; with a masked group size every per-row count is masked,
-    with masked group events every per-row event count. A milestone's at-risk number is that of the
-    curve row it falls on (shown when that one is); milestones after a curve's last shown time are
-    left out.
+    drops between them are not small counts (milestones' at-risk numbers thinned together with the
+    curve's, as ``suppress_km`` does); with a masked group size every per-row count is masked, with
+    masked group events every per-row event count. Milestones after a curve's last shown time are left
+    out.
     """
     n, events, competing = (cif.summary[c].to_numpy(dtype=int) for c in ("n", "events", "competing_events"))
     censored = n - events - competing
@@ -186,18 +186,18 @@ def _groups(cif: CIFResult, min_cell: int) -> tuple[list[dict[str, Any]], dict[s
     for i, label in enumerate(cif.groups):
         curve = cif.curve.loc[cif.curve["group"] == label].drop(columns="group")
         at = cif.milestones.loc[cif.milestones["group"] == label].drop(columns="group")
-        curve = group_curve(
+        curve, at_risk = group_curve(
             curve,
             min_cell,
             int(n[i]),
             shown["n"][i],
             {"events": shown["events"][i], "competing_events": shown["competing_events"][i]},
+            points=list(zip(at["time_days"], at["at_risk"], strict=True)),
         )
+        at = at.assign(at_risk=pd.Series(at_risk, index=at.index, dtype=object))
         if min_cell:
             last = curve["time_days"].max() if len(curve) else -np.inf
             at = at.loc[at["time_days"] <= last].reset_index(drop=True)
-            row = np.searchsorted(curve["time_days"].to_numpy(dtype=float), at["time_days"].to_numpy(dtype=float))
-            at["at_risk"] = [curve["at_risk"].iloc[r] for r in row]
         groups.append(
             {
                 "group": label,

@@ -138,7 +138,7 @@ def run(
     groups = []
     for s in km.summary.to_dict("records"):
         g = s["group"]
-        curve = group_curve(
+        curve, _ = group_curve(
             km.curve[km.curve["group"] == g].drop(columns="group"),
             min_cell,
             s["n"],

@@ -163,7 +163,7 @@ def _groups(lm: Any, mark: float, summary: Any, n_shown: dict[str, int | None], 
     groups = []
     for (group, s), events_shown in zip(summary.iterrows(), events, strict=True):
         curve = lm.curve[(lm.curve["landmark_days"] == mark) & (lm.curve["group"] == group)]
-        curve = group_curve(
+        curve, _ = group_curve(
             curve.drop(columns=["landmark_days", "group"]),
             min_cell,
             int(s["n"]),
