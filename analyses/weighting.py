@@ -379,7 +379,7 @@ def iptw_weights(
 
 # ------------------------------------------------------------------------------ balance
 def _indicator_columns(df: pd.DataFrame, covariates: Sequence[str]) -> list[tuple[str, str | None, np.ndarray]]:
-    cols = []
+    cols: list[tuple[str, str | None, np.ndarray]] = []
     for col in covariates:
         values = df[col]
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
