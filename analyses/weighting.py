@@ -64,6 +64,7 @@ from analyses.results import AnalysisError, AnalysisWarning, survival_arrays
 __all__ = [
     "PropensityResult",
     "WeightedKMResult",
+    "att_target",
     "balance_table",
     "effective_sample_size",
     "fit_propensity",
@@ -275,6 +276,25 @@ def _codes(Y: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ weights
+def att_target(levels: Sequence[str], target: str | None = None) -> str:
+    """The ATT target treatment: ``target`` when given, else the *last* of ``levels`` as given.
+
+    ``levels`` is the order the analyst chose (``--levels``, the dashboard's selection; the first is the
+    reference of the hazard ratios), not a sorted order. :func:`iptw_weights` and the callers of
+    :func:`balance_table` resolve the target here so that weights and balance use the same one.
+
+    Raises
+    ------
+    AnalysisError
+        ``target`` is not one of ``levels``.
+    """
+    levels = [str(v) for v in levels]
+    chosen = levels[-1] if target is None else str(target)
+    if chosen not in levels:
+        raise AnalysisError(f"The ATT target {chosen!r} is not one of the treatments {levels}.")
+    return chosen
+
+
 def effective_sample_size(weights: Sequence[float]) -> float:
     """Kish's effective sample size ``(sum w)^2 / sum w^2``."""
     w = np.asarray(weights, dtype=float)
@@ -297,7 +317,8 @@ def iptw_weights(
     propensity : PropensityResult
     estimand : {"ATE", "ATT"}
     target : str, optional
-        ATT: the treatment whose patients are the target population (default: the last level).
+        ATT: the treatment whose patients are the target population (default: the last of
+        ``propensity.levels``, in the order given; see :func:`att_target`).
     stabilized : bool
         ATE only: multiply by the marginal share of the treatment received (weights average about 1).
     trim : float, optional
@@ -341,9 +362,7 @@ def iptw_weights(
         if stabilized:
             w = w * treat.map(treat.value_counts(normalize=True)).to_numpy()
     else:
-        target = propensity.levels[-1] if target is None else str(target)
-        if target not in propensity.levels:
-            raise AnalysisError(f"The ATT target {target!r} is not one of the treatments {propensity.levels}.")
+        target = att_target(propensity.levels, target)
         w = np.where(treat.to_numpy() == target, 1.0, scores[target].to_numpy() / own)
     if truncate:
         lo, hi = np.quantile(w, [truncate, 1 - truncate])
@@ -360,7 +379,7 @@ def iptw_weights(
 
 # ------------------------------------------------------------------------------ balance
 def _indicator_columns(df: pd.DataFrame, covariates: Sequence[str]) -> list[tuple[str, str | None, np.ndarray]]:
-    cols = []
+    cols: list[tuple[str, str | None, np.ndarray]] = []
     for col in covariates:
         values = df[col]
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
@@ -386,6 +405,19 @@ def balance_table(
 ) -> pd.DataFrame:
     """Covariate balance: means by treatment and standardized mean differences, unweighted and weighted.
 
+    Parameters
+    ----------
+    df : DataFrame
+    treatment_col : str
+    covariates : sequence of str
+    weights_col : str, optional
+    estimand : {"ATE", "ATT"}
+        ATE standardizes by the pooled SD of the two groups compared, ATT by the target group's SD.
+    target : str, optional
+        ATT: the target treatment, required. The data holds no order of the treatments, so it cannot
+        know the "last level" default of :func:`iptw_weights`; pass the target the weights used
+        (:func:`att_target`).
+
     Returns
     -------
     DataFrame
@@ -409,7 +441,11 @@ def balance_table(
         raise AnalysisError(f"Balance needs at least two treatment groups; {treatment_col!r} has {groups}.")
     w = np.ones(len(data)) if weights_col is None else data[weights_col].to_numpy(dtype=float)
     if estimand.upper() == "ATT":
-        target = groups[-1] if target is None else str(target)
+        if target is None:
+            raise AnalysisError("ATT balance needs the target treatment (the one the ATT weights used).")
+        target = str(target)
+        if target not in groups:
+            raise AnalysisError(f"The ATT target {target!r} is not one of the treatments {groups}.")
     rows = []
     for col, level, x in _indicator_columns(data, covariates):
         row: dict = {"covariate": col, "level": level, "type": "continuous" if level is None else "binary"}

@@ -3,8 +3,9 @@ incidence (Aalen–Johansen), Gray's test, cause-specific and Fine–Gray hazard
 
 Everything returned is display-ready and holds no patient-level row: curves keep times and estimates
 only and stop where fewer than ``min_cell`` remain at risk (``dashboard.suppress.suppress_cif``);
-counts follow ``analyses.suppression``'s rules. Tests and hazard ratios are computed on all the data
-and returned as numbers (the page formats them). Results are cached in the service's LRU cache.
+counts follow ``analyses.suppression``'s rules; notes quote no counts (``dashboard.notes``). Tests and
+hazard ratios are computed on all the data and returned as numbers (the page formats them). Results are
+cached in the service's LRU cache.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from analyses.results import AnalysisWarning
 from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 from dashboard.data import RegistryService, cohort_key
+from dashboard.notes import caught_notes, safe_note
 from dashboard.suppress import suppress_cif
 
 __all__ = ["GRAY_CAUSES", "HR_MODELS", "CompetingView", "competing_view"]
@@ -82,7 +84,7 @@ def _competing_view(
         cif = cumulative_incidence(frame, "time_days", "event_code", by)
         gray = _gray(frame, by, notes)
         hazard_ratios, reference = _models(frame, by, notes)
-    notes += list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, AnalysisWarning)))
+    notes += caught_notes(caught)
     curve, summary = suppress_cif(cif.curve, cif.summary, min_cell)
     return CompetingView(curve, summary, gray, hazard_ratios, reference, notes)
 
@@ -96,7 +98,7 @@ def _gray(frame: pd.DataFrame, by: str | None, notes: list[str]) -> pd.DataFrame
             t = gray_test(frame, "time_days", "event_code", by, event=code, competing=3 - code)
             rows.append({"cause": label, "statistic": t.statistic, "df": t.df, "p": t.p})
         except UserError as exc:
-            notes.append(f"Gray's test ({label}) not reported: {exc}")
+            notes.append(f"Gray's test ({label}) not reported: {safe_note(str(exc))}")
     return pd.DataFrame(rows, columns=["cause", "statistic", "df", "p"]) if rows else None
 
 
@@ -107,7 +109,7 @@ def _models(frame: pd.DataFrame, by: str | None, notes: list[str]) -> tuple[pd.D
         cs = fit_cause_specific_cox(frame, "time_days", "event_code", [by])
         fg = fit_fine_gray(frame, "time_days", "event_code", [by])
     except UserError as exc:
-        notes.append(f"Hazard ratios not reported: {exc}")
+        notes.append(f"Hazard ratios not reported: {safe_note(str(exc))}")
         return None, None
     columns = ["term", "hr", "hr_ci_lower", "hr_ci_upper", "p"]
     table = pd.concat(

@@ -1,8 +1,9 @@
 """Server-side Cox models for the Cox page and the export: the adjusted model and one unadjusted model
 per covariate, hazard ratios side by side, and the proportional-hazards test, suppressed.
 
-Counts (``n``, ``events``) follow ``analyses.suppression.suppress_cox``; coefficients are estimates and
-are kept. Results are cached in the service's LRU cache.
+Counts (``n``, ``events``) follow ``analyses.commands._shared.cox_counts``; coefficients are estimates and
+are kept. Notes (the analyses' warnings, models not fitted) quote no counts (``dashboard.notes``).
+Results are cached in the service's LRU cache.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import Any
 import pandas as pd
 
 from analyses.cohort import CohortSpec
+from analyses.commands._shared import cox_counts
 from analyses.cox import fit_cox
 from analyses.results import AnalysisWarning
-from analyses.suppression import suppress_cox
 from ayaall.errors import UserError
 from dashboard.data import RegistryService, cohort_key
 from dashboard.formatting import format_p
+from dashboard.notes import caught_notes, safe_note
 
 __all__ = ["CoxView", "cox_view"]
 
@@ -91,10 +93,11 @@ def _cox_view(
                 )
                 rows.append(_terms(single, "Unadjusted"))
             except UserError as exc:
-                notes.append(f"Unadjusted model for {c} not fitted: {exc}")
-    notes += list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, AnalysisWarning)))
+                notes.append(f"Unadjusted model for {c} not fitted: {safe_note(str(exc))}")
+    notes += caught_notes(caught)
     terms = pd.concat(rows, ignore_index=True)
-    shown = suppress_cox(adjusted, min_cell)
+    # the cohort's own counts are public (Survival page): the patients and events left out must not be small
+    shown = cox_counts(adjusted, int((frame["event_code"] == 1).sum()), min_cell)
     ph = adjusted.ph_test[["term", "statistic", "df", "p"]].copy()
     ref_note = ", ".join(f"{k} = {v}" for k, v in adjusted.reference_levels.items())
     if ref_note:

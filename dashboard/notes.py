@@ -1,35 +1,27 @@
 """Notes under a result: the analyses' warnings, made safe to show and told once.
 
-An ``AnalysisWarning`` may quote a count (``fit_cox`` says "Only 0.8 events per coefficient (3 events,
-4 coefficients)"), which small-cell suppression forbids sending to the browser. ``safe_note`` replaces
-such sentences by count-free ones; ``caught_notes`` collects the warnings of a block of analysis calls.
+Small-cell suppression forbids sending a patient or event count to the browser in a note. The analyses
+word their warnings without counts (``fit_cox``: "Fewer than 10 events per coefficient (4 coefficients);
+estimates may be unstable."); the few sentences that still quote one (``analyses.cif``'s warnings about
+left-out patients and one-patient groups, the input errors "Column 'x' has 3 missing values.") are
+reworded by ``analyses.commands._shared.count_free``, the rewriting ``ayaall analyze`` applies to its notes
+too. ``caught_notes`` collects the warnings of a block of analysis calls.
 """
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Iterable
 
+from analyses.commands._shared import count_free
 from analyses.results import AnalysisWarning
 
 __all__ = ["caught_notes", "safe_note", "suppression_note"]
 
-# warning pattern -> count-free replacement
-_COUNTING = (
-    (
-        re.compile(r"^Only [\d.]+ events per coefficient.*$", re.DOTALL),
-        "Fewer than 10 events per coefficient: the hazard ratios may be unstable.",
-    ),
-)
-
 
 def safe_note(text: str) -> str:
-    """``text`` with any sentence that quotes a patient or event count replaced by a count-free one."""
-    for pattern, replacement in _COUNTING:
-        if pattern.match(text):
-            return replacement
-    return text
+    """``text`` with any sentence that quotes a patient or event count worded without it."""
+    return count_free(text)
 
 
 def caught_notes(caught: Iterable[warnings.WarningMessage]) -> list[str]:

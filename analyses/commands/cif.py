@@ -21,10 +21,18 @@ import numpy as np
 import pandas as pd
 
 from analyses.cif import CIFResult, cumulative_incidence
-from analyses.commands._shared import check_endpoint, check_min_cell, cohort_from_args, write_json
+from analyses.commands._shared import (
+    check_endpoint,
+    check_min_cell,
+    cohort_from_args,
+    count_free,
+    group_curve,
+    warning_notes,
+    write_json,
+)
 from analyses.gray import gray_test
 from analyses.results import AnalysisError, AnalysisWarning
-from analyses.suppression import is_small, mask_count, suppress_curve, suppress_totals
+from analyses.suppression import is_small, mask_count, suppress_totals
 from ayaall.errors import UserError
 
 __all__ = ["register", "run"]
@@ -104,11 +112,7 @@ def run(
         cif = cumulative_incidence(frame, "time_days", "event_code", by)
         gray = _gray(frame, by, strata, notes, event=1)
         gray_competing = _gray(frame, by, strata, [], event=2)
-    for w in caught:
-        if issubclass(w.category, AnalysisWarning):
-            notes.append(str(w.message))
-        else:  # not ours to interpret: pass it on
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    notes += warning_notes(caught, min_cell)
     groups, totals = _groups(cif, min_cell)
     if min_cell:
         notes.append(
@@ -144,7 +148,7 @@ def _gray(
     try:
         test = gray_test(frame, "time_days", "event_code", by, strata_col=strata, event=event, competing=3 - event)
     except AnalysisError as exc:
-        notes.append(f"Gray's test not reported: {exc}")
+        notes.append(f"Gray's test not reported: {count_free(str(exc))}")
         return None
     return {"statistic": test.statistic, "df": test.df, "p": test.p, "strata": strata}
 
@@ -154,31 +158,46 @@ def _groups(cif: CIFResult, min_cell: int) -> tuple[list[dict[str, Any]], dict[s
 
     ``analyses.suppression`` rules: a count of 1 to min_cell − 1 is masked; group counts are masked
     further (smallest first) so that totals cannot reveal them; a group's events (competing events) are
-    masked when the patients without them are a small count; curves stop where fewer than min_cell
-    are at risk and at-risk numbers are thinned so that drops between them are not small counts.
-    Milestones after a curve's last shown time are left out.
+    masked when the patients without them are a small count, and its competing events also when its
+    censored patients (n − events − competing events) are; the overall events and competing events
+    likewise. Curves stop where fewer than min_cell are at risk and at-risk numbers are thinned so that
+    drops between them are not small counts (milestones' at-risk numbers thinned together with the
+    curve's, as ``suppress_km`` does); with a masked group size every per-row count is masked, with
+    masked group events every per-row event count. Milestones after a curve's last shown time are left
+    out.
     """
-    summary = cif.summary
+    n, events, competing = (cif.summary[c].to_numpy(dtype=int) for c in ("n", "events", "competing_events"))
+    censored = n - events - competing
+    # per group and overall, the counts whose smallness masks each column (rule 2)
+    complements = {
+        "n": ([], []),
+        "events": ([n - events], [n.sum() - events.sum()]),
+        "competing_events": ([n - competing, censored], [n.sum() - competing.sum(), censored.sum()]),
+    }
     shown: dict[str, list[int | None]] = {}
     totals: dict[str, int | None] = {}
-    for col in ("n", "events", "competing_events"):
-        complement = (
-            None if col == "n" else [is_small(n - v, min_cell) for n, v in zip(summary["n"], summary[col], strict=True)]
-        )
-        values, hide_total = suppress_totals(summary[col], min_cell, also_mask=complement)
-        shown[col] = values
-        totals[col] = None if hide_total else mask_count(int(summary[col].sum()), min_cell)
+    for col, values in (("n", n), ("events", events), ("competing_events", competing)):
+        per_group, overall = complements[col]
+        also = [any(is_small(c[i], min_cell) for c in per_group) for i in range(len(values))]
+        shown[col], hide_total = suppress_totals(values, min_cell, also_mask=also)
+        hide_total = hide_total or any(is_small(c, min_cell) for c in overall)
+        totals[col] = None if hide_total else mask_count(int(values.sum()), min_cell)
     groups = []
     for i, label in enumerate(cif.groups):
         curve = cif.curve.loc[cif.curve["group"] == label].drop(columns="group")
         at = cif.milestones.loc[cif.milestones["group"] == label].drop(columns="group")
-        hidden_n = None if shown["n"][i] is not None else int(cif.summary["n"].iloc[i])
-        curve = suppress_curve(curve, min_cell, hidden_n=hidden_n)
-        curve["competing_events"] = [mask_count(v, min_cell) for v in curve["competing_events"]]
+        curve, at_risk = group_curve(
+            curve,
+            min_cell,
+            int(n[i]),
+            shown["n"][i],
+            {"events": shown["events"][i], "competing_events": shown["competing_events"][i]},
+            points=list(zip(at["time_days"], at["at_risk"], strict=True)),
+        )
+        at = at.assign(at_risk=pd.Series(at_risk, index=at.index, dtype=object))
         if min_cell:
             last = curve["time_days"].max() if len(curve) else -np.inf
             at = at.loc[at["time_days"] <= last].reset_index(drop=True)
-            at["at_risk"] = _thin(at["at_risk"].tolist(), min_cell)
         groups.append(
             {
                 "group": label,
@@ -193,17 +212,6 @@ def _groups(cif: CIFResult, min_cell: int) -> tuple[list[dict[str, Any]], dict[s
             }
         )
     return groups, totals
-
-
-def _thin(at_risk: list[int], min_cell: int) -> list[int | None]:
-    """At-risk numbers at chosen times, masked where small or where the drop from the last shown is."""
-    out: list[int | None] = []
-    last: int | None = None
-    for value in at_risk:
-        ok = not is_small(value, min_cell) and (last is None or last - value == 0 or last - value >= min_cell)
-        out.append(int(value) if ok else None)
-        last = value if ok else last
-    return out
 
 
 def _point(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:

@@ -4,7 +4,9 @@ Text covariates are coded against ``--ref COL=LEVEL`` (else the first level in s
 default); ``--strata`` stratifies the baseline hazard; ``--robust``/``--cluster`` give sandwich standard
 errors. The proportional-hazards test is R survival 3.x ``cox.zph(fit, transform = "km", terms = FALSE)``.
 Small-cell suppression (``--min-cell``) masks ``n`` and ``events`` when they, or the patients without an
-event, number 1 to min_cell - 1; estimates are reported as computed.
+event, number 1 to min_cell - 1, and masks ``n`` and ``n_dropped_missing`` (patients left out for a
+missing covariate) so that neither reveals the other through the cohort's size, and ``events`` when the
+events left out are that few (``_shared.cox_counts``). Notes quote no counts. Estimates are reported as computed.
 """
 
 from __future__ import annotations
@@ -13,10 +15,17 @@ import argparse
 import warnings
 from typing import Any
 
-from analyses.commands._shared import check_endpoint, check_min_cell, cohort_from_args, json_value, write_json
+from analyses.commands._shared import (
+    check_endpoint,
+    check_min_cell,
+    cohort_from_args,
+    cox_counts,
+    json_value,
+    warning_notes,
+    write_json,
+)
 from analyses.cox import fit_cox
 from analyses.results import AnalysisWarning
-from analyses.suppression import suppress_cox
 from ayaall.errors import UserError
 
 __all__ = ["register", "run"]
@@ -116,10 +125,10 @@ def run(
             cluster_col=cluster,
             ties=ties,
         )
-    notes += [str(w.message) for w in caught if issubclass(w.category, AnalysisWarning)]
+    notes += warning_notes(caught, min_cell)
+    counts = cox_counts(fit, int((frame["event_code"] == 1).sum()), min_cell)
     if fit.n_dropped:
-        notes.append(f"{fit.n_dropped} patients with a missing covariate were left out (as R's na.omit).")
-    counts = suppress_cox(fit, min_cell)
+        notes.append("Patients with a missing covariate were left out, as R's na.omit (n_dropped_missing).")
     terms = [
         {
             "term": r["term"],
@@ -143,6 +152,7 @@ def run(
         "event": spec.event,
         "n": counts["n"],
         "events": counts["events"],
+        "n_dropped_missing": counts["n_dropped"],
         "ties": fit.ties,
         "strata": list(fit.strata),
         "robust": bool(robust or cluster),

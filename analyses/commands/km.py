@@ -4,8 +4,9 @@ With ``--by`` there is one curve per group and the log-rank test compares them (
 ``--strata``; pairwise Holm-adjusted tests are added when there are more than two groups); without it
 there is one group named ``all`` and ``logrank`` is null. Small-cell suppression (``--min-cell``,
 default 11, 0 = off) follows ``analyses.suppression``: counts of 1 to min_cell - 1 are null, further
-counts are masked so totals and differences cannot reveal them, and each curve stops at the last time
-with at least min_cell patients at risk. Tests are computed on all the data and reported as they are.
+counts are masked so totals and differences cannot reveal them (the overall events too, when the patients
+without an event are that few), and each curve stops at the last time with at least min_cell patients at
+risk. Tests are computed on all the data and reported as they are.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import math
 import warnings
 from typing import Any
 
-from analyses.commands._shared import check_endpoint, check_min_cell, cohort_from_args, write_json
+from analyses.commands._shared import check_endpoint, check_min_cell, cohort_from_args, warning_notes, write_json
 from analyses.km import KMResult, fit_km
 from analyses.logrank import logrank_test, pairwise_logrank
 from analyses.results import AnalysisError, AnalysisWarning
-from analyses.suppression import mask_count, suppress_km
+from analyses.suppression import is_small, mask_count, suppress_km
 from ayaall.endpoints import DAYS_PER_YEAR
 from ayaall.errors import UserError
 
@@ -100,8 +101,10 @@ def run(
         warnings.simplefilter("always", AnalysisWarning)
         km = fit_km(frame, "time_days", "event_code", by, times=times, rmst_horizon=rmst_horizon)
         logrank, pairwise = _tests(frame, by, strata, notes)
-    notes += [str(w.message) for w in caught if issubclass(w.category, AnalysisWarning)]
+    notes += warning_notes(caught, min_cell)
     shown, hide = suppress_km(km, min_cell)
+    # rule 2 on the totals: the patients without an event, n - events, is a count too
+    hide["events"] = hide["events"] or is_small(km.n - km.events, min_cell)
     if min_cell:
         notes.append(
             f"Small-cell suppression (analyses.suppression): counts of 1 to {min_cell - 1} are "

@@ -1,6 +1,10 @@
 """``ayaall analyze landmark``: landmark KM + log-rank and Mantel–Byar / time-varying Cox by exposure.
 
-Prints JSON (field names as cli.md's ``analyze km``). Counts follow :mod:`analyses.suppression`.
+Prints JSON (field names as cli.md's ``analyze km``). Counts follow :mod:`analyses.suppression`: the
+numbers at risk after the landmarks are thinned like a curve's, exposed and not exposed add up to them,
+a group's curve stops where fewer than ``min_cell`` are at risk and its median beyond that is null.
+Notes quote no counts; ``n_exposed_at_start`` (masked like any count) says how many patients were
+exposed on or before time zero.
 """
 
 from __future__ import annotations
@@ -9,9 +13,19 @@ import argparse
 import warnings
 from typing import Any
 
-from analyses.commands._shared import check_min_cell, cohort_from_args, json_value, write_json
+from analyses.commands._shared import (
+    check_min_cell,
+    cohort_from_args,
+    count_free,
+    group_curve,
+    json_value,
+    shown_within,
+    warning_notes,
+    write_json,
+)
 from analyses.results import AnalysisError, AnalysisWarning
-from analyses.suppression import mask_count, suppress_curve, suppress_totals
+from analyses.suppression import _thin_at_risk, is_small, mask_count, suppress_totals
+from analyses.timing import EXPOSED, UNEXPOSED
 from ayaall.errors import UserError
 
 __all__ = ["register", "run"]
@@ -50,10 +64,12 @@ def run(
     check_min_cell(min_cell)
     frame = exposure_frame(db, cohort, endpoint, origin, exposure)
     notes: list[str] = []
-    before = int((frame["exposure_days"] < 0).sum())
-    if before:
+    # exposed on or before time zero (and before the end of follow-up): start_stop_frame's "from the start"
+    at_start = int(((frame["exposure_days"] <= 0) & (frame["exposure_days"] < frame["time_days"])).sum())
+    if at_start:
         notes.append(
-            f"{before} patients had their first {exposure} before time zero; they count as exposed from the start."
+            f"Patients whose first {exposure} was on or before time zero count as exposed from the start "
+            "(n_exposed_at_start)."
         )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
@@ -64,51 +80,18 @@ def run(
             mb = mantel_byar_test(cp)
             tv = fit_cox_counting(cp, "start", "stop", "event", ["exposed"], cluster_col="row_id")
         except AnalysisError as exc:
-            notes.append(f"Time-dependent analysis not reported: {exc}")
-    notes += [str(w.message) for w in caught if issubclass(w.category, AnalysisWarning)]
-    out_landmarks = []
-    for row in lm.landmarks.to_dict("records"):
-        mark = row["landmark_days"]
-        groups = []
-        summary = lm.summary[lm.summary["landmark_days"] == mark]
-        n_masked, _ = suppress_totals(summary["n"], min_cell) if min_cell else (list(summary["n"]), False)
-        for s, n_shown in zip(summary.to_dict("records"), n_masked, strict=True):
-            curve = lm.curve[(lm.curve["landmark_days"] == mark) & (lm.curve["group"] == s["group"])]
-            hidden_n = None if n_shown is not None else s["n"]
-            curve = suppress_curve(curve.drop(columns="landmark_days"), min_cell, hidden_n)
-            groups.append(
-                {
-                    "group": s["group"],
-                    "n": n_shown,
-                    "events": mask_count(s["events"], min_cell),
-                    "median_days": json_value(s["median_days"]),
-                    "median_ci_days": [json_value(s["median_ci_lower"]), json_value(s["median_ci_upper"])],
-                    "curve": [
-                        {k: json_value(v) for k, v in r.items() if k != "group"} for r in curve.to_dict("records")
-                    ],
-                }
-            )
-        out_landmarks.append(
-            {
-                "landmark_days": mark,
-                "n_at_risk": mask_count(row["n_at_risk"], min_cell),
-                "n_exposed": mask_count(row["n_exposed"], min_cell),
-                "n_unexposed": mask_count(row["n_unexposed"], min_cell),
-                "groups": groups,
-                "logrank": None
-                if row["note"]
-                else {"statistic": row["statistic"], "df": int(row["df"]), "p": row["p"]},
-                "note": row["note"] or None,
-            }
-        )
+            notes.append(f"Time-dependent analysis not reported: {count_free(str(exc)) if min_cell else exc}")
+    notes += warning_notes(caught, min_cell)
+    n = len(frame)
     return {
         "endpoint": endpoint,
         "origin": origin,
         "exposure": exposure,
-        "n": mask_count(len(frame), min_cell),
+        "n": mask_count(n, min_cell),
+        "n_exposed_at_start": None if is_small(n - at_start, min_cell) else mask_count(at_start, min_cell),
         "conf_type": "log-log",
         "min_cell": min_cell,
-        "landmarks": out_landmarks,
+        "landmarks": _landmarks(lm, n, min_cell),
         "mantel_byar": None
         if mb is None
         else {"statistic": mb.statistic, "df": mb.df, "p": mb.p, "variance": "breslow"},
@@ -128,3 +111,76 @@ def run(
         ],
         "notes": notes,
     }
+
+
+def _landmarks(lm: Any, n_total: int, min_cell: int) -> list[dict[str, Any]]:
+    """Each landmark's row, suppressed (the rules of ``dashboard.suppress_treatment.suppress_landmarks``).
+
+    The number at risk after a landmark is thinned like a curve's at-risk numbers (its drop from the
+    cohort or from the previous shown landmark is 0 or at least ``min_cell``); exposed and not exposed
+    add up to it (rule 3; both masked with a masked total); a group's events follow rules 1-3 and are
+    masked with its size.
+    """
+    table = lm.landmarks.reset_index(drop=True)
+    at_risk = _thin_at_risk([n_total, *table["n_at_risk"]], min_cell, None)[1:] if min_cell else table["n_at_risk"]
+    out = []
+    for i, row in enumerate(table.to_dict("records")):
+        mark = row["landmark_days"]
+        summary = lm.summary[lm.summary["landmark_days"] == mark].set_index("group")
+        parts = [row["n_exposed"], row["n_unexposed"]]
+        shown, hide_total = suppress_totals(parts, min_cell)
+        total = None if hide_total else at_risk[i]
+        if total is None and min_cell:
+            shown = [None, None]
+        by_group = dict(zip((EXPOSED, UNEXPOSED), shown, strict=True))
+        out.append(
+            {
+                "landmark_days": mark,
+                "n_at_risk": json_value(total),
+                "n_exposed": shown[0],
+                "n_unexposed": shown[1],
+                "groups": _groups(lm, mark, summary, by_group, min_cell),
+                "logrank": None
+                if row["note"]
+                else {"statistic": row["statistic"], "df": int(row["df"]), "p": row["p"]},
+                "note": row["note"] or None,
+            }
+        )
+    return out
+
+
+def _groups(lm: Any, mark: float, summary: Any, n_shown: dict[str, int | None], min_cell: int) -> list[dict]:
+    if summary.empty:
+        return []
+    events, _ = suppress_totals(
+        summary["events"],
+        min_cell,
+        also_mask=[
+            is_small(n - e, min_cell) or n_shown[g] is None
+            for g, n, e in zip(summary.index, summary["n"], summary["events"], strict=True)
+        ],
+    )
+    groups = []
+    for (group, s), events_shown in zip(summary.iterrows(), events, strict=True):
+        curve = lm.curve[(lm.curve["landmark_days"] == mark) & (lm.curve["group"] == group)]
+        curve, _ = group_curve(
+            curve.drop(columns=["landmark_days", "group"]),
+            min_cell,
+            int(s["n"]),
+            n_shown[group],
+            {"events": events_shown},
+        )
+        groups.append(
+            {
+                "group": group,
+                "n": n_shown[group],
+                "events": events_shown,
+                "median_days": shown_within(s["median_days"], curve),
+                "median_ci_days": [
+                    shown_within(s["median_ci_lower"], curve),
+                    shown_within(s["median_ci_upper"], curve),
+                ],
+                "curve": [{k: json_value(v) for k, v in r.items()} for r in curve.to_dict("records")],
+            }
+        )
+    return groups

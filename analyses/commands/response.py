@@ -1,7 +1,9 @@
 """``ayaall analyze response``: CR/CRi/CRh and MRD-negativity rates by group, Wilson intervals (JSON).
 
 Needs no endpoint or time zero, so it takes only ``--db``, ``--cohort``, ``--min-cell`` and ``--json``
-of the shared options.
+of the shared options. Counts follow ``analyses.response.suppress_response_rates``; the overall
+responders and not-assessed patients are also masked when their complements (non-responders,
+assessed patients) are small counts.
 """
 
 from __future__ import annotations
@@ -48,17 +50,22 @@ def _handle(args: argparse.Namespace) -> int:
 def run(db: Any, cohort: Any, *, line: int = 1, by: str | None = None, min_cell: int = 11) -> dict[str, Any]:
     """The ``analyze response`` JSON document as a dict."""
     from analyses.response import response_frame, response_rates, suppress_response_rates
-    from analyses.suppression import mask_count
+    from analyses.suppression import is_small, mask_count
 
     check_min_cell(min_cell)
     frame = response_frame(db, cohort, line, [by] if by else [])
     if frame.empty:
         raise UserError(f"No patient in this cohort started line {line}, so there are no rates to report.")
     outcomes = {}
+    n, hide_n = len(frame), False
     for name in ("cr", "mrd_negative"):
         table, hide = suppress_response_rates(response_rates(frame, name, by), min_cell)
+        responders = int(frame[name].sum())
+        hide_n = hide_n or hide["n"]
+        # the non-responders overall, n - responders, are a count too (rule 2 on the totals)
+        hide_responders = hide["responders"] or is_small(n - responders, min_cell)
         outcomes[name] = {
-            "responders": None if hide["responders"] else mask_count(int(frame[name].sum()), min_cell),
+            "responders": None if hide_responders else mask_count(responders, min_cell),
             "groups": [
                 {
                     "group": r["group"],
@@ -70,11 +77,12 @@ def run(db: Any, cohort: Any, *, line: int = 1, by: str | None = None, min_cell:
                 for r in table.to_dict("records")
             ],
         }
+    not_assessed = int(frame["not_assessed"].sum())
     return {
         "line": line,
         "by": by,
-        "n": mask_count(len(frame), min_cell),
-        "not_assessed": mask_count(int(frame["not_assessed"].sum()), min_cell),
+        "n": None if hide_n else mask_count(n, min_cell),
+        "not_assessed": None if is_small(n - not_assessed, min_cell) else mask_count(not_assessed, min_cell),
         "ci_method": "Wilson score, prop.test(correct = FALSE)",
         "conf_level": 0.95,
         "min_cell": min_cell,
