@@ -24,7 +24,7 @@ from analyses.commands._shared import (
     write_json,
 )
 from analyses.results import AnalysisError, AnalysisWarning
-from analyses.suppression import _thin_at_risk, is_small, mask_count, suppress_totals
+from analyses.suppression import is_small, mask_count, suppress_totals, thin_at_risk
 from analyses.timing import EXPOSED, UNEXPOSED
 from ayaall.errors import UserError
 
@@ -122,7 +122,7 @@ def _landmarks(lm: Any, n_total: int, min_cell: int) -> list[dict[str, Any]]:
     masked with its size.
     """
     table = lm.landmarks.reset_index(drop=True)
-    at_risk = _thin_at_risk([n_total, *table["n_at_risk"]], min_cell, None)[1:] if min_cell else table["n_at_risk"]
+    at_risk = thin_at_risk([n_total, *table["n_at_risk"]], min_cell, None)[1:] if min_cell else table["n_at_risk"]
     out = []
     for i, row in enumerate(table.to_dict("records")):
         mark = row["landmark_days"]
