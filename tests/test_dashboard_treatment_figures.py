@@ -113,7 +113,8 @@ def test_timing_figures_from_a_real_view(demo_db):
 
     from analyses.cohort import CohortSpec
     from dashboard.data import RegistryService
-    from dashboard.timing_view import timing_figures, timing_view
+    from dashboard.figures.views import timing_figures
+    from dashboard.timing_view import timing_view
 
     service = RegistryService(demo_db)
     try:

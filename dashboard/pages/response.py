@@ -12,10 +12,11 @@ from ayaall.errors import UserError
 from dashboard import ids
 from dashboard.components import data_table, message, option_dropdown, option_radio
 from dashboard.context import PageContext
+from dashboard.figures.views import response_page_figure
 from dashboard.filters import BY_COLUMNS
 from dashboard.page_cache import cached_outputs
 from dashboard.pages.options import read_option
-from dashboard.response_view import LINES, OUTCOMES, response_figures, response_view
+from dashboard.response_view import LINES, OUTCOMES, response_view
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "layout", "register", "response_outputs"]
 
@@ -125,7 +126,7 @@ def _response_outputs(
         className="patient-flow",
     )
     table = html.Div([totals, data_table(view.table, count_columns=["Patients", "Responders"])])
-    return notes, response_figures(view), {"display": "block"}, table
+    return notes, response_page_figure(view), {"display": "block"}, table
 
 
 def _count(value: int | None) -> str:

@@ -13,10 +13,11 @@ from ayaall.errors import UserError
 from dashboard import ids
 from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown, option_radio
 from dashboard.context import PageContext
+from dashboard.figures.views import timing_figures
 from dashboard.filters import BY_COLUMNS
 from dashboard.page_cache import cached_outputs
 from dashboard.pages.options import read_option
-from dashboard.timing_view import EXPOSURE_LABELS, LANDMARK_CHOICES, TimingView, timing_figures, timing_view
+from dashboard.timing_view import EXPOSURE_LABELS, LANDMARK_CHOICES, TimingView, timing_view
 from dashboard.views import parse_endpoint
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "layout", "register", "timing_outputs"]

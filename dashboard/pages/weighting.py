@@ -13,11 +13,12 @@ from ayaall.errors import UserError
 from dashboard import ids
 from dashboard.components import data_table, endpoint_options, message, option_dropdown, option_radio
 from dashboard.context import PageContext
+from dashboard.figures.views import weighting_figures
 from dashboard.filters import BY_COLUMNS
 from dashboard.page_cache import cached_outputs
 from dashboard.pages.options import read_option
 from dashboard.views import parse_endpoint
-from dashboard.weighting_view import DEFAULT_LEVELS, ESTIMANDS, TREATMENTS, weighting_figures, weighting_view
+from dashboard.weighting_view import DEFAULT_LEVELS, ESTIMANDS, TREATMENTS, weighting_view
 
 __all__ = [
     "OPTIONS",
