@@ -46,6 +46,8 @@ from dashboard.suppress_treatment import (
 from dashboard.view_tables import count_columns, hr_label
 
 __all__ = [
+    "COX_MODELS",
+    "DEFAULT_LANDMARKS",
     "EXPOSURE_LABELS",
     "LANDMARK_CHOICES",
     "LANDMARK_MILESTONE_YEARS",
@@ -58,7 +60,12 @@ EXPOSURE_LABELS = {"hct": "Transplant (HCT)", "car_t": "CAR-T"}
 LANDMARK_CHOICES: tuple[int, ...] = (30, 60, 90, 100, 180, 270, 365, 540, 730, 1095)
 #: survival reported at these years after each landmark
 LANDMARK_MILESTONE_YEARS: tuple[float, ...] = (1, 2, 3)
-_NAIVE, _TV, _TV_ADJ = "Ever vs never (time-fixed, biased)", "Time-varying", "Time-varying, adjusted"
+#: the page's landmarks until others are chosen (days from time zero)
+DEFAULT_LANDMARKS: tuple[int, ...] = (180, 365)
+#: the Cox models of the exposure: time-fixed (biased, model-based SE), time-varying, time-varying adjusted
+#: (both with robust SE clustered on patient)
+COX_MODELS: tuple[str, str, str] = ("Ever vs never (time-fixed, biased)", "Time-varying", "Time-varying, adjusted")
+_NAIVE, _TV, _TV_ADJ = COX_MODELS
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from dashboard.suppress_treatment import WeightedCounts, suppress_flow, weighted
 from dashboard.view_tables import count_columns, format_days, hr_label, milestone_columns
 
 __all__ = [
+    "COX_MODELS",
     "DEFAULT_LEVELS",
     "ESTIMANDS",
     "MILESTONE_YEARS",
@@ -56,7 +57,9 @@ DEFAULT_LEVELS = {
 }
 ESTIMANDS = ("ATE", "ATT")
 MILESTONE_YEARS: tuple[float, ...] = (1, 2, 3)
-_UNWEIGHTED, _WEIGHTED = "Unweighted", "IPTW (robust SE)"
+#: the Cox models of treatment: unweighted (model-based SE) and IPTW-weighted (robust SE)
+COX_MODELS: tuple[str, str] = ("Unweighted", "IPTW (robust SE)")
+_UNWEIGHTED, _WEIGHTED = COX_MODELS
 
 
 @dataclass(frozen=True)

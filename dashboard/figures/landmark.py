@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style, to_unit, unit_label
+from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style, fit_text, to_unit, unit_label
 from dashboard.figures.simon_makuch import exposure_style
 from dashboard.figures.titles import title_above_legend
 from dashboard.palette import rgba
@@ -44,11 +44,17 @@ def landmark_figure(
     marks = sorted(dict.fromkeys(curve["landmark_days"].astype(float)))
     cols = max(1, min(len(marks), _COLUMNS_PER_ROW))
     rows = max(1, math.ceil(len(marks) / cols))
+    titles = [f"Landmark: day {m:g}" for m in marks]
+    x_title = f"{unit_label(unit)} after the landmark"
+    if style.is_print:  # a narrow panel: a long title goes on two lines
+        panel_w = 0.85 * (style.width_px or 0) / cols
+        titles = [fit_text(t, panel_w, style.title_font_px or style.font_px) for t in titles]
+        x_title = fit_text(x_title, panel_w, style.font_px)
     fig = make_subplots(
         rows=rows,
         cols=cols,
         shared_yaxes=True,
-        subplot_titles=[f"Landmark: day {m:g}" for m in marks] or None,
+        subplot_titles=titles or None,
         horizontal_spacing=0.05,
         vertical_spacing=0.12,
     )
@@ -60,7 +66,7 @@ def landmark_figure(
             g = panel[panel["group"] == group]
             _add_group(fig, g, exposure, str(group), unit, (row, col), show_ci, str(group) not in shown_legend, style)
             shown_legend.add(str(group))
-        fig.update_xaxes(title_text=f"{unit_label(unit)} after the landmark", rangemode="tozero", row=row, col=col)
+        fig.update_xaxes(title_text=x_title, rangemode="tozero", row=row, col=col)
     for row in range(1, rows + 1):
         fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=row, col=1, title_text=y_title)
     if not style.is_print:
@@ -69,11 +75,12 @@ def landmark_figure(
     # Print: each row of panels a little shorter than the width over the columns, and room between the
     # legend and the panels for the panel titles.
     panel_px = style.panel_px(340) * (1.0 if cols == 1 else 0.8)
-    title_px = 1.3 * (style.title_font_px or style.font_px)
+    lines = max((t.count("<br>") + 1 for t in titles), default=1)
+    title_px = lines * 1.3 * (style.title_font_px or style.font_px)
     return apply_house_style(
         fig,
         title=title,
-        height=rows * panel_px + (rows - 1) * style.px(60) + style.px(90),
+        height=rows * panel_px + (rows - 1) * (style.px(60) + title_px) + style.px(90),
         style=style,
         legend_gap_px=title_px,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style
+from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style, fit_text
 from dashboard.palette import group_style
 
 __all__ = ["response_figure"]
@@ -80,9 +80,13 @@ def response_figure(
                 showlegend=False,
             )
         )
-    fig.update_xaxes(title_text=f"{outcome_label} (95% CI)", tickformat=".0%", range=[0, 1.0])
-    fig.update_yaxes(categoryorder="array", categoryarray=groups[::-1], type="category")
     s = style.px
+    x_title = f"{outcome_label} (95% CI)"
+    if style.is_print:  # the plot is what the group labels leave of the width: a long title on two lines
+        label_px = 0.58 * style.font_px * max((len(g) for g in groups), default=1)
+        x_title = fit_text(x_title, float(style.width_px or 0) - label_px - s(40), style.font_px)
+    fig.update_xaxes(title_text=x_title, tickformat=".0%", range=[0, 1.0])
+    fig.update_yaxes(categoryorder="array", categoryarray=groups[::-1], type="category")
     apply_house_style(fig, title=title, height=max(s(280), s(120) + s(36) * len(groups)), style=style)
     # Screen: room for long group labels; print: the y axis' automargin makes the room it needs.
     fig.update_layout(margin={"l": s(70) if style.is_print else _SCREEN_LABEL_MARGIN_PX})

@@ -12,6 +12,7 @@ from ayaall.errors import UserError
 from dashboard import ids
 from dashboard.components import data_table, message, option_dropdown, option_radio
 from dashboard.context import PageContext
+from dashboard.downloads import download_controls, register_downloads
 from dashboard.figures.views import response_page_figure
 from dashboard.filters import BY_COLUMNS
 from dashboard.page_cache import cached_outputs
@@ -54,6 +55,7 @@ def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
                     [
                         html.Div(id=ids.RESPONSE_MESSAGE),
                         dcc.Graph(id=ids.RESPONSE_FIGURE, config={"displaylogo": False}, style=_HIDDEN),
+                        download_controls("response"),
                         html.Div(id=ids.RESPONSE_TABLE),
                     ],
                     id=ids.RESPONSE_CONTENT,
@@ -78,6 +80,8 @@ def register(app: Any, page_ctx: PageContext) -> None:
     )
     def update(values: list[Any], line: str, outcome: str, by: str, control_ids: list[dict[str, str]]) -> Any:
         return response_outputs(page_ctx, values, control_ids, line, outcome, by)
+
+    register_downloads(app, page_ctx, "response")
 
 
 def response_outputs(

@@ -1,7 +1,7 @@
 """What a figure kind is: the view it computes, the figure it draws, the tables and the methods sentences.
 
-Adding a kind (the timing page's Simon–Makuch curves, the weighting page's balance plot) is one
-``FigureKind`` value in a module of ``export/kinds`` and one entry in ``export.kinds.KINDS``.
+Adding a kind (a new page's figure) is one ``FigureKind`` value in a module of ``export/kinds`` and one
+entry in ``export.kinds.KINDS``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,16 @@ _ANALYSIS_OPTIONS: dict[str, str] = {
     "covariates": "--covariates",
     "refs": "--ref",
     "variables": "--variables",
+    "exposure": "--exposure",
+    "landmarks": "--landmarks",
+    "treatment": "--treatment",
+    "levels": "--levels",
+    "estimand": "--estimand",
+    "target": "--target",
+    "trim": "--trim",
+    "truncate": "--truncate",
+    "line": "--line",
+    "outcome": "--outcome",
 }
 
 
@@ -70,6 +80,9 @@ class FigureKind:
         Raise ``UserError`` for a request this kind cannot run.
     method : mapping
         The fixed method choices (estimator, interval, tests), recorded in the manifest.
+    resolve : callable (request) -> request, or None
+        Fills the defaults a kind takes from the analysis (e.g. the treatments compared), so that the
+        manifest records what was run; None: the request as given.
     """
 
     name: str
@@ -84,6 +97,7 @@ class FigureKind:
     analysed: Callable[[Any], int | None]
     check: Callable[[ExportRequest], None]
     method: Mapping[str, Any]
+    resolve: Callable[[ExportRequest], ExportRequest] | None = None
 
     @property
     def main_table(self) -> str:
