@@ -12,7 +12,7 @@ from typing import Any
 
 from ayaall.errors import UserError
 
-__all__ = ["register"]
+__all__ = ["KIND_NAMES", "register"]
 
 _ANALYSIS_FLAGS = (
     "figure",
@@ -37,7 +37,7 @@ _ANALYSIS_FLAGS = (
 )
 #: the figure kinds, as ``export.kinds.KINDS`` declares them (tests/test_export_docs.py keeps them in step;
 #: the kinds themselves load the dashboard, which ``ayaall --help`` should not wait for)
-_KIND_NAMES = (
+KIND_NAMES = (
     "km, cif, forest, table1, landmark, simon-makuch, timing-cox, balance, adjusted-km, weighted-cox or response"
 )
 _OUTPUT_FLAGS = ("format", "preset", "dpi", "grayscale", "table", "figure_format", "decimals", "min_cell")
@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--db", help="DuckDB file written by 'ayaall load' (with --from-manifest: default, the recorded one)"
     )
-    p.add_argument("--figure", help=_KIND_NAMES)
+    p.add_argument("--figure", help=KIND_NAMES)
     p.add_argument("--endpoint", help="OS, EFS, RFS, CIR, NRM or GRFS (every kind but table1 and response)")
     p.add_argument("--origin", help="time zero: DX, CR1, REL1, LINE2 or HCT1 (with --endpoint)")
     p.add_argument("--by", help="analysis_patients column whose groups are compared (km, cif, table1, response)")

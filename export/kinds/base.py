@@ -18,10 +18,10 @@ from dashboard.data import RegistryService
 from dashboard.figures.common import FigureStyle
 from export.requests import ExportRequest
 
-__all__ = ["FigureKind", "TableSpec", "check_options", "require_endpoint"]
+__all__ = ["ANALYSIS_OPTIONS", "FigureKind", "TableSpec", "check_options", "require_endpoint"]
 
 # Request fields that choose the analysis; each kind says which of them it takes.
-_ANALYSIS_OPTIONS: dict[str, str] = {
+ANALYSIS_OPTIONS: dict[str, str] = {
     "endpoint": "--endpoint",
     "origin": "--origin",
     "by": "--by",
@@ -117,7 +117,7 @@ class FigureKind:
 def check_options(kind_name: str, request: ExportRequest, options: frozenset[str]) -> None:
     """A ``UserError`` when the request sets an analysis option the kind does not take."""
     defaults = ExportRequest(figure=kind_name)
-    for field_name, flag in _ANALYSIS_OPTIONS.items():
+    for field_name, flag in ANALYSIS_OPTIONS.items():
         if field_name not in options and getattr(request, field_name) != getattr(defaults, field_name):
             raise UserError(f"{flag} does not apply to --figure {kind_name}.")
 
