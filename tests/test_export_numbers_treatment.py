@@ -253,9 +253,11 @@ def test_methods_name_the_methods_of_each_new_kind(service):
         "weighted-cox": ("robust (sandwich)", "Efron", "unweighted Cox", "BLINATUMOMAB"),
         "response": ("Wilson score", "intention to treat", "salvage", "correct"),
     }
+    curves = {"landmark", "simon-makuch", "adjusted-km"}
     for name, phrases in expected.items():
         text = _content(service, name).methods
         for phrase in phrases:
             assert phrase in text, (name, phrase)
         assert "2026-06-30" in text, name  # the data cut-off
         assert "rounded to 4" in text, name
+        assert ("each curve stops at the last time with at least 11 patients at risk" in text) == (name in curves)

@@ -98,7 +98,7 @@ def _analysed(view: TimingView) -> int | None:
 
 
 def _exposure_words(view: TimingView) -> str:
-    return {"hct": "a first allogeneic transplant (HCT)", "car_t": "a first CAR-T infusion"}[view.exposure]
+    return {"hct": "a first allogeneic transplant (HCT)", "car_t": "a first CAR-T therapy"}[view.exposure]
 
 
 def _competing_sentence(view: TimingView) -> list[str]:
@@ -340,6 +340,7 @@ TIMING_COX = FigureKind(
     methods=_cox_methods,
     analysed=_analysed,
     check=_checker("timing-cox", _COX_OPTIONS),
+    curves=False,
     method={
         "model": "Cox, counting process (start, stop], exposure time-varying",
         "ties": "efron",

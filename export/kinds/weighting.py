@@ -237,6 +237,7 @@ BALANCE = _kind(
         _FLOW,
     ),
     figure=_balance_figure,
+    curves=False,
     frames=_balance_frames,
     methods=_balance_methods,
     method={
@@ -302,8 +303,8 @@ def _km_methods(view: WeightingView, request: ExportRequest) -> list[str]:
         "Adjusted survival curves were estimated with the weighted Kaplan–Meier estimator (Xie and Liu, Stat Med "
         "2005), with its variance from the weighted Greenwood sum with each risk set's effective size and "
         "pointwise 95% confidence intervals on the log(−log) scale; adjusted medians and survival at 1, 2 and 3 "
-        "years are reported. Patient and event counts are unweighted; curves are drawn where at least "
-        "min_cell patients (unweighted) are at risk.".replace("min_cell", str(max(request.min_cell, 1))),
+        "years are reported. Patient and event counts, and the numbers at risk where the curves stop, are "
+        "unweighted.",
         *_competing_sentence(view),
     ]
 
@@ -377,6 +378,7 @@ WEIGHTED_COX = _kind(
         _FLOW,
     ),
     figure=_cox_figure,
+    curves=False,
     frames=_cox_frames,
     methods=_cox_methods,
     method={
