@@ -1,8 +1,9 @@
 """Download buttons under a page's figure or table: the figure (a journal preset, format, dpi, grayscale),
 the data (XLSX) and the bundle (zip), made server-side by the same export code as ``ayaall export``.
 
-A page adds ``download_controls(page)`` to its layout and calls ``register_downloads(app, page_ctx,
-page)``. The request is built from the page's current cohort and options (``PAGE_EXPORTS`` maps them)
+A page adds ``download_controls(key)`` to its layout and calls ``register_downloads(app, page_ctx, key)``
+for each of its figures (``PAGE_EXPORTS``' keys: the page's name, or ``page-figure`` on a page with
+several figures). The request is built from the page's current cohort and options (``PAGE_EXPORTS`` maps them)
 and the server's ``min_cell``; nothing the browser sends can change the suppression. A download comes
 with its manifest (``FILE.manifest.json``, a second download), and the figure carries a copy inside it.
 """
@@ -58,6 +59,57 @@ def _cox_fields(o: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _fraction(value: Any) -> float | None:
+    if value in (None, "", "none"):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{value!r} is not a fraction.") from None
+
+
+def _timing_fields(o: Mapping[str, Any], *, landmarks: bool = False, adjust: bool = False) -> dict[str, Any]:
+    fields: dict[str, Any] = {**_endpoint(o.get("endpoint")), "exposure": o.get("exposure") or None}
+    if landmarks:
+        try:
+            fields["landmarks"] = tuple(sorted(float(v) for v in o.get("landmark") or []))
+        except (TypeError, ValueError):
+            raise UserError("Landmarks must be numbers of days.") from None
+    if adjust:
+        fields["covariates"] = tuple(str(c) for c in o.get("adjust") or [])
+    if "unit" in o:
+        fields["unit"] = o.get("unit") or "months"
+    return fields
+
+
+def _weighting_fields(o: Mapping[str, Any]) -> dict[str, Any]:
+    estimand = str(o.get("estimand") or "ATE")
+    fields: dict[str, Any] = {
+        **_endpoint(o.get("wendpoint")),
+        "treatment": o.get("treat") or None,
+        "levels": tuple(str(v) for v in o.get("levels") or []),
+        "covariates": tuple(str(c) for c in o.get("wcov") or []),
+        "estimand": estimand,
+        "target": (o.get("target") or None) if estimand == "ATT" else None,
+        "trim": _fraction(o.get("trim")),
+        "truncate": _fraction(o.get("truncate")),
+    }
+    if "unit" in o:
+        fields["unit"] = o.get("unit") or "months"
+    return fields
+
+
+def _response_fields(o: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        line = int(o.get("line") or 1)
+    except (TypeError, ValueError):
+        raise UserError("The line must be 1 (frontline) or 2 (salvage).") from None
+    return {"line": line, "outcome": o.get("outcome") or "cr", "by": _by(o.get("by"))}
+
+
+_WEIGHTING_OPTIONS = ("treat", "levels", "wcov", "estimand", "target", "trim", "truncate", "wendpoint")
+
+
 def _table1_fields(o: Mapping[str, Any]) -> dict[str, Any]:
     by = _by(o.get("t1by"))
     if by is None:
@@ -78,6 +130,19 @@ PAGE_EXPORTS: dict[str, PageExport] = {
     ),
     "cox": PageExport("forest", ("endpoint", "cov", "ref"), _cox_fields),
     "cohort": PageExport("table1", ("t1by",), _table1_fields, has_figure=False),
+    # Treatment timing page: one row under each of its three figures.
+    "timing-landmark": PageExport(
+        "landmark", ("exposure", "endpoint", "landmark", "unit"), lambda o: _timing_fields(o, landmarks=True)
+    ),
+    "timing-sm": PageExport("simon-makuch", ("exposure", "endpoint", "unit"), _timing_fields),
+    "timing-cox": PageExport(
+        "timing-cox", ("exposure", "endpoint", "adjust"), lambda o: _timing_fields(o, adjust=True)
+    ),
+    # Adjusted comparison page: one row under each of its three figures.
+    "weighting-balance": PageExport("balance", _WEIGHTING_OPTIONS, _weighting_fields),
+    "weighting-km": PageExport("adjusted-km", (*_WEIGHTING_OPTIONS, "unit"), _weighting_fields),
+    "weighting-cox": PageExport("weighted-cox", _WEIGHTING_OPTIONS, _weighting_fields),
+    "response": PageExport("response", ("line", "outcome", "by"), _response_fields),
 }
 
 

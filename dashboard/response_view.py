@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from analyses.cohort import CohortSpec
 from analyses.response import response_frame, response_rates, suppress_response_rates
@@ -20,11 +19,10 @@ from analyses.results import AnalysisError
 from analyses.suppression import is_small, mask_count
 from ayaall.errors import UserError
 from dashboard.data import RegistryService, cohort_key
-from dashboard.figures.response import response_figure
 from dashboard.notes import suppression_note
 from dashboard.view_tables import count_columns, percent_with_ci
 
-__all__ = ["LINES", "OUTCOMES", "ResponseView", "response_figures", "response_view"]
+__all__ = ["LINES", "OUTCOMES", "ResponseView", "response_view"]
 
 #: line of therapy -> label
 LINES = {1: "Frontline (line 1)", 2: "Salvage (line 2)"}
@@ -154,13 +152,3 @@ def _frame(service: RegistryService, cohort: CohortSpec, line: int, by: str | No
             cur.close()
 
     return service.cached(("response_frame", cohort_key(cohort), line, by), compute)
-
-
-def response_figures(view: ResponseView) -> go.Figure:
-    """The figure of a view, as the page shows it."""
-    return response_figure(
-        view.rates,
-        group_col=view.by,
-        outcome_label=OUTCOMES[view.outcome],
-        title=f"{OUTCOMES[view.outcome]}, {LINES[view.line].lower()}",
-    )

@@ -24,7 +24,12 @@ from dashboard.suppress import curve_for_display
 from dashboard.view_tables import count_columns, format_days, milestone_columns
 
 __all__ = [
+    "LandmarkTables",
     "WeightedCounts",
+    "landmark_display",
+    "landmark_tables",
+    "simon_makuch_display",
+    "simon_makuch_tables",
     "suppress_flow",
     "suppress_landmarks",
     "suppress_simon_makuch",
@@ -33,8 +38,31 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------ landmark analysis
-def suppress_landmarks(lm: Any, n_total: int, exposure: str, min_cell: int) -> tuple[pd.DataFrame, ...]:
-    """Suppressed landmark curves, the landmark table and the per-group table.
+@dataclass(frozen=True)
+class LandmarkTables:
+    """Suppressed landmark analyses as numbers (the page formats them, the export writes them).
+
+    Attributes
+    ----------
+    curve : DataFrame
+        landmark_days, group, time_days, survival, ci_lower, ci_upper, censored (a flag).
+    tests : DataFrame
+        landmark_days, at_risk, exposed, not_exposed (masked: None), statistic, df, p (log-rank), note.
+    groups : DataFrame
+        landmark_days, group, n, events (masked: None), median_days (NaN: not reached or beyond the curve).
+    milestones : DataFrame
+        landmark_days, group, time_days (after the landmark), survival, ci_lower, ci_upper (NaN beyond
+        the curve).
+    """
+
+    curve: pd.DataFrame
+    tests: pd.DataFrame
+    groups: pd.DataFrame
+    milestones: pd.DataFrame
+
+
+def landmark_tables(lm: Any, n_total: int, exposure: str, min_cell: int) -> LandmarkTables:
+    """Suppressed landmark curves, tests and per-group estimates.
 
     Counts: the number at risk after each landmark is thinned like a curve's at-risk numbers (rule 4:
     its drop from the cohort or from the previous landmark must be 0 or at least ``min_cell``); exposed
@@ -43,22 +71,23 @@ def suppress_landmarks(lm: Any, n_total: int, exposure: str, min_cell: int) -> t
     """
     table = lm.landmarks.reset_index(drop=True)
     at_risk = thin_at_risk([n_total, *table["n_at_risk"]], min_cell, None)[1:] if min_cell else list(table["n_at_risk"])
-    rows, curves, groups = [], [], []
+    tests, curves, groups, milestones = [], [], [], []
     for i, row in table.iterrows():
         mark = float(row["landmark_days"])
         parts, hide_total = suppress_totals([row["n_exposed"], row["n_unexposed"]], min_cell)
         total = None if hide_total else at_risk[int(i)]
         if total is None:
             parts = [None, None]
-        rows.append(
+        tests.append(
             {
-                "Landmark (days)": f"{mark:g}",
-                "At risk": total,
-                "Exposed by then": parts[0],
-                "Not exposed": parts[1],
-                "Log-rank χ²": None if pd.isna(row["statistic"]) else f"{row['statistic']:.2f}",
-                "p": format_p(row["p"]),
-                "Note": row["note"] or "",
+                "landmark_days": mark,
+                "at_risk": total,
+                "exposed": parts[0],
+                "not_exposed": parts[1],
+                "statistic": float(row["statistic"]),
+                "df": float(row["df"]),
+                "p": float(row["p"]),
+                "note": row["note"] or "",
             }
         )
         km = _landmark_km(lm, mark, exposure)
@@ -66,16 +95,70 @@ def suppress_landmarks(lm: Any, n_total: int, exposure: str, min_cell: int) -> t
             continue
         shown = curve_for_display(suppress_km(km, min_cell)[0], km)
         by_group = dict(zip(("exposed", "unexposed"), parts, strict=True))
-        summary = shown.summary.assign(n=[by_group.get(str(g)) for g in shown.summary["group"]])
         curves.append(shown.curve.assign(landmark_days=mark)[["landmark_days", *_CURVE_COLUMNS]])
-        groups.append(_landmark_group_rows(mark, summary, shown.milestones))
-    curve = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["landmark_days", *_CURVE_COLUMNS])
+        groups.append(
+            pd.DataFrame(
+                {
+                    "landmark_days": mark,
+                    "group": shown.summary["group"],
+                    "n": [by_group.get(str(g)) for g in shown.summary["group"]],
+                    "events": shown.summary["events"],
+                    "median_days": pd.to_numeric(shown.summary["median_days"], errors="coerce").astype(float),
+                }
+            )
+        )
+        ms = shown.milestones
+        milestones.append(
+            ms.assign(landmark_days=mark)[["landmark_days", "group", "time_days", "survival", "ci_lower", "ci_upper"]]
+        )
+    return LandmarkTables(
+        curve=pd.concat(curves, ignore_index=True)
+        if curves
+        else pd.DataFrame(columns=["landmark_days", *_CURVE_COLUMNS]),
+        tests=count_columns(pd.DataFrame(tests, columns=_TEST_COLUMNS), ["at_risk", "exposed", "not_exposed"]),
+        groups=count_columns(
+            pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(columns=_GROUP_COLUMNS), ["n", "events"]
+        ),
+        milestones=pd.concat(milestones, ignore_index=True) if milestones else pd.DataFrame(columns=_MILESTONE_COLUMNS),
+    )
+
+
+def landmark_display(tables: LandmarkTables) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The page's landmark table (at risk, exposed, not exposed, log-rank) and per-group table."""
+    rows = [
+        {
+            "Landmark (days)": f"{t['landmark_days']:g}",
+            "At risk": t["at_risk"],
+            "Exposed by then": t["exposed"],
+            "Not exposed": t["not_exposed"],
+            "Log-rank χ²": None if pd.isna(t["statistic"]) else f"{t['statistic']:.2f}",
+            "p": format_p(t["p"]),
+            "Note": t["note"],
+        }
+        for _, t in tables.tests.iterrows()
+    ]
     landmark_table = count_columns(pd.DataFrame(rows), ["At risk", "Exposed by then", "Not exposed"])
+    groups = [
+        _landmark_group_rows(
+            float(mark), summary, tables.milestones[tables.milestones["landmark_days"].astype(float) == float(mark)]
+        )
+        for mark, summary in tables.groups.groupby("landmark_days", sort=False)
+    ]
     group_table = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(columns=["Patients", "Events"])
-    return curve, landmark_table, count_columns(group_table, ["Patients", "Events"])
+    return landmark_table, count_columns(group_table, ["Patients", "Events"])
+
+
+def suppress_landmarks(lm: Any, n_total: int, exposure: str, min_cell: int) -> tuple[pd.DataFrame, ...]:
+    """Suppressed landmark curves, the landmark table and the per-group table, as the page shows them
+    (``landmark_tables`` + ``landmark_display``)."""
+    tables = landmark_tables(lm, n_total, exposure, min_cell)
+    return (tables.curve, *landmark_display(tables))
 
 
 _CURVE_COLUMNS = ["group", "time_days", "survival", "ci_lower", "ci_upper", "censored"]
+_TEST_COLUMNS = ["landmark_days", "at_risk", "exposed", "not_exposed", "statistic", "df", "p", "note"]
+_GROUP_COLUMNS = ["landmark_days", "group", "n", "events", "median_days"]
+_MILESTONE_COLUMNS = ["landmark_days", "group", "time_days", "survival", "ci_lower", "ci_upper"]
 _EMPTY_RMST = pd.DataFrame(columns=["group", "horizon_days", "rmst", "se", "ci_lower", "ci_upper"])
 _EMPTY_DIFF = pd.DataFrame(columns=["group", "reference", "diff", "se", "ci_lower", "ci_upper", "p"])
 
@@ -115,8 +198,8 @@ def _landmark_group_rows(mark: float, summary: pd.DataFrame, milestones: pd.Data
 
 
 # ------------------------------------------------------------------------------ Simon-Makuch
-def suppress_simon_makuch(sm: Any, n_total: int, min_cell: int, notes: list[str]) -> tuple[pd.DataFrame, ...]:
-    """Simon–Makuch curves and summary for display.
+def simon_makuch_tables(sm: Any, n_total: int, min_cell: int, notes: list[str]) -> tuple[pd.DataFrame, ...]:
+    """Simon–Makuch curves and per-group numbers, suppressed.
 
     A group's curve is drawn over its first stretch of times with at least ``min_cell`` intervals at
     risk (the exposed group starts small and grows as patients are exposed). When an event happened in
@@ -124,6 +207,14 @@ def suppress_simon_makuch(sm: Any, n_total: int, min_cell: int, notes: list[str]
     reveal it: the group's curve is not drawn. Events add up to the endpoint's total (rules 1–3);
     patients per group follow rule 1, and the unexposed group's patients are masked too when the cohort
     minus them (those exposed from time zero) is a small count.
+
+    Returns
+    -------
+    curve : DataFrame
+        group, time_days, survival, ci_lower, ci_upper (no counts).
+    groups : DataFrame
+        group, n (patients who contributed time), events (masked: None), median_days (NaN when not
+        reached or outside the drawn curve).
     """
     keep = ["group", "time_days", "survival", "ci_lower", "ci_upper"]
     shown, last_shown = [], {}
@@ -159,16 +250,35 @@ def suppress_simon_makuch(sm: Any, n_total: int, min_cell: int, notes: list[str]
     medians = []
     for g, m in zip(summary["group"], summary["median_days"], strict=True):
         lo, hi = last_shown.get(g, (np.inf, -np.inf))
-        medians.append(format_days(m if pd.notna(m) and lo <= m <= hi else np.nan))
-    table = pd.DataFrame(
+        medians.append(float(m) if pd.notna(m) and lo <= m <= hi else np.nan)
+    groups = pd.DataFrame(
         {
-            "Group": summary["group"],
-            "Patients (contributing time)": patients if min_cell else list(summary["n"]),
-            "Events": events,
-            "Median (days)": medians,
+            "group": summary["group"],
+            "n": patients if min_cell else list(summary["n"]),
+            "events": events,
+            "median_days": medians,
         }
     )
-    return curve, count_columns(table, ["Patients (contributing time)", "Events"])
+    return curve, count_columns(groups, ["n", "events"])
+
+
+def simon_makuch_display(groups: pd.DataFrame) -> pd.DataFrame:
+    """The page's Simon–Makuch table from ``simon_makuch_tables``' groups."""
+    table = pd.DataFrame(
+        {
+            "Group": groups["group"],
+            "Patients (contributing time)": groups["n"],
+            "Events": groups["events"],
+            "Median (days)": [format_days(m) for m in groups["median_days"]],
+        }
+    )
+    return count_columns(table, ["Patients (contributing time)", "Events"])
+
+
+def suppress_simon_makuch(sm: Any, n_total: int, min_cell: int, notes: list[str]) -> tuple[pd.DataFrame, ...]:
+    """Simon–Makuch curves and the page's summary table (``simon_makuch_tables`` + ``simon_makuch_display``)."""
+    curve, groups = simon_makuch_tables(sm, n_total, min_cell, notes)
+    return curve, simon_makuch_display(groups)
 
 
 # ------------------------------------------------------------------------------ IPTW

@@ -35,20 +35,23 @@ from ayaall.endpoints import DAYS_PER_YEAR, endpoint_spec
 from ayaall.errors import UserError
 from dashboard.components import format_p
 from dashboard.data import RegistryService, cohort_key
-from dashboard.figures.forest import forest_figure
-from dashboard.figures.landmark import landmark_figure
-from dashboard.figures.simon_makuch import simon_makuch_figure
-from dashboard.figures.titles import title_above_legend
 from dashboard.notes import caught_notes, suppression_note
-from dashboard.suppress_treatment import suppress_landmarks, suppress_simon_makuch
+from dashboard.suppress_treatment import (
+    LandmarkTables,
+    landmark_display,
+    landmark_tables,
+    simon_makuch_display,
+    simon_makuch_tables,
+)
 from dashboard.view_tables import count_columns, hr_label
 
 __all__ = [
+    "COX_MODELS",
+    "DEFAULT_LANDMARKS",
     "EXPOSURE_LABELS",
     "LANDMARK_CHOICES",
     "LANDMARK_MILESTONE_YEARS",
     "TimingView",
-    "timing_figures",
     "timing_view",
 ]
 
@@ -57,7 +60,12 @@ EXPOSURE_LABELS = {"hct": "Transplant (HCT)", "car_t": "CAR-T"}
 LANDMARK_CHOICES: tuple[int, ...] = (30, 60, 90, 100, 180, 270, 365, 540, 730, 1095)
 #: survival reported at these years after each landmark
 LANDMARK_MILESTONE_YEARS: tuple[float, ...] = (1, 2, 3)
-_NAIVE, _TV, _TV_ADJ = "Ever vs never (time-fixed, biased)", "Time-varying", "Time-varying, adjusted"
+#: the page's landmarks until others are chosen (days from time zero)
+DEFAULT_LANDMARKS: tuple[int, ...] = (180, 365)
+#: the Cox models of the exposure: time-fixed (biased, model-based SE), time-varying, time-varying adjusted
+#: (both with robust SE clustered on patient)
+COX_MODELS: tuple[str, str, str] = ("Ever vs never (time-fixed, biased)", "Time-varying", "Time-varying, adjusted")
+_NAIVE, _TV, _TV_ADJ = COX_MODELS
 
 
 @dataclass(frozen=True)
@@ -78,10 +86,19 @@ class TimingView:
         One row per landmark: at risk, exposed by then, not exposed, log-rank test, note (display).
     landmark_groups : DataFrame
         Per landmark and group: patients, events, median and milestone survival after the landmark.
+    landmark_tests : DataFrame
+        The landmark table as numbers: landmark_days, at_risk, exposed, not_exposed (masked: None),
+        statistic, df, p (log-rank), note.
+    landmark_estimates : DataFrame
+        Per landmark and group, as numbers: landmark_days, group, n, events (masked: None), median_days.
+    landmark_milestones : DataFrame
+        landmark_days, group, time_days (after the landmark), survival, ci_lower, ci_upper.
     simon_makuch : DataFrame
         group, time_days, survival, ci_lower, ci_upper (no counts): input of ``simon_makuch_figure``.
     simon_makuch_summary : DataFrame
         Per group: patients who contributed time, events, median (display).
+    simon_makuch_groups : DataFrame
+        The same as numbers: group, n, events (masked: None), median_days.
     mantel_byar : dict or None
         statistic, df, p, method.
     hazard_ratios : DataFrame
@@ -99,8 +116,12 @@ class TimingView:
     landmark_curve: pd.DataFrame
     landmark_table: pd.DataFrame
     landmark_groups: pd.DataFrame
+    landmark_tests: pd.DataFrame
+    landmark_estimates: pd.DataFrame
+    landmark_milestones: pd.DataFrame
     simon_makuch: pd.DataFrame
     simon_makuch_summary: pd.DataFrame
+    simon_makuch_groups: pd.DataFrame
     mantel_byar: dict[str, Any] | None
     hazard_ratios: pd.DataFrame
     cox_table: pd.DataFrame
@@ -231,11 +252,15 @@ def _timing_view(
         origin=origin,
         landmarks_days=marks,
         n=mask_count(len(frame), min_cell),
-        landmark_curve=landmark.curve,
+        landmark_curve=landmark.numbers.curve,
         landmark_table=landmark.table,
         landmark_groups=landmark.groups,
+        landmark_tests=landmark.numbers.tests,
+        landmark_estimates=landmark.numbers.groups,
+        landmark_milestones=landmark.numbers.milestones,
         simon_makuch=exposed.curve,
-        simon_makuch_summary=exposed.summary,
+        simon_makuch_summary=simon_makuch_display(exposed.groups),
+        simon_makuch_groups=exposed.groups,
         mantel_byar=exposed.mantel_byar,
         hazard_ratios=hazard_ratios,
         cox_table=cox_table,
@@ -244,26 +269,35 @@ def _timing_view(
 
 
 @dataclass(frozen=True)
+class _LandmarkPart:
+    """The cached landmark piece of the view: numbers and the page's tables, suppressed."""
+
+    numbers: LandmarkTables
+    table: pd.DataFrame
+    groups: pd.DataFrame
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class _Part:
     """One cached piece of the view (suppressed, except ``fits``: Cox terms and true counts, which
     ``_cox_tables`` masks)."""
 
     curve: pd.DataFrame | None = None
-    table: pd.DataFrame | None = None
     groups: pd.DataFrame | None = None
-    summary: pd.DataFrame | None = None
     mantel_byar: dict[str, Any] | None = None
     fits: tuple[tuple[str, pd.DataFrame, int, int], ...] = ()
     notes: tuple[str, ...] = ()
 
 
-def _landmark_part(frame: pd.DataFrame, marks: tuple[float, ...], exposure: str, min_cell: int) -> _Part:
+def _landmark_part(frame: pd.DataFrame, marks: tuple[float, ...], exposure: str, min_cell: int) -> _LandmarkPart:
     milestones = [y * DAYS_PER_YEAR for y in LANDMARK_MILESTONE_YEARS]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", list(marks), times=milestones)
-    curve, table, groups = suppress_landmarks(lm, len(frame), exposure, min_cell)
-    return _Part(curve=curve, table=table, groups=groups, notes=tuple(caught_notes(caught)))
+    numbers = landmark_tables(lm, len(frame), exposure, min_cell)
+    table, groups = landmark_display(numbers)
+    return _LandmarkPart(numbers=numbers, table=table, groups=groups, notes=tuple(caught_notes(caught)))
 
 
 def _exposure_part(frame: pd.DataFrame, exposure: str, min_cell: int) -> _Part:
@@ -296,11 +330,11 @@ def _exposure_part(frame: pd.DataFrame, exposure: str, min_cell: int) -> _Part:
                 notes,
             ),
         ]
-    curve, summary = suppress_simon_makuch(sm, len(frame), min_cell, notes)
+    curve, groups = simon_makuch_tables(sm, len(frame), min_cell, notes)
     notes += [n for n in caught_notes(caught) if n not in notes]
     return _Part(
         curve=curve,
-        summary=summary,
+        groups=groups,
         mantel_byar=mantel_byar,
         fits=tuple(f for f in fits if f is not None),
         notes=tuple(notes),
@@ -378,40 +412,3 @@ def _cox_tables(
     columns = ["term", "hr", "hr_ci_lower", "hr_ci_upper", "p", "model"]
     cox_table = pd.DataFrame(table, columns=["Model", "Term", "HR (95% CI)", "p", "Patients", "Events"])
     return pd.DataFrame(rows, columns=columns), count_columns(cox_table, ["Patients", "Events"])
-
-
-# ------------------------------------------------------------------------------ figures
-def timing_figures(view: TimingView, unit: str) -> tuple[Any, Any, Any]:
-    """The landmark, Simon–Makuch and forest figures of a view, as the page shows them (None for a figure
-    with nothing to draw). ``unit`` is the time axis' unit: days, months or years."""
-    spec = endpoint_spec(view.endpoint, view.origin)
-    what = EXPOSURE_LABELS[view.exposure]
-    y_title = f"{view.endpoint} probability"
-    landmark_fig = (
-        landmark_figure(
-            view.landmark_curve,
-            exposure=view.exposure,
-            unit=unit,
-            title=f"{spec.label}: by {what} status at each landmark",
-            y_title=y_title,
-        )
-        if len(view.landmark_curve)
-        else None
-    )
-    sm_fig = (
-        simon_makuch_figure(
-            view.simon_makuch,
-            unit=unit,
-            title=f"{spec.label}: Simon–Makuch, {what} as a time-varying exposure",
-            exposure=view.exposure,
-            y_title=y_title,
-        )
-        if len(view.simon_makuch)
-        else None
-    )
-    cox_fig = (
-        title_above_legend(forest_figure(view.hazard_ratios, title=f"{spec.label}: hazard ratios for {what}"))
-        if len(view.hazard_ratios)
-        else None
-    )
-    return landmark_fig, sm_fig, cox_fig

@@ -34,22 +34,17 @@ from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 from dashboard.components import format_p
 from dashboard.data import RegistryService, cohort_key
-from dashboard.figures.balance import balance_figure
-from dashboard.figures.common import nice_ticks_days
-from dashboard.figures.forest import forest_figure
-from dashboard.figures.km import km_figure
-from dashboard.figures.titles import title_above_legend
 from dashboard.notes import caught_notes, suppression_note
 from dashboard.suppress_treatment import WeightedCounts, suppress_flow, weighted_km_for_display
 from dashboard.view_tables import count_columns, format_days, hr_label, milestone_columns
 
 __all__ = [
+    "COX_MODELS",
     "DEFAULT_LEVELS",
     "ESTIMANDS",
     "MILESTONE_YEARS",
     "TREATMENTS",
     "WeightingView",
-    "weighting_figures",
     "weighting_view",
 ]
 
@@ -62,7 +57,9 @@ DEFAULT_LEVELS = {
 }
 ESTIMANDS = ("ATE", "ATT")
 MILESTONE_YEARS: tuple[float, ...] = (1, 2, 3)
-_UNWEIGHTED, _WEIGHTED = "Unweighted", "IPTW (robust SE)"
+#: the Cox models of treatment: unweighted (model-based SE) and IPTW-weighted (robust SE)
+COX_MODELS: tuple[str, str] = ("Unweighted", "IPTW (robust SE)")
+_UNWEIGHTED, _WEIGHTED = COX_MODELS
 
 
 @dataclass(frozen=True)
@@ -86,6 +83,9 @@ class WeightingView:
     summary : DataFrame
         Per treatment: patients, events, effective sample size, weight range, adjusted median and
         milestone survival (display).
+    weights : DataFrame
+        Per treatment, as numbers: group, effective_n (Kish; NaN when its patients are masked),
+        weight_min, weight_max.
     balance : DataFrame
         covariate (a label, ``column: level`` for a level), smd_unweighted, smd_weighted: input of
         ``figures.balance.balance_figure``.
@@ -95,7 +95,9 @@ class WeightingView:
         term, hr, hr_ci_lower, hr_ci_upper, p, model: input of ``figures.forest.forest_figure``.
     cox_table : DataFrame
     propensity : DataFrame
-        The propensity model's coefficients (log-odds against the reference treatment).
+        The propensity model's coefficients (log-odds against the reference treatment; display).
+    propensity_coefficients : DataFrame
+        The same as numbers: level, term, coef, se, p.
     notes : list of str
     """
 
@@ -113,11 +115,13 @@ class WeightingView:
     n_trimmed: int | None
     km: KMResult
     summary: pd.DataFrame
+    weights: pd.DataFrame
     balance: pd.DataFrame
     balance_table: pd.DataFrame
     hazard_ratios: pd.DataFrame
     cox_table: pd.DataFrame
     propensity: pd.DataFrame
+    propensity_coefficients: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
 
@@ -248,6 +252,7 @@ def _weighting_view(
     counts = WeightedCounts.of(frame, data, treatment, ps.levels, min_cell)
     n_used, n_missing, n_trimmed = suppress_flow(len(frame), ps.n, len(data), min_cell)
     shown_km = weighted_km_for_display(km, counts, treatment, min_cell, MILESTONE_YEARS)
+    weight_summary = _weight_summary(shown_km, w)
     notes.insert(0, _method_note(estimand, target, trim, truncate, ps))
     if (note := suppression_note(min_cell)) is not None:
         notes.append(note)
@@ -266,12 +271,14 @@ def _weighting_view(
         n_missing=n_missing,
         n_trimmed=n_trimmed,
         km=shown_km,
-        summary=_summary(shown_km, w, counts, treatment),
+        summary=_summary(shown_km, weight_summary, treatment),
+        weights=weight_summary,
         balance=_balance_for_figure(balance),
         balance_table=_balance_display(balance),
         hazard_ratios=hazard_ratios,
         cox_table=cox_table,
         propensity=_propensity_display(ps),
+        propensity_coefficients=ps.coefficients[["level", "term", "coef", "se", "p"]].reset_index(drop=True),
         notes=notes,
     )
 
@@ -311,17 +318,32 @@ def _method_note(estimand: str, target: str | None, trim: Any, truncate: Any, ps
     )
 
 
-def _summary(shown: KMResult, weights: pd.DataFrame, counts: WeightedCounts, treatment: str) -> pd.DataFrame:
+def _weight_summary(shown: KMResult, weights: pd.DataFrame) -> pd.DataFrame:
+    """Per treatment: Kish's effective sample size and the weights' range. The effective size equals n
+    when the weights are equal (the ATT target), so it is masked with n."""
     rows = []
     for _, s in shown.summary.iterrows():
         w = weights.loc[weights["treatment"] == s["group"], "weight"]
+        rows.append(
+            {
+                "group": s["group"],
+                "effective_n": np.nan if s["n"] is None else effective_sample_size(w),
+                "weight_min": float(w.min()),
+                "weight_max": float(w.max()),
+            }
+        )
+    return pd.DataFrame(rows, columns=["group", "effective_n", "weight_min", "weight_max"])
+
+
+def _summary(shown: KMResult, weights: pd.DataFrame, treatment: str) -> pd.DataFrame:
+    rows = []
+    for (_, s), (_, w) in zip(shown.summary.iterrows(), weights.iterrows(), strict=True):
         row: dict[str, Any] = {
             TREATMENTS.get(treatment, treatment): s["group"],
             "Patients": s["n"],
             "Events": s["events"],
-            # Kish's effective size equals n when the weights are equal (ATT target): masked with n
-            "Effective sample size": None if s["n"] is None else f"{effective_sample_size(w):.1f}",
-            "Weights (min–max)": f"{w.min():.2f}–{w.max():.2f}",
+            "Effective sample size": None if np.isnan(w["effective_n"]) else f"{w['effective_n']:.1f}",
+            "Weights (min–max)": f"{w['weight_min']:.2f}–{w['weight_max']:.2f}",
             "Adjusted median (days)": format_days(s["median_days"]),
         }
         row.update(milestone_columns(shown.milestones[shown.milestones["group"] == s["group"]], "adjusted"))
@@ -389,24 +411,3 @@ def _propensity_display(ps: Any) -> pd.DataFrame:
             "p": [format_p(v) for v in c["p"]],
         }
     )
-
-
-# ------------------------------------------------------------------------------ figures
-def weighting_figures(view: WeightingView, unit: str, min_cell: int) -> tuple[Any, Any, Any]:
-    """The love plot, the adjusted Kaplan–Meier figure and the forest plot of a view, as the page shows
-    them; ``unit`` is the time axis' unit (days, months or years), ``min_cell`` the server's threshold."""
-    spec = endpoint_spec(view.endpoint, view.origin)
-    balance = balance_figure(view.balance, title="Covariate balance before and after weighting")
-    curve = view.km.curve
-    ticks = nice_ticks_days(float(curve["time_days"].max()) if len(curve) else 1.0, unit)
-    km = km_figure(
-        view.km,
-        None,
-        unit=unit,
-        title=f"{spec.label}: IPTW-adjusted ({view.estimand})",
-        y_title=f"Adjusted {view.endpoint} probability",
-        min_cell=min_cell,
-        ticks_days=ticks,
-    )
-    cox = forest_figure(view.hazard_ratios, title=f"{spec.label}: hazard ratios vs {view.levels[0]}")
-    return balance, title_above_legend(km), title_above_legend(cox)

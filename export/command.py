@@ -12,9 +12,34 @@ from typing import Any
 
 from ayaall.errors import UserError
 
-__all__ = ["register"]
+__all__ = ["KIND_NAMES", "register"]
 
-_ANALYSIS_FLAGS = ("figure", "endpoint", "origin", "by", "unit", "covariates", "ref", "variables", "cohort")
+_ANALYSIS_FLAGS = (
+    "figure",
+    "endpoint",
+    "origin",
+    "by",
+    "unit",
+    "covariates",
+    "ref",
+    "variables",
+    "exposure",
+    "landmarks",
+    "treatment",
+    "levels",
+    "estimand",
+    "target",
+    "trim",
+    "truncate",
+    "line",
+    "outcome",
+    "cohort",
+)
+#: the figure kinds, as ``export.kinds.KINDS`` declares them (tests/test_export_docs.py keeps them in step;
+#: the kinds themselves load the dashboard, which ``ayaall --help`` should not wait for)
+KIND_NAMES = (
+    "km, cif, forest, table1, landmark, simon-makuch, timing-cox, balance, adjusted-km, weighted-cox or response"
+)
 _OUTPUT_FLAGS = ("format", "preset", "dpi", "grayscale", "table", "figure_format", "decimals", "min_cell")
 
 
@@ -33,14 +58,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--db", help="DuckDB file written by 'ayaall load' (with --from-manifest: default, the recorded one)"
     )
-    p.add_argument("--figure", help="km, cif, forest or table1")
-    p.add_argument("--endpoint", help="OS, EFS, RFS, CIR, NRM or GRFS (km, cif, forest)")
-    p.add_argument("--origin", help="time zero: DX, CR1, REL1, LINE2 or HCT1 (km, cif, forest)")
-    p.add_argument("--by", help="analysis_patients column whose groups are compared (km, cif, table1)")
+    p.add_argument("--figure", help=KIND_NAMES)
+    p.add_argument("--endpoint", help="OS, EFS, RFS, CIR, NRM or GRFS (every kind but table1 and response)")
+    p.add_argument("--origin", help="time zero: DX, CR1, REL1, LINE2 or HCT1 (with --endpoint)")
+    p.add_argument("--by", help="analysis_patients column whose groups are compared (km, cif, table1, response)")
     p.add_argument("--unit", help="time axis unit: days, months (default) or years")
-    p.add_argument("--covariates", help="comma-separated Cox covariates (forest)")
+    p.add_argument(
+        "--covariates",
+        help="comma-separated covariates: of the Cox model (forest), the time-varying Cox model's adjustment "
+        "(timing-cox), of the propensity model (balance, adjusted-km, weighted-cox)",
+    )
     p.add_argument("--ref", action="append", metavar="COL=LEVEL", help="reference level of a covariate (forest)")
     p.add_argument("--variables", help="comma-separated Table 1 rows (table1; default as 'analyze table1')")
+    p.add_argument("--exposure", help="hct or car_t, a treatment after time zero (landmark, simon-makuch, timing-cox)")
+    p.add_argument("--landmarks", help="comma-separated landmark days from time zero, e.g. 180,365 (landmark)")
+    p.add_argument(
+        "--treatment", help="analysis_patients column of the treatments compared (balance, adjusted-km, weighted-cox)"
+    )
+    p.add_argument(
+        "--levels",
+        help="comma-separated treatments compared, the first the reference (default for salvage_regimen and "
+        "frontline_regimen: the Adjusted comparison page's)",
+    )
+    p.add_argument("--estimand", help="ATE (default; stabilized weights) or ATT")
+    p.add_argument("--target", help="ATT: the treatment whose patients are the target (default: the last of --levels)")
+    p.add_argument("--trim", type=float, help="drop patients with a propensity below this (e.g. 0.01)")
+    p.add_argument("--truncate", type=float, help="winsorize the weights at this quantile and 1 minus it")
+    p.add_argument("--line", type=int, help="line of therapy: 1 frontline (default), 2 salvage (response)")
+    p.add_argument("--outcome", help="cr (default; CR/CRi/CRh) or mrd_negative (response)")
     p.add_argument("--cohort", help="cohort file (JSON, see cli.md)")
     p.add_argument("--format", help=f"{'|'.join(FORMATS)} (default: from --out's extension)")
     p.add_argument(
@@ -110,14 +155,41 @@ def _request(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         "covariates": tuple(c.strip() for c in (args.covariates or "").split(",") if c.strip()),
         "refs": _refs(args.ref or []),
         "variables": tuple(v.strip() for v in (args.variables or "").split(",") if v.strip()),
+        "exposure": args.exposure,
+        "landmarks": _landmarks(args.landmarks),
+        "treatment": args.treatment,
+        "levels": tuple(v.strip() for v in (args.levels or "").split(",") if v.strip()),
+        "target": args.target,
+        "trim": args.trim,
+        "truncate": args.truncate,
         "cohort": cohort,
         "format": fmt,
     }
-    for name in ("unit", "preset", "dpi", "grayscale", "table", "figure_format", "decimals", "min_cell"):
+    if args.estimand is not None:
+        values["estimand"] = args.estimand.upper()
+    for name in (
+        "unit",
+        "line",
+        "outcome",
+        "preset",
+        "dpi",
+        "grayscale",
+        "table",
+        "figure_format",
+        "decimals",
+        "min_cell",
+    ):
         value = getattr(args, name)
         if value is not None:
             values[name] = value
     return ExportRequest(**values), source
+
+
+def _landmarks(text: str | None) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in (text or "").split(",") if v.strip())
+    except ValueError:
+        raise UserError(f"--landmarks must be comma-separated numbers of days, not {text!r}.") from None
 
 
 def _refs(items: list[str]) -> tuple[tuple[str, str], ...]:

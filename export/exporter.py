@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 from ayaall.errors import UserError
 from dashboard.data import RegistryService
 from export.formats import figure_bytes
-from export.kinds import FigureKind, get_kind
+from export.kinds import KINDS, FigureKind, get_kind
 from export.manifest import (
     build_manifest,
     database_provenance,
@@ -79,8 +79,16 @@ class ExportContent:
 
 
 def default_stem(request: ExportRequest) -> str:
-    """A file name stem naming the analysis, e.g. ``km_OS_DX_by_lineage``."""
-    parts = [request.figure, request.endpoint, request.origin]
+    """A file name stem naming the analysis, e.g. ``km_OS_DX_by_lineage``, ``landmark_OS_DX_hct``,
+    ``response_line1_cr_by_frontline_regimen``."""
+    options = KINDS[request.figure].options if request.figure in KINDS else frozenset()
+    parts: list[str | None] = [request.figure, request.endpoint, request.origin]
+    if "exposure" in options:
+        parts.append(request.exposure)
+    if "treatment" in options:
+        parts.append(request.treatment)
+    if "line" in options:
+        parts += [f"line{request.line}", request.outcome]
     if request.by:
         parts.append(f"by_{request.by}")
     return "_".join(p for p in parts if p)
@@ -99,6 +107,8 @@ def prepare(
     request.check()
     kind = get_kind(request.figure)
     kind.check(request)
+    if kind.resolve is not None:
+        request = kind.resolve(request)
     if request.format == "csv":
         kind.table(request.table)
     elif request.table is not None:
@@ -119,6 +129,7 @@ def prepare(
         database=database,
         software=software,
         figure=kind.figure is not None,
+        curves=kind.curves,
     )
     parameters = {name: request.to_dict()[name] for name in sorted(kind.options)}
     parameters |= {"unit": request.unit, **kind.method}

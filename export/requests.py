@@ -30,19 +30,41 @@ class ExportRequest:
     Attributes
     ----------
     figure : str
-        The figure kind (``export.kinds.KINDS``): km, cif, forest or table1.
+        The figure kind (``export.kinds.KINDS``), e.g. km, cif, forest, table1, landmark, balance, response.
     endpoint, origin : str or None
-        The endpoint and its time zero (km, cif, forest).
+        The endpoint and its time zero (every kind with curves or hazard ratios).
     by : str or None
-        Grouping column (km, cif; table1's columns).
+        Grouping column (km, cif, response; table1's columns).
     unit : str
         Time axis unit: days, months or years.
     covariates : tuple of str
-        Cox covariates (forest).
+        Cox covariates (forest), the time-varying Cox model's adjustment (timing-cox) or the propensity
+        model's covariates (balance, adjusted-km, weighted-cox).
     refs : tuple of (column, level)
         Reference levels of text covariates (forest).
     variables : tuple of str
         Table 1 rows (default: ``analyze table1``'s).
+    exposure : str or None
+        A treatment that starts after time zero, ``hct`` or ``car_t`` (landmark, simon-makuch, timing-cox).
+    landmarks : tuple of float
+        Landmark days from time zero (landmark).
+    treatment : str or None
+        The ``analysis_patients`` column whose treatments are compared by weighting (balance, adjusted-km,
+        weighted-cox).
+    levels : tuple of str
+        The treatments compared, the first the reference (default for a treatment the Adjusted
+        comparison page knows: its default comparison).
+    estimand : str
+        ``ATE`` (stabilized weights) or ``ATT``.
+    target : str or None
+        ATT: the treatment whose patients are the target population (default: the last of ``levels``).
+    trim, truncate : float or None
+        Drop patients with a propensity below ``trim``; winsorize the weights at the ``truncate`` and
+        ``1 - truncate`` quantiles.
+    line : int
+        Line of therapy, 1 (frontline) or 2 (salvage) (response).
+    outcome : str
+        ``cr`` (CR/CRi/CRh) or ``mrd_negative`` (response).
     cohort : dict
         The cohort file's content (``{"filters": {...}}``); empty filters = the whole registry.
     min_cell : int
@@ -70,6 +92,16 @@ class ExportRequest:
     covariates: tuple[str, ...] = ()
     refs: tuple[tuple[str, str], ...] = ()
     variables: tuple[str, ...] = ()
+    exposure: str | None = None
+    landmarks: tuple[float, ...] = ()
+    treatment: str | None = None
+    levels: tuple[str, ...] = ()
+    estimand: str = "ATE"
+    target: str | None = None
+    trim: float | None = None
+    truncate: float | None = None
+    line: int = 1
+    outcome: str = "cr"
     cohort: Mapping[str, Any] = field(default_factory=lambda: {"filters": {}})
     min_cell: int = 11
     format: str = "pdf"
@@ -107,6 +139,8 @@ class ExportRequest:
         out["covariates"] = list(self.covariates)
         out["refs"] = [list(r) for r in self.refs]
         out["variables"] = list(self.variables)
+        out["landmarks"] = list(self.landmarks)
+        out["levels"] = list(self.levels)
         out["cohort"] = dict(self.cohort)
         return out
 
@@ -118,8 +152,9 @@ class ExportRequest:
         if unknown:
             raise UserError(f"the manifest's request has unknown field {unknown[0]!r}; was it written by ayaall?")
         values = dict(data)
-        for key in ("covariates", "variables"):
+        for key in ("covariates", "variables", "levels"):
             values[key] = tuple(values.get(key) or ())
+        values["landmarks"] = tuple(float(v) for v in values.get("landmarks") or ())
         values["refs"] = tuple((str(c), str(v)) for c, v in values.get("refs") or ())
         try:
             return cls(**values)

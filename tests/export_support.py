@@ -87,3 +87,24 @@ def export_file(service: Any, tmp: Path, name: str, **fields: Any) -> tuple[byte
     write(service, ExportRequest(**fields), out, cohort_source={"kind": "test"})
     manifest = json.loads((tmp / f"{name}.manifest.json").read_text(encoding="utf-8"))
     return out.read_bytes(), manifest
+
+
+# The new pages' figure kinds, each with the options its page starts with (Treatment timing: transplant,
+# OS from diagnosis, landmarks 180 and 365; Adjusted comparison: the salvage regimens from LINE2;
+# Response: salvage CR by regimen).
+_TIMING = {"endpoint": "OS", "origin": "DX", "exposure": "hct"}
+_WEIGHTING = {
+    "endpoint": "OS",
+    "origin": "LINE2",
+    "treatment": "salvage_regimen",
+    "covariates": ("age_at_dx", "cns_status", "mrd_eoi"),
+}
+TREATMENT_KINDS: dict[str, dict[str, Any]] = {
+    "landmark": {"figure": "landmark", "landmarks": (180.0, 365.0), **_TIMING},
+    "simon-makuch": {"figure": "simon-makuch", **_TIMING},
+    "timing-cox": {"figure": "timing-cox", **_TIMING, "covariates": ("age_at_dx",)},
+    "balance": {"figure": "balance", **_WEIGHTING},
+    "adjusted-km": {"figure": "adjusted-km", **_WEIGHTING},
+    "weighted-cox": {"figure": "weighted-cox", **_WEIGHTING},
+    "response": {"figure": "response", "line": 2, "outcome": "cr", "by": "salvage_regimen"},
+}

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashboard.figures import landmark_figure, response_figure, simon_makuch_figure, title_above_legend
+from dashboard.figures import balance_figure, landmark_figure, response_figure, simon_makuch_figure, title_above_legend
 from dashboard.figures.simon_makuch import exposure_style
 from dashboard.palette import group_style
 
@@ -113,7 +113,8 @@ def test_timing_figures_from_a_real_view(demo_db):
 
     from analyses.cohort import CohortSpec
     from dashboard.data import RegistryService
-    from dashboard.timing_view import timing_figures, timing_view
+    from dashboard.figures.views import timing_figures
+    from dashboard.timing_view import timing_view
 
     service = RegistryService(demo_db)
     try:
@@ -126,3 +127,124 @@ def test_timing_figures_from_a_real_view(demo_db):
     assert forest.layout.xaxis.type == "log"
     text = json.dumps([landmark, sm, forest], cls=plotly.utils.PlotlyJSONEncoder)
     assert "at_risk" not in text
+
+
+# ------------------------------------------------------------------------------ print style (exports)
+def _print(grayscale: bool = False):
+    from export.presets import get_preset, style_for
+
+    return style_for(get_preset("single"), grayscale=grayscale)
+
+
+def _rates() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "group": ["BLINATUMOMAB", "SALVAGE_CHEMO"],
+            "n": [164, 585],
+            "responders": [82, 255],
+            "rate": [0.5, 255 / 585],
+            "ci_lower": [0.42, 0.40],
+            "ci_upper": [0.58, 0.48],
+        }
+    )
+
+
+def _balance() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"covariate": ["age_at_dx", "cns_status: CNS3"], "smd_unweighted": [0.14, -0.2], "smd_weighted": [0.02, 0.0]}
+    )
+
+
+def _sm_curve() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "group": ["exposed", "exposed", "unexposed", "unexposed"],
+            "time_days": [120.0, 300.0, 0.0, 300.0],
+            "survival": [1.0, 0.8, 1.0, 0.7],
+            "ci_lower": [1.0, 0.7, 1.0, 0.6],
+            "ci_upper": [1.0, 0.9, 1.0, 0.8],
+        }
+    )
+
+
+PRINT_BUILDERS = {
+    "landmark": lambda style: landmark_figure(_landmark_curve(), exposure="hct", title="t", style=style),
+    "simon_makuch": lambda style: simon_makuch_figure(_sm_curve(), exposure="hct", title="t", style=style),
+    "balance": lambda style: balance_figure(_balance(), title="t", style=style),
+    "response": lambda style: response_figure(_rates(), group_col="salvage_regimen", title="t", style=style),
+}
+
+
+@pytest.mark.parametrize("name", list(PRINT_BUILDERS))
+def test_print_style_sets_the_presets_width_type_and_lines_without_a_title(name):
+    style = _print()
+    fig = PRINT_BUILDERS[name](style)
+    assert fig.layout.width == pytest.approx(85 / 25.4 * 96)  # 85 mm in CSS px
+    assert fig.layout.font.size == pytest.approx(7 * 96 / 72)  # 7 pt
+    assert fig.layout.title.text is None, "print figures leave the title to the caption"
+    for trace in fig.data:
+        if trace.mode == "lines" and trace.line.width:
+            assert trace.line.width == pytest.approx(style.line_px)  # 1 pt curves
+        if trace.mode == "markers" and trace.name in {"exposed", "unexposed", "Weighted", "Unweighted"}:
+            assert trace.marker.size == pytest.approx(style.marker_px)
+
+
+@pytest.mark.parametrize("name", list(PRINT_BUILDERS))
+def test_grayscale_draws_in_gray_levels_only(name):
+    from dashboard.palette import GRAYS
+
+    fig = PRINT_BUILDERS[name](_print(grayscale=True))
+    colors = {t.line.color for t in fig.data if t.mode == "lines" and t.line.color}
+    colors |= {t.marker.color for t in fig.data if t.mode == "markers"}
+    assert colors, "something is drawn"
+    assert colors <= set(GRAYS), colors
+
+
+def test_grayscale_exposure_groups_differ_in_gray_and_dash():
+    fig = simon_makuch_figure(_sm_curve(), exposure="hct", style=_print(grayscale=True))
+    lines = {t.name: t.line for t in fig.data if t.name}
+    assert (lines["exposed"].color, lines["exposed"].dash) != (lines["unexposed"].color, lines["unexposed"].dash)
+
+
+def test_title_above_legend_leaves_a_print_figure_alone():
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], name="a"))
+    fig.update_layout(height=500, margin={"t": 20})
+    title_above_legend(fig, style=_print())
+    assert fig.layout.margin.t == 20
+    assert fig.layout.legend.yref is None
+
+
+def test_screen_style_is_the_default_of_every_builder():
+    """Called as the pages call them (no style): the screen constants the pages always had."""
+    landmark = landmark_figure(_landmark_curve(), exposure="hct")
+    assert landmark.layout.width is None
+    assert landmark.layout.height == 190 + 340  # one row of panels
+    marks = [t for t in landmark.data if t.mode == "markers"]
+    assert {t.marker.size for t in marks} == {7}
+    response = response_figure(_rates(), group_col="salvage_regimen")
+    assert response.layout.margin.l == 170
+    assert {t.marker.size for t in response.data if t.mode == "markers"} == {11}
+    assert balance_figure(_balance()).layout.height == 320
+
+
+@pytest.mark.parametrize(
+    "models",
+    [
+        pytest.param(["Ever vs never (time-fixed, biased)", "Time-varying", "Time-varying, adjusted"], id="timing"),
+        pytest.param(["Unadjusted", "Adjusted"], id="cox_page"),
+        pytest.param(["Unweighted", "IPTW (robust SE)"], id="weighting"),
+    ],
+)
+def test_forest_models_never_share_a_colour(models):
+    """ "Time-varying" and "Time-varying, adjusted" hash to the same palette slot: the later one takes a free
+    colour; models that do not collide keep their palette colour (the Cox page's figure is unchanged)."""
+    from dashboard.figures import forest_figure
+
+    terms = pd.DataFrame({"term": "x", "hr": 1.2, "hr_ci_lower": 1.0, "hr_ci_upper": 1.5, "model": models, "p": 0.04})
+    for grayscale in (False, True):
+        colors = [t.marker.color for t in forest_figure(terms, style=_print(grayscale)).data]
+        assert len(set(colors)) == len(models), (grayscale, colors)
+    screen = [t.marker.color for t in forest_figure(terms).data]
+    assert screen[0] == group_style("model", models[0]).color
+    if len({group_style("model", m).color for m in models}) == len(models):
+        assert screen == [group_style("model", m).color for m in models]

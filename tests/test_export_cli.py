@@ -14,6 +14,8 @@ from ayaall.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 KM = ["--figure", "km", "--endpoint", "OS", "--origin", "DX"]
+SALVAGE = ["--figure", "balance", "--endpoint", "OS", "--origin", "LINE2", "--treatment", "salvage_regimen"]
+SALVAGE += ["--covariates", "age_at_dx"]
 
 
 def _err(capsys, *args: str) -> tuple[int, str]:
@@ -42,6 +44,56 @@ def _err(capsys, *args: str) -> tuple[int, str]:
         pytest.param(["--figure", "table1", "--by", "lineage", "--format", "pdf"], "has no figure", id="table1_pdf"),
         pytest.param(
             ["--figure", "cif", "--endpoint", "OS", "--origin", "DX"], "has no competing event", id="cif_without_cr"
+        ),
+        pytest.param(["--figure", "landmark", *KM[2:], "--landmarks", "180"], "needs --exposure", id="no_exposure"),
+        pytest.param(
+            ["--figure", "landmark", *KM[2:], "--exposure", "hct"], "needs --landmarks", id="landmark_no_landmarks"
+        ),
+        pytest.param(
+            ["--figure", "landmark", *KM[2:], "--exposure", "hct", "--landmarks", "day1"],
+            "--landmarks must be comma-separated numbers",
+            id="landmarks_not_numbers",
+        ),
+        pytest.param(
+            ["--figure", "simon-makuch", *KM[2:], "--exposure", "hct", "--landmarks", "180"],
+            "--landmarks does not apply to --figure simon-makuch",
+            id="sm_landmarks",
+        ),
+        pytest.param(
+            ["--figure", "simon-makuch", "--endpoint", "OS", "--origin", "HCT1", "--exposure", "hct"],
+            "cannot start after time zero",
+            id="exposure_before_time_zero",
+        ),
+        pytest.param([*KM, "--exposure", "hct"], "--exposure does not apply to --figure km", id="km_exposure"),
+        pytest.param(
+            ["--figure", "balance", *KM[2:], "--covariates", "age_at_dx"], "needs --treatment", id="no_treatment"
+        ),
+        pytest.param(
+            ["--figure", "weighted-cox", *KM[2:], "--treatment", "lineage", "--covariates", "age_at_dx"],
+            "needs --levels",
+            id="no_levels",
+        ),
+        pytest.param(
+            ["--figure", "adjusted-km", "--endpoint", "OS", "--origin", "LINE2", "--treatment", "salvage_regimen"],
+            "needs --covariates",
+            id="no_propensity_covariates",
+        ),
+        pytest.param(
+            [*SALVAGE, "--target", "INOTUZUMAB"],
+            "--target applies to --estimand ATT only",
+            id="target_with_ate",
+        ),
+        pytest.param(
+            [*SALVAGE, "--trim", "0.7"],
+            "--trim is a fraction between 0 and 0.5",
+            id="trim_too_large",
+        ),
+        pytest.param(["--figure", "response", "--line", "3"], "--line must be 1", id="bad_line"),
+        pytest.param(["--figure", "response", "--outcome", "os"], "'os' is not an outcome", id="bad_outcome"),
+        pytest.param(
+            ["--figure", "response", "--endpoint", "OS", "--origin", "DX"],
+            "--endpoint does not apply to --figure response",
+            id="response_endpoint",
         ),
     ],
 )

@@ -153,3 +153,103 @@ def test_the_download_row_is_on_the_pages(app):
         text = json.dumps(module.layout({}, ctx), cls=plotly.utils.PlotlyJSONEncoder)
         assert f'"page": "{page}"' in text, page
         assert "export-button" in text, page
+
+
+TIMING_OPTIONS = {"exposure": "hct", "endpoint": "OS/DX", "landmark": ["365", "180"], "adjust": [], "unit": "years"}
+WEIGHTING_OPTIONS = {
+    "treat": "salvage_regimen",
+    "levels": ["BLINATUMOMAB", "INOTUZUMAB", "SALVAGE_CHEMO"],
+    "wcov": ["age_at_dx", "cns_status"],
+    "estimand": "ATT",
+    "target": "INOTUZUMAB",
+    "trim": "0.01",
+    "truncate": "none",
+    "wendpoint": "OS/LINE2",
+    "unit": "months",
+}
+
+
+def _options(page: str, values: dict[str, object]) -> dict[str, object]:
+    from dashboard.downloads import PAGE_EXPORTS
+
+    return {name: values[name] for name in PAGE_EXPORTS[page].options}
+
+
+def test_timing_page_landmark_download_is_a_grayscale_png_of_the_pages_landmarks(app):
+    export = {"preset": "single", "format": "png", "dpi": 300, "grayscale": ["gray"]}
+    response = _post(app, "timing-landmark", "figure", _options("timing-landmark", TIMING_OPTIONS), export)
+    name, data = _file(response, "timing-landmark")
+    assert name == "landmark_OS_DX_hct.png"
+    info = image_info(data)
+    assert info["mode"] == "L"
+    assert info["size"][0] == round(85 / 25.4 * 300)
+    manifest = _manifest(response, "timing-landmark")
+    assert manifest["request"]["landmarks"] == [180.0, 365.0]
+    assert manifest["request"]["unit"] == "years"
+    assert manifest["min_cell"] == MIN_CELL
+    assert info["manifest"]["request"] == manifest["request"]
+
+
+def test_timing_page_cox_download_takes_the_pages_adjustment(app):
+    options = _options("timing-cox", {**TIMING_OPTIONS, "adjust": ["age_at_dx"]})
+    response = _post(app, "timing-cox", "data", options, EXPORT)
+    name, data = _file(response, "timing-cox")
+    assert name == "timing-cox_OS_DX_hct.xlsx"
+    assert data[:2] == b"PK"
+    assert _manifest(response, "timing-cox")["request"]["covariates"] == ["age_at_dx"]
+
+
+def test_weighting_page_bundle_records_the_pages_comparison(app):
+    import io
+    import zipfile
+
+    response = _post(app, "weighting-km", "bundle", _options("weighting-km", WEIGHTING_OPTIONS), EXPORT)
+    name, data = _file(response, "weighting-km")
+    assert name == "adjusted-km_OS_LINE2_salvage_regimen.zip"
+    stem = "adjusted-km_OS_LINE2_salvage_regimen/adjusted-km_OS_LINE2_salvage_regimen"
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert {f"{stem}.pdf", f"{stem}_curve.csv", f"{stem}_weights.csv", f"{stem}_methods.txt"} <= set(names)
+    request = _manifest(response, "weighting-km")["request"]
+    assert (request["estimand"], request["target"], request["trim"], request["truncate"]) == (
+        "ATT",
+        "INOTUZUMAB",
+        0.01,
+        None,
+    )
+    assert request["covariates"] == ["age_at_dx", "cns_status"]
+
+
+def test_weighting_page_ate_drops_the_att_target(app):
+    options = _options("weighting-balance", {**WEIGHTING_OPTIONS, "estimand": "ATE"})
+    response = _post(app, "weighting-balance", "figure", options, {**EXPORT, "format": "svg"})
+    name, data = _file(response, "weighting-balance")
+    assert name == "balance_OS_LINE2_salvage_regimen.svg"
+    assert data.startswith(b"<?xml")
+    assert _manifest(response, "weighting-balance")["request"]["target"] is None
+
+
+def test_response_page_figure_download_and_a_message_for_a_bad_line(app):
+    options = {"line": "2", "outcome": "mrd_negative", "by": "salvage_regimen"}
+    response = _post(app, "response", "figure", options, EXPORT)
+    name, data = _file(response, "response")
+    assert name == "response_line2_mrd_negative_by_salvage_regimen.pdf"
+    assert pdf_info(data)["width_pt"] == pytest.approx(85 / 25.4 * 72, abs=0.01)
+    assert _manifest(response, "response")["request"]["outcome"] == "mrd_negative"
+    response = _post(app, "response", "figure", {**options, "line": "first"}, EXPORT)
+    assert "The line must be 1" in json.dumps(response)
+
+
+def test_the_treatment_pages_have_a_download_row_under_each_figure(app):
+    from dashboard.context import PageContext
+    from dashboard.pages import response, timing, weighting
+
+    ctx = PageContext(app.server.config["AYAALL_SERVICE"], DashboardSettings(min_cell=MIN_CELL))
+    for module, keys in (
+        (timing, ("timing-landmark", "timing-sm", "timing-cox")),
+        (weighting, ("weighting-balance", "weighting-km", "weighting-cox")),
+        (response, ("response",)),
+    ):
+        text = json.dumps(module.layout({}, ctx), cls=plotly.utils.PlotlyJSONEncoder)
+        for key in keys:
+            assert f'"page": "{key}"' in text, key
+        assert text.count('"what": "figure"') == len(keys), module.__name__

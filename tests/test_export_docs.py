@@ -1,5 +1,6 @@
 """The README documents the export as it is declared in code (datasette's test_docs habit): every preset
-with its sizes, every format, every figure kind and every table of each kind."""
+with its sizes, every format, every figure kind and every table of each kind, every analysis option; and
+``ayaall export --help`` names every kind."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from export.kinds import KINDS
+from export.kinds.base import ANALYSIS_OPTIONS
 from export.presets import PRESETS
 from export.requests import FORMATS
 
@@ -45,3 +47,18 @@ def test_every_kind_and_its_tables_are_in_the_readme(kind):
     for table in kind.tables:
         assert f"`{table.name}`" in row, table.name
     assert row.index(f"`{kind.tables[0].name}`") < min(row.index(f"`{t.name}`") for t in kind.tables[1:])
+
+
+def test_the_command_line_help_names_every_kind():
+    """``ayaall export --help`` lists the kinds without loading them (export.command.KIND_NAMES)."""
+    import re
+
+    from export.command import KIND_NAMES
+
+    assert re.split(r", | or ", KIND_NAMES) == list(KINDS)
+
+
+@pytest.mark.parametrize("flag", sorted(set(ANALYSIS_OPTIONS.values())))
+def test_every_analysis_option_is_in_the_readme(flag):
+    section = README[README.index("## Publication export") : README.index("## Loading a real extract")]
+    assert f"{flag} " in section or f"`{flag}`" in section, flag

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style
-from dashboard.palette import GRAY_SYMBOLS, group_style
+from dashboard.palette import GRAY_SYMBOLS, GRAYS, OKABE_ITO, group_style
 
 __all__ = ["forest_figure"]
 
@@ -38,10 +40,10 @@ def forest_figure(
     models = list(dict.fromkeys(terms["model"]))
     fig = go.Figure()
     offsets = np.linspace(-0.15, 0.15, len(models)) if len(models) > 1 else [0.0]
-    for i, (model, offset) in enumerate(zip(models, offsets, strict=True)):
+    colors = _model_colors(models, style.grayscale)
+    for i, (model, offset, color) in enumerate(zip(models, offsets, colors, strict=True)):
         sub = terms[terms["model"] == model]
         y = [len(order) - 1 - order.index(t) + offset for t in sub["term"]]
-        mstyle = group_style("model", model, grayscale=style.grayscale)
         # In gray the models differ by marker shape too (in the order they are listed).
         symbol = GRAY_SYMBOLS[(i + 1) % len(GRAY_SYMBOLS)] if style.grayscale else "square"
         hover = [
@@ -54,13 +56,13 @@ def forest_figure(
                 y=y,
                 mode="markers",
                 name=str(model),
-                marker={"color": mstyle.color, "size": style.marker_px, "symbol": symbol},
+                marker={"color": color, "size": style.marker_px, "symbol": symbol},
                 error_x={
                     "type": "data",
                     "symmetric": False,
                     "array": sub["hr_ci_upper"] - sub["hr"],
                     "arrayminus": sub["hr"] - sub["hr_ci_lower"],
-                    "color": mstyle.color,
+                    "color": color,
                     "thickness": style.thin_line_px * 1.5,
                     **({"width": style.marker_px / 2} if style.is_print else {}),
                 },
@@ -73,7 +75,10 @@ def forest_figure(
     if style.is_print:  # round ticks, upright, that fit a narrow axis
         lo, hi = float(terms["hr_ci_lower"].min()), float(terms["hr_ci_upper"].max())
         ticks = [t for t in _HR_TICKS if lo / 1.5 <= t <= hi * 1.5] or [1.0]
-        fig.update_xaxes(tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], tickangle=0)
+        span = (math.log10(min(lo, ticks[0]) / 1.15), math.log10(max(hi, ticks[-1]) * 1.15))  # every tick shows
+        fig.update_xaxes(
+            tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], tickangle=0, range=list(span)
+        )
     fig.update_yaxes(
         tickmode="array",
         tickvals=list(range(len(order))),
@@ -83,13 +88,33 @@ def forest_figure(
     )
     s = style.px
     label_px = 0.58 * style.font_px * max((len(str(t)) for t in order), default=1)
+    plot_px = (style.width_px or 0) - label_px - s(40)
     apply_house_style(
-        fig,
-        title=title,
-        height=max(s(300), s(110) + s(32) * len(order)),
-        style=style,
-        plot_width_px=(style.width_px or 0) - label_px - s(40),
+        fig, title=title, height=max(s(300), s(110) + s(32) * len(order)), style=style, plot_width_px=plot_px
     )
     # Screen: room for long term labels; print: the y axis' automargin makes the room it needs.
     fig.update_layout(margin={"l": s(70) if style.is_print else 220})
+    entry_px = 30 + s(14) + 0.58 * style.font_px * max(len(str(m)) for m in models)
+    if style.is_print and entry_px > plot_px:  # long term labels leave the legend too little room: use the width
+        fig.update_layout(
+            legend={
+                "xref": "container",
+                "x": s(4) / float(style.width_px or 1),
+                "entrywidthmode": "pixels",
+                "entrywidth": 0,  # each entry as wide as its text
+            }
+        )
     return fig
+
+
+def _model_colors(models: list[str], grayscale: bool) -> list[str]:
+    """Each model's palette colour; a model whose colour an earlier one already has (two names can hash to
+    the same place) takes the first palette colour no model has, so no two models look alike."""
+    palette = GRAYS if grayscale else OKABE_ITO
+    wanted = [group_style("model", m, grayscale=grayscale).color for m in models]
+    colors: list[str] = []
+    for color in wanted:
+        if color in colors:
+            color = next((c for c in palette if c not in colors and c not in wanted), color)
+        colors.append(color)
+    return colors

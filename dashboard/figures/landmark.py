@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.figures.common import apply_house_style, to_unit, unit_label
+from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style, fit_text, to_unit, unit_label
 from dashboard.figures.simon_makuch import exposure_style
 from dashboard.figures.titles import title_above_legend
 from dashboard.palette import rgba
@@ -16,6 +16,7 @@ from dashboard.palette import rgba
 __all__ = ["landmark_figure"]
 
 _COLUMNS_PER_ROW = 3
+_SCREEN_CENSOR_MARK_PX = 7
 
 
 def landmark_figure(
@@ -26,6 +27,7 @@ def landmark_figure(
     title: str | None = None,
     y_title: str = "Survival probability",
     show_ci: bool = True,
+    style: FigureStyle = SCREEN_STYLE,
 ) -> go.Figure:
     """Kaplan–Meier curves after each landmark from a *suppressed* curve table.
 
@@ -36,15 +38,23 @@ def landmark_figure(
         ci_upper and optionally censored (a flag). No counts.
     exposure : str
         The exposure column (``hct``, ``car_t``): its True/False colours are the groups' colours.
+    style : FigureStyle
+        Screen (default) or an export preset's print style.
     """
     marks = sorted(dict.fromkeys(curve["landmark_days"].astype(float)))
     cols = max(1, min(len(marks), _COLUMNS_PER_ROW))
     rows = max(1, math.ceil(len(marks) / cols))
+    titles = [f"Landmark: day {m:g}" for m in marks]
+    x_title = f"{unit_label(unit)} after the landmark"
+    if style.is_print:  # a narrow panel: a long title goes on two lines
+        panel_w = 0.85 * (style.width_px or 0) / cols
+        titles = [fit_text(t, panel_w, style.title_font_px or style.font_px) for t in titles]
+        x_title = fit_text(x_title, panel_w, style.font_px)
     fig = make_subplots(
         rows=rows,
         cols=cols,
         shared_yaxes=True,
-        subplot_titles=[f"Landmark: day {m:g}" for m in marks] or None,
+        subplot_titles=titles or None,
         horizontal_spacing=0.05,
         vertical_spacing=0.12,
     )
@@ -54,13 +64,26 @@ def landmark_figure(
         panel = curve[curve["landmark_days"].astype(float) == mark]
         for group in dict.fromkeys(panel["group"]):
             g = panel[panel["group"] == group]
-            _add_group(fig, g, exposure, str(group), unit, row, col, show_ci, str(group) not in shown_legend)
+            _add_group(fig, g, exposure, str(group), unit, (row, col), show_ci, str(group) not in shown_legend, style)
             shown_legend.add(str(group))
-        fig.update_xaxes(title_text=f"{unit_label(unit)} after the landmark", rangemode="tozero", row=row, col=col)
+        fig.update_xaxes(title_text=x_title, rangemode="tozero", row=row, col=col)
     for row in range(1, rows + 1):
         fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=row, col=1, title_text=y_title)
-    apply_house_style(fig, title=title, height=190 + 340 * rows)
-    return title_above_legend(fig, extra_top=24)
+    if not style.is_print:
+        apply_house_style(fig, title=title, height=190 + 340 * rows)
+        return title_above_legend(fig, extra_top=24)
+    # Print: each row of panels a little shorter than the width over the columns, and room between the
+    # legend and the panels for the panel titles.
+    panel_px = style.panel_px(340) * (1.0 if cols == 1 else 0.8)
+    lines = max((t.count("<br>") + 1 for t in titles), default=1)
+    title_px = lines * 1.3 * (style.title_font_px or style.font_px)
+    return apply_house_style(
+        fig,
+        title=title,
+        height=rows * panel_px + (rows - 1) * (style.px(60) + title_px) + style.px(90),
+        style=style,
+        legend_gap_px=title_px,
+    )
 
 
 def _add_group(
@@ -69,12 +92,13 @@ def _add_group(
     exposure: str,
     group: str,
     unit: str,
-    row: int,
-    col: int,
+    cell: tuple[int, int],
     show_ci: bool,
     legend: bool,
+    fig_style: FigureStyle,
 ) -> None:
-    style = exposure_style(exposure, group)
+    row, col = cell
+    style = exposure_style(exposure, group, grayscale=fig_style.grayscale)
     x = to_unit(g["time_days"].astype(float), unit)
     if show_ci:
         upper = g["ci_upper"].astype(float).where(g["survival"] < 1, 1.0)
@@ -93,7 +117,7 @@ def _add_group(
                 mode="lines",
                 line={"width": 0, "shape": "hv"},
                 fill="tonexty",
-                fillcolor=rgba(style.color, 0.15),
+                fillcolor=rgba(style.color, fig_style.band_alpha),
                 hoverinfo="skip",
                 showlegend=False,
             ),
@@ -108,7 +132,7 @@ def _add_group(
             name=group,
             legendgroup=group,
             showlegend=legend,
-            line={"color": style.color, "dash": style.dash, "shape": "hv", "width": 2},
+            line={"color": style.color, "dash": style.dash, "shape": "hv", "width": fig_style.line_px},
             hovertemplate=f"{group}<br>%{{x:.1f}} {unit} after the landmark: %{{y:.1%}}<extra></extra>",
         ),
         row=row,
@@ -123,7 +147,7 @@ def _add_group(
                     x=x[flags],
                     y=g["survival"].astype(float)[flags],
                     mode="markers",
-                    marker={"symbol": "line-ns-open", "size": 7, "color": style.color},
+                    marker={"symbol": "line-ns-open", **_censor_mark(fig_style), "color": style.color},
                     legendgroup=group,
                     showlegend=False,
                     hoverinfo="skip",
@@ -131,3 +155,10 @@ def _add_group(
                 row=row,
                 col=col,
             )
+
+
+def _censor_mark(style: FigureStyle) -> dict:
+    """Size (and in print the stroke) of a censoring tick."""
+    if not style.is_print:
+        return {"size": _SCREEN_CENSOR_MARK_PX}
+    return {"size": style.censor_mark_px, "line": {"width": style.thin_line_px}}

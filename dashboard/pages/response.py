@@ -12,10 +12,12 @@ from ayaall.errors import UserError
 from dashboard import ids
 from dashboard.components import data_table, message, option_dropdown, option_radio
 from dashboard.context import PageContext
+from dashboard.downloads import download_controls, register_downloads
+from dashboard.figures.views import response_page_figure
 from dashboard.filters import BY_COLUMNS
 from dashboard.page_cache import cached_outputs
 from dashboard.pages.options import read_option
-from dashboard.response_view import LINES, OUTCOMES, response_figures, response_view
+from dashboard.response_view import LINES, OUTCOMES, response_view
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "layout", "register", "response_outputs"]
 
@@ -53,6 +55,7 @@ def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
                     [
                         html.Div(id=ids.RESPONSE_MESSAGE),
                         dcc.Graph(id=ids.RESPONSE_FIGURE, config={"displaylogo": False}, style=_HIDDEN),
+                        download_controls("response"),
                         html.Div(id=ids.RESPONSE_TABLE),
                     ],
                     id=ids.RESPONSE_CONTENT,
@@ -77,6 +80,8 @@ def register(app: Any, page_ctx: PageContext) -> None:
     )
     def update(values: list[Any], line: str, outcome: str, by: str, control_ids: list[dict[str, str]]) -> Any:
         return response_outputs(page_ctx, values, control_ids, line, outcome, by)
+
+    register_downloads(app, page_ctx, "response")
 
 
 def response_outputs(
@@ -125,7 +130,7 @@ def _response_outputs(
         className="patient-flow",
     )
     table = html.Div([totals, data_table(view.table, count_columns=["Patients", "Responders"])])
-    return notes, response_figures(view), {"display": "block"}, table
+    return notes, response_page_figure(view), {"display": "block"}, table
 
 
 def _count(value: int | None) -> str:

@@ -13,10 +13,12 @@ from ayaall.errors import UserError
 from dashboard import ids
 from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown, option_radio
 from dashboard.context import PageContext
+from dashboard.downloads import download_controls, register_downloads
+from dashboard.figures.views import timing_figures
 from dashboard.filters import BY_COLUMNS
 from dashboard.page_cache import cached_outputs
 from dashboard.pages.options import read_option
-from dashboard.timing_view import EXPOSURE_LABELS, LANDMARK_CHOICES, TimingView, timing_figures, timing_view
+from dashboard.timing_view import DEFAULT_LANDMARKS, EXPOSURE_LABELS, LANDMARK_CHOICES, TimingView, timing_view
 from dashboard.views import parse_endpoint
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "layout", "register", "timing_outputs"]
@@ -28,7 +30,13 @@ EXPOSURE_CHOICES = tuple(EXPOSURE_LABELS.items())
 ADJUST = [("age_at_dx", "Age at diagnosis (years)"), ("wbc_at_dx", "WBC at diagnosis")] + [
     (c, lab) for c, lab in BY_COLUMNS if c not in EXPOSURE_LABELS
 ]
-OPTIONS = {"exposure": "hct", "endpoint": "OS/DX", "landmark": ["180", "365"], "adjust": [], "unit": "months"}
+OPTIONS = {
+    "exposure": "hct",
+    "endpoint": "OS/DX",
+    "landmark": [str(d) for d in DEFAULT_LANDMARKS],
+    "adjust": [],
+    "unit": "months",
+}
 _HIDDEN = {"display": "none"}
 _SHOWN = {"display": "block"}
 
@@ -87,12 +95,15 @@ def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
                         html.Div(id=ids.TIMING_MESSAGE),
                         html.H3("Landmark analysis"),
                         dcc.Graph(id=ids.TIMING_FIGURE, config={"displaylogo": False}, style=_HIDDEN),
+                        download_controls("timing-landmark"),
                         html.Div(id=ids.TIMING_LANDMARKS),
                         html.H3("Simon–Makuch curves"),
                         dcc.Graph(id=ids.TIMING_SM_FIGURE, config={"displaylogo": False}, style=_HIDDEN),
+                        download_controls("timing-sm"),
                         html.Div(id=ids.TIMING_SM_TABLE),
                         html.H3("Hazard ratios"),
                         dcc.Graph(id=ids.TIMING_COX_FIGURE, config={"displaylogo": False}, style=_HIDDEN),
+                        download_controls("timing-cox"),
                         html.Div(id=ids.TIMING_COX_TABLE),
                     ],
                     id=ids.TIMING_CONTENT,
@@ -135,6 +146,9 @@ def register(app: Any, page_ctx: PageContext) -> None:
         return timing_outputs(
             page_ctx, values, control_ids, exposure, endpoint_value, landmarks or [], adjust or [], unit
         )
+
+    for key in ("timing-landmark", "timing-sm", "timing-cox"):
+        register_downloads(app, page_ctx, key)
 
 
 def timing_outputs(

@@ -13,11 +13,13 @@ from ayaall.errors import UserError
 from dashboard import ids
 from dashboard.components import data_table, endpoint_options, message, option_dropdown, option_radio
 from dashboard.context import PageContext
+from dashboard.downloads import download_controls, register_downloads
+from dashboard.figures.views import weighting_figures
 from dashboard.filters import BY_COLUMNS
 from dashboard.page_cache import cached_outputs
 from dashboard.pages.options import read_option
 from dashboard.views import parse_endpoint
-from dashboard.weighting_view import DEFAULT_LEVELS, ESTIMANDS, TREATMENTS, weighting_figures, weighting_view
+from dashboard.weighting_view import DEFAULT_LEVELS, ESTIMANDS, TREATMENTS, weighting_view
 
 __all__ = [
     "OPTIONS",
@@ -138,12 +140,15 @@ def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
                         html.Div(id=ids.WEIGHTING_MESSAGE),
                         html.H3("Covariate balance"),
                         dcc.Graph(id=ids.WEIGHTING_BALANCE, config={"displaylogo": False}, style=_HIDDEN),
+                        download_controls("weighting-balance"),
                         html.Div(id=ids.WEIGHTING_BALANCE_TABLE),
                         html.H3("Adjusted survival"),
                         dcc.Graph(id=ids.WEIGHTING_FIGURE, config={"displaylogo": False}, style=_HIDDEN),
+                        download_controls("weighting-km"),
                         html.Div(id=ids.WEIGHTING_SUMMARY),
                         html.H3("Hazard ratios"),
                         dcc.Graph(id=ids.WEIGHTING_COX_FIGURE, config={"displaylogo": False}, style=_HIDDEN),
+                        download_controls("weighting-cox"),
                         html.Div(id=ids.WEIGHTING_COX_TABLE),
                     ],
                     id=ids.WEIGHTING_CONTENT,
@@ -225,6 +230,9 @@ def register(app: Any, page_ctx: PageContext) -> None:
             endpoint_value,
             unit,
         )
+
+    for key in ("weighting-balance", "weighting-km", "weighting-cox"):
+        register_downloads(app, page_ctx, key)
 
 
 def treatment_defaults(page_ctx: PageContext, treat: str) -> tuple[Any, Any, Any]:

@@ -1,18 +1,34 @@
 """The figure kinds of ``ayaall export --figure``, declared once: name -> view, figure, tables, methods.
 
-The timing page's Simon–Makuch curves and the weighting page's balance plot join as one entry each
-when their view modules land.
+One kind per figure of the dashboard: the Survival (km), Competing risks (cif) and Cox (forest) pages,
+the cohort page's Table 1 (table1), the Treatment timing page (landmark, simon-makuch, timing-cox), the
+Adjusted comparison page (balance, adjusted-km, weighted-cox) and the Response page (response).
 """
 
 from __future__ import annotations
 
 from ayaall.errors import UserError
-from export.kinds import cif, forest, km, table1
+from export.kinds import cif, forest, km, response, table1, timing, weighting
 from export.kinds.base import FigureKind, TableSpec
 
 __all__ = ["KINDS", "FigureKind", "TableSpec", "get_kind"]
 
-KINDS: dict[str, FigureKind] = {kind.name: kind for kind in (km.KIND, cif.KIND, forest.KIND, table1.KIND)}
+KINDS: dict[str, FigureKind] = {
+    kind.name: kind
+    for kind in (
+        km.KIND,
+        cif.KIND,
+        forest.KIND,
+        table1.KIND,
+        timing.LANDMARK,
+        timing.SIMON_MAKUCH,
+        timing.TIMING_COX,
+        weighting.BALANCE,
+        weighting.ADJUSTED_KM,
+        weighting.WEIGHTED_COX,
+        response.KIND,
+    )
+}
 
 
 def get_kind(name: str) -> FigureKind:

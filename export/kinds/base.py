@@ -1,7 +1,7 @@
 """What a figure kind is: the view it computes, the figure it draws, the tables and the methods sentences.
 
-Adding a kind (the timing page's Simon–Makuch curves, the weighting page's balance plot) is one
-``FigureKind`` value in a module of ``export/kinds`` and one entry in ``export.kinds.KINDS``.
+Adding a kind (a new page's figure) is one ``FigureKind`` value in a module of ``export/kinds`` and one
+entry in ``export.kinds.KINDS``.
 """
 
 from __future__ import annotations
@@ -18,16 +18,26 @@ from dashboard.data import RegistryService
 from dashboard.figures.common import FigureStyle
 from export.requests import ExportRequest
 
-__all__ = ["FigureKind", "TableSpec", "check_options", "require_endpoint"]
+__all__ = ["ANALYSIS_OPTIONS", "FigureKind", "TableSpec", "check_options", "require_endpoint"]
 
 # Request fields that choose the analysis; each kind says which of them it takes.
-_ANALYSIS_OPTIONS: dict[str, str] = {
+ANALYSIS_OPTIONS: dict[str, str] = {
     "endpoint": "--endpoint",
     "origin": "--origin",
     "by": "--by",
     "covariates": "--covariates",
     "refs": "--ref",
     "variables": "--variables",
+    "exposure": "--exposure",
+    "landmarks": "--landmarks",
+    "treatment": "--treatment",
+    "levels": "--levels",
+    "estimand": "--estimand",
+    "target": "--target",
+    "trim": "--trim",
+    "truncate": "--truncate",
+    "line": "--line",
+    "outcome": "--outcome",
 }
 
 
@@ -70,6 +80,11 @@ class FigureKind:
         Raise ``UserError`` for a request this kind cannot run.
     method : mapping
         The fixed method choices (estimator, interval, tests), recorded in the manifest.
+    resolve : callable (request) -> request, or None
+        Fills the defaults a kind takes from the analysis (e.g. the treatments compared), so that the
+        manifest records what was run; None: the request as given.
+    curves : bool
+        It shows survival or incidence curves (the methods text then says where they stop).
     """
 
     name: str
@@ -84,6 +99,8 @@ class FigureKind:
     analysed: Callable[[Any], int | None]
     check: Callable[[ExportRequest], None]
     method: Mapping[str, Any]
+    resolve: Callable[[ExportRequest], ExportRequest] | None = None
+    curves: bool = True
 
     @property
     def main_table(self) -> str:
@@ -103,7 +120,7 @@ class FigureKind:
 def check_options(kind_name: str, request: ExportRequest, options: frozenset[str]) -> None:
     """A ``UserError`` when the request sets an analysis option the kind does not take."""
     defaults = ExportRequest(figure=kind_name)
-    for field_name, flag in _ANALYSIS_OPTIONS.items():
+    for field_name, flag in ANALYSIS_OPTIONS.items():
         if field_name not in options and getattr(request, field_name) != getattr(defaults, field_name):
             raise UserError(f"{flag} does not apply to --figure {kind_name}.")
 

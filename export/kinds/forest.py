@@ -111,4 +111,5 @@ KIND = FigureKind(
     analysed=_analysed,
     check=_check,
     method={"model": "Cox proportional hazards", "ties": "efron", "conf_level": 0.95, "ph_test": "cox.zph (km)"},
+    curves=False,
 )
