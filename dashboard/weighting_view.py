@@ -243,7 +243,15 @@ def _weighting_view(
         balance = balance_table(data, treatment, list(covariates), "iptw", estimand=estimand, target=target)
         km = fit_weighted_km(data, "time_days", "event_code", treatment, "iptw")
         weighted = fit_weighted_cox(data, "time_days", "event_code", treatment, "iptw", reference=ps.levels[0])
-        crude = fit_cox(data, "time_days", "event_code", [treatment], ref_levels={treatment: ps.levels[0]})
+        crude = fit_cox(  # the page shows its hazard ratios only
+            data,
+            "time_days",
+            "event_code",
+            [treatment],
+            ref_levels={treatment: ps.levels[0]},
+            with_concordance=False,
+            with_ph_test=False,
+        )
     notes += caught_notes(caught)
     counts = WeightedCounts.of(frame, data, treatment, ps.levels, min_cell)
     n_used, n_missing, n_trimmed = suppress_flow(len(frame), ps.n, len(data), min_cell)
