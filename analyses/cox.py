@@ -65,7 +65,8 @@ class CoxResult:
         term, covariate, level (None for numeric), coef, se, robust_se (NaN unless robust), hr,
         hr_ci_lower, hr_ci_upper, z, p. With robust errors z, p and the CI use ``robust_se`` (as R).
     ph_test : DataFrame
-        term, statistic, df, p; one row per term then ``GLOBAL`` (cox.zph, km transform, 3.x).
+        term, statistic, df, p; one row per term then ``GLOBAL`` (cox.zph, km transform, 3.x). No rows
+        when the fit skipped it (``fit_cox(with_ph_test=False)``).
     reference_levels : dict
         Reference level of each text covariate.
     n, events, n_dropped : int
@@ -73,6 +74,7 @@ class CoxResult:
     loglik, loglik_null : float
         Partial log-likelihood at the estimate and at beta = 0.
     concordance : float
+        Harrell's C (NaN when the fit skipped it: ``fit_cox(with_concordance=False)``).
     vcov : DataFrame
         Model-based covariance of the coefficients (indexed by term).
     robust_vcov : DataFrame or None
@@ -458,6 +460,8 @@ def fit_cox(
     weights_col: str | None = None,
     ties: str = "efron",
     conf_level: float = 0.95,
+    with_concordance: bool = True,
+    with_ph_test: bool = True,
 ) -> CoxResult:
     """Fit a Cox proportional hazards model (R ``coxph``).
 
@@ -481,6 +485,10 @@ def fit_cox(
     ties : {"efron", "breslow"}
     conf_level : float
         Confidence level of the hazard-ratio intervals.
+    with_concordance, with_ph_test : bool
+        Compute Harrell's concordance and the proportional-hazards test (default). A caller that shows
+        neither can skip them (about a quarter of a large fit's time): the result then has
+        ``concordance`` NaN and an empty ``ph_test`` (same columns); everything else is unchanged.
 
     Returns
     -------
@@ -565,11 +573,19 @@ def fit_cox(
             "p": 2 * stats.norm.sf(np.abs(z)),
         }
     )
-    lp = np.empty(len(time))
-    lp[S.order] = S.X @ beta
-    zph = _zph(S, pieces, time, event)
-    dfs = [1] * len(names) + [len(names)]
-    ph_test = pd.DataFrame({"term": [*names, "GLOBAL"], "statistic": zph, "df": dfs, "p": stats.chi2.sf(zph, dfs)})
+    if with_ph_test:
+        zph = _zph(S, pieces, time, event)
+        dfs = [1] * len(names) + [len(names)]
+        ph_test = pd.DataFrame({"term": [*names, "GLOBAL"], "statistic": zph, "df": dfs, "p": stats.chi2.sf(zph, dfs)})
+    else:
+        ph_test = pd.DataFrame(
+            {"term": pd.Series([], dtype=object), "statistic": [], "df": np.array([], dtype=int), "p": []}
+        )
+    concordance = np.nan
+    if with_concordance:
+        lp = np.empty(len(time))
+        lp[S.order] = S.X @ beta
+        concordance = _concordance(time, event, lp, weights, strata_codes)
     return CoxResult(
         terms=terms,
         ph_test=ph_test,
@@ -579,7 +595,7 @@ def fit_cox(
         n_dropped=int(len(df) - len(data)),
         loglik=loglik,
         loglik_null=loglik0,
-        concordance=_concordance(time, event, lp, weights, strata_codes),
+        concordance=concordance,
         vcov=pd.DataFrame(vcov, index=names, columns=names),
         robust_vcov=None if robust_vcov is None else pd.DataFrame(robust_vcov, index=names, columns=names),
         ties=ties,

@@ -52,6 +52,8 @@ def _cases(db: Path):
     from dashboard.pages.competing import competing_outputs
     from dashboard.pages.cox import cox_outputs
     from dashboard.pages.survival import survival_outputs
+    from dashboard.pages.timing import timing_outputs
+    from dashboard.pages.weighting import weighting_outputs
     from dashboard.settings import DashboardSettings
     from dashboard.table1 import table1
 
@@ -62,6 +64,8 @@ def _cases(db: Path):
 
     def values(**kw):
         return [kw.get(s.column) for s in FILTERS]
+
+    salvage, covariates = ["BLINATUMOMAB", "INOTUZUMAB", "SALVAGE_CHEMO"], ["age_at_dx", "cns_status", "mrd_eoi"]
 
     def analyze_km(v):
         from analyses.commands.km import run
@@ -83,6 +87,16 @@ def _cases(db: Path):
         ("Cox OS/DX (lineage, age group)", lambda v: cox_outputs(ctx, v, ids_, "OS/DX", ["lineage", "age_group"], [])),
         ("competing CIR/CR1 by lineage", lambda v: competing_outputs(ctx, v, ids_, "CIR/CR1", "lineage", "months")),
         ("`ayaall analyze km` OS/DX by frontline regimen (JSON; no cache)", analyze_km),
+        (
+            "timing: HCT, OS/DX, landmarks 180 and 365",
+            lambda v: timing_outputs(ctx, v, ids_, "hct", "OS/DX", ["180", "365"], [], "months"),
+        ),
+        (
+            "adjusted comparison: 3 salvage regimens, OS/LINE2, 3 covariates",
+            lambda v: weighting_outputs(
+                ctx, v, ids_, "salvage_regimen", salvage, covariates, "ATE", None, "none", "none", "OS/LINE2", "months"
+            ),
+        ),
     ]
     cohorts = {COHORTS[0]: values(), COHORTS[1]: values(age_group=["15-19", "20-24"], lineage=["B"])}
 
@@ -95,7 +109,8 @@ def _cases(db: Path):
 
 def _measure(db: Path, repeat: int, only: str = "") -> list[dict]:
     cases, cohorts, reset = _cases(db)
-    cases = [(name, fn) for name, fn in cases if only.lower() in name.lower()]
+    wanted = [o.strip().lower() for o in only.split(",")]
+    cases = [(name, fn) for name, fn in cases if any(o in name.lower() for o in wanted)]
     for _, fn in cases:  # warm-up: imports and lazy setup are not a filter change's cost
         for v in cohorts.values():
             fn(v)
@@ -174,7 +189,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="timed first calls per case and round")
     parser.add_argument("--against", metavar="REV", help="also measure git revision REV (before/after)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per tree with --against")
-    parser.add_argument("--only", default="", help="measure only the callbacks whose name contains this text")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="measure only the callbacks whose name contains this text (or one of, comma-separated)",
+    )
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -317,7 +317,9 @@ def _exposure_part(frame: pd.DataFrame, exposure: str, min_cell: int) -> _Part:
         fits = [
             _fit(
                 _NAIVE,
-                lambda: fit_cox(naive, "time_days", "event_code", ["ever_exposed"]),
+                lambda: fit_cox(  # the page shows its hazard ratio only
+                    naive, "time_days", "event_code", ["ever_exposed"], with_concordance=False, with_ph_test=False
+                ),
                 "ever_exposed",
                 exposure,
                 notes,

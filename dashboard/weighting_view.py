@@ -26,7 +26,6 @@ from analyses.weighting import (
     balance_table,
     effective_sample_size,
     fit_propensity,
-    fit_weighted_cox,
     fit_weighted_km,
     iptw_weights,
 )
@@ -246,8 +245,27 @@ def _weighting_view(
         # the target is passed explicitly: balance_table's default (last sorted level) may differ
         balance = balance_table(data, treatment, list(covariates), "iptw", estimand=estimand, target=target)
         km = fit_weighted_km(data, "time_days", "event_code", treatment, "iptw")
-        weighted = fit_weighted_cox(data, "time_days", "event_code", treatment, "iptw", reference=ps.levels[0])
-        crude = fit_cox(data, "time_days", "event_code", [treatment], ref_levels={treatment: ps.levels[0]})
+        # fit_weighted_cox's model (weights, robust SE), without the concordance and PH test the page does not show
+        weighted = fit_cox(
+            data,
+            "time_days",
+            "event_code",
+            [treatment],
+            ref_levels={treatment: ps.levels[0]},
+            weights_col="iptw",
+            robust=True,
+            with_concordance=False,
+            with_ph_test=False,
+        )
+        crude = fit_cox(  # the page shows its hazard ratios only
+            data,
+            "time_days",
+            "event_code",
+            [treatment],
+            ref_levels={treatment: ps.levels[0]},
+            with_concordance=False,
+            with_ph_test=False,
+        )
     notes += caught_notes(caught)
     counts = WeightedCounts.of(frame, data, treatment, ps.levels, min_cell)
     n_used, n_missing, n_trimmed = suppress_flow(len(frame), ps.n, len(data), min_cell)

@@ -116,6 +116,41 @@ def test_ph_test_matches_r_3x_cox_zph(case: str) -> None:
     np.testing.assert_allclose(ph["p"], expected["p"], atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("case", list(SPECS), ids=list(SPECS))
+@pytest.mark.parametrize(
+    ("concordance", "ph_test"), [(False, True), (True, False), (False, False)], ids=["no_c", "no_ph", "neither"]
+)
+def test_skipping_concordance_or_ph_test_changes_nothing_else(case: str, concordance: bool, ph_test: bool) -> None:
+    """fit_cox(with_concordance=False / with_ph_test=False): the skipped statistic is NaN / an empty
+    table with the same columns; every other number is bitwise the default fit's (which matches R above)."""
+    full = _fit(case)
+    data = pd.read_csv(R_DIR / f"cox_data_{case}.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AnalysisWarning)
+        part = fit_cox(data, "time", "status", **SPECS[case][0], with_concordance=concordance, with_ph_test=ph_test)
+    pd.testing.assert_frame_equal(part.terms, full.terms, check_exact=True)
+    pd.testing.assert_frame_equal(part.vcov, full.vcov, check_exact=True)
+    if full.robust_vcov is not None:
+        pd.testing.assert_frame_equal(part.robust_vcov, full.robust_vcov, check_exact=True)
+    assert (part.loglik, part.loglik_null, part.n, part.events, part.iterations) == (
+        full.loglik,
+        full.loglik_null,
+        full.n,
+        full.events,
+        full.iterations,
+    )
+    if concordance:
+        assert part.concordance == full.concordance
+    else:
+        assert np.isnan(part.concordance)
+    if ph_test:
+        pd.testing.assert_frame_equal(part.ph_test, full.ph_test, check_exact=True)
+    else:
+        assert part.ph_test.empty
+        assert list(part.ph_test.columns) == list(full.ph_test.columns)
+        assert list(part.ph_test.dtypes) == list(full.ph_test.dtypes)
+
+
 def test_terms_and_reference_levels() -> None:
     """Text covariates coded against the first sorted level unless told otherwise (R's default)."""
     result = _fit("veteran_celltype")

@@ -37,6 +37,20 @@ def _click_flag(dash_duo, column: str, value: str) -> None:
     dash_duo.find_element(f"#cohort-sidebar [id*='\"column\":\"{column}\"'] input[value='{value}']").click()
 
 
+def _click_link(dash_duo, selector: str, tries: int = 5) -> None:
+    """Click the element of ``selector``, finding it again when a callback re-rendered it between finding and
+    clicking (the survival page redraws its warning when its results arrive: a stale element)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for attempt in range(tries):
+        try:
+            dash_duo.wait_for_element(selector, timeout=_TIMEOUT).click()
+            return
+        except StaleElementReferenceException:
+            if attempt == tries - 1:
+                raise
+
+
 def _option_checked(dash_duo, name: str, value: str) -> bool:
     return dash_duo.find_element(f"[id*='\"name\":\"{name}\"'] input[value='{value}']").is_selected()
 
@@ -54,8 +68,7 @@ def test_timing_page(dash_duo, app):
     _click_flag(dash_duo, "relapsed", "yes")
     relapsed = {"lineage": ["B"], "relapsed": [True]}
     dash_duo.wait_for_text_to_equal("#cohort-count .count-number", _count(app, relapsed), timeout=_TIMEOUT)
-    dash_duo.wait_for_element("#exposure-warning-link[href*='relapsed=yes']", timeout=_TIMEOUT)
-    dash_duo.find_element("#exposure-warning-link").click()
+    _click_link(dash_duo, "#exposure-warning-link[href*='relapsed=yes']")
     dash_duo.wait_for_element("#timing-figure .main-svg", timeout=_TIMEOUT)
     url = dash_duo.driver.current_url
     assert "/timing?" in url

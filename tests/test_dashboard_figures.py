@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from analyses.km import fit_km
+from analyses.km import KMResult, fit_km
 from analyses.suppression import km_risk_table, suppress_km
 from dashboard.figures import balance_figure, cif_figure, forest_figure, km_figure, simon_makuch_figure
 from dashboard.figures.common import nice_ticks_days
@@ -109,3 +109,50 @@ def test_palette_is_deterministic_and_okabe_ito():
     assert group_style("lineage", "B").color in OKABE_ITO
     colors = {group_style("frontline_regimen", r) for r in ("PED_INSPIRED", "HYPER_CVAD", "ADULT_OTHER")}
     assert len(colors) == 3
+
+
+def _hand_curve(censored: list | pd.Series) -> KMResult:
+    """A one-group suppressed KM result written out by hand (five rows; no interval at S = 1)."""
+    curve = pd.DataFrame(
+        {
+            "group": ["A"] * 5,
+            "time_days": [0.0, 30.4375, 60.875, 91.3125, 365.25],
+            "at_risk": [None] * 5,
+            "events": [None] * 5,
+            "censored": censored,
+            "survival": [1.0, 1.0, 0.875, 0.5, 0.1234],
+            "std_err": [0.0, 0.0, 0.05, 0.1, 0.2],
+            "ci_lower": [np.nan, np.nan, 0.7512, 0.25, 0.03],
+            "ci_upper": [np.nan, np.nan, 0.9449, 0.7, 0.3],
+        }
+    )
+    empty = pd.DataFrame()
+    return KMResult(curve, pd.DataFrame({"group": ["A"]}), empty, empty, empty, "arm", 0.95)
+
+
+@pytest.mark.parametrize(
+    ("censored", "marked"),
+    [
+        pytest.param([False, True, False, True, True], [1, 3, 4], id="flags"),
+        pytest.param([0.0, 2.0, np.nan, 0.0, 11.0], [1, 4], id="float counts, NaN not marked"),
+        pytest.param(pd.Series([0, None, 0, 12, 0], dtype=object), [1, 3], id="counts, None (masked) marked"),
+    ],
+)
+def test_km_figure_hover_text_and_censor_marks_row_by_row(censored: list | pd.Series, marked: list[int]) -> None:
+    """Hover: "group<br>t unit: S (lower–upper)", t to 0.1 and percentages to 0.1% (Python's rounding),
+    no interval where it is missing; censor marks where the flag is true, a count is positive or masked
+    (None), never on the time-0 row. Expected strings worked out by hand from the rows above."""
+    fig = km_figure(_hand_curve(censored), None, unit="months", show_ci=True)
+    line = next(t for t in fig.data if t.name == "A")
+    assert list(line.hovertext) == [
+        "A<br>0.0 months: 100.0%",
+        "A<br>1.0 months: 100.0%",
+        "A<br>2.0 months: 87.5% (75.1%–94.5%)",
+        "A<br>3.0 months: 50.0% (25.0%–70.0%)",
+        "A<br>12.0 months: 12.3% (3.0%–30.0%)",
+    ]
+    assert line.hoverinfo == "text"
+    marks = [t for t in fig.data if t.name == "A censored"]
+    assert len(marks) == 1
+    np.testing.assert_allclose(marks[0].x, np.array([0.0, 1.0, 2.0, 3.0, 12.0])[marked])
+    np.testing.assert_allclose(marks[0].y, np.array([1.0, 1.0, 0.875, 0.5, 0.1234])[marked])

@@ -148,10 +148,7 @@ def _add_group(
             row=1,
             col=1,
         )
-    hover = [
-        f"{name}<br>{t:.1f} {unit}: {s:.1%}" + (f" ({lo:.1%}–{hi:.1%})" if pd.notna(lo) and pd.notna(hi) else "")
-        for t, s, lo, hi in zip(x, curve["survival"], curve["ci_lower"], curve["ci_upper"], strict=True)
-    ]
+    hover = _hover_text(name, unit, x, curve)
     fig.add_trace(
         go.Scatter(
             x=x,
@@ -166,7 +163,7 @@ def _add_group(
         row=1,
         col=1,
     )
-    censored = curve["censored"].apply(lambda v: v is None or bool(pd.notna(v) and v > 0)).to_numpy(dtype=bool)
+    censored = _censor_flags(curve["censored"])
     censored[0] = False  # the time-0 row
     if censored.any():
         fig.add_trace(
@@ -188,6 +185,36 @@ def _add_group(
             row=1,
             col=1,
         )
+
+
+def _hover_text(name: str, unit: str, x: pd.Series, curve: pd.DataFrame) -> np.ndarray:
+    """Each curve row's hover text, "group<br>t unit: S (lower–upper)" (no interval where it is missing).
+
+    Built from plain floats and handed to plotly as a numpy string array: plotly checks a list of
+    strings one element at a time, an array in one copy (the figure's JSON is the same)."""
+    lower, upper = curve["ci_lower"].to_numpy(dtype=float), curve["ci_upper"].to_numpy(dtype=float)
+    has_ci = ~(np.isnan(lower) | np.isnan(upper))
+    columns = (
+        np.asarray(x, dtype=float).tolist(),
+        curve["survival"].to_numpy(dtype=float).tolist(),
+        lower.tolist(),
+        upper.tolist(),
+        has_ci.tolist(),
+    )
+    text = [
+        f"{name}<br>{t:.1f} {unit}: {s:.1%}" + (f" ({lo:.1%}–{hi:.1%})" if ci else "")
+        for t, s, lo, hi, ci in zip(*columns, strict=True)
+    ]
+    return np.array(text, dtype=str)
+
+
+def _censor_flags(values: pd.Series) -> np.ndarray:
+    """Where a censor mark is drawn: a true flag, a positive censored count, or a masked count (None)."""
+    if values.dtype == bool:
+        return values.to_numpy(dtype=bool, copy=True)
+    if values.dtype != object:
+        return values.to_numpy(dtype=float, na_value=np.nan) > 0  # NaN (a missing count) compares False
+    return np.array([v is None or bool(pd.notna(v) and v > 0) for v in values], dtype=bool)
 
 
 def _add_risk_table(
