@@ -1,18 +1,22 @@
 """Staged layer: type, decode and validate one raw table, row by row, from the contract.
 
 The SQL is generated from ``ayaall.contract`` (the contract is data; writing 8 near-identical SQL
-files by hand would let them drift from it). For each table, in three named steps:
+files by hand would let them drift from it). For each table, in named steps:
 
-1. ``chk_<table>``: every value trimmed, parsed by its kind and decoded; the first failing
-   required value gives the row's quarantine column and reason; every other problem a warning.
-2. duplicate keys among the rows that passed: exact copies keep the first row and quarantine the
+1. ``stg_<table>``, in one pass over ``raw_<table>``: every value trimmed, parsed by its kind and
+   decoded, and a ``"flagged$"`` column marking the rows where a required value failed (the first
+   failing one gives the row's quarantine column and reason) or a value was replaced (a warning).
+   Each check is computed once, in that statement.
+2. ``flagged_<table>``: only the flagged rows (few) are checked again, for their messages; the flag
+   column is then dropped and rows whose required values failed are taken out of ``stg_<table>``.
+3. duplicate keys among the rows staged: exact copies keep the first row and quarantine the
    others; rows that disagree are all quarantined (the loader cannot know which one is right).
-3. orphans: a row whose parent row (its patient, or for a response its treatment line) was not
-   loaded is quarantined.
+4. orphans: a row whose parent row (its patient, or for a response its treatment line) was not
+   loaded is quarantined. Duplicates and orphans are then taken out of ``stg_<table>``.
 
-What passes becomes ``stg_<table>`` (typed, with source file and line); what fails goes to
-``quarantine``; warnings on kept rows go to ``data_quality_issues``. Rows are conserved: every raw
-row ends in exactly one of ``stg_<table>`` and ``quarantine``.
+What passes stays in ``stg_<table>`` (typed, with source file and line, in file order); what fails
+goes to ``quarantine``; warnings on kept rows go to ``data_quality_issues``. Rows are conserved:
+every raw row ends in exactly one of ``stg_<table>`` and ``quarantine``.
 """
 
 from __future__ import annotations
@@ -80,10 +84,18 @@ def _parse(c: ColumnSpec, table: TableSpec) -> str:
         )
         return f"CASE WHEN isfinite({d}){bounds} THEN {d} END"
     # CODE: the canonical code, a local name mapped by regimen_map, else the unknown value.
-    codes = ", ".join(_lit(x) for x in c.codes)
     mapped = "WHEN rmap.regimen IS NOT NULL THEN rmap.regimen " if _maps_regimen(table, c) else ""
     unknown = _lit(c.unknown_code_value) if c.unknown_code_value else "NULL"
-    return f"CASE WHEN {t} IS NULL THEN NULL WHEN upper({t}) IN ({codes}) THEN upper({t}) {mapped}ELSE {unknown} END"
+    return f"CASE WHEN {t} IS NULL THEN NULL WHEN {_known(c)} THEN upper({t}) {mapped}ELSE {unknown} END"
+
+
+def _known(c: ColumnSpec) -> str:
+    """SQL boolean: the (present) value of the code column ``c`` is one of its codes, in any case.
+
+    ``list_position`` rather than ``IN (...)``: DuckDB may plan an ``IN`` list as a join, which here
+    costs more than the lookup and breaks the rows' order before the sort in ``_staged_sql``.
+    """
+    return f"list_position([{', '.join(_lit(x) for x in c.codes)}], upper({_t(c)})) IS NOT NULL"
 
 
 def _maps_regimen(table: TableSpec, c: ColumnSpec) -> bool:
@@ -93,9 +105,8 @@ def _maps_regimen(table: TableSpec, c: ColumnSpec) -> bool:
 def _valid(c: ColumnSpec, table: TableSpec) -> str:
     """SQL boolean: the present value is usable as it stands (a known or mapped code, a parse)."""
     if c.kind is Kind.CODE:
-        codes = ", ".join(_lit(x) for x in c.codes)
         mapped = " OR rmap.regimen IS NOT NULL" if _maps_regimen(table, c) else ""
-        return f"(upper({_t(c)}) IN ({codes}){mapped})"
+        return f"({_known(c)}{mapped})"
     return f"({_v(c)} IS NOT NULL)"
 
 
@@ -115,19 +126,35 @@ def _problem(c: ColumnSpec) -> str:
     return f"is not one of the codes {shown}"
 
 
-def _chk_sql(table: TableSpec, present: tuple[str, ...]) -> str:
+def _trim(src: str) -> str:
+    """SQL for the value with blanks (space, tab, CR, LF) cut from both ends, NULL when nothing is left.
+
+    Cutting a set of characters costs a scan of each value, and almost no value needs it: only one
+    whose first or last character sorts before ``'!'`` (the blanks and other control characters, or
+    an empty text) is cut; any other value is returned as it is, which is what cutting would give.
+    """
+    return f"nullif(CASE WHEN {src}[1] < '!' OR {src}[-1] < '!' THEN trim({src}, {_WS}) ELSE {src} END, '')"
+
+
+def _checked_sql(table: TableSpec, present: tuple[str, ...], only_lines: str | None = None) -> str:
+    """SQL (a query) checking the rows of ``raw_<table>``: their trimmed, typed values and problems.
+
+    Every row, or with ``only_lines`` (a query giving ``source_line`` values) only those rows.
+
+    Columns: ``source_file``, ``source_line``, ``t_<col>`` (trimmed text), ``v_<col>`` (typed,
+    decoded value), ``q_column`` and ``q_reason`` (the first failing required value, NULL when the
+    row passes) and ``"w$<col>"`` (the warning on an unusable optional value).
+    """
     trims = []
     for c in table.columns:
-        src = f"raw.{_q(c.name)}" if c.name in present else "NULL"
-        trims.append(f"nullif(trim(CAST({src} AS VARCHAR), {_WS}), '') AS {_t(c)}")
+        src = f"CAST(raw.{_q(c.name)} AS VARCHAR)" if c.name in present else "CAST(NULL AS VARCHAR)"
+        trims.append(f"{_trim(src)} AS {_t(c)}")
     join = ""
     if any(_maps_regimen(table, c) for c in table.columns):
         join = (
             "LEFT JOIN (SELECT lower(local_name) AS local_key, regimen FROM stg_regimen_map) rmap "
             f"ON rmap.local_key = lower(trimmed.{_t(table.column('regimen'))})"
         )
-    extra = [c for c in present if c not in table.column_names]
-    raw_cols = ", ".join(f"raw.{_q(c)} AS {_q('raw$' + c)}" for c in (*table.column_names, *extra) if c in present)
     values = ", ".join(f"{_parse(c, table)} AS {_v(c)}" for c in table.columns)
     fails_col, fails_msg, warns = [], [], []
     for c in table.columns:
@@ -135,7 +162,7 @@ def _chk_sql(table: TableSpec, present: tuple[str, ...]) -> str:
         if c.required:
             fails_col.append(f"WHEN {_t(c)} IS NULL THEN {_lit(c.name)}")
             fails_msg.append(f"WHEN {_t(c)} IS NULL THEN {_lit(c.name + ' is empty; it is a required value')}")
-        if c.required and not (c.kind is Kind.CODE and c.unknown_code_value):
+        if _quarantines_unusable(c):
             fails_col.append(f"WHEN {unusable} THEN {_lit(c.name)}")
             fails_msg.append(f"WHEN {unusable} THEN {_lit(c.name + ' ')} || {_show(c)} || {_lit(' ' + _problem(c))}")
         else:
@@ -149,42 +176,82 @@ def _chk_sql(table: TableSpec, present: tuple[str, ...]) -> str:
                 f"{_lit(' ' + _problem(c) + '; ' + became)} END"
                 f" AS {_q('w$' + c.name)}"
             )
-    q_col = f"CASE {' '.join(fails_col)} END" if fails_col else "NULL"
-    q_msg = f"CASE {' '.join(fails_msg)} END" if fails_msg else "NULL"
+    q_col = f"CASE {' '.join(fails_col)} END" if fails_col else "CAST(NULL AS VARCHAR)"
+    q_msg = f"CASE {' '.join(fails_msg)} END" if fails_msg else "CAST(NULL AS VARCHAR)"
     warn_sql = (", " + ", ".join(warns)) if warns else ""
     return (
-        f"CREATE OR REPLACE TEMP TABLE chk_{table.name} AS "
-        f"WITH trimmed AS (SELECT raw.source_file, raw.source_line, {raw_cols}, {', '.join(trims)} "
-        f"FROM raw_{table.name} raw) "
+        f"WITH trimmed AS (SELECT raw.source_file, raw.source_line, {', '.join(trims)} "
+        f"FROM raw_{table.name} raw{f' SEMI JOIN ({only_lines}) flagged USING (source_line)' if only_lines else ''}) "
         f"SELECT trimmed.*, {values}, {q_col} AS q_column, {q_msg} AS q_reason{warn_sql} "
         f"FROM trimmed {join}"
     )
 
 
+def _quarantines_unusable(c: ColumnSpec) -> bool:
+    """Whether an unusable value of ``c`` sends its row to quarantine (else it is a warning)."""
+    return c.required and not (c.kind is Kind.CODE and c.unknown_code_value)
+
+
+def _warned(table: TableSpec) -> list[ColumnSpec]:
+    return [c for c in table.columns if not _quarantines_unusable(c)]
+
+
+def _any_problem(table: TableSpec) -> str:
+    """SQL boolean over a checked row: a required value failed or a value was replaced (a warning)."""
+    return " OR ".join(["q_column IS NOT NULL", *(f"{_q('w$' + c.name)} IS NOT NULL" for c in _warned(table))])
+
+
+def _staged_sql(table: TableSpec, present: tuple[str, ...]) -> str:
+    """SQL for ``stg_<table>``: every row typed, with ``"flagged$"`` true where something is wrong.
+
+    The sort costs little: the rows arrive in (or very near) ``source_line`` order already.
+    """
+    typed = ", ".join(f"{_v(c)} AS {_q(c.name)}" for c in table.columns)
+    return (
+        f"CREATE TABLE stg_{table.name} AS SELECT {typed}, source_file, source_line, "
+        f'{_any_problem(table)} AS "flagged$" '
+        f"FROM ({_checked_sql(table, present)}) checked ORDER BY source_line"
+    )
+
+
+def _flagged_sql(table: TableSpec, present: tuple[str, ...]) -> str:
+    """SQL for ``flagged_<table>``: the flagged rows (they are few), checked again for their messages."""
+    warned = _warned(table)
+    pid = "v_patient_id" if "patient_id" in table.column_names else "CAST(NULL AS VARCHAR)"
+    kept = "".join(f", {_t(c)}, {_q('w$' + c.name)}" for c in warned)
+    lines = f'SELECT source_line FROM stg_{table.name} WHERE "flagged$"'
+    return (
+        f"CREATE OR REPLACE TEMP TABLE flagged_{table.name} AS "
+        f"SELECT source_file, source_line, {pid} AS patient_id, q_column, q_reason{kept} "
+        f"FROM ({_checked_sql(table, present, lines)}) checked ORDER BY source_line"
+    )
+
+
 def _key_text(table: TableSpec, alias: str) -> str:
     """SQL text like ``patient_id=P1, line_no=2`` for the key of the row ``alias``."""
-    parts = [f"{_lit(k + '=')} || CAST({alias}.{_v(table.column(k))} AS VARCHAR)" for k in table.key]
+    parts = [f"{_lit(k + '=')} || CAST({alias}.{_q(k)} AS VARCHAR)" for k in table.key]
     return " || ', ' || ".join(parts)
 
 
 def _rejects_sql(table: TableSpec) -> str:
     """SQL for ``rej_<table>``: the line, column and reason of every row that cannot be loaded.
 
-    Rejects are few, so only they are materialised: rows failing a value check, duplicated keys
-    (found by grouping on the key alone; values are hashed only within duplicated groups) and
-    orphans (an anti-join with the parent's staged table).
+    Rejects are few, so only they are materialised: rows failing a value check (from
+    ``flagged_<table>``), then, among the rows staged, duplicated keys (found by grouping on the key
+    alone; values are hashed only within duplicated groups) and orphans (an anti-join with the
+    parent's staged table).
     """
     name = table.name
-    keys = ", ".join(_v(table.column(k)) for k in table.key)
-    c_keys = ", ".join(f"c.{_v(table.column(k))}" for k in table.key)
-    values = ", ".join(f"c.{_v(c)}" for c in table.columns)
-    key_on = " AND ".join(f"{{a}}.{_v(table.column(k))} = {{b}}.{_v(table.column(k))}" for k in table.key)
+    keys = ", ".join(_q(k) for k in table.key)
+    s_keys = ", ".join(f"s.{_q(k)}" for k in table.key)
+    values = ", ".join(f"s.{_q(c.name)}" for c in table.columns)
+    key_on = " AND ".join(f"{{a}}.{_q(k)} = {{b}}.{_q(k)}" for k in table.key)
     dup_col = _lit(table.key[0]) if len(table.key) == 1 else _lit(",".join(table.key))
     sql = (
         f"CREATE OR REPLACE TEMP TABLE rej_{name} AS "
-        f"WITH dupkeys AS (SELECT {keys} FROM chk_{name} WHERE q_reason IS NULL GROUP BY {keys} HAVING count(*) > 1), "
-        f"dups AS (SELECT c.source_line, {c_keys}, hash({values}) AS row_hash FROM chk_{name} c "
-        f"SEMI JOIN dupkeys d ON {key_on.format(a='c', b='d')} WHERE c.q_reason IS NULL), "
+        f"WITH dupkeys AS (SELECT {keys} FROM stg_{name} GROUP BY {keys} HAVING count(*) > 1), "
+        f"dups AS (SELECT s.source_line, {s_keys}, hash({values}) AS row_hash FROM stg_{name} s "
+        f"SEMI JOIN dupkeys d ON {key_on.format(a='s', b='d')}), "
         f"groups AS (SELECT {keys}, min(row_hash) <> max(row_hash) AS conflicting, min(source_line) AS first_line, "
         "string_agg(CAST(source_line AS VARCHAR), ', ' ORDER BY source_line) AS lines FROM dups "
         f"GROUP BY {keys}), "
@@ -197,24 +264,22 @@ def _rejects_sql(table: TableSpec) -> str:
         "WHERE g.conflicting OR x.source_line <> g.first_line)"
     )
     parts = [
-        f"SELECT source_line, q_column AS final_column, q_reason AS final_reason FROM chk_{name} "
-        "WHERE q_reason IS NOT NULL",
+        f"SELECT source_line, q_column AS final_column, q_reason AS final_reason FROM flagged_{name} "
+        "WHERE q_column IS NOT NULL",
         "SELECT * FROM dup_rejects",
     ]
     if table.parent:
-        on = " AND ".join(f"c.{_v(table.column(k))} = p.{_q(k)}" for k in table.parent_key)
-        parent_cols = ", ".join(_q(k) for k in table.parent_key)
+        on = " AND ".join(f"s.{_q(k)} = p.{_q(k)}" for k in table.parent_key)
         if table.parent == "patients":
-            reason = "'patient_id ' || c.v_patient_id || ' is not in patients (or its row there was quarantined)'"
+            reason = "'patient_id ' || s.patient_id || ' is not in patients (or its row there was quarantined)'"
         else:
             reason = (
-                "'no loaded treatment line ' || c.v_line_no || ' for patient ' || c.v_patient_id || "
-                f"' in {table.parent}'"
+                f"'no loaded treatment line ' || s.line_no || ' for patient ' || s.patient_id || ' in {table.parent}'"
             )
         parts.append(
-            f"SELECT c.source_line, {_lit(table.parent_key[-1])}, {reason} FROM chk_{name} c "
-            f"ANTI JOIN (SELECT DISTINCT {parent_cols} FROM stg_{table.parent}) p ON {on} "
-            "WHERE c.q_reason IS NULL AND c.source_line NOT IN (SELECT source_line FROM dup_rejects)"
+            f"SELECT s.source_line, {_lit(table.parent_key[-1])}, {reason} FROM stg_{name} s "
+            f"ANTI JOIN stg_{table.parent} p ON {on} "
+            "WHERE s.source_line NOT IN (SELECT source_line FROM dup_rejects)"
         )
     return sql + " " + " UNION ALL ".join(parts)
 
@@ -222,36 +287,35 @@ def _rejects_sql(table: TableSpec) -> str:
 def stage_table(con: duckdb.DuckDBPyConnection, table: TableSpec, present: tuple[str, ...]) -> StageCounts:
     """Validate ``raw_<table>`` into ``stg_<table>``, ``quarantine`` and ``data_quality_issues``."""
     name = table.name
-    con.execute(_chk_sql(table, present))
+    con.execute(_staged_sql(table, present))
+    con.execute(_flagged_sql(table, present))
+    con.execute(f'ALTER TABLE stg_{name} DROP COLUMN "flagged$"')
+    (failed,) = con.execute(f"SELECT count(*) FROM flagged_{name} WHERE q_column IS NOT NULL").fetchone()  # type: ignore[misc]
+    if failed:
+        con.execute(
+            f"DELETE FROM stg_{name} WHERE source_line IN "
+            f"(SELECT source_line FROM flagged_{name} WHERE q_column IS NOT NULL)"
+        )
     con.execute(_rejects_sql(table))
-    typed = ", ".join(f"{_v(c)} AS {_q(c.name)}" for c in table.columns)
+    (rejected,) = con.execute(f"SELECT count(*) FROM rej_{name}").fetchone()  # type: ignore[misc]
+    if rejected > failed:  # duplicates and orphans
+        con.execute(f"DELETE FROM stg_{name} WHERE source_line IN (SELECT source_line FROM rej_{name})")
+    extra = [p for p in present if p not in table.column_names]
+    raw_struct = ", ".join(f"{_q(c)} := raw.{_q(c)}" for c in (*table.column_names, *extra) if c in present)
     con.execute(
-        f"CREATE TABLE stg_{name} AS SELECT {typed}, source_file, source_line "
-        f"FROM chk_{name} ANTI JOIN rej_{name} USING (source_line) ORDER BY source_line"
-    )
-    raw_struct = ", ".join(
-        f"{_q(c)} := c.{_q('raw$' + c)}"
-        for c in (*table.column_names, *[p for p in present if p not in table.column_names])
-        if c in present
-    )
-    con.execute(
-        "INSERT INTO quarantine SELECT ?, c.source_file, c.source_line, r.final_column, r.final_reason, "
-        f"CAST(to_json(struct_pack({raw_struct})) AS VARCHAR) FROM chk_{name} c JOIN rej_{name} r USING (source_line) "
-        "ORDER BY c.source_line",
+        "INSERT INTO quarantine SELECT ?, raw.source_file, raw.source_line, r.final_column, r.final_reason, "
+        f"CAST(to_json(struct_pack({raw_struct})) AS VARCHAR) FROM raw_{name} raw JOIN rej_{name} r "
+        "USING (source_line) ORDER BY raw.source_line",
         [name],
     )
-    warned = [c for c in table.columns if not (c.required and not (c.kind is Kind.CODE and c.unknown_code_value))]
+    warned = _warned(table)
     if warned:
-        # One pass over the checked rows: a row with any warning fans out to one row per warned column.
-        pid = "c.v_patient_id" if "patient_id" in table.column_names else "NULL"
-        values = ", ".join(
-            f"({i}, {_lit(c.name)}, c.{_t(c)}, c.{_q('w$' + c.name)})" for i, c in enumerate(warned)
-        )
-        any_warning = "coalesce(" + ", ".join(f"c.{_q('w$' + c.name)}" for c in warned) + ", NULL)"
+        # One pass over the flagged rows: a row with any warning fans out to one row per warned column.
+        values = ", ".join(f"({i}, {_lit(c.name)}, c.{_t(c)}, c.{_q('w$' + c.name)})" for i, c in enumerate(warned))
         con.execute(
-            f"INSERT INTO data_quality_issues SELECT ?, c.source_file, c.source_line, {pid}, w.column_name, "
-            f"w.raw_value, w.issue FROM (SELECT * FROM chk_{name} c WHERE {any_warning} IS NOT NULL "
-            f"AND c.source_line NOT IN (SELECT source_line FROM rej_{name})) c "
+            "INSERT INTO data_quality_issues SELECT ?, c.source_file, c.source_line, c.patient_id, w.column_name, "
+            f"w.raw_value, w.issue FROM (SELECT * FROM flagged_{name} c "
+            f"WHERE c.source_line NOT IN (SELECT source_line FROM rej_{name})) c "
             f"CROSS JOIN LATERAL (VALUES {values}) AS w(ord, column_name, raw_value, issue) "
             "WHERE w.issue IS NOT NULL ORDER BY c.source_line, w.ord",
             [name],
@@ -259,6 +323,6 @@ def stage_table(con: duckdb.DuckDBPyConnection, table: TableSpec, present: tuple
     (loaded,) = con.execute(f"SELECT count(*) FROM stg_{name}").fetchone()  # type: ignore[misc]
     (quarantined,) = con.execute("SELECT count(*) FROM quarantine WHERE table_name = ?", [name]).fetchone()  # type: ignore[misc]
     (warnings,) = con.execute("SELECT count(*) FROM data_quality_issues WHERE table_name = ?", [name]).fetchone()  # type: ignore[misc]
-    for t in (f"chk_{name}", f"rej_{name}"):
+    for t in (f"flagged_{name}", f"rej_{name}"):
         con.execute(f"DROP TABLE {t}")
     return StageCounts(name, int(loaded), int(quarantined), int(warnings))
