@@ -5,10 +5,12 @@ For each size: generate a seeded extract (unless it is already there), then in s
 
 - the floor: DuckDB ``CREATE TABLE ... AS SELECT * FROM read_csv(file)`` of every table into a
   fresh database file (auto-detected types; what any loader must at least do), and
-- ``load_extract``: raw, staged and analysis layers with all endpoints derived.
+- ``load_extract``: raw, staged and analysis layers with all endpoints derived, and
+- the write alone: the tables that load wrote, copied from memory into a fresh database file (no
+  parsing, checking or deriving: what storing that output costs by itself).
 
 Usage: python benchmarks/bench_load.py [--sizes 100000 1000000] [--out benchmarks/out]
-Prints a markdown table: wall time, peak RSS and the ratio load / floor.
+Prints a markdown table: wall time, peak RSS and the ratios load / floor and write alone / floor.
 """
 
 from __future__ import annotations
@@ -34,6 +36,25 @@ for f in sorted(extract.glob("*.csv")):
 con.execute("CHECKPOINT")
 con.close()
 print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+_WRITE = """
+import duckdb, sys, time
+loaded, db = sys.argv[1], sys.argv[2]
+con = duckdb.connect(db)
+con.execute("SET enable_progress_bar = false")
+con.execute(f"ATTACH '{loaded}' AS loaded (READ_ONLY)")
+tables = [t for (t,) in con.execute(
+    "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'loaded' ORDER BY 1").fetchall()]
+for t in tables:  # into memory first, untimed
+    con.execute(f"CREATE TEMP TABLE mem_{t} AS SELECT * FROM loaded.{t}")
+con.execute("DETACH loaded")
+t0 = time.perf_counter()
+for t in tables:
+    con.execute(f"CREATE TABLE {t} AS SELECT * FROM mem_{t}")
+con.execute("CHECKPOINT")
+con.close()
+print(time.perf_counter() - t0)
 """
 
 _LOAD = """
@@ -72,13 +93,14 @@ def main() -> None:
         extract = args.out / f"extract_{n}"
         gen = _generate(n, extract)
         size_mb = sum(p.stat().st_size for p in extract.glob("*.csv")) / 1e6
-        floors, loads = [], []
+        floors, loads, writes = [], [], []
         for _ in range(args.repeat):
-            for db in (args.out / f"floor_{n}.duckdb", args.out / f"load_{n}.duckdb"):
+            for db in (args.out / f"floor_{n}.duckdb", args.out / f"load_{n}.duckdb", args.out / f"write_{n}.duckdb"):
                 db.unlink(missing_ok=True)
             floors.append(_run(_FLOOR, str(extract), str(args.out / f"floor_{n}.duckdb")))
             loads.append(_run(_LOAD, str(extract), str(args.out / f"load_{n}.duckdb")))
-        floor, load = min(floors), min(loads)
+            writes.append(_run(_WRITE, str(args.out / f"load_{n}.duckdb"), str(args.out / f"write_{n}.duckdb")))
+        floor, load, write = min(floors), min(loads), min(writes)
         rows.append(
             {
                 "patients": n,
@@ -89,19 +111,22 @@ def main() -> None:
                 "load_s": round(load[0], 2),
                 "load_peak_mb": round(load[1] / 1024),
                 "ratio": round(load[0] / floor[0], 2),
+                "write_s": round(write[0], 2),
+                "write_ratio": round(write[0] / floor[0], 2),
                 "tte_rows": int(load[2]),
             }
         )
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
     print(
         "| patients | CSV MB | generate s | DuckDB read_csv s (peak MB) | ayaall load s (peak MB) "
-        "| load / read | time_to_event rows |"
+        "| load / read | write alone s | write alone / read | time_to_event rows |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
             f"| {r['patients']:,} | {r['csv_mb']} | {r['generate_s']} | {r['floor_s']} ({r['floor_peak_mb']}) | "
-            f"{r['load_s']} ({r['load_peak_mb']}) | {r['ratio']} | {r['tte_rows']:,} |"
+            f"{r['load_s']} ({r['load_peak_mb']}) | {r['ratio']} | {r['write_s']} | {r['write_ratio']} | "
+            f"{r['tte_rows']:,} |"
         )
     (args.out / "bench_load.json").write_text(json.dumps(rows, indent=2))
 

@@ -1,8 +1,14 @@
 """Where ``load_extract`` spends its time: every SQL statement it runs, timed, in one process.
 
-Usage: python benchmarks/profile_load.py EXTRACT_DIR [--db FILE] [--top 25]
+Usage: python benchmarks/profile_load.py EXTRACT_DIR [--db FILE] [--top 25] [--checkpoint-each]
 Prints the slowest statements (wall and CPU seconds, first words of the SQL) and the total per step, where a step
 is what the loader's progress callback names ("loading patients", "deriving time_to_event", ...).
+
+Read the per-statement times with care: DuckDB compresses and writes a table's data when a later
+commit checkpoints, so a statement's time can include the storing of earlier statements' tables.
+``--checkpoint-each`` runs a CHECKPOINT after every statement that is not a query and counts it
+with that statement, so each statement carries the cost of storing what it wrote; the total is then
+higher than a plain load's (the checkpoints run one at a time). For phase totals, time whole runs.
 """
 
 from __future__ import annotations
@@ -22,9 +28,13 @@ class _TimedConnection:
     """A DuckDB connection that records how long each ``execute`` took."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, log: list[tuple[str, str, float, float]], step: list[str]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        log: list[tuple[str, str, float, float]],
+        step: list[str],
+        checkpoint_each: bool,
     ) -> None:
-        self._con, self._log, self._step = con, log, step
+        self._con, self._log, self._step, self._checkpoint_each = con, log, step, checkpoint_each
 
     def execute(self, sql: str, *args: object) -> object:
         return self._timed(self._con.execute, sql, *args)
@@ -35,6 +45,8 @@ class _TimedConnection:
     def _timed(self, run: Callable[..., object], sql: str, *args: object) -> object:
         t, c = time.perf_counter(), time.process_time()
         out = run(sql, *args)
+        if self._checkpoint_each and not sql.lstrip().upper().startswith(("SELECT", "CHECKPOINT")):
+            self._con.execute("CHECKPOINT")  # not after a query: it would discard the unread result
         wall, cpu = time.perf_counter() - t, time.process_time() - c
         self._log.append((self._step[0], " ".join(sql.split())[:100], wall, cpu))
         return out
@@ -48,6 +60,7 @@ def main() -> None:
     parser.add_argument("extract", type=Path)
     parser.add_argument("--db", type=Path, default=Path("benchmarks/out/profile.duckdb"))
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--checkpoint-each", action="store_true", help="checkpoint after every statement")
     args = parser.parse_args()
     args.db.unlink(missing_ok=True)
     log: list[tuple[str, str, float, float]] = []
@@ -55,7 +68,7 @@ def main() -> None:
     real_connect = duckdb.connect
 
     def timed_connect(*a: object, **k: object) -> object:
-        return _TimedConnection(real_connect(*a, **k), log, step)
+        return _TimedConnection(real_connect(*a, **k), log, step, args.checkpoint_each)
 
     duckdb.connect = timed_connect  # type: ignore[assignment]
     t, c = time.perf_counter(), time.process_time()

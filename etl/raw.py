@@ -69,11 +69,10 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: ExtractFile, raw_name: str) -> 
     con.execute("DROP TABLE IF EXISTS _rej_errors; DROP TABLE IF EXISTS _rej_scans")
     quoted = ", ".join(_q(c) for c in f.columns)
     try:
-        # One pass over the file; the table keeps the file's row order (DuckDB preserves the order of
-        # a scan of one source), and the line numbers are filled in after it (_number_rows).
+        # One pass: rows are numbered as read (the scan keeps file order); the header is line 1.
         con.execute(
             f"CREATE TABLE {raw_name} AS SELECT {quoted}, ? AS source_file, "
-            "CAST(NULL AS BIGINT) AS source_line "
+            "CAST(row_number() OVER () + 1 AS BIGINT) AS source_line "
             f"FROM read_csv(?, columns = {columns}, header = true, "
             "auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
             "store_rejects = true, rejects_table = '_rej_errors', rejects_scan = '_rej_scans', "
@@ -91,8 +90,9 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: ExtractFile, raw_name: str) -> 
         by_line.setdefault(int(line), (error_type, csv_line))
     encoding = [line for line, (etype, _) in by_line.items() if "UNICODE" in etype or "ENCODING" in etype]
     if encoding:
-        raise UserError(f"{f.path} is not UTF-8 text (first bad byte on line {min(encoding)}); re-export it as UTF-8.")
-    _number_rows(con, raw_name)
+        raise UserError(
+            f"{f.path} is not UTF-8 text (first bad byte on line {min(encoding)}); re-export it as UTF-8."
+        )
     lines = sorted(by_line)
     if lines:
         # Kept row i (0-based, in file order) sits on line i + 2 plus the rejected lines before it.
@@ -115,20 +115,6 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: ExtractFile, raw_name: str) -> 
             ],
         )
     return len(lines)
-
-
-def _number_rows(con: duckdb.DuckDBPyConnection, raw_name: str) -> None:
-    """Set ``source_line`` to the row's line as if no line was rejected: kept row i is on line i + 2.
-
-    Kept row i (0-based, in file order) is the stored table's rowid i. Numbering the rows this way,
-    after the read, rather than with ``row_number() OVER ()`` in the reading statement, lets DuckDB
-    read the file on every thread (the window function made the read single-threaded). Rowids count
-    from 0 only once the table is committed, which the check below makes sure of.
-    """
-    (first, last, n) = con.execute(f"SELECT min(rowid), max(rowid), count(*) FROM {raw_name}").fetchone()  # type: ignore[misc]
-    if n and (first, last) != (0, n - 1):  # a bug (the load ran inside a transaction), never the data
-        raise RuntimeError(f"{raw_name}: rowids run from {first} to {last} for {n} rows")
-    con.execute(f"UPDATE {raw_name} SET source_line = rowid + 2")
 
 
 def _diagnose(f: ExtractFile, exc: BaseException) -> str:

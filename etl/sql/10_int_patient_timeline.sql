@@ -100,4 +100,4 @@ joined AS (
 SELECT joined.*,
        coalesce(d, least(data_cutoff, greatest(last_contact_date, last_event))) AS followup_end
 FROM joined
-ORDER BY patient_id;  -- stored in this order: 50_time_to_event.sql sorts by the row number
+ORDER BY patient_id;

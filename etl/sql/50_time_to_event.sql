@@ -17,9 +17,7 @@ CREATE OR REPLACE TEMP MACRO first_event_desc(d1, e1, d2, e2, d3, e3, d4, e4) AS
 
 CREATE OR REPLACE TABLE time_to_event AS
 WITH tl AS (
-    -- patient_order sorts like patient_id (int_patient_timeline is stored in patient_id order, and a
-    -- stored table's rowid is its row order) and is cheaper to sort 6.7M rows by than the text.
-    SELECT t.*, t.rowid AS patient_order FROM int_patient_timeline AS t
+    SELECT t.* FROM int_patient_timeline AS t
     WHERE NOT EXISTS (SELECT 1 FROM int_exclusions AS x WHERE x.patient_id = t.patient_id)
 ),
 -- The first relapse after the first transplant (strictly after: a relapse dated on the day of
@@ -57,13 +55,13 @@ gvhd AS (
 ),
 rows AS (
     -- OS from diagnosis: death.
-    SELECT patient_order, patient_id, 'OS' AS endpoint, 'DX' AS origin, dx_date AS origin_date,
+    SELECT patient_id, 'OS' AS endpoint, 'DX' AS origin, dx_date AS origin_date,
            d AS event_date, first_event_desc(d, 'DEATH', NULL, NULL, NULL, NULL, NULL, NULL) AS event_desc,
            followup_end
     FROM tl
     UNION ALL
     -- EFS from diagnosis: induction failure (at time 0), first relapse, death.
-    SELECT patient_order, patient_id, 'EFS', 'DX', dx_date,
+    SELECT patient_id, 'EFS', 'DX', dx_date,
            first_event_date(CASE WHEN induction_failure THEN dx_date END, r1, d, NULL),
            first_event_desc(CASE WHEN induction_failure THEN dx_date END, 'INDUCTION_FAILURE',
                             r1, 'RELAPSE', d, 'DEATH', NULL, NULL),
@@ -71,28 +69,28 @@ rows AS (
     FROM tl
     UNION ALL
     -- RFS from CR1: first relapse, death.
-    SELECT patient_order, patient_id, 'RFS', 'CR1', cr1,
+    SELECT patient_id, 'RFS', 'CR1', cr1,
            first_event_date(r1, d, NULL, NULL),
            first_event_desc(r1, 'RELAPSE', d, 'DEATH', NULL, NULL, NULL, NULL),
            followup_end
     FROM tl WHERE cr1 IS NOT NULL
     UNION ALL
     -- CIR and NRM from CR1: relapse vs death without relapse (codes assigned below).
-    SELECT patient_order, patient_id, ep.endpoint, 'CR1', cr1,
+    SELECT patient_id, ep.endpoint, 'CR1', cr1,
            first_event_date(r1, d, NULL, NULL),
            first_event_desc(r1, 'RELAPSE', d, 'DEATH_WITHOUT_RELAPSE', NULL, NULL, NULL, NULL),
            followup_end
     FROM tl CROSS JOIN (VALUES ('CIR'), ('NRM')) AS ep(endpoint) WHERE cr1 IS NOT NULL
     UNION ALL
     -- OS from first relapse, from the start of line 2, from the first transplant: death.
-    SELECT patient_order, patient_id, 'OS', o.origin, o.origin_date,
+    SELECT patient_id, 'OS', o.origin, o.origin_date,
            d, first_event_desc(d, 'DEATH', NULL, NULL, NULL, NULL, NULL, NULL), followup_end
     FROM tl CROSS JOIN LATERAL (VALUES ('REL1', tl.r1), ('LINE2', tl.line2), ('HCT1', tl.hct1))
         AS o(origin, origin_date)
     WHERE o.origin_date IS NOT NULL
     UNION ALL
     -- EFS from line 2: salvage failure (at time 0), relapse after the first line-2 remission, death.
-    SELECT patient_order, tl.patient_id, 'EFS', 'LINE2', line2,
+    SELECT tl.patient_id, 'EFS', 'LINE2', line2,
            first_event_date(CASE WHEN salvage_failure THEN line2 END, ras.relapse_date, d, NULL),
            first_event_desc(CASE WHEN salvage_failure THEN line2 END, 'SALVAGE_FAILURE',
                             ras.relapse_date, 'RELAPSE', d, 'DEATH', NULL, NULL),
@@ -100,7 +98,7 @@ rows AS (
     FROM tl LEFT JOIN relapse_after_salvage AS ras USING (patient_id) WHERE line2 IS NOT NULL
     UNION ALL
     -- GRFS from the first transplant: aGVHD III-IV, cGVHD moderate/severe, relapse after HCT, death.
-    SELECT patient_order, tl.patient_id, 'GRFS', 'HCT1', hct1,
+    SELECT tl.patient_id, 'GRFS', 'HCT1', hct1,
            first_event_date(g.agvhd_3_4, g.cgvhd_mod_sev, rah.relapse_date, d),
            first_event_desc(g.agvhd_3_4, 'AGVHD_3_4', g.cgvhd_mod_sev, 'CGVHD_MOD_SEV',
                             rah.relapse_date, 'RELAPSE', d, 'DEATH'),
@@ -109,7 +107,7 @@ rows AS (
     WHERE hct1 IS NOT NULL
     UNION ALL
     -- CIR and NRM from the first transplant: relapse after HCT vs death without it.
-    SELECT patient_order, tl.patient_id, ep.endpoint, 'HCT1', hct1,
+    SELECT tl.patient_id, ep.endpoint, 'HCT1', hct1,
            first_event_date(rah.relapse_date, d, NULL, NULL),
            first_event_desc(rah.relapse_date, 'RELAPSE', d, 'DEATH_WITHOUT_RELAPSE', NULL, NULL, NULL, NULL),
            followup_end
@@ -131,4 +129,4 @@ SELECT patient_id,
        END AS TINYINT) AS event_code,
        event_desc
 FROM rows
-ORDER BY patient_order, endpoint, origin;
+ORDER BY patient_id, endpoint, origin;
