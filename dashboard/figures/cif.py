@@ -6,7 +6,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style, fit_text, to_unit, unit_label
+from dashboard.figures.common import (
+    SCREEN_STYLE,
+    FigureStyle,
+    add_ci_band,
+    apply_house_style,
+    fit_text,
+    to_unit,
+    unit_label,
+)
 from dashboard.palette import group_style, rgba
 
 __all__ = ["cif_figure"]
@@ -40,31 +48,13 @@ def cif_figure(
             gstyle = group_style(group_col, str(group), grayscale=style.grayscale)
             x = to_unit(g["time_days"].astype(float), unit)
             if show_ci:
-                fig.add_trace(
-                    go.Scatter(
-                        x=x,
-                        y=g[f"ci_upper_{cause}"],
-                        mode="lines",
-                        hoverinfo="skip",
-                        line={"width": 0, "shape": "hv"},
-                        showlegend=False,
-                    ),
-                    row=1,
-                    col=col,
-                )
-                fig.add_trace(
-                    go.Scatter(
-                        x=x,
-                        y=g[f"ci_lower_{cause}"],
-                        mode="lines",
-                        hoverinfo="skip",
-                        line={"width": 0, "shape": "hv"},
-                        fill="tonexty",
-                        fillcolor=rgba(gstyle.color, style.band_alpha),
-                        showlegend=False,
-                    ),
-                    row=1,
-                    col=col,
+                add_ci_band(
+                    fig,
+                    x,
+                    g[f"ci_lower_{cause}"],
+                    g[f"ci_upper_{cause}"],
+                    rgba(gstyle.color, style.band_alpha),
+                    cell=(1, col),
                 )
             fig.add_trace(
                 go.Scatter(

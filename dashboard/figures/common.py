@@ -21,6 +21,7 @@ __all__ = [
     "SCREEN_STYLE",
     "TIME_UNITS",
     "FigureStyle",
+    "add_ci_band",
     "apply_house_style",
     "fit_text",
     "mm_to_px",
@@ -161,6 +162,29 @@ def fit_text(text: str, width_px: float, font_px: float) -> str:
     middle = len(text) / 2
     cut = min((i for i, ch in enumerate(text) if ch == " "), key=lambda i: abs(i - middle))
     return text[:cut] + "<br>" + text[cut + 1 :]
+
+
+def add_ci_band(
+    fig: go.Figure,
+    x: Any,
+    lower: Any,
+    upper: Any,
+    fillcolor: str,
+    *,
+    cell: tuple[int, int] | None = None,
+    **trace: Any,
+) -> None:
+    """A step-function confidence band: an invisible upper line, then the lower line filled up to it.
+
+    ``cell`` is the (row, col) of a subplot figure; ``trace`` adds properties to both traces
+    (``legendgroup``) or, for ``name``, to the filled one.
+    """
+    name = trace.pop("name", None)
+    common = {"mode": "lines", "line": {"width": 0, "shape": "hv"}, "hoverinfo": "skip", "showlegend": False, **trace}
+    where = {"row": cell[0], "col": cell[1]} if cell else {}
+    fig.add_trace(go.Scatter(x=x, y=upper, **common), **where)
+    filled = {"name": name} if name is not None else {}
+    fig.add_trace(go.Scatter(x=x, y=lower, fill="tonexty", fillcolor=fillcolor, **common, **filled), **where)
 
 
 def to_unit(days, unit: str):

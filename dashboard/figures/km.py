@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analyses.km import KMResult
-from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style, to_unit, unit_label
+from dashboard.figures.common import SCREEN_STYLE, FigureStyle, add_ci_band, apply_house_style, to_unit, unit_label
 from dashboard.palette import group_style, rgba
 
 __all__ = ["RISK_ROWS", "format_count", "km_figure"]
@@ -119,34 +119,15 @@ def _add_group(
     if show_ci:
         upper = curve["ci_upper"].astype(float).where(curve["survival"] < 1, 1.0)
         lower = curve["ci_lower"].astype(float).where(curve["survival"] < 1, 1.0)
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=upper,
-                mode="lines",
-                line={"width": 0, "shape": "hv"},
-                hoverinfo="skip",
-                showlegend=False,
-                legendgroup=name,
-            ),
-            row=1,
-            col=1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=lower,
-                mode="lines",
-                line={"width": 0, "shape": "hv"},
-                fill="tonexty",
-                fillcolor=rgba(style.color, fig_style.band_alpha),
-                hoverinfo="skip",
-                showlegend=False,
-                legendgroup=name,
-                name=f"{name} 95% CI",
-            ),
-            row=1,
-            col=1,
+        add_ci_band(
+            fig,
+            x,
+            lower,
+            upper,
+            rgba(style.color, fig_style.band_alpha),
+            cell=(1, 1),
+            legendgroup=name,
+            name=f"{name} 95% CI",
         )
     hover = _hover_text(name, unit, x, curve)
     fig.add_trace(

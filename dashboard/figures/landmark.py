@@ -8,7 +8,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style, fit_text, to_unit, unit_label
+from dashboard.figures.common import (
+    SCREEN_STYLE,
+    FigureStyle,
+    add_ci_band,
+    apply_house_style,
+    fit_text,
+    to_unit,
+    unit_label,
+)
 from dashboard.figures.simon_makuch import exposure_style
 from dashboard.figures.titles import title_above_legend
 from dashboard.palette import rgba
@@ -103,27 +111,7 @@ def _add_group(
     if show_ci:
         upper = g["ci_upper"].astype(float).where(g["survival"] < 1, 1.0)
         lower = g["ci_lower"].astype(float).where(g["survival"] < 1, 1.0)
-        fig.add_trace(
-            go.Scatter(
-                x=x, y=upper, mode="lines", line={"width": 0, "shape": "hv"}, hoverinfo="skip", showlegend=False
-            ),
-            row=row,
-            col=col,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=lower,
-                mode="lines",
-                line={"width": 0, "shape": "hv"},
-                fill="tonexty",
-                fillcolor=rgba(style.color, fig_style.band_alpha),
-                hoverinfo="skip",
-                showlegend=False,
-            ),
-            row=row,
-            col=col,
-        )
+        add_ci_band(fig, x, lower, upper, rgba(style.color, fig_style.band_alpha), cell=cell)
     fig.add_trace(
         go.Scatter(
             x=x,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style, to_unit, unit_label
+from dashboard.figures.common import SCREEN_STYLE, FigureStyle, add_ci_band, apply_house_style, to_unit, unit_label
 from dashboard.figures.titles import title_above_legend
 from dashboard.palette import GroupStyle, group_style, rgba
 
@@ -44,23 +44,7 @@ def simon_makuch_figure(
         if {"ci_lower", "ci_upper"} <= set(g.columns):
             upper = g["ci_upper"].astype(float).where(g["survival"] < 1, 1.0)
             lower = g["ci_lower"].astype(float).where(g["survival"] < 1, 1.0)
-            fig.add_trace(
-                go.Scatter(
-                    x=x, y=upper, mode="lines", line={"width": 0, "shape": "hv"}, hoverinfo="skip", showlegend=False
-                )
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=lower,
-                    mode="lines",
-                    line={"width": 0, "shape": "hv"},
-                    fill="tonexty",
-                    fillcolor=rgba(gstyle.color, style.band_alpha),
-                    hoverinfo="skip",
-                    showlegend=False,
-                )
-            )
+            add_ci_band(fig, x, lower, upper, rgba(gstyle.color, style.band_alpha))
         fig.add_trace(
             go.Scatter(
                 x=x,
