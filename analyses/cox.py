@@ -122,8 +122,10 @@ def _design(df, covariates, ref_levels):
             cov_of.append(col)
             level_of.append(None)
             continue
-        text = values.astype(str)
-        levels = sorted(text.unique())
+        # levels as text; rows coded once (factorize) rather than compared as strings per level
+        codes, uniques = pd.factorize(values)
+        unique_text = [str(u) for u in uniques]
+        levels = sorted(set(unique_text))
         if len(levels) < 2:
             raise AnalysisError(
                 f"Covariate {col!r} has a single level ({levels[0] if levels else 'none'}) in this cohort, "
@@ -134,7 +136,9 @@ def _design(df, covariates, ref_levels):
             raise AnalysisError(f"Reference level {ref!r} of {col!r} is not among its levels {levels}.")
         refs[col] = ref
         others = [lv for lv in levels if lv != ref]
-        blocks.append((text.to_numpy()[:, None] == np.array(others)[None, :]).astype(float))
+        row_level = np.array([levels.index(u) for u in unique_text], dtype=np.int64)[codes]
+        other_levels = np.array([levels.index(lv) for lv in others], dtype=np.int64)
+        blocks.append((row_level[:, None] == other_levels[None, :]).astype(float))
         names += [f"{col}={lv}" for lv in others]
         cov_of += [col] * len(others)
         level_of += others
@@ -197,23 +201,44 @@ class _Sorted:
         first = np.concatenate(([0], np.cumsum(self.nd)[:-1])).astype(int)
         k = np.arange(len(self.k_block)) - first[self.k_block]
         self.frac = k / self.nd[self.k_block] if efron else np.zeros(len(self.k_block))
+        # precomputed for the sums below, which every Newton step repeats
+        self.single_stratum = bool(new_stratum[1:].sum() == 0)
+        self.risk_rows = self.block_end[self.dblocks]  # last row of each death block
+        first = self.stratum_first[self.risk_rows]  # its stratum's first row: the sums restart there
+        self.risk_base = np.where(first > 0, first - 1, 0)
+        self.risk_base_used = first > 0
+        self.death_rows = np.flatnonzero(self.d)  # events sort last within a block, so each block's are
+        self.death_block_start = np.flatnonzero(np.r_[True, np.diff(self.block_of_row[self.death_rows]) != 0])
+        blk_index = np.full(len(self.block_start), -1)
+        blk_index[self.dblocks] = np.arange(len(self.dblocks))
+        self.death_row_block = blk_index[self.block_of_row[self.death_rows]]  # each event's death block
 
     def risk_cumsum(self, v):
-        """Risk-set sums at the last row of every death block (cumulative sums within stratum)."""
+        """Risk-set sums at the last row of every death block (cumulative sums within stratum).
+
+        Only the rows needed are read out of the running sum (the same additions as a difference of
+        the full cumulative sums, so the same numbers)."""
         c = np.cumsum(v, axis=0)
-        c0 = np.concatenate((np.zeros((1, *v.shape[1:])), c))[self.stratum_first]
-        return (c - c0)[self.block_end[self.dblocks]]
+        out = c[self.risk_rows]
+        if not self.single_stratum:
+            base = c[self.risk_base]
+            base[~self.risk_base_used] = 0.0
+            out = out - base
+        return out
 
     def per_row_from_blocks(self, per_block):
         """Sum over death blocks at or after each row's own (same stratum): value at time <= t_i."""
         placed = np.zeros((len(self.t), *per_block.shape[1:]))
-        placed[self.block_end[self.dblocks]] = per_block
+        placed[self.risk_rows] = per_block
         rc = np.cumsum(placed[::-1], axis=0)[::-1]
+        if self.single_stratum:
+            return rc
         rc = np.concatenate((rc, np.zeros((1, *per_block.shape[1:]))))
         return rc[:-1] - rc[self.stratum_last]
 
     def death_sums(self, v):
-        return np.add.reduceat(v * (self.d[:, None] if v.ndim == 2 else self.d), self.block_start, axis=0)[self.dblocks]
+        """Per death block, the sum of ``v`` over its events (rows or a vector)."""
+        return np.add.reduceat(v[self.death_rows], self.death_block_start, axis=0)
 
 
 def _efron_pieces(S: _Sorted, beta):
@@ -221,7 +246,7 @@ def _efron_pieces(S: _Sorted, beta):
     eta = S.X @ beta
     with np.errstate(over="ignore"):
         r = S.w * np.exp(eta)
-    rz = np.empty((len(r), S.X.shape[1] + 1))
+    rz = np.empty((len(r), S.X.shape[1] + 1), order="F")  # column-major: the running sums go down columns
     rz[:, 0] = r
     np.multiply(r[:, None], S.X, out=rz[:, 1:])
     risk, dead = S.risk_cumsum(rz), S.death_sums(rz)  # one pass for the sums of r and r * x
@@ -246,10 +271,7 @@ def _information(S: _Sorted, p, mult=None):
     c2 = np.bincount(b, weights=wk * S.frac, minlength=len(S.dblocks))
     per_row = p["r"] * S.per_row_from_blocks(c1)
     c2_row = np.zeros(len(S.t))
-    death_rows = S.d.astype(bool)
-    blk_index = np.full(len(S.block_start), -1)
-    blk_index[S.dblocks] = np.arange(len(S.dblocks))
-    c2_row[death_rows] = c2[blk_index[S.block_of_row[death_rows]]]
+    c2_row[S.death_rows] = c2[S.death_row_block]
     v = per_row - p["r"] * c2_row
     return S.X.T @ (S.X * v[:, None]) - p["a"].T @ (p["a"] * (p["mw"] * m[b])[:, None])
 

@@ -411,3 +411,30 @@ def test_concordance_counts_equal_brute_force(seed: int, block: int) -> None:
     lp = rng.integers(0, 6, n) * 0.25
     w = rng.uniform(0.2, 3, n)
     np.testing.assert_allclose(_concordance_counts(t, e, lp, w, block=block), _brute_concordance(t, e, lp, w))
+
+
+def test_text_covariate_coded_the_same_whatever_its_dtype() -> None:
+    """A text covariate held as object strings, as a pandas categorical (with an unused category) or as
+    booleans is dummy-coded on its text, so the fits are identical: same terms, references and numbers.
+    (The design codes each row once through pd.factorize; the expected values are the object-string fit.)"""
+    rng = np.random.default_rng(11)
+    n = 400
+    grp = rng.choice(["B", "T", "MPAL"], n)
+    flag = rng.integers(0, 2, n).astype(bool)
+    df = pd.DataFrame(
+        {
+            "time": rng.exponential(300, n).round() + 1,
+            "event": rng.integers(0, 2, n),
+            "grp_text": grp,
+            "grp_cat": pd.Categorical(grp, categories=["T", "B", "MPAL", "unused"]),
+            "flag_bool": flag,
+            "flag_text": np.where(flag, "True", "False"),
+        }
+    )
+    expected = fit_cox(df, "time", "event", ["grp_text", "flag_text"], ref_levels={"grp_text": "T"})
+    got = fit_cox(df, "time", "event", ["grp_cat", "flag_bool"], ref_levels={"grp_cat": "T"})
+    assert got.reference_levels == {"grp_cat": "T", "flag_bool": "False"}
+    assert [t.split("=", 1)[1] for t in got.terms["term"]] == [t.split("=", 1)[1] for t in expected.terms["term"]]
+    for column in ("coef", "se", "p"):
+        np.testing.assert_array_equal(got.terms[column].to_numpy(), expected.terms[column].to_numpy())
+    assert got.loglik == expected.loglik
