@@ -588,9 +588,12 @@ def fit_weighted_cox(
     reference: str | None = None,
     covariates: Sequence[str] = (),
     cluster_col: str | None = None,
+    with_concordance: bool = True,
+    with_ph_test: bool = True,
 ) -> CoxResult:
     """Marginal (weighted) Cox model of treatment with robust SE: ``coxph(Surv(t, e) ~ treatment,
-    weights = w, robust = TRUE)``. ``covariates`` adds doubly-robust adjustment terms.
+    weights = w, robust = TRUE)``. ``covariates`` adds doubly-robust adjustment terms;
+    ``with_concordance`` and ``with_ph_test`` as in :func:`analyses.cox.fit_cox`.
 
     References
     ----------
@@ -606,4 +609,6 @@ def fit_weighted_cox(
         weights_col=weights_col,
         robust=True,
         cluster_col=cluster_col,
+        with_concordance=with_concordance,
+        with_ph_test=with_ph_test,
     )

@@ -26,6 +26,7 @@ from analyses.weighting import (
     balance_table,
     effective_sample_size,
     fit_propensity,
+    fit_weighted_cox,
     fit_weighted_km,
     iptw_weights,
 )
@@ -245,15 +246,14 @@ def _weighting_view(
         # the target is passed explicitly: balance_table's default (last sorted level) may differ
         balance = balance_table(data, treatment, list(covariates), "iptw", estimand=estimand, target=target)
         km = fit_weighted_km(data, "time_days", "event_code", treatment, "iptw")
-        # fit_weighted_cox's model (weights, robust SE), without the concordance and PH test the page does not show
-        weighted = fit_cox(
+        # without the concordance and PH test, which the page does not show
+        weighted = fit_weighted_cox(
             data,
             "time_days",
             "event_code",
-            [treatment],
-            ref_levels={treatment: ps.levels[0]},
-            weights_col="iptw",
-            robust=True,
+            treatment,
+            "iptw",
+            reference=ps.levels[0],
             with_concordance=False,
             with_ph_test=False,
         )
