@@ -144,6 +144,28 @@ def test_results_come_from_the_cache(page_ctx):
     assert cache.hits == hits + 1
 
 
+@pytest.mark.parametrize(
+    ("page", "args"),
+    [
+        ("cox", ("OS/DX", ["lineage", "age_at_dx"], [])),
+        ("competing", ("CIR/CR1", "lineage", "months")),
+    ],
+)
+def test_whole_page_outputs_come_from_the_cache(page_ctx, page, args):
+    """A repeated cohort and options return the same outputs (figure included) from the cache, without
+    rebuilding the figure; another option is computed afresh."""
+    import importlib
+
+    outputs = getattr(importlib.import_module(f"dashboard.pages.{page}"), f"{page}_outputs")
+    first = outputs(page_ctx, [], [], *args)
+    misses = page_ctx.service.cache.misses
+    again = outputs(page_ctx, [], [], *args)
+    assert page_ctx.service.cache.misses == misses  # nothing computed
+    assert all(a is b for a, b in zip(first, again, strict=True))
+    other = outputs(page_ctx, [], [], "EFS/DX" if page == "cox" else "NRM/CR1", *args[1:])
+    assert other[1] is not first[1]
+
+
 def test_url_state_round_trip(page_ctx):
     from dashboard.state import cohort_from_values, encode_search, filter_values_from_query, parse_search
 
