@@ -144,16 +144,22 @@ def start_stop_frame(df: pd.DataFrame, duration_col: str, event_col: str, exposu
     expo = pd.to_numeric(df[exposure_time_col], errors="coerce").to_numpy(dtype=float)
     never = np.isnan(expo) | (expo >= time)
     split = ~never & (expo > 0)
-    base = df.reset_index(drop=True).assign(row_id=np.arange(len(df)))
-    first = base.assign(
-        start=0.0,
-        stop=np.where(split, expo, time),
-        event=np.where(split, 0, event.astype(int)),
-        exposed=np.where(never | split, 0, 1),
+    # one row per patient, two for a split one: its unexposed (0, e] row, then its exposed (e, T] row
+    rows = np.repeat(np.arange(len(df)), np.where(split, 2, 1))
+    second = np.zeros(len(rows), dtype=bool)
+    second[1:] = rows[1:] == rows[:-1]
+    cut = split[rows] & ~second  # the unexposed row of a split patient, ending at exposure
+    return (
+        df.iloc[rows]
+        .reset_index(drop=True)
+        .assign(
+            row_id=rows,
+            start=np.where(second, expo[rows], 0.0),
+            stop=np.where(cut, expo[rows], time[rows]),
+            event=np.where(cut, 0, event[rows].astype(int)),
+            exposed=np.where(second | ~(never | split)[rows], 1, 0),
+        )
     )
-    second = base[split].assign(start=expo[split], stop=time[split], event=event[split].astype(int), exposed=1)
-    out = pd.concat([first, second], ignore_index=True)
-    return out.sort_values(["row_id", "start"], kind="stable").reset_index(drop=True)
 
 
 def _counting_arrays(data: pd.DataFrame, start_col: str, stop_col: str, event_col: str):
@@ -217,29 +223,34 @@ def simon_makuch(
     Simon & Makuch (1984); Therneau & Grambsch (2000), section 3.7.
     """
     entry, stop, event = _counting_arrays(data, start_col, stop_col, event_col)
-    labels = _exposure_labels(data, group_col)
+    names, codes = _exposure_groups(data, group_col)
     ids = data["row_id"].to_numpy() if "row_id" in data.columns else np.arange(len(data))
     curves, summaries = [], []
-    for name in sorted(set(labels)):
-        m = labels == name
+    for i, name in enumerate(names):
+        m = codes == i
         table = _product_limit(entry[m], stop[m], event[m], conf_level)
         table.insert(0, "group", name)
         curves.append(table)
         summaries.append(
-            {"group": name, "n": len(np.unique(ids[m])), "events": int(event[m].sum()), "median_days": _median(table)}
+            {"group": name, "n": len(pd.unique(ids[m])), "events": int(event[m].sum()), "median_days": _median(table)}
         )
     return SimonMakuchResult(pd.concat(curves, ignore_index=True), pd.DataFrame(summaries), conf_level)
 
 
-def _exposure_labels(data: pd.DataFrame, group_col: str) -> np.ndarray:
+def _exposure_groups(data: pd.DataFrame, group_col: str) -> tuple[list[str], np.ndarray]:
+    """The groups present, sorted (numeric 1 is ``"exposed"``, other numbers ``"unexposed"``; text as
+    it is), and each row's index into them."""
     if group_col not in data.columns:
         raise AnalysisError(f"The data has no column named {group_col!r}.")
     values = data[group_col]
     if values.isna().any():
         raise AnalysisError(f"Column {group_col!r} has missing values.")  # no count: errors become notes
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return np.where(values.astype(int).to_numpy() == 1, EXPOSED, UNEXPOSED)
-    return values.astype(str).to_numpy()
+        exposed = values.astype(int).to_numpy() == 1
+        names = [g for g, there in ((EXPOSED, exposed.any()), (UNEXPOSED, not exposed.all())) if there]
+        return names, np.where(exposed, 0, len(names) - 1)  # EXPOSED sorts before UNEXPOSED
+    names, codes = np.unique(values.astype(str).to_numpy(), return_inverse=True)
+    return [str(g) for g in names], codes.reshape(-1)
 
 
 def _product_limit(entry, stop, event, conf_level) -> pd.DataFrame:
@@ -249,45 +260,30 @@ def _product_limit(entry, stop, event, conf_level) -> pd.DataFrame:
     deaths = np.bincount(ends, weights=event.astype(float), minlength=len(times))
     fin = np.isfinite(entry)
     entered = np.bincount(np.searchsorted(times, entry[fin]), minlength=len(times))
-    # at risk at t: entry < t <= stop  ==  (#stop >= t) - (#entry >= t)
-    stop_sorted, entry_sorted = np.sort(stop), np.sort(entry)
-    at_risk = (len(stop) - np.searchsorted(stop_sorted, times, "left")) - (
-        len(entry) - np.searchsorted(entry_sorted, times, "left")
-    )
+    # at risk at t: entry < t <= stop  ==  (#stop >= t) - (#entry >= t); every stop and finite entry is one
+    # of the times, so both are counts from t on (exact integers)
+    at_risk = (len(stop) - (np.cumsum(n_end) - n_end)) - np.cumsum(entered[::-1])[::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         hazard = np.where(deaths > 0, deaths / at_risk, 0.0)
         surv = np.cumprod(1.0 - hazard)
         var_log = np.cumsum(np.where(deaths > 0, deaths / (at_risk * (at_risk - deaths)), 0.0))
     se_log = np.sqrt(var_log)
     lower, upper = _loglog_ci(surv, se_log, conf_level)
-    table = pd.DataFrame(
+    std_err = np.where(surv > 0, surv * np.where(np.isfinite(se_log), se_log, 0.0), np.nan)
+    rows = n_end + entered > 0  # times where an interval ends or starts; a time-0 row first
+    return pd.DataFrame(
         {
-            "time_days": times,
-            "at_risk": at_risk.astype(int),
-            "events": deaths.astype(int),
-            "censored": (n_end - deaths).astype(int),
-            "entered": entered.astype(int),
-            "survival": surv,
-            "std_err": np.where(surv > 0, surv * np.where(np.isfinite(se_log), se_log, 0.0), np.nan),
-            "ci_lower": lower,
-            "ci_upper": upper,
+            "time_days": np.r_[0.0, times[rows]],
+            "at_risk": np.r_[int(np.isinf(entry).sum()), at_risk[rows]].astype(int),
+            "events": np.r_[0, deaths[rows].astype(int)],
+            "censored": np.r_[0, (n_end - deaths)[rows].astype(int)],
+            "entered": np.r_[0, entered[rows]].astype(int),
+            "survival": np.r_[1.0, surv[rows]],
+            "std_err": np.r_[0.0, std_err[rows]],
+            "ci_lower": np.r_[1.0, lower[rows]],
+            "ci_upper": np.r_[1.0, upper[rows]],
         }
     )
-    table = table[(table["events"] + table["censored"] + table["entered"]) > 0]
-    first = pd.DataFrame(
-        {
-            "time_days": [0.0],
-            "at_risk": [int(np.isinf(entry).sum())],
-            "events": [0],
-            "censored": [0],
-            "entered": [0],
-            "survival": [1.0],
-            "std_err": [0.0],
-            "ci_lower": [1.0],
-            "ci_upper": [1.0],
-        }
-    )
-    return pd.concat([first, table], ignore_index=True)
 
 
 def _loglog_ci(surv, se_log, conf_level):
@@ -359,12 +355,14 @@ def mantel_byar_test(
     if variance not in ("breslow", "hypergeometric"):
         raise AnalysisError(f"variance must be 'breslow' or 'hypergeometric', not {variance!r}.")
     entry, stop, event = _counting_arrays(data, start_col, stop_col, event_col)
-    x = (_exposure_labels(data, exposed_col) == EXPOSED).astype(float)
+    names, codes = _exposure_groups(data, exposed_col)
+    x = (codes == names.index(EXPOSED)) if EXPOSED in names else np.zeros(len(codes), dtype=bool)
     if not event.any():
         raise AnalysisError("There are no events, so the Mantel–Byar test cannot compare exposure groups.")
     t = np.unique(stop[event])
-    n = _at_risk(entry, stop, t, np.ones_like(x))
-    n1 = _at_risk(entry, stop, t, x)
+    n = _at_risk(entry, stop, t)
+    n1 = _at_risk(entry[x], stop[x], t)
+    x = x.astype(float)
     idx = np.searchsorted(t, stop[event])
     d = np.bincount(idx, minlength=len(t)).astype(float)
     d1 = np.bincount(idx, weights=x[event], minlength=len(t))
@@ -384,15 +382,12 @@ def mantel_byar_test(
     )
 
 
-def _at_risk(entry, stop, times, weights) -> np.ndarray:
-    """sum of weights over intervals with entry < t <= stop, for each t."""
-    o_stop, o_entry = np.argsort(stop), np.argsort(entry)
-    cs_stop = np.concatenate(([0.0], np.cumsum(weights[o_stop])))
-    cs_entry = np.concatenate(([0.0], np.cumsum(weights[o_entry])))
-    total = cs_stop[-1]
-    after_stop = total - cs_stop[np.searchsorted(stop[o_stop], times, "left")]
-    after_entry = total - cs_entry[np.searchsorted(entry[o_entry], times, "left")]
-    return after_stop - after_entry
+def _at_risk(entry, stop, times) -> np.ndarray:
+    """The number of intervals with entry < t <= stop, for each t (as float)."""
+    stop, entry = np.sort(stop), np.sort(entry)
+    after_stop = len(stop) - np.searchsorted(stop, times, "left")
+    after_entry = len(entry) - np.searchsorted(entry, times, "left")
+    return (after_stop - after_entry).astype(float)
 
 
 # ------------------------------------------------------------------------------ landmark
@@ -466,19 +461,16 @@ def fit_landmark(
     rows, curves, summaries, milestones = [], [], [], []
     for mark in sorted(set(marks)):
         keep = time > mark
+        exposed = expo[keep] <= mark
         sub = pd.DataFrame(
-            {
-                "time": time[keep] - mark,
-                "event": event[keep].astype(int),
-                "group": np.where(expo[keep] <= mark, EXPOSED, UNEXPOSED),
-            }
+            {"time": time[keep] - mark, "event": event[keep].astype(int), "group": np.where(exposed, EXPOSED, UNEXPOSED)}
         )
         row: dict[str, Any] = {
             "landmark_days": mark,
             "n_at_risk": int(keep.sum()),
-            "n_exposed": int((sub["group"] == EXPOSED).sum()),
-            "n_unexposed": int((sub["group"] == UNEXPOSED).sum()),
-            "events": int(sub["event"].sum()),
+            "n_exposed": int(exposed.sum()),
+            "n_unexposed": int((~exposed).sum()),
+            "events": int(event[keep].sum()),
             "statistic": np.nan,
             "df": np.nan,
             "p": np.nan,
