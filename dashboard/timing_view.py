@@ -290,6 +290,9 @@ class _Part:
     notes: tuple[str, ...] = ()
 
 
+_SURVIVAL_COLUMNS = ("time_days", "event_code", "exposure_days")
+
+
 def _landmark_part(frame: pd.DataFrame, marks: tuple[float, ...], exposure: str, min_cell: int) -> _LandmarkPart:
     milestones = [y * DAYS_PER_YEAR for y in LANDMARK_MILESTONE_YEARS]
     with warnings.catch_warnings(record=True) as caught:
@@ -303,6 +306,7 @@ def _landmark_part(frame: pd.DataFrame, marks: tuple[float, ...], exposure: str,
 def _exposure_part(frame: pd.DataFrame, exposure: str, min_cell: int) -> _Part:
     """Simon–Makuch curves, the Mantel–Byar test, and the time-fixed and time-varying Cox models."""
     notes: list[str] = []
+    frame = frame[list(_SURVIVAL_COLUMNS)]  # the models need no patient_id nor event text: not copied per row
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         counting = start_stop_frame(frame, "time_days", "event_code", "exposure_days")
@@ -345,6 +349,7 @@ def _exposure_part(frame: pd.DataFrame, exposure: str, min_cell: int) -> _Part:
 
 def _adjusted_part(frame: pd.DataFrame, exposure: str, adjust: list[str]) -> _Part:
     notes: list[str] = []
+    frame = frame[list(dict.fromkeys([*_SURVIVAL_COLUMNS, *adjust]))]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         counting = start_stop_frame(frame, "time_days", "event_code", "exposure_days")
