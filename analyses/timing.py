@@ -71,6 +71,7 @@ __all__ = [
 ]
 
 EXPOSED, UNEXPOSED = "exposed", "unexposed"
+_GROUP_TEXT = np.array([UNEXPOSED, EXPOSED], dtype=object)  # indexed by exposed (0/1)
 #: exposure name -> analysis_patients date column of its first occurrence
 EXPOSURES = {"hct": "hct1_date", "car_t": "car_t1_date"}
 
@@ -467,7 +468,7 @@ def fit_landmark(
             {
                 "time": time[keep] - mark,
                 "event": event[keep].astype(int),
-                "group": np.where(exposed, EXPOSED, UNEXPOSED),
+                "group": _GROUP_TEXT[exposed.astype(np.intp)],  # object array: no per-row text conversion
             }
         )
         row: dict[str, Any] = {
