@@ -528,6 +528,8 @@ def exposure_frame(
     origin: str,
     exposure: str,
     columns: Sequence[str] = (),
+    *,
+    identifiers: bool = True,
 ) -> pd.DataFrame:
     """The cohort's rows of an endpoint with ``exposure_days``: days from time zero to the exposure.
 
@@ -540,6 +542,10 @@ def exposure_frame(
         First transplant (``hct1_date``) or first CAR-T (``car_t1_date``) of ``analysis_patients``.
     columns : sequence of str
         Further ``analysis_patients`` columns (covariates).
+    identifiers : bool
+        False leaves out the text columns patient_id and event_desc (as
+        :func:`analyses.cohort.load_analysis_frame`: the analyses need neither); rows are in patient_id
+        order either way.
 
     Returns
     -------
@@ -567,10 +573,11 @@ def exposure_frame(
         unknown = [c for c in columns if c not in known]
         if unknown:
             raise UserError(f"{', '.join(map(repr, unknown))} not a column of analysis_patients.")
-        where, params = cohort_patients_sql(con, cohort)
-        extra = "".join(f', ap."{c}"' for c in dict.fromkeys(columns) if c != "patient_id")
+        where, params = cohort_patients_sql(con, cohort, known)
+        extra = "".join(f', ap."{c}"' for c in dict.fromkeys(columns) if c != "patient_id" or not identifiers)
+        fields = "t.patient_id, t.time_days, t.event_code, t.event_desc" if identifiers else "t.time_days, t.event_code"
         sql = (
-            f"SELECT t.patient_id, t.time_days, t.event_code, t.event_desc{extra}, "
+            f"SELECT {fields}{extra}, "
             f"CAST(date_diff('day', t.origin_date, ap.{EXPOSURES[exposure]}) AS DOUBLE) AS exposure_days "
             "FROM time_to_event t JOIN analysis_patients ap USING (patient_id) "
             f"WHERE t.endpoint = ? AND t.origin = ? AND {where} ORDER BY t.patient_id"

@@ -367,16 +367,18 @@ def _adjusted_part(frame: pd.DataFrame, exposure: str, adjust: list[str]) -> _Pa
 def _exposure_frame(
     service: RegistryService, cohort: CohortSpec, endpoint: str, origin: str, exposure: str, columns: list[str]
 ) -> pd.DataFrame:
-    """``analyses.timing.exposure_frame`` on the service's connection, cached (server side only)."""
+    """``analyses.timing.exposure_frame`` on the service's connection, without the text columns (the
+    analyses need neither patient_id nor event_desc), cached (server side only)."""
 
     def compute() -> pd.DataFrame:
         cur = service.cursor()
         try:
-            return exposure_frame(cur, cohort, endpoint, origin, exposure, columns)
+            return exposure_frame(cur, cohort, endpoint, origin, exposure, columns, identifiers=False)
         finally:
             cur.close()
 
-    return service.cached(("exposure_frame", cohort_key(cohort), endpoint, origin, exposure, tuple(columns)), compute)
+    key = ("exposure_frame", cohort_key(cohort), endpoint, origin, exposure, tuple(columns), "no identifiers")
+    return service.cached(key, compute)
 
 
 # ------------------------------------------------------------------------------ Cox tables
