@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 EXPOSED, UNEXPOSED = "exposed", "unexposed"
-_GROUP_TEXT = np.array([UNEXPOSED, EXPOSED], dtype=object)  # indexed by exposed (0/1)
+_GROUPS = [UNEXPOSED, EXPOSED]  # indexed by exposed (0/1)
 #: exposure name -> analysis_patients date column of its first occurrence
 EXPOSURES = {"hct": "hct1_date", "car_t": "car_t1_date"}
 
@@ -468,7 +468,8 @@ def fit_landmark(
             {
                 "time": time[keep] - mark,
                 "event": event[keep].astype(int),
-                "group": _GROUP_TEXT[exposed.astype(np.intp)],  # object array: no per-row text conversion
+                # categorical: fit_km and logrank_test find the groups without hashing text per row
+                "group": pd.Categorical.from_codes(exposed.astype(np.int8), categories=_GROUPS),
             }
         )
         row: dict[str, Any] = {
@@ -655,9 +656,10 @@ class _Risk:
         return tail(self.o_stop, self.i_stop) - tail(self.o_entry, self.i_entry)
 
     def death_sums(self, v):
-        out = np.zeros((len(self.times), *v.shape[1:]))
-        np.add.at(out, self.slot, v[self.dead])
-        return out
+        """sum of v over the events at every event time (bincount adds in row order, as np.add.at)."""
+        dead, nt = v[self.dead].reshape(len(self.dead), -1), len(self.times)
+        sums = [np.bincount(self.slot, weights=dead[:, j], minlength=nt) for j in range(dead.shape[1])]
+        return np.stack(sums, axis=1).reshape(nt, *v.shape[1:])
 
 
 def _cox_pieces(R: _Risk, X, beta):
