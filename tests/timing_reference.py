@@ -510,6 +510,7 @@ def fit_cox_counting(
         iterations=iterations,
     )
 
+
 # ------------------------------------------------------------------ analyses/suppression.py
 def _protect_runs(
     shown: np.ndarray, true_counts: np.ndarray, hidden: np.ndarray, remainder: int, min_cell: int
@@ -549,6 +550,7 @@ def _protect_runs(
         mask[free[: first + 1]] = True
     return mask.reshape(n_rows, n_cols)
 
+
 # ------------------------------------------------------------------ dashboard/suppress.py
 def curve_for_display(shown: KMResult, full: KMResult | None = None) -> KMResult:
     """The suppressed result with per-row counts removed from the curve: only a censoring flag is kept.
@@ -569,6 +571,7 @@ def curve_for_display(shown: KMResult, full: KMResult | None = None) -> KMResult
     curve["at_risk"] = None
     curve["events"] = None
     return dataclasses.replace(shown, curve=curve)
+
 
 # ------------------------------------------------------------------ analyses/km.py, analyses/logrank.py
 def km_groups(df: pd.DataFrame, group_col: str) -> tuple[list[str], dict[str, np.ndarray]]:
