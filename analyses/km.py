@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analyses.results import AnalysisError, group_labels, survival_arrays
+from analyses.results import AnalysisError, group_codes, group_labels, survival_arrays
 
 __all__ = ["KMResult", "fit_km", "km_table"]
 
@@ -257,6 +257,9 @@ def fit_km(
     if group_col is None:
         order = [ALL_GROUP]
         rows_of = {ALL_GROUP: np.arange(len(time))}
+    elif (groups := group_codes(df, group_col)) is not None:
+        order, codes = groups
+        rows_of = {name: np.flatnonzero(codes == i) for i, name in enumerate(order)}
     else:
         labels = group_labels(df, group_col)
         levels = sorted(pd.unique(df[group_col]))

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analyses.results import AnalysisError, group_labels, survival_arrays
+from analyses.results import AnalysisError, group_codes, group_labels, survival_arrays
 
 __all__ = ["LogrankResult", "holm", "logrank_test", "logrank_trend", "pairwise_logrank"]
 
@@ -104,9 +104,13 @@ def _accumulate(groups, rho, gamma, obs, exp, var) -> None:
 
 def _prepare(df, duration_col, event_col, group_col, strata_col):
     time, event = survival_arrays(df, duration_col, event_col)
-    labels = group_labels(df, group_col)
-    levels = _levels(df, group_col)
-    codes = pd.Series(labels).map({g: i for i, g in enumerate(levels)}).to_numpy(dtype=int)
+    groups = group_codes(df, group_col)
+    if groups is not None:
+        levels, codes = groups
+    else:
+        labels = group_labels(df, group_col)
+        levels = _levels(df, group_col)
+        codes = pd.Series(labels).map({g: i for i, g in enumerate(levels)}).to_numpy(dtype=int)
     strata = np.zeros(len(time), dtype=int) if strata_col is None else group_labels(df, strata_col)
     return time, event, codes, levels, strata
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ayaall.errors import UserError
 
-__all__ = ["AnalysisError", "AnalysisWarning", "group_labels", "survival_arrays"]
+__all__ = ["AnalysisError", "AnalysisWarning", "group_codes", "group_labels", "survival_arrays"]
 
 
 class AnalysisError(UserError):
@@ -67,3 +67,33 @@ def group_labels(df: pd.DataFrame, group_col: str) -> np.ndarray:
     if col.isna().any():
         raise AnalysisError(f"Column {group_col!r} has {int(col.isna().sum())} missing values.")
     return col.astype(str).to_numpy()
+
+
+def group_codes(df: pd.DataFrame, group_col: str) -> tuple[list[str], np.ndarray] | None:
+    """The groups as R sorts factor levels, named as text, and each row's index into them; None when a
+    shortcut does not apply (callers then use ``group_labels``).
+
+    The names are ``[str(v) for v in sorted(pd.unique(column))]`` and a row's group is the one whose
+    name is ``group_labels``' text of the row, as the callers computed them before, but from one hash
+    pass over the rows (no per-row text, no second pass). None when some group's name is not its rows'
+    text or two groups share a name, cases the callers' own rules decide. Missing values are an error,
+    as in ``group_labels``.
+    """
+    if group_col not in df.columns:
+        raise AnalysisError(f"The data has no column named {group_col!r}.")
+    col = df[group_col]
+    codes, _ = pd.factorize(col)  # order of first appearance, as pd.unique; missing values -1
+    missing = int((codes < 0).sum())
+    if missing:
+        raise AnalysisError(f"Column {group_col!r} has {missing} missing values.")
+    # each group's first row: where the running maximum of the codes steps up
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+    rows = col.iloc[first]
+    values, text = pd.unique(rows), rows.astype(str).to_numpy()
+    order = sorted(range(len(first)), key=lambda i: values[i])
+    names = [str(values[i]) for i in order]
+    if len(set(names)) < len(names) or names != [text[i] for i in order]:
+        return None
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    return names, rank[codes]

@@ -230,15 +230,25 @@ def _protect_runs(
         hidden_sum[-1] += remainder
         hidden_count[-1] += 1
     exposed = (hidden_count > 0) & ((hidden_count < 2) | (hidden_sum < min_cell))
-    for run in np.flatnonzero(exposed):
-        cells = np.arange(bounds[run], bounds[run + 1])
-        free = cells[~mask[cells]]
-        free = free[np.argsort(values[free], kind="stable")]
-        enough = (hidden_count[run] + np.arange(1, len(free) + 1) >= 2) & (
-            hidden_sum[run] + np.cumsum(values[free]) >= min_cell
-        )
-        first = np.argmax(enough) if enough.any() else len(free)
-        mask[free[: first + 1]] = True
+    # the free cells of the exposed runs, each run's smallest first (ties in cell order), all runs at once
+    run = np.repeat(np.arange(len(starts)), np.diff(bounds))
+    cells = np.arange(bounds[0], bounds[-1])
+    free = exposed[run] & ~mask[cells]
+    cells, run = cells[free], run[free]
+    order = np.lexsort((values[cells], run))  # stable: by run, then value, then cell
+    cells, run = cells[order], run[order]
+    if len(cells) == 0:
+        return mask.reshape(n_rows, n_cols)
+    first = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])  # each run's first free cell
+    size = np.diff(np.r_[first, len(run)])
+    taken = np.arange(1, len(run) + 1) - np.repeat(first, size)  # 1, 2, ... within the run
+    # counts are whole numbers: the running sums are exact, whatever the order of the additions
+    running = np.cumsum(values[cells])
+    running -= np.repeat(running[first] - values[cells[first]], size)
+    enough = (hidden_count[run] + taken >= 2) & (hidden_sum[run] + running >= min_cell)
+    # mask each run's cells up to its first that is enough, or all of them when none is
+    stop = np.minimum.reduceat(np.where(enough, taken, len(run) + 1), first)
+    mask[cells[taken <= np.repeat(stop, size)]] = True
     return mask.reshape(n_rows, n_cols)
 
 

@@ -71,6 +71,7 @@ __all__ = [
 ]
 
 EXPOSED, UNEXPOSED = "exposed", "unexposed"
+_GROUPS = [UNEXPOSED, EXPOSED]  # indexed by exposed (0/1)
 #: exposure name -> analysis_patients date column of its first occurrence
 EXPOSURES = {"hct": "hct1_date", "car_t": "car_t1_date"}
 
@@ -144,16 +145,22 @@ def start_stop_frame(df: pd.DataFrame, duration_col: str, event_col: str, exposu
     expo = pd.to_numeric(df[exposure_time_col], errors="coerce").to_numpy(dtype=float)
     never = np.isnan(expo) | (expo >= time)
     split = ~never & (expo > 0)
-    base = df.reset_index(drop=True).assign(row_id=np.arange(len(df)))
-    first = base.assign(
-        start=0.0,
-        stop=np.where(split, expo, time),
-        event=np.where(split, 0, event.astype(int)),
-        exposed=np.where(never | split, 0, 1),
+    # one row per patient, two for a split one: its unexposed (0, e] row, then its exposed (e, T] row
+    rows = np.repeat(np.arange(len(df)), np.where(split, 2, 1))
+    second = np.zeros(len(rows), dtype=bool)
+    second[1:] = rows[1:] == rows[:-1]
+    cut = split[rows] & ~second  # the unexposed row of a split patient, ending at exposure
+    return (
+        df.iloc[rows]
+        .reset_index(drop=True)
+        .assign(
+            row_id=rows,
+            start=np.where(second, expo[rows], 0.0),
+            stop=np.where(cut, expo[rows], time[rows]),
+            event=np.where(cut, 0, event[rows].astype(int)),
+            exposed=np.where(second | ~(never | split)[rows], 1, 0),
+        )
     )
-    second = base[split].assign(start=expo[split], stop=time[split], event=event[split].astype(int), exposed=1)
-    out = pd.concat([first, second], ignore_index=True)
-    return out.sort_values(["row_id", "start"], kind="stable").reset_index(drop=True)
 
 
 def _counting_arrays(data: pd.DataFrame, start_col: str, stop_col: str, event_col: str):
@@ -217,77 +224,69 @@ def simon_makuch(
     Simon & Makuch (1984); Therneau & Grambsch (2000), section 3.7.
     """
     entry, stop, event = _counting_arrays(data, start_col, stop_col, event_col)
-    labels = _exposure_labels(data, group_col)
+    names, codes = _exposure_groups(data, group_col)
     ids = data["row_id"].to_numpy() if "row_id" in data.columns else np.arange(len(data))
     curves, summaries = [], []
-    for name in sorted(set(labels)):
-        m = labels == name
+    for i, name in enumerate(names):
+        m = codes == i
         table = _product_limit(entry[m], stop[m], event[m], conf_level)
         table.insert(0, "group", name)
         curves.append(table)
         summaries.append(
-            {"group": name, "n": len(np.unique(ids[m])), "events": int(event[m].sum()), "median_days": _median(table)}
+            {"group": name, "n": len(pd.unique(ids[m])), "events": int(event[m].sum()), "median_days": _median(table)}
         )
     return SimonMakuchResult(pd.concat(curves, ignore_index=True), pd.DataFrame(summaries), conf_level)
 
 
-def _exposure_labels(data: pd.DataFrame, group_col: str) -> np.ndarray:
+def _exposure_groups(data: pd.DataFrame, group_col: str) -> tuple[list[str], np.ndarray]:
+    """The groups present, sorted (numeric 1 is ``"exposed"``, other numbers ``"unexposed"``; text as
+    it is), and each row's index into them."""
     if group_col not in data.columns:
         raise AnalysisError(f"The data has no column named {group_col!r}.")
     values = data[group_col]
     if values.isna().any():
         raise AnalysisError(f"Column {group_col!r} has missing values.")  # no count: errors become notes
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return np.where(values.astype(int).to_numpy() == 1, EXPOSED, UNEXPOSED)
-    return values.astype(str).to_numpy()
+        exposed = values.astype(int).to_numpy() == 1
+        names = [g for g, there in ((EXPOSED, exposed.any()), (UNEXPOSED, not exposed.all())) if there]
+        return names, np.where(exposed, 0, len(names) - 1)  # EXPOSED sorts before UNEXPOSED
+    names, codes = np.unique(values.astype(str).to_numpy(), return_inverse=True)
+    return [str(g) for g in names], codes.reshape(-1)
 
 
 def _product_limit(entry, stop, event, conf_level) -> pd.DataFrame:
-    times = np.unique(np.concatenate([stop, entry[np.isfinite(entry)]]))
-    ends = np.searchsorted(times, stop)
+    fin = np.isfinite(entry)
+    # every interval end and finite start, and where each is among them (unique's inverse: no binary
+    # search of unsorted values)
+    times, where = np.unique(np.concatenate([stop, entry[fin]]), return_inverse=True)
+    ends, starts = where[: len(stop)], where[len(stop) :]
     n_end = np.bincount(ends, minlength=len(times))
     deaths = np.bincount(ends, weights=event.astype(float), minlength=len(times))
-    fin = np.isfinite(entry)
-    entered = np.bincount(np.searchsorted(times, entry[fin]), minlength=len(times))
-    # at risk at t: entry < t <= stop  ==  (#stop >= t) - (#entry >= t)
-    stop_sorted, entry_sorted = np.sort(stop), np.sort(entry)
-    at_risk = (len(stop) - np.searchsorted(stop_sorted, times, "left")) - (
-        len(entry) - np.searchsorted(entry_sorted, times, "left")
-    )
+    entered = np.bincount(starts, minlength=len(times))
+    # at risk at t: entry < t <= stop  ==  (#stop >= t) - (#entry >= t); every stop and finite entry is one
+    # of the times, so both are counts from t on (exact integers)
+    at_risk = (len(stop) - (np.cumsum(n_end) - n_end)) - np.cumsum(entered[::-1])[::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         hazard = np.where(deaths > 0, deaths / at_risk, 0.0)
         surv = np.cumprod(1.0 - hazard)
         var_log = np.cumsum(np.where(deaths > 0, deaths / (at_risk * (at_risk - deaths)), 0.0))
     se_log = np.sqrt(var_log)
     lower, upper = _loglog_ci(surv, se_log, conf_level)
-    table = pd.DataFrame(
+    std_err = np.where(surv > 0, surv * np.where(np.isfinite(se_log), se_log, 0.0), np.nan)
+    rows = n_end + entered > 0  # times where an interval ends or starts; a time-0 row first
+    return pd.DataFrame(
         {
-            "time_days": times,
-            "at_risk": at_risk.astype(int),
-            "events": deaths.astype(int),
-            "censored": (n_end - deaths).astype(int),
-            "entered": entered.astype(int),
-            "survival": surv,
-            "std_err": np.where(surv > 0, surv * np.where(np.isfinite(se_log), se_log, 0.0), np.nan),
-            "ci_lower": lower,
-            "ci_upper": upper,
+            "time_days": np.r_[0.0, times[rows]],
+            "at_risk": np.r_[int(np.isinf(entry).sum()), at_risk[rows]].astype(int),
+            "events": np.r_[0, deaths[rows].astype(int)],
+            "censored": np.r_[0, (n_end - deaths)[rows].astype(int)],
+            "entered": np.r_[0, entered[rows]].astype(int),
+            "survival": np.r_[1.0, surv[rows]],
+            "std_err": np.r_[0.0, std_err[rows]],
+            "ci_lower": np.r_[1.0, lower[rows]],
+            "ci_upper": np.r_[1.0, upper[rows]],
         }
     )
-    table = table[(table["events"] + table["censored"] + table["entered"]) > 0]
-    first = pd.DataFrame(
-        {
-            "time_days": [0.0],
-            "at_risk": [int(np.isinf(entry).sum())],
-            "events": [0],
-            "censored": [0],
-            "entered": [0],
-            "survival": [1.0],
-            "std_err": [0.0],
-            "ci_lower": [1.0],
-            "ci_upper": [1.0],
-        }
-    )
-    return pd.concat([first, table], ignore_index=True)
 
 
 def _loglog_ci(surv, se_log, conf_level):
@@ -359,13 +358,14 @@ def mantel_byar_test(
     if variance not in ("breslow", "hypergeometric"):
         raise AnalysisError(f"variance must be 'breslow' or 'hypergeometric', not {variance!r}.")
     entry, stop, event = _counting_arrays(data, start_col, stop_col, event_col)
-    x = (_exposure_labels(data, exposed_col) == EXPOSED).astype(float)
+    names, codes = _exposure_groups(data, exposed_col)
+    x = (codes == names.index(EXPOSED)) if EXPOSED in names else np.zeros(len(codes), dtype=bool)
     if not event.any():
         raise AnalysisError("There are no events, so the Mantel–Byar test cannot compare exposure groups.")
-    t = np.unique(stop[event])
-    n = _at_risk(entry, stop, t, np.ones_like(x))
-    n1 = _at_risk(entry, stop, t, x)
-    idx = np.searchsorted(t, stop[event])
+    t, idx = np.unique(stop[event], return_inverse=True)  # event times, and each event's
+    n = _at_risk(entry, stop, t)
+    n1 = _at_risk(entry[x], stop[x], t)
+    x = x.astype(float)
     d = np.bincount(idx, minlength=len(t)).astype(float)
     d1 = np.bincount(idx, weights=x[event], minlength=len(t))
     frac = n1 / n
@@ -384,15 +384,12 @@ def mantel_byar_test(
     )
 
 
-def _at_risk(entry, stop, times, weights) -> np.ndarray:
-    """sum of weights over intervals with entry < t <= stop, for each t."""
-    o_stop, o_entry = np.argsort(stop), np.argsort(entry)
-    cs_stop = np.concatenate(([0.0], np.cumsum(weights[o_stop])))
-    cs_entry = np.concatenate(([0.0], np.cumsum(weights[o_entry])))
-    total = cs_stop[-1]
-    after_stop = total - cs_stop[np.searchsorted(stop[o_stop], times, "left")]
-    after_entry = total - cs_entry[np.searchsorted(entry[o_entry], times, "left")]
-    return after_stop - after_entry
+def _at_risk(entry, stop, times) -> np.ndarray:
+    """The number of intervals with entry < t <= stop, for each t (as float)."""
+    stop, entry = np.sort(stop), np.sort(entry)
+    after_stop = len(stop) - np.searchsorted(stop, times, "left")
+    after_entry = len(entry) - np.searchsorted(entry, times, "left")
+    return (after_stop - after_entry).astype(float)
 
 
 # ------------------------------------------------------------------------------ landmark
@@ -466,19 +463,21 @@ def fit_landmark(
     rows, curves, summaries, milestones = [], [], [], []
     for mark in sorted(set(marks)):
         keep = time > mark
+        exposed = expo[keep] <= mark
         sub = pd.DataFrame(
             {
                 "time": time[keep] - mark,
                 "event": event[keep].astype(int),
-                "group": np.where(expo[keep] <= mark, EXPOSED, UNEXPOSED),
+                # categorical: fit_km and logrank_test find the groups without hashing text per row
+                "group": pd.Categorical.from_codes(exposed.astype(np.int8), categories=_GROUPS),
             }
         )
         row: dict[str, Any] = {
             "landmark_days": mark,
             "n_at_risk": int(keep.sum()),
-            "n_exposed": int((sub["group"] == EXPOSED).sum()),
-            "n_unexposed": int((sub["group"] == UNEXPOSED).sum()),
-            "events": int(sub["event"].sum()),
+            "n_exposed": int(exposed.sum()),
+            "n_unexposed": int((~exposed).sum()),
+            "events": int(event[keep].sum()),
             "statistic": np.nan,
             "df": np.nan,
             "p": np.nan,
@@ -530,6 +529,8 @@ def exposure_frame(
     origin: str,
     exposure: str,
     columns: Sequence[str] = (),
+    *,
+    identifiers: bool = True,
 ) -> pd.DataFrame:
     """The cohort's rows of an endpoint with ``exposure_days``: days from time zero to the exposure.
 
@@ -542,6 +543,10 @@ def exposure_frame(
         First transplant (``hct1_date``) or first CAR-T (``car_t1_date``) of ``analysis_patients``.
     columns : sequence of str
         Further ``analysis_patients`` columns (covariates).
+    identifiers : bool
+        False leaves out the text columns patient_id and event_desc (as
+        :func:`analyses.cohort.load_analysis_frame`: the analyses need neither); rows are in patient_id
+        order either way.
 
     Returns
     -------
@@ -569,10 +574,11 @@ def exposure_frame(
         unknown = [c for c in columns if c not in known]
         if unknown:
             raise UserError(f"{', '.join(map(repr, unknown))} not a column of analysis_patients.")
-        where, params = cohort_patients_sql(con, cohort)
-        extra = "".join(f', ap."{c}"' for c in dict.fromkeys(columns) if c != "patient_id")
+        where, params = cohort_patients_sql(con, cohort, known)
+        extra = "".join(f', ap."{c}"' for c in dict.fromkeys(columns) if c != "patient_id" or not identifiers)
+        fields = "t.patient_id, t.time_days, t.event_code, t.event_desc" if identifiers else "t.time_days, t.event_code"
         sql = (
-            f"SELECT t.patient_id, t.time_days, t.event_code, t.event_desc{extra}, "
+            f"SELECT {fields}{extra}, "
             f"CAST(date_diff('day', t.origin_date, ap.{EXPOSURES[exposure]}) AS DOUBLE) AS exposure_days "
             "FROM time_to_event t JOIN analysis_patients ap USING (patient_id) "
             f"WHERE t.endpoint = ? AND t.origin = ? AND {where} ORDER BY t.patient_id"
@@ -624,9 +630,8 @@ class _Risk:
 
     def __init__(self, entry, stop, event, w, efron):
         self.entry, self.stop, self.w = entry, stop, w
-        self.times = np.unique(stop[event])
         self.dead = np.flatnonzero(event)
-        self.slot = np.searchsorted(self.times, stop[self.dead])
+        self.times, self.slot = np.unique(stop[self.dead], return_inverse=True)  # event times, each event's
         nd = np.bincount(self.slot, minlength=len(self.times)).astype(float)
         self.meanwt = np.bincount(self.slot, weights=w[self.dead], minlength=len(self.times)) / nd
         self.k_time = np.repeat(np.arange(len(self.times)), nd.astype(int))  # one entry per event
@@ -635,22 +640,26 @@ class _Risk:
         self.frac = k / nd[self.k_time] if efron else np.zeros(len(self.k_time))
         self.nd = nd
         self.o_stop, self.o_entry = np.argsort(stop), np.argsort(entry)
-        self.i_stop = np.searchsorted(stop[self.o_stop], self.times, "left")
-        self.i_entry = np.searchsorted(entry[self.o_entry], self.times, "left")
+        self.stop_sorted, self.entry_sorted = stop[self.o_stop], entry[self.o_entry]
+        self.i_stop = np.searchsorted(self.stop_sorted, self.times, "left")
+        self.i_entry = np.searchsorted(self.entry_sorted, self.times, "left")
 
     def risk_sums(self, v):
         """sum of v over the risk set of every event time (v has rows first)."""
 
         def tail(order, idx):
-            c = np.concatenate((np.zeros((1, *v.shape[1:])), np.cumsum(v[order], axis=0)))
-            return c[-1] - c[idx]
+            c = np.cumsum(v[order], axis=0)
+            before = c[idx - 1]  # the running sum before position idx ...
+            before[idx == 0] = 0.0  # ... which is 0 at the start
+            return c[-1] - before
 
         return tail(self.o_stop, self.i_stop) - tail(self.o_entry, self.i_entry)
 
     def death_sums(self, v):
-        out = np.zeros((len(self.times), *v.shape[1:]))
-        np.add.at(out, self.slot, v[self.dead])
-        return out
+        """sum of v over the events at every event time (bincount adds in row order, as np.add.at)."""
+        dead, nt = v[self.dead].reshape(len(self.dead), -1), len(self.times)
+        sums = [np.bincount(self.slot, weights=dead[:, j], minlength=nt) for j in range(dead.shape[1])]
+        return np.stack(sums, axis=1).reshape(nt, *v.shape[1:])
 
 
 def _cox_pieces(R: _Risk, X, beta):
@@ -718,8 +727,9 @@ def _counting_score_residuals(R: _Risk, X, p) -> np.ndarray:
     xbar /= R.nd[:, None]
     cum_h = np.concatenate(([0.0], np.cumsum(hz)))
     cum_xh = np.concatenate((np.zeros((1, X.shape[1])), np.cumsum(xh, axis=0)))
-    hi = np.searchsorted(R.times, R.stop, "right")
-    lo = np.searchsorted(R.times, R.entry, "right")
+    hi, lo = np.empty(len(R.stop), dtype=np.intp), np.empty(len(R.entry), dtype=np.intp)
+    hi[R.o_stop] = np.searchsorted(R.times, R.stop_sorted, "right")  # sorted queries: far faster than unsorted
+    lo[R.o_entry] = np.searchsorted(R.times, R.entry_sorted, "right")
     H = cum_h[hi] - cum_h[lo]
     XH = cum_xh[hi] - cum_xh[lo]
     own = R.slot
@@ -785,7 +795,7 @@ def fit_cox_counting(
     if missing:
         raise AnalysisError(f"The data has no column named {missing[0]!r}.")
     complete = data[needed].notna().all(axis=1)
-    sub = data.loc[complete]
+    sub = data if complete.all() else data.loc[complete]
     entry, stop, event = _counting_arrays(sub, start_col, stop_col, event_col)
     if not event.any():
         raise AnalysisError("There are no events in this cohort, so a Cox model cannot be fitted.")

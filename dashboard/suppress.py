@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from analyses.km import KMResult
@@ -30,13 +31,23 @@ def curve_for_display(shown: KMResult, full: KMResult | None = None) -> KMResult
     if full is None:
         curve["censored"] = [bool(v is None or (pd.notna(v) and v > 0)) for v in curve["censored"]]
     else:
-        row_of = [full.curve["group"], full.curve.groupby("group", sort=False).cumcount()]
-        flags = pd.Series(full.curve["censored"].to_numpy() > 0, index=row_of)
-        rows = pd.MultiIndex.from_arrays([curve["group"], curve.groupby("group", sort=False).cumcount()])
-        curve["censored"] = flags.reindex(rows).to_numpy(dtype=bool)
+        curve["censored"] = _censoring_flags(curve["group"].to_numpy(), full.curve)
     curve["at_risk"] = None
     curve["events"] = None
     return dataclasses.replace(shown, curve=curve)
+
+
+def _censoring_flags(groups: np.ndarray, full: pd.DataFrame) -> np.ndarray:
+    """Whether ``full`` has censorings at each row of a curve whose rows are, per group, the first rows of
+    that group in ``full``: the i-th row of a group is matched with the group's i-th row of ``full`` (a
+    row without a match is flagged)."""
+    flags = np.ones(len(groups), dtype=bool)
+    full_groups, censored = full["group"].to_numpy(), full["censored"].to_numpy() > 0
+    for group in pd.unique(groups):
+        mine, theirs = np.flatnonzero(groups == group), np.flatnonzero(full_groups == group)
+        matched = min(len(mine), len(theirs))
+        flags[mine[:matched]] = censored[theirs[:matched]]
+    return flags
 
 
 def mask_counts(frame: pd.DataFrame, columns: Iterable[str], min_cell: int, *, totals: bool = True) -> pd.DataFrame:

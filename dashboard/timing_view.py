@@ -290,6 +290,9 @@ class _Part:
     notes: tuple[str, ...] = ()
 
 
+_SURVIVAL_COLUMNS = ("time_days", "event_code", "exposure_days")
+
+
 def _landmark_part(frame: pd.DataFrame, marks: tuple[float, ...], exposure: str, min_cell: int) -> _LandmarkPart:
     milestones = [y * DAYS_PER_YEAR for y in LANDMARK_MILESTONE_YEARS]
     with warnings.catch_warnings(record=True) as caught:
@@ -303,6 +306,7 @@ def _landmark_part(frame: pd.DataFrame, marks: tuple[float, ...], exposure: str,
 def _exposure_part(frame: pd.DataFrame, exposure: str, min_cell: int) -> _Part:
     """Simon–Makuch curves, the Mantel–Byar test, and the time-fixed and time-varying Cox models."""
     notes: list[str] = []
+    frame = frame[list(_SURVIVAL_COLUMNS)]  # the models need no patient_id nor event text: not copied per row
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         counting = start_stop_frame(frame, "time_days", "event_code", "exposure_days")
@@ -345,6 +349,7 @@ def _exposure_part(frame: pd.DataFrame, exposure: str, min_cell: int) -> _Part:
 
 def _adjusted_part(frame: pd.DataFrame, exposure: str, adjust: list[str]) -> _Part:
     notes: list[str] = []
+    frame = frame[list(dict.fromkeys([*_SURVIVAL_COLUMNS, *adjust]))]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         counting = start_stop_frame(frame, "time_days", "event_code", "exposure_days")
@@ -362,16 +367,18 @@ def _adjusted_part(frame: pd.DataFrame, exposure: str, adjust: list[str]) -> _Pa
 def _exposure_frame(
     service: RegistryService, cohort: CohortSpec, endpoint: str, origin: str, exposure: str, columns: list[str]
 ) -> pd.DataFrame:
-    """``analyses.timing.exposure_frame`` on the service's connection, cached (server side only)."""
+    """``analyses.timing.exposure_frame`` on the service's connection, without the text columns (the
+    analyses need neither patient_id nor event_desc), cached (server side only)."""
 
     def compute() -> pd.DataFrame:
         cur = service.cursor()
         try:
-            return exposure_frame(cur, cohort, endpoint, origin, exposure, columns)
+            return exposure_frame(cur, cohort, endpoint, origin, exposure, columns, identifiers=False)
         finally:
             cur.close()
 
-    return service.cached(("exposure_frame", cohort_key(cohort), endpoint, origin, exposure, tuple(columns)), compute)
+    key = ("exposure_frame", cohort_key(cohort), endpoint, origin, exposure, tuple(columns), "no identifiers")
+    return service.cached(key, compute)
 
 
 # ------------------------------------------------------------------------------ Cox tables
