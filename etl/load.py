@@ -32,6 +32,7 @@ from ayaall import __version__
 from ayaall.contract import TABLE_ORDER, TABLES
 from ayaall.endpoints import DEFAULT_AGE_BREAKS, age_group_labels
 from ayaall.errors import UserError
+from etl.enums import create_enum_types
 from etl.extract import ExtractFile, ExtractManifest, find_extract_files, read_manifest
 from etl.raw import load_raw
 from etl.validate import stage_table
@@ -140,6 +141,7 @@ def load_extract(
             con.execute(f"SET temp_directory = '{tmp}.spill'")
             if threads:
                 con.execute(f"SET threads = {int(threads)}")
+            create_enum_types(con, labels)
             con.execute(_ACCOUNT_DDL)
             con.execute(
                 "INSERT INTO load_parameters VALUES (?, ?, ?)",

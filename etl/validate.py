@@ -86,7 +86,8 @@ def _parse(c: ColumnSpec, table: TableSpec) -> str:
     # CODE: the canonical code, a local name mapped by regimen_map, else the unknown value.
     mapped = "WHEN rmap.regimen IS NOT NULL THEN rmap.regimen " if _maps_regimen(table, c) else ""
     unknown = _lit(c.unknown_code_value) if c.unknown_code_value else "NULL"
-    return f"CASE WHEN {t} IS NULL THEN NULL WHEN {_known(c)} THEN upper({t}) {mapped}ELSE {unknown} END"
+    decoded = f"CASE WHEN {t} IS NULL THEN NULL WHEN {_known(c)} THEN upper({t}) {mapped}ELSE {unknown} END"
+    return f"CAST({decoded} AS {c.name}_code)"
 
 
 def _known(c: ColumnSpec) -> str:
