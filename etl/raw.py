@@ -90,9 +90,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: ExtractFile, raw_name: str) -> 
         by_line.setdefault(int(line), (error_type, csv_line))
     encoding = [line for line, (etype, _) in by_line.items() if "UNICODE" in etype or "ENCODING" in etype]
     if encoding:
-        raise UserError(
-            f"{f.path} is not UTF-8 text (first bad byte on line {min(encoding)}); re-export it as UTF-8."
-        )
+        raise UserError(f"{f.path} is not UTF-8 text (first bad byte on line {min(encoding)}); re-export it as UTF-8.")
     lines = sorted(by_line)
     if lines:
         # Kept row i (0-based, in file order) sits on line i + 2 plus the rejected lines before it.
