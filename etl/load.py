@@ -141,7 +141,7 @@ def load_extract(
             con.execute(f"SET temp_directory = '{tmp}.spill'")
             if threads:
                 con.execute(f"SET threads = {int(threads)}")
-            create_enum_types(con, labels)
+            create_enum_types(con, labels, tuple(f.path.name for f in files.values()))
             con.execute(_ACCOUNT_DDL)
             con.execute(
                 "INSERT INTO load_parameters VALUES (?, ?, ?)",
@@ -182,7 +182,7 @@ def _load_table(
     step(f"loading {table}")
     if f is None:  # an optional table that was not given: empty, so the derivations still run
         cols = ", ".join(f'"{c.name}" VARCHAR' for c in spec.columns)
-        con.execute(f"CREATE TABLE raw_{table} ({cols}, source_file VARCHAR, source_line BIGINT)")
+        con.execute(f"CREATE TABLE raw_{table} ({cols}, source_file source_file_code, source_line BIGINT)")
         present = spec.column_names
         rows_read = 0
     else:
