@@ -189,9 +189,10 @@ def read_frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] =
     for i, dtype in enumerate(frame.dtypes):
         if isinstance(dtype, pd.CategoricalDtype):
             cat = frame.iloc[:, i].array
-            # code -1 (missing) picks the None appended after the categories
-            text = np.append(cat.categories.to_numpy(dtype=object), None)[cat.codes]
-            frame.isetitem(i, text)
+            # code -1 (missing) picks the None placed after the categories
+            lookup = np.empty(len(cat.categories) + 1, dtype=object)
+            lookup[:-1] = cat.categories.to_numpy(dtype=object)
+            frame.isetitem(i, lookup[cat.codes])
     return frame
 
 

@@ -104,7 +104,7 @@ def compare(ref_db: Path, new_db: Path, enum_as_text: bool = False) -> list[tupl
         listing = "SELECT table_name FROM information_schema.tables ORDER BY table_name"
         ref_tables = [t for (t,) in ref.execute(listing).fetchall()]
         new_tables = [t for (t,) in new.execute(listing).fetchall()]
-        out = []
+        out: list[tuple[str, int, str | None, list[str]]] = []
         for table in sorted(set(ref_tables) | set(new_tables)):
             if table not in new_tables or table not in ref_tables:
                 where = "the new database" if table not in new_tables else "the reference database"
