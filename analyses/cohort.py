@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from ayaall.endpoints import endpoint_spec
@@ -27,6 +28,7 @@ __all__ = [
     "cohort_patients_sql",
     "connect_readonly",
     "load_analysis_frame",
+    "read_frame",
 ]
 
 _RANGE_KEYS = {"min", "max"}
@@ -163,12 +165,35 @@ def connect_readonly(db_path: str | Path) -> duckdb.DuckDBPyConnection:
 
 
 def analysis_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Columns of ``analysis_patients`` and their DuckDB types."""
+    """Columns of ``analysis_patients`` and their DuckDB types, a coded (ENUM) column as VARCHAR.
+
+    The loader stores coded columns as ENUMs of their codes (``etl/enums.py``); what they hold, and
+    how they filter and sort, is text.
+    """
     rows = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_name = 'analysis_patients' ORDER BY ordinal_position"
     ).fetchall()
-    return {name: dtype for name, dtype in rows}
+    return {name: "VARCHAR" if dtype.startswith("ENUM(") else dtype for name, dtype in rows}
+
+
+def read_frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+    """The rows of ``sql`` as a DataFrame, coded (ENUM) columns as text: what every analysis reads.
+
+    DuckDB hands an ENUM column to pandas as a Categorical, which behaves differently from text
+    (grouping lists unobserved categories, ``unique`` and ``astype`` change); the loader stores coded
+    columns as ENUMs only to store them cheaply (``etl/enums.py``). So each Categorical column becomes
+    what a VARCHAR column gives: an object column of ``str``, ``None`` where missing.
+    """
+    frame = con.execute(sql, list(params)).df()
+    for i, dtype in enumerate(frame.dtypes):
+        if isinstance(dtype, pd.CategoricalDtype):
+            cat = frame.iloc[:, i].array
+            # code -1 (missing) picks the None placed after the categories
+            lookup = np.empty(len(cat.categories) + 1, dtype=object)
+            lookup[:-1] = cat.categories.to_numpy(dtype=object)
+            frame.isetitem(i, lookup[cat.codes])
+    return frame
 
 
 def attrition(con: duckdb.DuckDBPyConnection, cohort: CohortSpec) -> pd.DataFrame:
@@ -262,7 +287,7 @@ def load_analysis_frame(
             "FROM time_to_event t JOIN analysis_patients ap USING (patient_id) "
             f"WHERE t.endpoint = ? AND t.origin = ? AND {where} ORDER BY t.patient_id"
         )
-        return con.execute(sql, [endpoint, origin, *params]).df()
+        return read_frame(con, sql, [endpoint, origin, *params])
     finally:
         if not isinstance(db_path, duckdb.DuckDBPyConnection):
             con.close()

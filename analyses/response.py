@@ -146,7 +146,7 @@ def response_frame(con_or_db: Any, cohort: Any, line: int, columns: Sequence[str
     """
     import duckdb
 
-    from analyses.cohort import analysis_columns, cohort_patients_sql, connect_readonly
+    from analyses.cohort import analysis_columns, cohort_patients_sql, connect_readonly, read_frame
     from ayaall.errors import UserError
 
     if line not in (1, 2):
@@ -178,7 +178,7 @@ def response_frame(con_or_db: Any, cohort: Any, line: int, columns: Sequence[str
             WHERE {where} AND {started}
             GROUP BY ALL ORDER BY ap.patient_id
         """
-        return con.execute(sql, [line, *params]).df()
+        return read_frame(con, sql, [line, *params])
     finally:
         if own:
             con.close()

@@ -557,7 +557,7 @@ def exposure_frame(
     """
     import duckdb
 
-    from analyses.cohort import analysis_columns, cohort_patients_sql, connect_readonly
+    from analyses.cohort import analysis_columns, cohort_patients_sql, connect_readonly, read_frame
     from ayaall.endpoints import endpoint_spec
     from ayaall.errors import UserError
 
@@ -583,7 +583,7 @@ def exposure_frame(
             "FROM time_to_event t JOIN analysis_patients ap USING (patient_id) "
             f"WHERE t.endpoint = ? AND t.origin = ? AND {where} ORDER BY t.patient_id"
         )
-        return con.execute(sql, [endpoint, origin, *params]).df()
+        return read_frame(con, sql, [endpoint, origin, *params])
     finally:
         if own:
             con.close()

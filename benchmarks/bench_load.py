@@ -9,7 +9,13 @@ For each size: generate a seeded extract (unless it is already there), then in s
 - the write alone: the tables that load wrote, copied from memory into a fresh database file (no
   parsing, checking or deriving: what storing that output costs by itself).
 
-Usage: python benchmarks/bench_load.py [--sizes 100000 1000000] [--out benchmarks/out]
+``--against REV`` also times the loader of git revision REV (exported with ``git archive``), in the
+same rounds: each round runs the floor, the loader of REV, this loader and the write alone of each
+loader's database, one after the other, so both loaders see the same machine load. It then prints
+medians with the range over the rounds, and the CPU time (user + system, all threads) of each load.
+
+Usage: python benchmarks/bench_load.py [--sizes 100000 1000000] [--out benchmarks/out] [--repeat 3]
+       [--against REV]
 Prints a markdown table: wall time, peak RSS and the ratios load / floor and write alone / floor.
 """
 
@@ -19,10 +25,15 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 _FLOOR = """
 import duckdb, sys, time, resource
@@ -62,13 +73,75 @@ import sys, time, resource
 from etl import load_extract
 t = time.perf_counter()
 r = load_extract(sys.argv[1], sys.argv[2])
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, r.time_to_event_rows)
+wall = time.perf_counter() - t
+u = resource.getrusage(resource.RUSAGE_SELF)
+print(wall, u.ru_maxrss, r.time_to_event_rows, u.ru_utime + u.ru_stime)
 """
 
 
-def _run(code: str, *args: str) -> list[float]:
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+def _run(code: str, *args: str, tree: Path = ROOT) -> list[float]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, env=env, cwd=tree
+    )
     return [float(x) for x in out.stdout.split()]
+
+
+def _checkout(rev: str, into: Path) -> Path:
+    """The files of git revision ``rev`` (``git archive``), extracted under ``into``."""
+    archive = into / "tree.tar"
+    with archive.open("wb") as fh:
+        subprocess.run(["git", "archive", rev], check=True, stdout=fh, cwd=ROOT)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into / "tree", filter="data")
+    return into / "tree"
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+
+
+def _against(args: argparse.Namespace) -> None:
+    """Alternating rounds of the floor, the loader of ``args.against`` and this loader, per size."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
+        trees = {args.against: _checkout(args.against, Path(tmp)), "this": ROOT}
+        for n in args.sizes:
+            extract = args.out / f"extract_{n}"
+            _generate(n, extract)
+            runs: dict[str, dict[str, list[float]]] = {
+                name: {"load": [], "cpu": [], "write": [], "peak": []} for name in trees
+            }
+            floors = []
+            for _ in range(args.repeat):
+                floor_db = args.out / f"floor_{n}.duckdb"
+                floor_db.unlink(missing_ok=True)
+                floors.append(_run(_FLOOR, str(extract), str(floor_db))[0])
+                for name, tree in trees.items():
+                    db, write_db = args.out / f"load_{n}.duckdb", args.out / f"write_{n}.duckdb"
+                    db.unlink(missing_ok=True)
+                    write_db.unlink(missing_ok=True)
+                    wall, peak, _rows, cpu = _run(_LOAD, str(extract), str(db), tree=tree)
+                    runs[name]["load"].append(wall)
+                    runs[name]["cpu"].append(cpu)
+                    runs[name]["peak"].append(peak / 1024)
+                    runs[name]["write"].append(_run(_WRITE, str(db), str(write_db))[0])
+                    write_db.unlink(missing_ok=True)
+            for name, r in runs.items():
+                ratios = [load / floor for load, floor in zip(r["load"], floors, strict=True)]
+                rows.append({"patients": n, "loader": name, "floor_s": floors, **r, "ratio": ratios})
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
+    print(f"{args.repeat} alternating rounds; median (min–max)")
+    print(
+        "| loader | patients | DuckDB read_csv s | ayaall load s | load CPU s | load / read | write alone s | peak MB |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['loader']} | {r['patients']:,} | {_spread(r['floor_s'])} | {_spread(r['load'])} | "
+            f"{_spread(r['cpu'])} | {_spread(r['ratio'])} | {_spread(r['write'])} | {max(r['peak']):,.0f} |"
+        )
+    (args.out / "bench_load_against.json").write_text(json.dumps(rows, indent=2))
 
 
 def _generate(n: int, folder: Path) -> float:
@@ -86,8 +159,13 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     parser.add_argument("--repeat", type=int, default=1, help="runs of each timing; the best is reported")
+    parser.add_argument("--against", metavar="REV", help="also time the loader of git revision REV, alternating")
     args = parser.parse_args()
+    args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.against:
+        _against(args)
+        return
     rows = []
     for n in args.sizes:
         extract = args.out / f"extract_{n}"

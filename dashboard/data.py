@@ -19,7 +19,14 @@ import duckdb
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from analyses.cohort import CohortSpec, attrition, cohort_patients_sql, connect_readonly, load_analysis_frame
+from analyses.cohort import (
+    CohortSpec,
+    attrition,
+    cohort_patients_sql,
+    connect_readonly,
+    load_analysis_frame,
+    read_frame,
+)
 from dashboard.filters import FILTERS
 
 __all__ = ["LRUCache", "RegistryService", "cohort_key"]
@@ -97,7 +104,7 @@ class RegistryService:
     def query_df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         cur = self.cursor()
         try:
-            return cur.execute(sql, list(params)).df()
+            return read_frame(cur, sql, params)
         finally:
             cur.close()
 
@@ -185,9 +192,9 @@ class RegistryService:
                 cols = ", ".join(
                     f'ap."{c}"' for c in dict.fromkeys([*(["patient_id"] if identifiers else []), *columns])
                 )
-                return cur.execute(
-                    f"SELECT {cols} FROM analysis_patients ap WHERE {where} ORDER BY ap.patient_id", params
-                ).df()
+                return read_frame(
+                    cur, f"SELECT {cols} FROM analysis_patients ap WHERE {where} ORDER BY ap.patient_id", params
+                )
             finally:
                 cur.close()
 

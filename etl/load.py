@@ -32,6 +32,7 @@ from ayaall import __version__
 from ayaall.contract import TABLE_ORDER, TABLES
 from ayaall.endpoints import DEFAULT_AGE_BREAKS, age_group_labels
 from ayaall.errors import UserError
+from etl.enums import create_enum_types
 from etl.extract import ExtractFile, ExtractManifest, find_extract_files, read_manifest
 from etl.raw import load_raw
 from etl.validate import stage_table
@@ -140,6 +141,7 @@ def load_extract(
             con.execute(f"SET temp_directory = '{tmp}.spill'")
             if threads:
                 con.execute(f"SET threads = {int(threads)}")
+            create_enum_types(con, labels, tuple(f.path.name for f in files.values()))
             con.execute(_ACCOUNT_DDL)
             con.execute(
                 "INSERT INTO load_parameters VALUES (?, ?, ?)",
@@ -180,7 +182,7 @@ def _load_table(
     step(f"loading {table}")
     if f is None:  # an optional table that was not given: empty, so the derivations still run
         cols = ", ".join(f'"{c.name}" VARCHAR' for c in spec.columns)
-        con.execute(f"CREATE TABLE raw_{table} ({cols}, source_file VARCHAR, source_line BIGINT)")
+        con.execute(f"CREATE TABLE raw_{table} ({cols}, source_file source_file_code, source_line BIGINT)")
         present = spec.column_names
         rows_read = 0
     else:

@@ -6,8 +6,10 @@ broken quote) are rejected by the reader with their physical line number; they g
 and the kept rows' line numbers are recovered around them. Parquet rows carry their 1-based row
 number as ``source_line``.
 
-``source_line`` is the file's physical line (the header is line 1) for CSV files whose values hold
-no line breaks; a quoted value with a line break shifts the lines that follow it.
+``source_file`` is stored as the load's ENUM of the extract's file names (``etl.enums``; one value
+per table, read back as the name). ``source_line`` is the file's physical line (the header is
+line 1) for CSV files whose values hold no line breaks; a quoted value with a line break shifts the
+lines that follow it.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def load_raw(con: duckdb.DuckDBPyConnection, f: ExtractFile) -> RawTable:
     if f.fmt == "parquet":
         try:
             con.execute(
-                f"CREATE TABLE {raw_name} AS SELECT {select_cols}, ? AS source_file, "
+                f"CREATE TABLE {raw_name} AS SELECT {select_cols}, CAST(? AS source_file_code) AS source_file, "
                 f"CAST(file_row_number + 1 AS BIGINT) AS source_line "
                 f"FROM read_parquet(?, file_row_number = true)",
                 [f.path.name, str(f.path)],
@@ -71,7 +73,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: ExtractFile, raw_name: str) -> 
     try:
         # One pass: rows are numbered as read (the scan keeps file order); the header is line 1.
         con.execute(
-            f"CREATE TABLE {raw_name} AS SELECT {quoted}, ? AS source_file, "
+            f"CREATE TABLE {raw_name} AS SELECT {quoted}, CAST(? AS source_file_code) AS source_file, "
             "CAST(row_number() OVER () + 1 AS BIGINT) AS source_line "
             f"FROM read_csv(?, columns = {columns}, header = true, "
             "auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
@@ -90,9 +92,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: ExtractFile, raw_name: str) -> 
         by_line.setdefault(int(line), (error_type, csv_line))
     encoding = [line for line, (etype, _) in by_line.items() if "UNICODE" in etype or "ENCODING" in etype]
     if encoding:
-        raise UserError(
-            f"{f.path} is not UTF-8 text (first bad byte on line {min(encoding)}); re-export it as UTF-8."
-        )
+        raise UserError(f"{f.path} is not UTF-8 text (first bad byte on line {min(encoding)}); re-export it as UTF-8.")
     lines = sorted(by_line)
     if lines:
         # Kept row i (0-based, in file order) sits on line i + 2 plus the rejected lines before it.

@@ -84,18 +84,29 @@ def _parse(c: ColumnSpec, table: TableSpec) -> str:
         )
         return f"CASE WHEN isfinite({d}){bounds} THEN {d} END"
     # CODE: the canonical code, a local name mapped by regimen_map, else the unknown value.
-    mapped = "WHEN rmap.regimen IS NOT NULL THEN rmap.regimen " if _maps_regimen(table, c) else ""
-    unknown = _lit(c.unknown_code_value) if c.unknown_code_value else "NULL"
-    return f"CASE WHEN {t} IS NULL THEN NULL WHEN {_known(c)} THEN upper({t}) {mapped}ELSE {unknown} END"
+    mapped = "rmap.regimen, " if _maps_regimen(table, c) else ""
+    unknown = f"CAST({_lit(c.unknown_code_value)} AS {_enum(c)})" if c.unknown_code_value else "NULL"
+    return f"CASE WHEN {t} IS NOT NULL THEN coalesce({_k(c)}, {mapped}{unknown}) END"
 
 
-def _known(c: ColumnSpec) -> str:
-    """SQL boolean: the (present) value of the code column ``c`` is one of its codes, in any case.
+def _enum(c: ColumnSpec) -> str:
+    """The ENUM type of the code column ``c`` (``etl.enums``)."""
+    return f"{c.name}_code"
 
-    ``list_position`` rather than ``IN (...)``: DuckDB may plan an ``IN`` list as a join, which here
-    costs more than the lookup and breaks the rows' order before the sort in ``_staged_sql``.
+
+def _k(c: ColumnSpec) -> str:
+    return f"k_{c.name}"
+
+
+def _known_sql(c: ColumnSpec) -> str:
+    """SQL for ``k_<col>``: the (present) value of the code column ``c`` as its code, in any case; NULL
+    when it is none of the codes.
+
+    One cast to the column's ENUM type, which looks the text up among the codes (rather than an
+    ``IN (...)`` list, which DuckDB may plan as a join that breaks the rows' order before the sort
+    in ``_staged_sql``).
     """
-    return f"list_position([{', '.join(_lit(x) for x in c.codes)}], upper({_t(c)})) IS NOT NULL"
+    return f"try_cast(upper({_t(c)}) AS {_enum(c)})"
 
 
 def _maps_regimen(table: TableSpec, c: ColumnSpec) -> bool:
@@ -106,7 +117,7 @@ def _valid(c: ColumnSpec, table: TableSpec) -> str:
     """SQL boolean: the present value is usable as it stands (a known or mapped code, a parse)."""
     if c.kind is Kind.CODE:
         mapped = " OR rmap.regimen IS NOT NULL" if _maps_regimen(table, c) else ""
-        return f"({_known(c)}{mapped})"
+        return f"({_k(c)} IS NOT NULL{mapped})"
     return f"({_v(c)} IS NOT NULL)"
 
 
@@ -179,11 +190,13 @@ def _checked_sql(table: TableSpec, present: tuple[str, ...], only_lines: str | N
     q_col = f"CASE {' '.join(fails_col)} END" if fails_col else "CAST(NULL AS VARCHAR)"
     q_msg = f"CASE {' '.join(fails_msg)} END" if fails_msg else "CAST(NULL AS VARCHAR)"
     warn_sql = (", " + ", ".join(warns)) if warns else ""
+    known = "".join(f", {_known_sql(c)} AS {_k(c)}" for c in table.columns if c.kind is Kind.CODE)
     return (
         f"WITH trimmed AS (SELECT raw.source_file, raw.source_line, {', '.join(trims)} "
-        f"FROM raw_{table.name} raw{f' SEMI JOIN ({only_lines}) flagged USING (source_line)' if only_lines else ''}) "
+        f"FROM raw_{table.name} raw{f' SEMI JOIN ({only_lines}) flagged USING (source_line)' if only_lines else ''}), "
+        f"coded AS (SELECT *{known} FROM trimmed) "
         f"SELECT trimmed.*, {values}, {q_col} AS q_column, {q_msg} AS q_reason{warn_sql} "
-        f"FROM trimmed {join}"
+        f"FROM coded AS trimmed {join}"
     )
 
 

@@ -56,7 +56,7 @@ def _handle(args: argparse.Namespace) -> int:
 
 def run(db: Any, cohort: Any, by: str, variables: list[str], *, min_cell: int = 11) -> dict[str, Any]:
     """The ``analyze table1`` JSON document as a dict."""
-    from analyses.cohort import cohort_patients_sql, connect_readonly
+    from analyses.cohort import cohort_patients_sql, connect_readonly, read_frame
 
     check_min_cell(min_cell)
     con = connect_readonly(db)
@@ -71,7 +71,7 @@ def run(db: Any, cohort: Any, by: str, variables: list[str], *, min_cell: int = 
             )
         where, params = cohort_patients_sql(con, cohort)
         cols = ", ".join(f'ap."{c}"' for c in dict.fromkeys([by, *variables]))
-        frame = con.execute(f"SELECT {cols} FROM analysis_patients ap WHERE {where}", params).df()
+        frame = read_frame(con, f"SELECT {cols} FROM analysis_patients ap WHERE {where}", params)
     finally:
         con.close()
     raw = table_one(frame, by, [v for v in variables if v != by])

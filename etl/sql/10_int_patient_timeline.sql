@@ -43,7 +43,7 @@ resp AS (
            count(*) FILTER (WHERE a.line_no = 2 AND a.observed AND a.remission) AS line2_remissions,
            min(a.assessment_date) FILTER (WHERE a.line_no = 2 AND a.observed AND a.remission)
                AS line2_remission_date,
-           arg_min(coalesce(a.mrd, 'UNK'), a.assessment_date)
+           arg_min(coalesce(a.mrd, CAST('UNK' AS mrd_code)), a.assessment_date)
                FILTER (WHERE a.line_no = 1 AND a.observed AND a.remission) AS mrd_eoi
     FROM assessments AS a
     GROUP BY a.patient_id

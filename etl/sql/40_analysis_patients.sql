@@ -1,29 +1,31 @@
 -- analysis_patients: one row per patient, the columns a cohort is filtered and grouped by
 -- (endpoints.md). Excluded patients are here too, with excluded_reason set (NULL when included),
 -- so the attrition view can count them; the *_date columns serve the treatment-timing analyses.
+-- Coded columns are ENUMs (etl/enums.py): a default is cast to the column's type once, so the
+-- staged ENUM passes through; regimens and age groups take NONE/UNK, which their source lacks.
 CREATE OR REPLACE TABLE analysis_patients AS
 WITH first_exclusion AS (
     SELECT patient_id, arg_min(reason, priority) AS excluded_reason
     FROM int_exclusions GROUP BY patient_id
 )
 SELECT pt.patient_id,
-       coalesce(pt.sex, 'U') AS sex,
-       coalesce(pt.race, 'UNK') AS race,
-       coalesce(pt.ethnicity, 'UNK') AS ethnicity,
+       coalesce(pt.sex, CAST('U' AS sex_code)) AS sex,
+       coalesce(pt.race, CAST('UNK' AS race_code)) AS race,
+       coalesce(pt.ethnicity, CAST('UNK' AS ethnicity_code)) AS ethnicity,
        pt.center_id,
        dx.dx_date,
        CAST(year(dx.dx_date) AS INTEGER) AS dx_year,
        dx.age_at_dx,
-       coalesce(band.label, 'UNK') AS age_group,
+       CAST(coalesce(band.label, 'UNK') AS age_group_code) AS age_group,
        dx.lineage,
-       coalesce(dx.subtype, 'UNK') AS subtype,
+       coalesce(dx.subtype, CAST('UNK' AS subtype_code)) AS subtype,
        dx.wbc_at_dx,
-       coalesce(dx.cns_status, 'UNK') AS cns_status,
-       coalesce(t.frontline_regimen, 'NONE') AS frontline_regimen,
-       coalesce(t.salvage_regimen, 'NONE') AS salvage_regimen,
+       coalesce(dx.cns_status, CAST('UNK' AS cns_status_code)) AS cns_status,
+       CAST(coalesce(t.frontline_regimen, 'NONE') AS any_regimen_code) AS frontline_regimen,
+       CAST(coalesce(t.salvage_regimen, 'NONE') AS any_regimen_code) AS salvage_regimen,
        t.induction_failure,
        t.cr1 IS NOT NULL AS cr1,
-       coalesce(t.mrd_eoi, 'UNK') AS mrd_eoi,
+       coalesce(t.mrd_eoi, CAST('UNK' AS mrd_code)) AS mrd_eoi,
        t.r1 IS NOT NULL AS relapsed,
        t.hct1 IS NOT NULL AS hct,
        x.excluded_reason,

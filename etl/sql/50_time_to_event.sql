@@ -116,8 +116,8 @@ rows AS (
     WHERE hct1 IS NOT NULL
 )
 SELECT patient_id,
-       endpoint,
-       origin,
+       CAST(endpoint AS endpoint_code) AS endpoint,
+       CAST(origin AS origin_code) AS origin,
        origin_date,
        coalesce(event_date, followup_end) AS end_date,
        CAST(date_diff('day', origin_date, coalesce(event_date, followup_end)) AS INTEGER) AS time_days,
@@ -127,6 +127,6 @@ SELECT patient_id,
            WHEN endpoint = 'NRM' AND event_desc = 'RELAPSE' THEN 2
            ELSE 1
        END AS TINYINT) AS event_code,
-       event_desc
+       CAST(event_desc AS event_desc_code) AS event_desc
 FROM rows
 ORDER BY patient_id, endpoint, origin;
