@@ -51,6 +51,7 @@ def _cases(db: Path):
     from dashboard.pages.cohort import attrition_table
     from dashboard.pages.competing import competing_outputs
     from dashboard.pages.cox import cox_outputs
+    from dashboard.pages.response import response_outputs
     from dashboard.pages.survival import survival_outputs
     from dashboard.pages.timing import timing_outputs
     from dashboard.pages.weighting import weighting_outputs
@@ -96,6 +97,10 @@ def _cases(db: Path):
             lambda v: weighting_outputs(
                 ctx, v, ids_, "salvage_regimen", salvage, covariates, "ATE", None, "none", "none", "OS/LINE2", "months"
             ),
+        ),
+        (
+            "response: line 1 CR by frontline regimen",
+            lambda v: response_outputs(ctx, v, ids_, "1", "cr", "frontline_regimen"),
         ),
     ]
     cohorts = {COHORTS[0]: values(), COHORTS[1]: values(age_group=["15-19", "20-24"], lineage=["B"])}
