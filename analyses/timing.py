@@ -44,7 +44,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -250,8 +250,8 @@ def _exposure_groups(data: pd.DataFrame, group_col: str) -> tuple[list[str], np.
         exposed = values.astype(int).to_numpy() == 1
         names = [g for g, there in ((EXPOSED, exposed.any()), (UNEXPOSED, not exposed.all())) if there]
         return names, np.where(exposed, 0, len(names) - 1)  # EXPOSED sorts before UNEXPOSED
-    names, codes = np.unique(values.astype(str).to_numpy(), return_inverse=True)
-    return [str(g) for g in names], codes.reshape(-1)
+    uniques, codes = np.unique(values.astype(str).to_numpy(), return_inverse=True)
+    return [str(g) for g in uniques], codes.reshape(-1)
 
 
 def _product_limit(entry, stop, event, conf_level) -> pd.DataFrame:
@@ -457,10 +457,16 @@ def fit_landmark(
     if exposure_time_col not in df.columns:
         raise AnalysisError(f"The data has no column named {exposure_time_col!r}.")
     expo = pd.to_numeric(df[exposure_time_col], errors="coerce").to_numpy(dtype=float)
-    marks = [float(landmark_days)] if np.isscalar(landmark_days) else [float(v) for v in landmark_days]
+    if np.isscalar(landmark_days):
+        marks = [float(cast(float, landmark_days))]
+    else:
+        marks = [float(v) for v in cast(Sequence[float], landmark_days)]
     if not marks or any(not np.isfinite(v) or v < 0 for v in marks):
         raise AnalysisError(f"Landmarks must be non-negative days, not {landmark_days!r}.")
-    rows, curves, summaries, milestones = [], [], [], []
+    rows: list[Any] = []
+    curves: list[Any] = []
+    summaries: list[Any] = []
+    milestones: list[Any] = []
     for mark in sorted(set(marks)):
         keep = time > mark
         exposed = expo[keep] <= mark
@@ -724,7 +730,7 @@ def _counting_score_residuals(R: _Risk, X, p) -> np.ndarray:
         [np.bincount(R.k_time, weights=p["a"][:, j] * haz * keep, minlength=nt) for j in range(X.shape[1])], 1
     )
     xbar = np.stack([np.bincount(R.k_time, weights=p["a"][:, j], minlength=nt) for j in range(X.shape[1])], 1)
-    xbar /= R.nd[:, None]
+    xbar = xbar / R.nd[:, None]
     cum_h = np.concatenate(([0.0], np.cumsum(hz)))
     cum_xh = np.concatenate((np.zeros((1, X.shape[1])), np.cumsum(xh, axis=0)))
     hi, lo = np.empty(len(R.stop), dtype=np.intp), np.empty(len(R.entry), dtype=np.intp)
