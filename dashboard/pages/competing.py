@@ -17,7 +17,7 @@ from dashboard.context import PageContext
 from dashboard.downloads import download_controls, register_downloads
 from dashboard.figures.views import competing_figure
 from dashboard.filters import BY_COLUMNS
-from dashboard.page_cache import cached_outputs
+from dashboard.page_cache import cached_page
 from dashboard.pages.options import read_option
 from dashboard.views import parse_endpoint
 
@@ -82,26 +82,8 @@ def register(app: Any, page_ctx: PageContext) -> None:
     register_downloads(app, page_ctx, "competing")
 
 
+@cached_page("competing")
 def competing_outputs(
-    page_ctx: PageContext,
-    values: list[Any],
-    control_ids: list[dict[str, str]],
-    endpoint_value: str,
-    by_value: str | None,
-    unit: str,
-) -> tuple[Any, ...]:
-    """The page's outputs for the filter controls' values and the options, cached whole."""
-    return cached_outputs(
-        page_ctx,
-        "competing",
-        values,
-        control_ids,
-        (endpoint_value, by_value, unit),
-        lambda: _competing_outputs(page_ctx, values, control_ids, endpoint_value, by_value, unit),
-    )
-
-
-def _competing_outputs(
     page_ctx: PageContext,
     values: list[Any],
     control_ids: list[dict[str, str]],

@@ -16,7 +16,7 @@ from dashboard.cox_view import cox_view
 from dashboard.downloads import download_controls, register_downloads
 from dashboard.figures.views import cox_figure
 from dashboard.filters import BY_COLUMNS
-from dashboard.page_cache import cached_outputs
+from dashboard.page_cache import cached_page
 from dashboard.pages.options import read_option
 from dashboard.views import parse_endpoint
 
@@ -108,26 +108,8 @@ def register(app: Any, page_ctx: PageContext) -> None:
     register_downloads(app, page_ctx, "cox")
 
 
+@cached_page("cox")
 def cox_outputs(
-    page_ctx: PageContext,
-    values: list[Any],
-    control_ids: list[dict[str, str]],
-    endpoint_value: str,
-    cov: list[str],
-    ref: list[str],
-) -> tuple[Any, ...]:
-    """The page's outputs for the filter controls' values and the options, cached whole."""
-    return cached_outputs(
-        page_ctx,
-        "cox",
-        values,
-        control_ids,
-        (endpoint_value, tuple(cov), tuple(ref)),
-        lambda: _cox_outputs(page_ctx, values, control_ids, endpoint_value, cov, ref),
-    )
-
-
-def _cox_outputs(
     page_ctx: PageContext,
     values: list[Any],
     control_ids: list[dict[str, str]],

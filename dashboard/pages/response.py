@@ -15,7 +15,7 @@ from dashboard.context import PageContext
 from dashboard.downloads import download_controls, register_downloads
 from dashboard.figures.views import response_page_figure
 from dashboard.filters import BY_COLUMNS
-from dashboard.page_cache import cached_outputs
+from dashboard.page_cache import cached_page
 from dashboard.pages.options import read_option
 from dashboard.response_view import LINES, OUTCOMES, response_view
 
@@ -84,27 +84,8 @@ def register(app: Any, page_ctx: PageContext) -> None:
     register_downloads(app, page_ctx, "response")
 
 
+@cached_page("response")
 def response_outputs(
-    page_ctx: PageContext,
-    values: list[Any],
-    control_ids: list[dict[str, str]],
-    line: str,
-    outcome: str,
-    by_value: str | None,
-) -> tuple[Any, ...]:
-    """The page's outputs for the filter controls' values and the options, cached whole."""
-    options = (line, outcome, by_value)
-    return cached_outputs(
-        page_ctx,
-        "response",
-        values,
-        control_ids,
-        options,
-        lambda: _response_outputs(page_ctx, values, control_ids, line, outcome, by_value),
-    )
-
-
-def _response_outputs(
     page_ctx: PageContext,
     values: list[Any],
     control_ids: list[dict[str, str]],

@@ -15,6 +15,7 @@ from dashboard.downloads import download_controls, register_downloads
 from dashboard.exposures import exposure_warning
 from dashboard.figures.views import survival_figure
 from dashboard.filters import BY_COLUMNS
+from dashboard.page_cache import cached_page
 from dashboard.pages.options import read_option
 from dashboard.views import parse_endpoint, survival_view
 
@@ -80,28 +81,8 @@ def register(app: Any, page_ctx: PageContext) -> None:
     register_downloads(app, page_ctx, "survival")
 
 
+@cached_page("survival")
 def survival_outputs(
-    page_ctx: PageContext,
-    values: list[Any],
-    control_ids: list[dict[str, str]],
-    endpoint_value: str,
-    by_value: str | None,
-    unit: str,
-) -> tuple[Any, ...]:
-    """The page's outputs, cached whole (building a figure of many thousand points costs ~100-300 ms)."""
-    from ayaall.errors import UserError
-    from dashboard.data import cohort_key
-
-    try:
-        key = ("survival-outputs", cohort_key(page_ctx.cohort(values, control_ids)), endpoint_value, by_value, unit)
-    except UserError:
-        return _survival_outputs(page_ctx, values, control_ids, endpoint_value, by_value, unit)
-    return page_ctx.service.cached(
-        key, lambda: _survival_outputs(page_ctx, values, control_ids, endpoint_value, by_value, unit)
-    )
-
-
-def _survival_outputs(
     page_ctx: PageContext,
     values: list[Any],
     control_ids: list[dict[str, str]],

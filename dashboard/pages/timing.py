@@ -16,7 +16,7 @@ from dashboard.context import PageContext
 from dashboard.downloads import download_controls, register_downloads
 from dashboard.figures.views import timing_figures
 from dashboard.filters import BY_COLUMNS
-from dashboard.page_cache import cached_outputs
+from dashboard.page_cache import cached_page
 from dashboard.pages.options import read_option
 from dashboard.timing_view import DEFAULT_LANDMARKS, EXPOSURE_LABELS, LANDMARK_CHOICES, TimingView, timing_view
 from dashboard.views import parse_endpoint
@@ -151,29 +151,8 @@ def register(app: Any, page_ctx: PageContext) -> None:
         register_downloads(app, page_ctx, key)
 
 
+@cached_page("timing")
 def timing_outputs(
-    page_ctx: PageContext,
-    values: list[Any],
-    control_ids: list[dict[str, str]],
-    exposure: str,
-    endpoint_value: str,
-    landmarks: list[str],
-    adjust: list[str],
-    unit: str,
-) -> tuple[Any, ...]:
-    """The page's outputs for the filter controls' values and the options, cached whole."""
-    options = (exposure, endpoint_value, tuple(landmarks), tuple(adjust), unit)
-    return cached_outputs(
-        page_ctx,
-        "timing",
-        values,
-        control_ids,
-        options,
-        lambda: _timing_outputs(page_ctx, values, control_ids, exposure, endpoint_value, landmarks, adjust, unit),
-    )
-
-
-def _timing_outputs(
     page_ctx: PageContext,
     values: list[Any],
     control_ids: list[dict[str, str]],

@@ -16,7 +16,7 @@ from dashboard.context import PageContext
 from dashboard.downloads import download_controls, register_downloads
 from dashboard.figures.views import weighting_figures
 from dashboard.filters import BY_COLUMNS
-from dashboard.page_cache import cached_outputs
+from dashboard.page_cache import cached_page
 from dashboard.pages.options import read_option
 from dashboard.views import parse_endpoint
 from dashboard.weighting_view import DEFAULT_LEVELS, ESTIMANDS, TREATMENTS, weighting_view
@@ -260,35 +260,8 @@ def _fraction(value: str | None) -> float | None:
         raise UserError(f"{value!r} is not a fraction.") from exc
 
 
+@cached_page("weighting")
 def weighting_outputs(
-    page_ctx: PageContext,
-    values: list[Any],
-    control_ids: list[dict[str, str]],
-    treat: str,
-    levels: list[str],
-    cov: list[str],
-    estimand: str,
-    target: str | None,
-    trim: str | None,
-    truncate: str | None,
-    endpoint_value: str,
-    unit: str,
-) -> tuple[Any, ...]:
-    """The page's outputs for the filter controls' values and the options, cached whole."""
-    options = (treat, tuple(levels), tuple(cov), estimand, target, trim, truncate, endpoint_value, unit)
-    return cached_outputs(
-        page_ctx,
-        "weighting",
-        values,
-        control_ids,
-        options,
-        lambda: _weighting_outputs(
-            page_ctx, values, control_ids, treat, levels, cov, estimand, target, trim, truncate, endpoint_value, unit
-        ),
-    )
-
-
-def _weighting_outputs(
     page_ctx: PageContext,
     values: list[Any],
     control_ids: list[dict[str, str]],
