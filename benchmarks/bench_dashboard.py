@@ -21,13 +21,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
+from revisions import ROOT, checkout
+
 OUT = Path(__file__).parent / "out"
-ROOT = Path(__file__).resolve().parent.parent
 COHORTS = ("whole registry", "age 15-24, B-lineage")
 
 
@@ -158,16 +158,6 @@ def _worker(tree: Path, db: Path, repeat: int, only: str) -> list[dict]:
     return records
 
 
-def _checkout(rev: str, into: Path) -> Path:
-    """The files of git revision ``rev`` (``git archive``), extracted under ``into``."""
-    archive = into / "tree.tar"
-    with archive.open("wb") as fh:
-        subprocess.run(["git", "archive", rev], check=True, stdout=fh, cwd=ROOT)
-    with tarfile.open(archive) as tar:
-        tar.extractall(into / "tree", filter="data")
-    return into / "tree"
-
-
 def _merge(runs: list[list[dict]]) -> dict[tuple[str, str], dict[str, list[float]]]:
     merged: dict[tuple[str, str], dict[str, list[float]]] = {}
     for records in runs:
@@ -218,7 +208,7 @@ def main() -> None:
             print(f"| {name} | {cohort} | {_ms(r['first'])} ({min(r['first']):.0f}) | {_cached(name, r['cached'])} |")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        before_tree = _checkout(args.against, Path(tmp))
+        before_tree = checkout(args.against, Path(tmp))
         before, after = [], []
         for _ in range(args.rounds):
             before.append(_worker(before_tree, db, args.repeat, args.only))

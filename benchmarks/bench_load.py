@@ -28,12 +28,11 @@ import platform
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from revisions import ROOT, checkout
 
 _FLOOR = """
 import duckdb, sys, time, resource
@@ -87,16 +86,6 @@ def _run(code: str, *args: str, tree: Path = ROOT) -> list[float]:
     return [float(x) for x in out.stdout.split()]
 
 
-def _checkout(rev: str, into: Path) -> Path:
-    """The files of git revision ``rev`` (``git archive``), extracted under ``into``."""
-    archive = into / "tree.tar"
-    with archive.open("wb") as fh:
-        subprocess.run(["git", "archive", rev], check=True, stdout=fh, cwd=ROOT)
-    with tarfile.open(archive) as tar:
-        tar.extractall(into / "tree", filter="data")
-    return into / "tree"
-
-
 def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
 
@@ -105,7 +94,7 @@ def _against(args: argparse.Namespace) -> None:
     """Alternating rounds of the floor, the loader of ``args.against`` and this loader, per size."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
-        trees = {args.against: _checkout(args.against, Path(tmp)), "this": ROOT}
+        trees = {args.against: checkout(args.against, Path(tmp)), "this": ROOT}
         for n in args.sizes:
             extract = args.out / f"extract_{n}"
             _generate(n, extract)
