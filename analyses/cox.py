@@ -327,6 +327,30 @@ def _check_finite(beta, info, score, names) -> np.ndarray:
     return vcov
 
 
+def _terms_table(names, cov_of, level_of, beta, vcov, robust_vcov, conf_level) -> pd.DataFrame:
+    """One row per coefficient: coef, se, robust_se, hr with its interval, Wald z and p (the interval,
+    z and p on the robust SE when there is one), as R's ``summary(coxph)`` reports them."""
+    se = np.sqrt(np.diag(vcov))
+    used_se = np.sqrt(np.diag(robust_vcov)) if robust_vcov is not None else se
+    z = beta / used_se
+    zq = stats.norm.ppf(1 - (1 - conf_level) / 2)
+    return pd.DataFrame(
+        {
+            "term": names,
+            "covariate": cov_of,
+            "level": level_of,
+            "coef": beta,
+            "se": se,
+            "robust_se": used_se if robust_vcov is not None else np.nan,
+            "hr": np.exp(beta),
+            "hr_ci_lower": np.exp(beta - zq * used_se),
+            "hr_ci_upper": np.exp(beta + zq * used_se),
+            "z": z,
+            "p": 2 * stats.norm.sf(np.abs(z)),
+        }
+    )
+
+
 def _score_residuals(S: _Sorted, p) -> np.ndarray:
     """Per-row score residuals (R ``residuals(fit, "score")``), in sorted order, unweighted."""
     b = S.k_block
@@ -569,7 +593,6 @@ def fit_cox(
     S = _Sorted(time, event.astype(np.int8), X - center, weights, strata_codes, ties == "efron")
     beta, loglik, loglik0, score, info, pieces, iterations = _newton(S)
     vcov = _check_finite(beta, info, score, names)
-    se = np.sqrt(np.diag(vcov))
     robust_vcov = None
     if robust or cluster_col:
         dfbeta = np.empty_like(S.X)
@@ -577,24 +600,7 @@ def fit_cox(
         if cluster_col:
             dfbeta = pd.DataFrame(dfbeta).groupby(data[cluster_col].to_numpy()).sum().to_numpy()
         robust_vcov = dfbeta.T @ dfbeta
-    used_se = np.sqrt(np.diag(robust_vcov)) if robust_vcov is not None else se
-    z = beta / used_se
-    zq = stats.norm.ppf(1 - (1 - conf_level) / 2)
-    terms = pd.DataFrame(
-        {
-            "term": names,
-            "covariate": cov_of,
-            "level": level_of,
-            "coef": beta,
-            "se": se,
-            "robust_se": np.sqrt(np.diag(robust_vcov)) if robust_vcov is not None else np.nan,
-            "hr": np.exp(beta),
-            "hr_ci_lower": np.exp(beta - zq * used_se),
-            "hr_ci_upper": np.exp(beta + zq * used_se),
-            "z": z,
-            "p": 2 * stats.norm.sf(np.abs(z)),
-        }
-    )
+    terms = _terms_table(names, cov_of, level_of, beta, vcov, robust_vcov, conf_level)
     if with_ph_test:
         zph = _zph(S, pieces, time, event)
         dfs = [1] * len(names) + [len(names)]

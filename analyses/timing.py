@@ -789,7 +789,7 @@ def fit_cox_counting(
     ----------
     Therneau & Grambsch (2000), ch. 3; Efron (1977); Lin & Wei (1989).
     """
-    from analyses.cox import _check_collinear, _check_finite, _design  # shared design/validity rules
+    from analyses.cox import _check_collinear, _check_finite, _design, _terms_table  # shared with fit_cox
 
     if ties not in ("efron", "breslow"):
         raise AnalysisError(f"Ties method must be 'efron' or 'breslow', not {ties!r}.")
@@ -827,24 +827,7 @@ def fit_cox_counting(
         if cluster_col:
             dfbeta = pd.DataFrame(dfbeta).groupby(sub[cluster_col].to_numpy()).sum().to_numpy()
         robust_vcov = dfbeta.T @ dfbeta
-    se = np.sqrt(np.diag(vcov))
-    used = np.sqrt(np.diag(robust_vcov)) if robust_vcov is not None else se
-    z, zq = beta / used, stats.norm.ppf(1 - (1 - conf_level) / 2)
-    terms = pd.DataFrame(
-        {
-            "term": names,
-            "covariate": cov_of,
-            "level": level_of,
-            "coef": beta,
-            "se": se,
-            "robust_se": used if robust_vcov is not None else np.nan,
-            "hr": np.exp(beta),
-            "hr_ci_lower": np.exp(beta - zq * used),
-            "hr_ci_upper": np.exp(beta + zq * used),
-            "z": z,
-            "p": 2 * stats.norm.sf(np.abs(z)),
-        }
-    )
+    terms = _terms_table(names, cov_of, level_of, beta, vcov, robust_vcov, conf_level)
     ids = sub["row_id"] if "row_id" in sub.columns else pd.Series(np.arange(len(sub)))
     return CountingCoxResult(
         terms=terms,
