@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -34,7 +35,7 @@ from ayaall.endpoints import DEFAULT_AGE_BREAKS, age_group_labels
 from ayaall.errors import UserError
 from etl.enums import create_enum_types
 from etl.extract import ExtractFile, ExtractManifest, find_extract_files, read_manifest
-from etl.raw import load_raw
+from etl.raw import RawTable, load_raw
 from etl.validate import stage_table
 
 __all__ = ["LoadResult", "TableCount", "load_extract", "sql_steps"]
@@ -153,7 +154,7 @@ def load_extract(
                 "INSERT INTO age_bands VALUES (?, ?, ?, ?)",
                 [[lab, lo, hi, i] for i, (lab, lo, hi) in enumerate(zip(labels, bounds, uppers, strict=True))],
             )
-            counts = [_load_table(con, table, files.get(table), step) for table in TABLE_ORDER]
+            counts = _load_tables(con, files, step)
             for name, sql in sql_steps():
                 step(f"deriving {name.removesuffix('.sql').split('_', 1)[1]}")
                 con.execute(sql)
@@ -175,18 +176,41 @@ def load_extract(
     return result
 
 
-def _load_table(
-    con: duckdb.DuckDBPyConnection, table: str, f: ExtractFile | None, step: Callable[[str], None]
-) -> TableCount:
+def _load_tables(
+    con: duckdb.DuckDBPyConnection, files: dict[str, ExtractFile], step: Callable[[str], None]
+) -> list[TableCount]:
+    """Land and stage every table, in ``TABLE_ORDER``.
+
+    DuckDB reads a file into its raw table on one thread (the rows are numbered as read), so the
+    raw landings run one after another on a second connection while this one stages each table
+    as soon as its raw table is there: the staging of one table overlaps the landing of the next.
+    A file that cannot be read raises its error when its table's turn comes, as in a plain loop.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw") as pool:
+        lander = con.cursor()  # a second connection to the same database, for the worker thread
+        try:
+            landed = {t: pool.submit(load_raw, lander, files[t]) for t in TABLE_ORDER if t in files}
+            counts = []
+            for table in TABLE_ORDER:
+                step(f"loading {table}")
+                raw = landed[table].result() if table in landed else None
+                counts.append(_stage(con, table, files.get(table), raw))
+            return counts
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # let the landing under way finish before cleaning up
+            raise
+        finally:
+            lander.close()
+
+
+def _stage(con: duckdb.DuckDBPyConnection, table: str, f: ExtractFile | None, raw: RawTable | None) -> TableCount:
     spec = TABLES[table]
-    step(f"loading {table}")
-    if f is None:  # an optional table that was not given: empty, so the derivations still run
+    if f is None or raw is None:  # an optional table that was not given: empty, so the derivations still run
         cols = ", ".join(f'"{c.name}" VARCHAR' for c in spec.columns)
         con.execute(f"CREATE TABLE raw_{table} ({cols}, source_file source_file_code, source_line BIGINT)")
         present = spec.column_names
         rows_read = 0
     else:
-        raw = load_raw(con, f)
         present = f.columns
         rows_read = raw.rows_read
         con.execute(

@@ -23,6 +23,14 @@ from etl.extract import ExtractFile
 
 __all__ = ["RawTable", "load_raw"]
 
+_MAX_LINE = 1 << 20  # bytes; a longer line is rejected as not a registry row
+# The CSV reader's buffer, in bytes (it allocates no more than the file needs). DuckDB cuts the rows
+# it reads into batches along its buffers, and a table read in the default 32 MB buffers is stored
+# with a part-filled row group at batch ends, which the next checkpoint merges by compressing the
+# whole table again (about 40% of the landing's CPU at 1M patients). With one buffer for a file of
+# up to 512 MB, the row groups are full.
+_BUFFER = 1 << 29
+
 _REJECT_REASONS = {
     "TOO MANY COLUMNS": "the row has more fields than the header",
     "MISSING COLUMNS": "the row has fewer fields than the header",
@@ -78,7 +86,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: ExtractFile, raw_name: str) -> 
             f"FROM read_csv(?, columns = {columns}, header = true, "
             "auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
             "store_rejects = true, rejects_table = '_rej_errors', rejects_scan = '_rej_scans', "
-            "max_line_size = 1048576)",
+            f"max_line_size = {_MAX_LINE}, buffer_size = {_BUFFER})",
             [f.path.name, str(f.path)],
         )
     except duckdb.Error as exc:
