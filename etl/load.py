@@ -186,10 +186,14 @@ def _load_tables(
     as soon as its raw table is there: the staging of one table overlaps the landing of the next.
     A file that cannot be read raises its error when its table's turn comes, as in a plain loop.
     """
+
+    def land(f: ExtractFile) -> RawTable:
+        with con.cursor() as lander:  # a second connection to the same database, for the worker thread
+            return load_raw(lander, f)
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw") as pool:
-        lander = con.cursor()  # a second connection to the same database, for the worker thread
         try:
-            landed = {t: pool.submit(load_raw, lander, files[t]) for t in TABLE_ORDER if t in files}
+            landed = {t: pool.submit(land, files[t]) for t in TABLE_ORDER if t in files}
             counts = []
             for table in TABLE_ORDER:
                 step(f"loading {table}")
@@ -199,8 +203,6 @@ def _load_tables(
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)  # let the landing under way finish before cleaning up
             raise
-        finally:
-            lander.close()
 
 
 def _stage(con: duckdb.DuckDBPyConnection, table: str, f: ExtractFile | None, raw: RawTable | None) -> TableCount:

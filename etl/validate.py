@@ -30,6 +30,7 @@ from ayaall.contract import ColumnSpec, Kind, TableSpec
 __all__ = ["StageCounts", "stage_table"]
 
 _WS = "' ' || chr(9) || chr(13) || chr(10)"
+_ISO_DATE = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,16 @@ def _parse(c: ColumnSpec, table: TableSpec) -> str:
     if c.kind is Kind.TEXT:
         return t
     if c.kind is Kind.DATE:
-        return f"CASE WHEN regexp_full_match({t}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') THEN try_cast({t} AS DATE) END"
+        # Exactly YYYY-MM-DD in ASCII digits (a GLOB costs a fraction of a regular expression), and a
+        # real date.
+        return f"CASE WHEN {t} GLOB '{_ISO_DATE}' THEN try_cast({t} AS DATE) END"
     if c.kind is Kind.INTEGER:
+        # A whole number: optional sign, up to 15 digits, optionally ".0...". One or two plain
+        # digits (every line number) are recognised by a GLOB before the regular expression runs.
         lo = f" AND try_cast({t} AS DOUBLE) >= {c.minimum}" if c.minimum is not None else ""
         return (
-            f"CASE WHEN regexp_full_match({t}, '[+-]?\\d{{1,15}}(\\.0+)?'){lo} "
+            f"CASE WHEN ({t} GLOB '[0-9]' OR {t} GLOB '[0-9][0-9]' "
+            f"OR regexp_full_match({t}, '[+-]?\\d{{1,15}}(\\.0+)?')){lo} "
             f"THEN CAST(CAST({t} AS DOUBLE) AS BIGINT) END"
         )
     if c.kind is Kind.NUMBER:

@@ -1,7 +1,9 @@
 -- int_patient_timeline: one row per staged patient with every date the endpoints are built from
 -- (endpoints.md, "Notation"). Only events dated on or before the data cut-off C are observed;
 -- the *_any columns keep every recorded date for the consistency checks of 20_int_exclusions.sql.
-CREATE OR REPLACE TABLE int_patient_timeline AS
+-- A temporary table, in no particular order: the steps after it read it and sort what they store,
+-- and analysis_patients keeps the dates an analysis needs (CR1, R1, line 2, HCT1, CAR-T, D, L).
+CREATE OR REPLACE TEMP TABLE int_patient_timeline AS
 WITH params AS (
     SELECT data_cutoff AS c FROM load_parameters
 ),
@@ -29,8 +31,8 @@ rel AS (
     GROUP BY r.patient_id
 ),
 assessments AS (
-    SELECT a.*, a.response IN ('CR', 'CRI', 'CRH') AS remission, a.assessment_date <= p.c AS observed
-    FROM stg_responses AS a CROSS JOIN params AS p
+    SELECT a.*, a.response IN ('CR', 'CRI', 'CRH') AS remission, a.assessment_date <= p.c AS observed, rel.r1
+    FROM stg_responses AS a CROSS JOIN params AS p LEFT JOIN rel USING (patient_id)
 ),
 resp AS (
     SELECT a.patient_id,
@@ -44,15 +46,12 @@ resp AS (
            min(a.assessment_date) FILTER (WHERE a.line_no = 2 AND a.observed AND a.remission)
                AS line2_remission_date,
            arg_min(coalesce(a.mrd, CAST('UNK' AS mrd_code)), a.assessment_date)
-               FILTER (WHERE a.line_no = 1 AND a.observed AND a.remission) AS mrd_eoi
+               FILTER (WHERE a.line_no = 1 AND a.observed AND a.remission) AS mrd_eoi,
+           -- CR1: the earliest observed remission assessment (any line) before the first relapse R1.
+           min(a.assessment_date) FILTER (
+               WHERE a.remission AND a.observed AND (a.r1 IS NULL OR a.assessment_date < a.r1)
+           ) AS cr1
     FROM assessments AS a
-    GROUP BY a.patient_id
-),
--- CR1: the earliest observed remission assessment (any line) before the first relapse R1.
-cr1 AS (
-    SELECT a.patient_id, min(a.assessment_date) AS cr1
-    FROM assessments AS a LEFT JOIN rel USING (patient_id)
-    WHERE a.remission AND a.observed AND (rel.r1 IS NULL OR a.assessment_date < rel.r1)
     GROUP BY a.patient_id
 ),
 hct AS (
@@ -82,7 +81,7 @@ joined AS (
                AS induction_failure,
            coalesce(resp.line2_assessments, 0) > 0 AND coalesce(resp.line2_remissions, 0) = 0
                AS salvage_failure,
-           cr1.cr1,
+           resp.cr1,
            hct.hct_first_any, hct.hct_last_any, hct.hct1,
            greatest(lines.line_last, resp.assess_last, rel.rel_last, hct.hct_last) AS last_event
     FROM stg_patients AS pt
@@ -92,12 +91,10 @@ joined AS (
     LEFT JOIN lines USING (patient_id)
     LEFT JOIN rel USING (patient_id)
     LEFT JOIN resp USING (patient_id)
-    LEFT JOIN cr1 USING (patient_id)
     LEFT JOIN hct USING (patient_id)
 )
 -- L, the end of follow-up: the death when there is one, else the later of the last contact and
 -- the last observed event, capped at the cut-off.
 SELECT joined.*,
        coalesce(d, least(data_cutoff, greatest(last_contact_date, last_event))) AS followup_end
-FROM joined
-ORDER BY patient_id;
+FROM joined;

@@ -6,13 +6,15 @@
 -- exclusions of 20_int_exclusions.sql remove histories where that could fail, so time_days >= 0.
 CREATE OR REPLACE TEMP MACRO first_event_date(d1, d2, d3, d4) AS least(d1, d2, d3, d4);
 
+-- The event is named in its ENUM type where it is written: each name is a constant, cast once,
+-- rather than text cast on each of the table's rows.
 CREATE OR REPLACE TEMP MACRO first_event_desc(d1, e1, d2, e2, d3, e3, d4, e4) AS
     CASE least(d1, d2, d3, d4)
-        WHEN d1 THEN e1
-        WHEN d2 THEN e2
-        WHEN d3 THEN e3
-        WHEN d4 THEN e4
-        ELSE 'CENSORED'
+        WHEN d1 THEN CAST(e1 AS event_desc_code)
+        WHEN d2 THEN CAST(e2 AS event_desc_code)
+        WHEN d3 THEN CAST(e3 AS event_desc_code)
+        WHEN d4 THEN CAST(e4 AS event_desc_code)
+        ELSE CAST('CENSORED' AS event_desc_code)
     END;
 
 CREATE OR REPLACE TABLE time_to_event AS
@@ -127,6 +129,6 @@ SELECT patient_id,
            WHEN endpoint = 'NRM' AND event_desc = 'RELAPSE' THEN 2
            ELSE 1
        END AS TINYINT) AS event_code,
-       CAST(event_desc AS event_desc_code) AS event_desc
+       event_desc
 FROM rows
 ORDER BY patient_id, endpoint, origin;
