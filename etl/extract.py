@@ -1,4 +1,4 @@
-"""Find and check the files of an extract folder before anything is loaded.
+"""Find and check the files of an extract folder before anything is loaded, and checksum them.
 
 Everything that makes a whole file unusable is found here and raised as one ``UserError`` sentence
 naming the file: a missing or unreadable manifest, a required table with no file, a table given as
@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from ayaall.contract import FORMAT_NAME, FORMAT_VERSION, TABLE_ORDER, TABLES, TableSpec
 from ayaall.errors import UserError
 
-__all__ = ["ExtractFile", "ExtractManifest", "find_extract_files", "read_manifest"]
+__all__ = ["ExtractFile", "ExtractManifest", "file_sha256", "find_extract_files", "read_manifest"]
 
 
 @dataclass(frozen=True)
@@ -35,13 +35,12 @@ class ExtractManifest:
 
 @dataclass(frozen=True)
 class ExtractFile:
-    """One table's file: its format, header (lower-cased names, in file order) and checksum."""
+    """One table's file: its format and header (lower-cased names, in file order)."""
 
     table: str
     path: Path
     fmt: str  # "csv" or "parquet"
     columns: tuple[str, ...]
-    sha256: str
 
     @property
     def spec(self) -> TableSpec:
@@ -103,7 +102,7 @@ def find_extract_files(folder: Path) -> dict[str, ExtractFile]:
         fmt = "csv" if path.suffix == ".csv" else "parquet"
         columns = _csv_header(path) if fmt == "csv" else _parquet_header(path)
         _check_columns(path, spec, columns)
-        found[table] = ExtractFile(table, path, fmt, columns, _sha256(path))
+        found[table] = ExtractFile(table, path, fmt, columns)
     return found
 
 
@@ -155,6 +154,7 @@ def _check_columns(path: Path, spec: TableSpec, columns: tuple[str, ...]) -> Non
         )
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, as hex (``load_runs.file_checksums``)."""
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()

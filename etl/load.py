@@ -2,8 +2,9 @@
 
 Layers, in order (each in its own module or SQL file so a reader can follow them):
 
-1. ``etl.extract``: the manifest and each file's header and checksum are checked; a file that
-   cannot be read stops the load here, before anything is written.
+1. ``etl.extract``: the manifest and each file's header are checked; a file that cannot be read
+   stops the load here, before anything is written. The files' checksums are computed alongside
+   the next steps.
 2. ``etl.raw``: each file lands unchanged as ``raw_<table>`` (text, with source file and line).
 3. ``etl.validate``: ``stg_<table>`` (typed, decoded, validated), ``quarantine`` and
    ``data_quality_issues``.
@@ -34,7 +35,7 @@ from ayaall.contract import TABLE_ORDER, TABLES
 from ayaall.endpoints import DEFAULT_AGE_BREAKS, age_group_labels
 from ayaall.errors import UserError
 from etl.enums import create_enum_types
-from etl.extract import ExtractFile, ExtractManifest, find_extract_files, read_manifest
+from etl.extract import ExtractFile, ExtractManifest, file_sha256, find_extract_files, read_manifest
 from etl.raw import RawTable, load_raw
 from etl.validate import stage_table
 
@@ -129,11 +130,13 @@ def load_extract(
     files = find_extract_files(extract_dir)
     labels = age_group_labels(tuple(age_breaks))
     previous_runs = _previous_runs(db_path)
-    fingerprint = _fingerprint(manifest.raw, files)
-    load_id = f"L{len(previous_runs) + 1:04d}-{fingerprint[:12]}"
 
     tmp = db_path.with_name(f".{db_path.name}.tmp-{os.getpid()}")
     _remove(tmp)
+    # The files are checksummed on a thread of their own while the tables are read; the load id is
+    # made from the checksums, so it is written once the tables are in.
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checksum")
+    checksums = hasher.submit(lambda: {name: file_sha256(f.path) for name, f in files.items()})
     try:
         con = duckdb.connect(str(tmp))
         try:
@@ -144,10 +147,6 @@ def load_extract(
                 con.execute(f"SET threads = {int(threads)}")
             create_enum_types(con, labels, tuple(f.path.name for f in files.values()))
             con.execute(_ACCOUNT_DDL)
-            con.execute(
-                "INSERT INTO load_parameters VALUES (?, ?, ?)",
-                [manifest.data_cutoff, ",".join(map(str, age_breaks)), load_id],
-            )
             bounds = [None, *age_breaks]
             uppers = [*age_breaks, None]
             con.executemany(
@@ -155,11 +154,20 @@ def load_extract(
                 [[lab, lo, hi, i] for i, (lab, lo, hi) in enumerate(zip(labels, bounds, uppers, strict=True))],
             )
             counts = _load_tables(con, files, step)
+            digests = checksums.result()  # table -> SHA-256 of its file
+            fingerprint = _fingerprint(manifest.raw, digests)
+            load_id = f"L{len(previous_runs) + 1:04d}-{fingerprint[:12]}"
+            con.execute(
+                "INSERT INTO load_parameters VALUES (?, ?, ?)",
+                [manifest.data_cutoff, ",".join(map(str, age_breaks)), load_id],
+            )
             for name, sql in sql_steps():
                 step(f"deriving {name.removesuffix('.sql').split('_', 1)[1]}")
                 con.execute(sql)
             step("writing the load report")
-            result = _write_account(con, counts, load_id, started, extract_dir, manifest, files, fingerprint, db_path)
+            result = _write_account(
+                con, counts, load_id, started, extract_dir, manifest, files, digests, fingerprint, db_path
+            )
             if previous_runs:  # the history of the database this load replaces
                 con.executemany("INSERT INTO load_runs VALUES (" + ", ".join("?" * 14) + ")", previous_runs)
             con.execute("DROP TABLE reader_rejects")
@@ -171,6 +179,7 @@ def load_extract(
         _remove(tmp)
         raise
     finally:
+        hasher.shutdown(wait=True, cancel_futures=True)
         _remove(Path(f"{tmp}.spill"))
         _remove(Path(f"{tmp}.wal"))
     return result
@@ -254,6 +263,7 @@ def _write_account(
     extract_dir: Path,
     manifest: ExtractManifest,
     files: dict[str, ExtractFile],
+    digests: dict[str, str],
     fingerprint: str,
     db_path: Path,
 ) -> LoadResult:
@@ -281,7 +291,7 @@ def _write_account(
         ).fetchall()
     )
     m = manifest
-    checksums = json.dumps({f.path.name: f.sha256 for f in files.values()}, sort_keys=True)
+    checksums = json.dumps({files[table].path.name: digest for table, digest in digests.items()}, sort_keys=True)
     con.execute(
         "INSERT INTO load_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'succeeded', ?, ?, ?)",
         [
@@ -312,10 +322,10 @@ def _write_account(
     )
 
 
-def _fingerprint(manifest: dict[str, object], files: dict[str, ExtractFile]) -> str:
+def _fingerprint(manifest: dict[str, object], digests: dict[str, str]) -> str:
     h = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode())
-    for name in sorted(files):
-        h.update(f"{name}:{files[name].sha256}".encode())
+    for table in sorted(digests):
+        h.update(f"{table}:{digests[table]}".encode())
     return h.hexdigest()
 
 

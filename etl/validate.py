@@ -149,8 +149,10 @@ def _trim(src: str) -> str:
     Cutting a set of characters costs a scan of each value, and almost no value needs it: only one
     whose first or last character sorts before ``'!'`` (the blanks and other control characters, or
     an empty text) is cut; any other value is returned as it is, which is what cutting would give.
+    The value itself sorts before ``'!'`` exactly when its first character does (or it is empty),
+    so that test needs no substring.
     """
-    return f"nullif(CASE WHEN {src}[1] < '!' OR {src}[-1] < '!' THEN trim({src}, {_WS}) ELSE {src} END, '')"
+    return f"nullif(CASE WHEN {src} < '!' OR {src}[-1] < '!' THEN trim({src}, {_WS}) ELSE {src} END, '')"
 
 
 def _checked_sql(table: TableSpec, present: tuple[str, ...], only_lines: str | None = None) -> str:

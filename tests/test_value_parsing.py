@@ -1,5 +1,5 @@
-"""How the staging reads one date or whole-number value (registry-extract.md: dates are ISO
-YYYY-MM-DD; counts and line numbers are whole numbers).
+"""How the staging reads one value: blanks cut from both ends, then a date or whole number
+(registry-extract.md: dates are ISO YYYY-MM-DD; counts and line numbers are whole numbers).
 
 Each case is a named edge: the expected value is what the contract says, written out here, so a
 faster expression in ``etl.validate`` cannot quietly accept a different set of texts.
@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from ayaall.contract import TABLES
-from etl.validate import _parse
+from etl.validate import _parse, _trim
 
 DATE = TABLES["diagnoses"].column("dx_date")
 LINE_NO = TABLES["treatment_lines"].column("line_no")  # a whole number of at least 1
@@ -74,3 +74,25 @@ def test_a_date_is_read_only_in_iso_form(text: str, expected: dt.date | None) ->
 )
 def test_a_whole_number_is_read_only_in_plain_form(text: str, expected: int | None) -> None:
     assert _value(LINE_NO, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("P1", "P1", id="nothing_to_cut"),
+        pytest.param(" P1", "P1", id="leading_space"),
+        pytest.param("P1 ", "P1", id="trailing_space"),
+        pytest.param("\tP1\r\n", "P1", id="tab_cr_lf"),
+        pytest.param("P 1", "P 1", id="inner_space_kept"),
+        pytest.param("", None, id="empty"),
+        pytest.param("  \t ", None, id="only_blanks"),
+        pytest.param("!", "!", id="exclamation_mark"),
+        pytest.param("!P1 ", "!P1", id="starts_with_exclamation_mark"),
+        pytest.param(" é", "é", id="non_ascii_after_a_space"),
+        pytest.param("é ", "é", id="non_ascii_before_a_space"),
+        pytest.param("\x01P1", "\x01P1", id="control_character_not_a_blank"),
+    ],
+)
+def test_blanks_are_cut_from_both_ends(text: str, expected: str | None) -> None:
+    (value,) = duckdb.execute(f"SELECT {_trim('t')} FROM (SELECT CAST(? AS VARCHAR) AS t)", [text]).fetchone()  # type: ignore[misc]
+    assert value == expected
