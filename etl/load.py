@@ -185,22 +185,26 @@ def load_extract(
     return result
 
 
+_LANDERS = 2  # raw landings at a time (each is one thread): measured best on 2 cores (BENCHMARKS.md)
+
+
 def _load_tables(
     con: duckdb.DuckDBPyConnection, files: dict[str, ExtractFile], step: Callable[[str], None]
 ) -> list[TableCount]:
     """Land and stage every table, in ``TABLE_ORDER``.
 
     DuckDB reads a file into its raw table on one thread (the rows are numbered as read), so the
-    raw landings run one after another on a second connection while this one stages each table
-    as soon as its raw table is there: the staging of one table overlaps the landing of the next.
-    A file that cannot be read raises its error when its table's turn comes, as in a plain loop.
+    raw landings run two at a time, each on a connection of its own, while this connection stages
+    each table as soon as its raw table is there: the staging of one table overlaps the landing of
+    the next ones, and no core waits. A file that cannot be read raises its error when its table's
+    turn comes, as in a plain loop.
     """
 
     def land(f: ExtractFile) -> RawTable:
-        with con.cursor() as lander:  # a second connection to the same database, for the worker thread
+        with con.cursor() as lander:  # another connection to the same database, for the worker thread
             return load_raw(lander, f)
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw") as pool:
+    with ThreadPoolExecutor(max_workers=_LANDERS, thread_name_prefix="raw") as pool:
         try:
             landed = {t: pool.submit(land, files[t]) for t in TABLE_ORDER if t in files}
             counts = []
