@@ -200,13 +200,14 @@ def _load_tables(
     turn comes, as in a plain loop.
     """
 
-    def land(f: ExtractFile) -> RawTable:
-        with con.cursor() as lander:  # another connection to the same database, for the worker thread
+    def land(lander: duckdb.DuckDBPyConnection, f: ExtractFile) -> RawTable:
+        with lander:
             return load_raw(lander, f)
 
     with ThreadPoolExecutor(max_workers=_LANDERS, thread_name_prefix="raw") as pool:
         try:
-            landed = {t: pool.submit(land, files[t]) for t in TABLE_ORDER if t in files}
+            # Each landing gets a connection of its own to the same database, opened here.
+            landed = {t: pool.submit(land, con.cursor(), files[t]) for t in TABLE_ORDER if t in files}
             counts = []
             for table in TABLE_ORDER:
                 step(f"loading {table}")
