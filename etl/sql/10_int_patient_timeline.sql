@@ -69,6 +69,9 @@ joined AS (
            dx.patient_id IS NOT NULL AS has_diagnosis,
            fu.patient_id IS NOT NULL AS has_followup,
            dx.dx_date,
+           -- carried for analysis_patients, which then needs no join of its own
+           pt.sex, pt.race, pt.ethnicity, pt.center_id,
+           dx.age_at_dx, dx.lineage, dx.subtype, dx.wbc_at_dx, dx.cns_status,
            fu.last_contact_date,
            fu.vital_status,
            fu.death_date,

@@ -3,24 +3,25 @@
 -- so the attrition view can count them; the *_date columns serve the treatment-timing analyses.
 -- Coded columns are ENUMs (etl/enums.py): a default is cast to the column's type once, so the
 -- staged ENUM passes through; regimens and age groups take NONE/UNK, which their source lacks.
+-- The patient's and diagnosis columns come through the timeline, which has joined them already.
 CREATE OR REPLACE TABLE analysis_patients AS
 WITH first_exclusion AS (
     SELECT patient_id, arg_min(reason, priority) AS excluded_reason
     FROM int_exclusions GROUP BY patient_id
 )
-SELECT pt.patient_id,
-       coalesce(pt.sex, CAST('U' AS sex_code)) AS sex,
-       coalesce(pt.race, CAST('UNK' AS race_code)) AS race,
-       coalesce(pt.ethnicity, CAST('UNK' AS ethnicity_code)) AS ethnicity,
-       pt.center_id,
-       dx.dx_date,
-       CAST(year(dx.dx_date) AS INTEGER) AS dx_year,
-       dx.age_at_dx,
+SELECT t.patient_id,
+       coalesce(t.sex, CAST('U' AS sex_code)) AS sex,
+       coalesce(t.race, CAST('UNK' AS race_code)) AS race,
+       coalesce(t.ethnicity, CAST('UNK' AS ethnicity_code)) AS ethnicity,
+       t.center_id,
+       t.dx_date,
+       CAST(year(t.dx_date) AS INTEGER) AS dx_year,
+       t.age_at_dx,
        CAST(coalesce(band.label, 'UNK') AS age_group_code) AS age_group,
-       dx.lineage,
-       coalesce(dx.subtype, CAST('UNK' AS subtype_code)) AS subtype,
-       dx.wbc_at_dx,
-       coalesce(dx.cns_status, CAST('UNK' AS cns_status_code)) AS cns_status,
+       t.lineage,
+       coalesce(t.subtype, CAST('UNK' AS subtype_code)) AS subtype,
+       t.wbc_at_dx,
+       coalesce(t.cns_status, CAST('UNK' AS cns_status_code)) AS cns_status,
        CAST(coalesce(t.frontline_regimen, 'NONE') AS any_regimen_code) AS frontline_regimen,
        CAST(coalesce(t.salvage_regimen, 'NONE') AS any_regimen_code) AS salvage_regimen,
        t.induction_failure,
@@ -37,11 +38,9 @@ SELECT pt.patient_id,
        t.cart1 AS car_t1_date,
        t.d AS death_date,
        t.followup_end
-FROM stg_patients AS pt
-JOIN int_patient_timeline AS t USING (patient_id)
-LEFT JOIN stg_diagnoses AS dx USING (patient_id)
+FROM int_patient_timeline AS t
 LEFT JOIN age_bands AS band
-    ON (band.lower_bound IS NULL OR dx.age_at_dx >= band.lower_bound)
-   AND (band.upper_bound IS NULL OR dx.age_at_dx < band.upper_bound)
+    ON (band.lower_bound IS NULL OR t.age_at_dx >= band.lower_bound)
+   AND (band.upper_bound IS NULL OR t.age_at_dx < band.upper_bound)
 LEFT JOIN first_exclusion AS x USING (patient_id)
-ORDER BY pt.patient_id;
+ORDER BY t.patient_id;
