@@ -170,9 +170,12 @@ def _checked_sql(table: TableSpec, present: tuple[str, ...], only_lines: str | N
         trims.append(f"{_trim(src)} AS {_t(c)}")
     join = ""
     if any(_maps_regimen(table, c) for c in table.columns):
+        # A code is taken before a mapping (``_parse``), so only a value that is not a code is looked
+        # up among the local names; the others join on NULL, which matches nothing.
+        regimen = table.column("regimen")
         join = (
             "LEFT JOIN (SELECT lower(local_name) AS local_key, regimen FROM stg_regimen_map) rmap "
-            f"ON rmap.local_key = lower(trimmed.{_t(table.column('regimen'))})"
+            f"ON rmap.local_key = CASE WHEN trimmed.{_k(regimen)} IS NULL THEN lower(trimmed.{_t(regimen)}) END"
         )
     values = ", ".join(f"{_parse(c, table)} AS {_v(c)}" for c in table.columns)
     fails_col, fails_msg, warns = [], [], []
