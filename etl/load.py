@@ -113,7 +113,9 @@ def load_extract(
     age_breaks
         Lower bounds of the age groups (default the SEER AYA bands 15, 20, 25, 30, 40).
     memory_limit, threads
-        DuckDB settings for the load; it spills to a temporary folder beside the database.
+        DuckDB settings for the load; it spills to a temporary folder beside the database. ``threads``
+        bounds each statement; the raw files are read beside the staging, two at a time, on threads
+        of their own (one each).
     progress
         Called with the name of each step as it starts (the command line shows a bar with it).
 
