@@ -7,8 +7,12 @@ where ``common`` is the parent parser holding the options every analysis shares.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import pkgutil
+from collections.abc import Callable
+
+from threadpoolctl import threadpool_limits
 
 from analyses import commands as _commands_pkg
 
@@ -41,3 +45,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             continue
         module = importlib.import_module(f"{_commands_pkg.__name__}.{info.name}")
         module.register(inner, common)
+    for parser in inner.choices.values():
+        parser.set_defaults(handler=_one_blas_thread(parser.get_default("handler")))
+
+
+def _one_blas_thread(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run an analysis with BLAS on one thread, as the dashboard does (``dashboard.data``).
+
+    The fits multiply tall, narrow matrices, where a second BLAS thread adds only waiting: on a
+    quiet 2-core machine a Cox fit of 100,000 patients takes the same time with 0.35 s less CPU,
+    and on a busy one a small product waited milliseconds for the second thread to wake.
+    """
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        with threadpool_limits(1, user_api="blas"):
+            return handler(args)
+
+    return run
