@@ -24,12 +24,15 @@ def test_the_wrapper_limits_blas_to_one_thread_and_restores_it() -> None:
         seen.append(_blas_threads())
         return 0
 
-    # From a known state of two threads (another test may have limited this process already).
+    # From a known state of two threads (another test may have limited this process already). There
+    # is one BLAS library per package that brings its own (numpy's, and scipy's once it is imported).
     with threadpool_limits(2, user_api="blas"):
-        assert _blas_threads() == [2]
+        pools = len(_blas_threads())
+        assert pools >= 1
+        assert _blas_threads() == [2] * pools
         assert _one_blas_thread(handler)(argparse.Namespace()) == 0
-        assert _blas_threads() == [2]
-    assert seen == [[1]]
+        assert _blas_threads() == [2] * pools
+    assert seen == [[1] * pools]
     np.ones((3, 3)) @ np.ones(3)  # BLAS still works afterwards
 
 
