@@ -76,6 +76,7 @@ __all__ = [
     "mask_count",
     "suppress_cox",
     "suppress_curve",
+    "suppress_curve_and_points",
     "suppress_group_counts",
     "suppress_km",
     "suppress_totals",
@@ -168,7 +169,7 @@ def suppress_curve(curve: pd.DataFrame, min_cell: int, hidden_n: float | None = 
     The count columns are ``events``, ``censored`` and, when present, ``competing_events``.
     ``hidden_n`` is the group's size when it is masked by rule 3.
     """
-    return _suppress_curve(curve, min_cell, hidden_n, [])[0]
+    return suppress_curve_and_points(curve, min_cell, hidden_n, [])[0]
 
 
 def _counts_column(values: np.ndarray, hidden: np.ndarray) -> pd.Series:
@@ -178,8 +179,15 @@ def _counts_column(values: np.ndarray, hidden: np.ndarray) -> pd.Series:
     return pd.Series(out, dtype=object)
 
 
-def _suppress_curve(curve, min_cell, hidden_n, points) -> tuple[pd.DataFrame, list[int | None]]:
-    """Rule 4, thinning the at-risk numbers of the curve and of ``points`` (time, at_risk) together."""
+def suppress_curve_and_points(
+    curve: pd.DataFrame, min_cell: int, hidden_n: float | None, points: list[tuple[float, float]]
+) -> tuple[pd.DataFrame, list[float | None]]:
+    """Rule 4, thinning the at-risk numbers of the curve and of ``points`` (time, at_risk) together.
+
+    ``points`` are shown beside the curve (milestones, say); returns the curve as ``suppress_curve``
+    does and the points' at-risk numbers: whole numbers, None where masked (as given when
+    ``min_cell`` is 0).
+    """
     count_cols = [c for c in ("at_risk", *_ROW_COUNTS) if c in curve]
     if min_cell <= 0:
         return _object(curve, count_cols).reset_index(drop=True), [v for _, v in points]
@@ -297,7 +305,7 @@ def suppress_km(result: KMResult, min_cell: int = DEFAULT_MIN_CELL) -> tuple[KMR
         ms = _object(result.milestones[result.milestones["group"] == group], ["at_risk", "events"])
         ms = ms.reset_index(drop=True)
         points = list(zip(ms["time_days"], ms["at_risk"], strict=True))
-        curve, ms_at_risk = _suppress_curve(full, min_cell, hidden_n, points)
+        curve, ms_at_risk = suppress_curve_and_points(full, min_cell, hidden_n, points)
         last_times[group] = curve["time_days"].max() if len(curve) else -np.inf
         ms.loc[ms["time_days"] > last_times[group], ["survival", "std_err", "ci_lower", "ci_upper"]] = np.nan
         ms["at_risk"] = pd.Series(ms_at_risk, dtype=object)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analyses.results import AnalysisWarning
+from analyses.suppression import suppress_curve_and_points
 from ayaall.endpoints import EndpointSpec, endpoint_spec
 from ayaall.errors import UserError
 
@@ -97,7 +98,7 @@ def group_curve(
     totals_shown: dict[str, int | None],
     follow: Sequence[tuple[str, str]] = (),
     points: Sequence[tuple[float, float]] = (),
-) -> tuple[pd.DataFrame, list[int | None]]:
+) -> tuple[pd.DataFrame, list[float | None]]:
     """One group's curve suppressed by ``analyses.suppression``'s rule 4, as ``suppress_km`` does it.
 
     ``n`` is the group's size and ``n_shown`` its displayed size (None when masked by rules 1-3);
@@ -112,10 +113,8 @@ def group_curve(
     -------
     (curve, at-risk numbers of ``points``, None where masked)
     """
-    from analyses.suppression import _suppress_curve  # the thinning suppress_km applies to its milestones
-
     hidden_n = None if n_shown is not None or not min_cell else n
-    shown, at_points = _suppress_curve(curve, min_cell, hidden_n, list(points))
+    shown, at_points = suppress_curve_and_points(curve, min_cell, hidden_n, list(points))
     if min_cell and n_shown is None:
         shown[[c for c in ("events", "competing_events", "censored") if c in shown]] = None
     for col, total in totals_shown.items():
