@@ -249,7 +249,6 @@ def test_table1_masked_group_and_missing_counts_stay_masked() -> None:
     (masked): its percentages (of the 297 non-missing) and its non-missing age count (297 = 300 - 3) would
     give them back, so they are masked too. Built by hand; counts as written here."""
     from analyses.baseline import suppress_table_one, table_one
-    from analyses.commands.table1 import _protect
 
     rng = np.random.default_rng(1)
     sex = ["F"] * 3 + ["M"] * 2 + ["F"] * 20 + ["M"] * 20 + ["F"] * 150 + ["M"] * 147 + [None] * 3
@@ -261,7 +260,7 @@ def test_table1_masked_group_and_missing_counts_stay_masked() -> None:
         }
     )
     raw = table_one(df, "arm", ["sex", "age"])
-    out = _protect(raw, suppress_table_one(raw, MIN_CELL), MIN_CELL)
+    out = suppress_table_one(raw, MIN_CELL)
     assert list(out.groups["n"]) == [None, None, 300, 345]
     cat = out.categorical.set_index(["level", "group"])
     assert cat.loc[[("F", "Y"), ("M", "Y")], "n"].isna().all()
@@ -269,7 +268,7 @@ def test_table1_masked_group_and_missing_counts_stay_masked() -> None:
     cont = out.continuous.set_index("group")
     assert (cont.loc["Z", "missing"], cont.loc["Z", "n"]) == (None, None)
     # without suppression nothing changes
-    assert _protect(raw, raw, 0) is raw
+    assert suppress_table_one(raw, 0) is raw
 
 
 # ------------------------------------------------------------------------------ every command, small cohort

@@ -165,3 +165,37 @@ def test_continuous_missing_counts_are_protected_across_groups() -> None:
     assert missing["b"] is None or missing[OVERALL] is None
     shown = [v for v in cont["n"] if v is not None]
     assert all(v == 0 or v >= MIN_CELL for v in shown)
+
+
+def _three_arms() -> pd.DataFrame:
+    """Arms X (5 patients), Y (40), Z (300, 3 of them with neither sex nor age): the case of
+    tests/test_command_disclosure.py::test_table1_masked_group_and_missing_counts_stay_masked."""
+    rng = np.random.default_rng(1)
+    sex = ["F"] * 3 + ["M"] * 2 + ["F"] * 20 + ["M"] * 20 + ["F"] * 150 + ["M"] * 147 + [None] * 3
+    return pd.DataFrame(
+        {
+            "arm": ["X"] * 5 + ["Y"] * 40 + ["Z"] * 300,
+            "sex": sex,
+            "age": np.r_[rng.uniform(15, 40, 342), [np.nan] * 3],
+        }
+    )
+
+
+def test_the_page_and_the_export_hide_what_would_give_a_masked_count_back() -> None:
+    """[table1_back_calculation] Y's size is masked (it would give X's), so none of Y's cells is shown
+    (they add up to 40); Z's 3 missing are masked, so Z's percentages are not shown (each is of the 297
+    non-missing). The page and the export lay out the one suppressed table."""
+    from export.kinds.table1 import _formatted
+
+    result = suppress_table_one(table_one(_three_arms(), "arm", ["sex", "age"]), MIN_CELL)
+    page = format_table_one(result, {"sex": "Sex", "age": "Age"})
+    export = _formatted(result)
+    for shown in (page, export):
+        y_col = next(c for c in shown.columns if c.startswith("Y (n="))
+        z_col = next(c for c in shown.columns if c.startswith("Z (n="))
+        assert y_col == "Y (n=—)"
+        sex_rows = shown.index[shown["Characteristic"].eq("Sex") | shown["Characteristic"].eq("sex")]
+        sex_block = shown.loc[sex_rows[0] : sex_rows[0] + 2]
+        assert set(sex_block[y_col]) == {"—"}
+        assert not any("%" in cell for cell in sex_block[z_col])
+        assert "297" not in " ".join(map(str, shown.to_numpy().ravel()))
