@@ -71,6 +71,7 @@ from analyses.km import KMResult
 
 __all__ = [
     "DEFAULT_MIN_CELL",
+    "WeightedCounts",
     "is_small",
     "km_risk_table",
     "mask_count",
@@ -507,3 +508,89 @@ def suppress_cox(result: CoxResult, min_cell: int = DEFAULT_MIN_CELL) -> dict[st
         return {"n": n, "events": events}
     hide_events = is_small(events, min_cell) or is_small(n - events, min_cell)
     return {"n": mask_count(n, min_cell), "events": None if hide_events else events}
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightedCounts:
+    """The displayed counts of a weighted (IPTW) comparison of treatments, by rules 1-3.
+
+    The patients on the treatments compared (their number per treatment is public, e.g. from a
+    Kaplan-Meier by treatment) split into those analysed, those left out for a missing covariate and
+    those trimmed: rule 3 on the three (``flow``). Per treatment, patients and events follow rules 1-3
+    and are masked too when what the analysis left out of that treatment (patients, events) is a small
+    count; a treatment's events are masked with its patients. A total is masked when the per-treatment
+    masking cannot protect it, when the analysed count is masked, or when the patients without an
+    event, or the events left out, are a small count. ``ayaall analyze iptw`` and the dashboard's
+    Adjusted comparison page both show these.
+
+    Attributes
+    ----------
+    levels : list of str
+        The treatments, in order.
+    n, events : list of int
+        True patients and events analysed per treatment (server side only).
+    n_shown, events_shown : list of int or None
+        The same, None where masked.
+    total_n, total_events : int or None
+        Patients and events analysed in all, None where masked.
+    flow : tuple of int or None
+        Patients analysed, left out for a missing covariate, trimmed; None where masked.
+    """
+
+    levels: list[str]
+    n: list[int]
+    events: list[int]
+    n_shown: list[int | None]
+    events_shown: list[int | None]
+    total_n: int | None
+    total_events: int | None
+    flow: tuple[int | None, int | None, int | None]
+
+    @classmethod
+    def of(
+        cls,
+        frame: pd.DataFrame,
+        data: pd.DataFrame,
+        n_complete: int,
+        treatment: str,
+        levels: Sequence[str],
+        min_cell: int = DEFAULT_MIN_CELL,
+    ) -> WeightedCounts:
+        """From the patients on the treatments (``frame``), those analysed (``data``) and the number
+        with every covariate (``n_complete``); both frames hold ``treatment`` and ``event_code``."""
+        levels = list(levels)
+
+        def per_level(df: pd.DataFrame) -> tuple[list[int], list[int]]:
+            labels, event = df[treatment].astype(str), df["event_code"] == 1
+            return [int((labels == g).sum()) for g in levels], [int((event & (labels == g)).sum()) for g in levels]
+
+        n_all, ev_all = per_level(frame)
+        n, ev = per_level(data)
+        flow, flow_exposed = suppress_totals([len(data), len(frame) - n_complete, n_complete - len(data)], min_cell)
+        if flow_exposed:
+            flow = [None, None, None]
+        n_shown, hide_n = suppress_totals(
+            n, min_cell, also_mask=[is_small(a - b, min_cell) for a, b in zip(n_all, n, strict=True)]
+        )
+        small = [
+            is_small(k - e, min_cell) or is_small(ea - e, min_cell) or shown is None
+            for k, e, ea, shown in zip(n, ev, ev_all, n_shown, strict=True)
+        ]
+        ev_shown, hide_events = suppress_totals(ev, min_cell, also_mask=small)
+        total_n = None if hide_n or flow[0] is None else len(data)
+        hide_events = (
+            hide_events
+            or total_n is None
+            or is_small(len(data) - sum(ev), min_cell)
+            or is_small(sum(ev_all) - sum(ev), min_cell)
+        )
+        return cls(
+            levels,
+            n,
+            ev,
+            n_shown,
+            ev_shown,
+            total_n,
+            None if hide_events else mask_count(sum(ev), min_cell),
+            (flow[0], flow[1], flow[2]),
+        )

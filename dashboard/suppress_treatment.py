@@ -3,7 +3,8 @@
 The rules are those of ``analyses.suppression`` (counts 1 to ``min_cell - 1`` masked, complements and
 totals protected, curves drawn only where at least ``min_cell`` are at risk); this module applies them
 to the results of ``analyses.timing`` (landmark analyses, Simon–Makuch curves) and
-``analyses.weighting`` (IPTW-adjusted Kaplan–Meier curves and their counts). Everything returned is
+``analyses.weighting`` (IPTW-adjusted Kaplan–Meier curves; their counts are
+``analyses.suppression.WeightedCounts``, which ``ayaall analyze iptw`` shows too). Everything returned is
 display-ready: curves carry estimates and a censoring flag, never a count.
 """
 
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analyses.km import KMResult
-from analyses.suppression import is_small, mask_count, suppress_km, suppress_totals, thin_at_risk
+from analyses.suppression import WeightedCounts, is_small, mask_count, suppress_km, suppress_totals, thin_at_risk
 from ayaall.endpoints import DAYS_PER_YEAR
 from dashboard.components import format_p
 from dashboard.suppress import curve_for_display
@@ -25,12 +26,10 @@ from dashboard.view_tables import count_columns, format_days, milestone_columns
 
 __all__ = [
     "LandmarkTables",
-    "WeightedCounts",
     "landmark_display",
     "landmark_tables",
     "simon_makuch_display",
     "simon_makuch_tables",
-    "suppress_flow",
     "suppress_landmarks",
     "suppress_simon_makuch",
     "weighted_km_for_display",
@@ -282,49 +281,6 @@ def suppress_simon_makuch(sm: Any, n_total: int, min_cell: int, notes: list[str]
 
 
 # ------------------------------------------------------------------------------ IPTW
-@dataclass(frozen=True)
-class WeightedCounts:
-    """Unweighted patients and events per treatment, masked so that neither they nor what the analysis
-    left out (missing covariates, trimming: the cohort's own counts are shown on the Survival page) is a
-    small count (rules 1–3)."""
-
-    levels: list[str]
-    n: list[int]
-    events: list[int]
-    n_shown: list[int | None]
-    events_shown: list[int | None]
-    hide_n: bool
-    hide_events: bool
-
-    @classmethod
-    def of(
-        cls, frame: pd.DataFrame, data: pd.DataFrame, treatment: str, levels: list[str], min_cell: int
-    ) -> WeightedCounts:
-        def per_level(df: pd.DataFrame) -> tuple[list[int], list[int]]:
-            labels = df[treatment].astype(str)
-            event = df["event_code"] == 1
-            return [int((labels == g).sum()) for g in levels], [int((event & (labels == g)).sum()) for g in levels]
-
-        n_all, ev_all = per_level(frame)
-        n, ev = per_level(data)
-        n_shown, hide_n = suppress_totals(
-            n, min_cell, also_mask=[is_small(a - b, min_cell) for a, b in zip(n_all, n, strict=True)]
-        )
-        small = [
-            is_small(k - e, min_cell) or is_small(ea - e, min_cell) or shown is None
-            for k, e, ea, shown in zip(n, ev, ev_all, n_shown, strict=True)
-        ]
-        ev_shown, hide_events = suppress_totals(ev, min_cell, also_mask=small)
-        return cls(levels, n, ev, n_shown, ev_shown, hide_n, hide_events or hide_n)
-
-
-def suppress_flow(n_levels: int, n_complete: int, n_used: int, min_cell: int) -> tuple[int | None, ...]:
-    """Analysed, missing a covariate, trimmed: they add up to the patients on the treatments (rule 3)."""
-    values = [n_used, n_levels - n_complete, n_complete - n_used]
-    shown, exposed = suppress_totals(values, min_cell)
-    return (None, None, None) if exposed else tuple(shown)
-
-
 def weighted_km_for_display(
     km: Any, counts: WeightedCounts, treatment: str, min_cell: int, milestone_years: Sequence[float]
 ) -> KMResult:

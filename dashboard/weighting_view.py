@@ -21,6 +21,7 @@ from analyses.cohort import CohortSpec
 from analyses.cox import fit_cox
 from analyses.km import KMResult
 from analyses.results import AnalysisError
+from analyses.suppression import WeightedCounts
 from analyses.timing import post_baseline_exposures
 from analyses.weighting import (
     balance_table,
@@ -35,7 +36,7 @@ from ayaall.errors import UserError
 from dashboard.components import format_p
 from dashboard.data import RegistryService, cohort_key
 from dashboard.notes import caught_notes, suppression_note
-from dashboard.suppress_treatment import WeightedCounts, suppress_flow, weighted_km_for_display
+from dashboard.suppress_treatment import weighted_km_for_display
 from dashboard.view_tables import count_columns, format_days, hr_label, milestone_columns
 
 __all__ = [
@@ -267,8 +268,8 @@ def _weighting_view(
             with_ph_test=False,
         )
     notes += caught_notes(caught)
-    counts = WeightedCounts.of(frame, data, treatment, ps.levels, min_cell)
-    n_used, n_missing, n_trimmed = suppress_flow(len(frame), ps.n, len(data), min_cell)
+    counts = WeightedCounts.of(frame, data, ps.n, treatment, ps.levels, min_cell)
+    n_used, n_missing, n_trimmed = counts.flow
     shown_km = weighted_km_for_display(km, counts, treatment, min_cell, MILESTONE_YEARS)
     weight_summary = _weight_summary(shown_km, w)
     notes.insert(0, _method_note(estimand, target, trim, truncate, ps))
@@ -398,8 +399,7 @@ def _balance_display(balance: pd.DataFrame) -> pd.DataFrame:
 
 
 def _hazard_ratios(crude: Any, weighted: Any, counts: WeightedCounts) -> tuple[pd.DataFrame, pd.DataFrame]:
-    total_n = None if counts.hide_n else sum(counts.n)
-    total_events = None if counts.hide_events else sum(counts.events)
+    total_n, total_events = counts.total_n, counts.total_events
     rows, table = [], []
     for model, result in ((_UNWEIGHTED, crude), (_WEIGHTED, weighted)):
         for _, t in result.terms.iterrows():

@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 from analyses.cox import fit_cox
 from analyses.km import fit_km
 from analyses.results import AnalysisWarning
-from analyses.suppression import km_risk_table, suppress_cox, suppress_group_counts, suppress_km, suppress_totals
+from analyses.suppression import (
+    WeightedCounts,
+    km_risk_table,
+    suppress_cox,
+    suppress_group_counts,
+    suppress_km,
+    suppress_totals,
+)
 
 R_DIR = Path(__file__).parent / "r"
 MIN_CELL = 11
@@ -413,3 +420,47 @@ def test_risk_table_attacker_cannot_recover_masked_counts(data: pd.DataFrame, mi
     """Property: on random cohorts and tick sets the risk-table attacker never finds a small count."""
     km = fit_km(data, "time", "status", "group")
     _attack_risk_table(km, km_risk_table(km, sorted(ticks), min_cell), min_cell)
+
+
+def _weighted_frames(missing: dict[str, int], trimmed: dict[str, int]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Treatments A (66 patients, 12 events) and B (21, 4); ``missing`` / ``trimmed`` patients of each
+    (none with an event) are left out for a missing covariate / by trimming."""
+    rows = []
+    for arm, n, events in (("A", 66, 12), ("B", 21, 4)):
+        for i in range(n):
+            left = "missing" if i >= n - missing[arm] else "trimmed" if i >= n - missing[arm] - trimmed[arm] else ""
+            rows.append({"trt": arm, "event_code": int(i < events), "left": left})
+    frame = pd.DataFrame(rows)
+    complete = frame[frame["left"] != "missing"]
+    return frame, complete[complete["left"] == ""], len(complete)
+
+
+def test_weighted_totals_do_not_give_back_the_patients_left_out() -> None:
+    """[iptw_total_reveals_missing] 87 patients on the two treatments (public), 4 without a covariate,
+    none trimmed: the flow 83 / 4 / 0 is masked whole (4 is small and 0 cannot hide it), so the total of
+    patients analysed must be masked as well, or 87 - 83 gives the 4 back. The dashboard's Adjusted
+    comparison page showed that total beside its hazard ratios before both used ``WeightedCounts``."""
+    frame, data, n_complete = _weighted_frames({"A": 2, "B": 2}, {"A": 0, "B": 0})
+    counts = WeightedCounts.of(frame, data, n_complete, "trt", ["A", "B"], 11)
+    assert (len(frame), n_complete, len(data)) == (87, 83, 83)
+    assert counts.flow == (None, None, None)
+    assert counts.total_n is None
+    assert counts.total_events is None
+
+
+def test_weighted_counts_are_shown_when_nothing_small_is_left_out() -> None:
+    """[iptw_counts_shown] 11 of A without a covariate and 12 of A trimmed: every count left out is at
+    least 11, so the flow (64 analysed, 11, 12), A's 43 and B's 21 patients and the total are shown."""
+    frame, data, n_complete = _weighted_frames({"A": 11, "B": 0}, {"A": 12, "B": 0})
+    counts = WeightedCounts.of(frame, data, n_complete, "trt", ["A", "B"], 11)
+    assert counts.flow == (64, 11, 12)
+    assert counts.n_shown == [43, 21]
+    assert counts.total_n == 64
+
+
+def test_the_page_and_the_command_count_with_one_implementation() -> None:
+    import analyses.commands.iptw as command
+    import dashboard.weighting_view as page
+
+    assert command.WeightedCounts is WeightedCounts
+    assert page.WeightedCounts is WeightedCounts

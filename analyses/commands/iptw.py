@@ -13,8 +13,6 @@ import argparse
 import warnings
 from typing import Any
 
-import pandas as pd
-
 from analyses.commands._shared import (
     check_min_cell,
     cohort_from_args,
@@ -25,7 +23,7 @@ from analyses.commands._shared import (
     write_json,
 )
 from analyses.results import AnalysisWarning
-from analyses.suppression import is_small, mask_count, suppress_totals
+from analyses.suppression import WeightedCounts
 from ayaall.errors import UserError
 
 __all__ = ["register", "run"]
@@ -133,7 +131,9 @@ def run(
         km = fit_weighted_km(data, "time_days", "event_code", treatment, "iptw")
         cox = fit_weighted_cox(data, "time_days", "event_code", treatment, "iptw", reference=ps.levels[0])
     notes += warning_notes(caught, min_cell)
-    counts = _counts(frame, data, ps.n, treatment, ps.levels, min_cell)
+    counts = WeightedCounts.of(frame, data, ps.n, treatment, ps.levels, min_cell)
+    n_shown = dict(zip(counts.levels, counts.n_shown, strict=True))
+    events_shown = dict(zip(counts.levels, counts.events_shown, strict=True))
     ess = {g: effective_sample_size(w.loc[w["treatment"] == g, "weight"]) for g in ps.levels}
     groups = []
     for s in km.summary.to_dict("records"):
@@ -142,17 +142,17 @@ def run(
             km.curve[km.curve["group"] == g].drop(columns="group"),
             min_cell,
             s["n"],
-            counts["n"][g],
-            {"events": counts["events"][g]},
+            n_shown[g],
+            {"events": events_shown[g]},
             follow=_WEIGHTED_COUNTS,
         )
         groups.append(
             {
                 "group": g,
-                "n": counts["n"][g],
-                "events": counts["events"][g],
+                "n": n_shown[g],
+                "events": events_shown[g],
                 # Kish's effective n equals n when the weights are equal (the ATT target): masked with n
-                "effective_n": None if counts["n"][g] is None else s["effective_n"],
+                "effective_n": None if n_shown[g] is None else s["effective_n"],
                 "median_days": shown_within(s["median_days"], curve),
                 "curve": [{k: json_value(v) for k, v in r.items()} for r in curve.to_dict("records")],
             }
@@ -169,9 +169,9 @@ def run(
         "stabilized": estimand == "ATE",
         "trim": trim,
         "truncate": truncate,
-        "n": counts["total_n"],
-        "n_dropped_missing": counts["n_missing"],
-        "n_trimmed": counts["n_trimmed"],
+        "n": counts.total_n,
+        "n_dropped_missing": counts.flow[1],
+        "n_trimmed": counts.flow[2],
         "min_cell": min_cell,
         "conf_type": km.conf_type,
         "variance": "Xie & Liu (2005)",
@@ -183,7 +183,7 @@ def run(
         "weights": [
             {
                 "group": g,
-                "effective_n": None if counts["n"][g] is None else ess[g],
+                "effective_n": None if n_shown[g] is None else ess[g],
                 "min": float(w.loc[w["treatment"] == g, "weight"].min()),
                 "max": float(w.loc[w["treatment"] == g, "weight"].max()),
             }
@@ -195,8 +195,8 @@ def run(
         ],
         "groups": groups,
         "cox": {
-            "n": counts["total_n"],
-            "events": counts["total_events"],
+            "n": counts.total_n,
+            "events": counts.total_events,
             "robust": True,
             "terms": [
                 {
@@ -217,54 +217,3 @@ def run(
 
 # weighted curve columns masked where the unweighted count beside them is (for the ATT target they are equal)
 _WEIGHTED_COUNTS = (("weighted_at_risk", "at_risk"), ("effective_at_risk", "at_risk"), ("weighted_events", "events"))
-
-
-def _counts(
-    frame: pd.DataFrame, data: pd.DataFrame, n_complete: int, treatment: str, levels: list[str], min_cell: int
-) -> dict[str, Any]:
-    """Displayed counts of the weighted analysis (None when masked), by the rules of ``analyses.suppression``.
-
-    The patients on the treatments compared (``frame``; their number per treatment is public, e.g. from
-    ``analyze km --by``) split into those analysed (``data``), those left out for a missing covariate
-    (``frame`` minus the ``n_complete`` complete ones) and those trimmed: rule 3 on the three. Per
-    treatment, patients and events follow rules 1-3 and are masked too when what the analysis left out of
-    that treatment (patients, events) is a small count; a treatment's events are masked with its
-    patients. A total is masked when the per-treatment masking cannot protect it, or when the patients
-    without an event, or the events left out, are a small count. The dashboard's Adjusted comparison
-    page applies the same rules (``dashboard.suppress_treatment.WeightedCounts``, ``suppress_flow``).
-
-    Returns
-    -------
-    dict
-        ``n`` and ``events`` (treatment -> count or None), ``total_n``, ``total_events``, ``n_missing``,
-        ``n_trimmed``.
-    """
-
-    def per_level(df: pd.DataFrame) -> tuple[list[int], list[int]]:
-        labels, event = df[treatment].astype(str), df["event_code"] == 1
-        return [int((labels == g).sum()) for g in levels], [int((event & (labels == g)).sum()) for g in levels]
-
-    n_all, ev_all = per_level(frame)
-    n, ev = per_level(data)
-    flow, flow_exposed = suppress_totals([len(data), len(frame) - n_complete, n_complete - len(data)], min_cell)
-    if flow_exposed:
-        flow = [None, None, None]
-    n_shown, hide_n = suppress_totals(
-        n, min_cell, also_mask=[is_small(a - b, min_cell) for a, b in zip(n_all, n, strict=True)]
-    )
-    small = [
-        is_small(k - e, min_cell) or is_small(ea - e, min_cell) or shown is None
-        for k, e, ea, shown in zip(n, ev, ev_all, n_shown, strict=True)
-    ]
-    ev_shown, hide_events = suppress_totals(ev, min_cell, also_mask=small)
-    total_n = None if hide_n or flow[0] is None else len(data)
-    hide_events = hide_events or total_n is None
-    hide_events = hide_events or is_small(len(data) - sum(ev), min_cell) or is_small(sum(ev_all) - sum(ev), min_cell)
-    return {
-        "n": dict(zip(levels, n_shown, strict=True)),
-        "events": dict(zip(levels, ev_shown, strict=True)),
-        "total_n": total_n,
-        "total_events": None if hide_events else mask_count(sum(ev), min_cell),
-        "n_missing": flow[1],
-        "n_trimmed": flow[2],
-    }
