@@ -66,7 +66,8 @@ def landmark_tables(lm: Any, n_total: int, exposure: str, min_cell: int) -> Land
     Counts: the number at risk after each landmark is thinned like a curve's at-risk numbers (rule 4:
     its drop from the cohort or from the previous landmark must be 0 or at least ``min_cell``); exposed
     and not-exposed add up to it (rule 3, and both are hidden with a hidden total). The groups' curves
-    and medians follow ``suppress_km`` (drawn with ``curve_for_display``).
+    and medians follow ``suppress_km`` (drawn with ``curve_for_display``); a group's events are masked
+    with its size.
     """
     table = lm.landmarks.reset_index(drop=True)
     at_risk = thin_at_risk([n_total, *table["n_at_risk"]], min_cell, None)[1:] if min_cell else list(table["n_at_risk"])
@@ -94,14 +95,19 @@ def landmark_tables(lm: Any, n_total: int, exposure: str, min_cell: int) -> Land
             continue
         shown = curve_for_display(suppress_km(km, min_cell)[0], km)
         by_group = dict(zip(("exposed", "unexposed"), parts, strict=True))
+        n_shown = [by_group.get(str(g)) for g in shown.summary["group"]]
         curves.append(shown.curve.assign(landmark_days=mark)[["landmark_days", *_CURVE_COLUMNS]])
         groups.append(
             pd.DataFrame(
                 {
                     "landmark_days": mark,
                     "group": shown.summary["group"],
-                    "n": [by_group.get(str(g)) for g in shown.summary["group"]],
-                    "events": shown.summary["events"],
+                    "n": n_shown,
+                    # a group's events are masked with its size, as 'ayaall analyze landmark' masks them
+                    "events": [
+                        None if n is None and min_cell else e
+                        for n, e in zip(n_shown, shown.summary["events"], strict=True)
+                    ],
                     "median_days": pd.to_numeric(shown.summary["median_days"], errors="coerce").astype(float),
                 }
             )

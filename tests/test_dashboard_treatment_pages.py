@@ -222,6 +222,39 @@ def test_simon_makuch_curve_hidden_when_events_precede_enough_at_risk():
     assert set(curve0["group"]) == {"exposed", "unexposed"}, "without suppression both curves are drawn"
 
 
+def test_landmark_group_events_are_masked_with_the_group_size():
+    """[landmark_thinned_size_events] 88 patients, 6 of whom die before the 100-day landmark and none
+    exposed by then: the 82 at risk are masked (a drop of 6 from the cohort is small), and with them
+    the not-exposed group's size; its 44 events are masked with that size on the page, as
+    ``ayaall analyze landmark`` masks them (the page showed them before)."""
+    import pandas as pd
+
+    from analyses.commands.landmark import _landmarks
+    from analyses.timing import fit_landmark
+    from dashboard.suppress_treatment import landmark_tables
+
+    n = 88
+    frame = pd.DataFrame(
+        {
+            "time_days": np.r_[np.full(6, 30.0), np.linspace(150, 1400, 44), np.full(38, 1400.0)],
+            "event_code": np.r_[np.ones(6, int), np.ones(44, int), np.zeros(38, int)],
+            # ten exposed on day 200, after the landmark
+            "exposure_days": np.r_[np.full(6, np.nan), np.full(10, 200.0), np.full(72, np.nan)],
+        }
+    )
+    lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", [100.0])
+    page = landmark_tables(lm, n, "hct", MIN_CELL)
+    (cli,) = _landmarks(lm, n, MIN_CELL)
+    assert page.tests["at_risk"].iloc[0] is None
+    assert cli["n_at_risk"] is None
+    groups = page.groups.set_index("group")
+    assert groups.loc["unexposed", "n"] is None
+    assert groups.loc["unexposed", "events"] is None
+    assert {g["group"]: g["events"] for g in cli["groups"]}["unexposed"] is None
+    unsuppressed = landmark_tables(lm, n, "hct", 0).groups.set_index("group")
+    assert unsuppressed.loc["unexposed", "events"] == 44
+
+
 # ------------------------------------------------------------------------------ numbers equal the analyses'
 def test_timing_view_numbers_equal_the_analyses(page_ctx):
     """[hct_os_dx] Landmark log-rank, Simon–Makuch, Mantel–Byar and time-varying Cox as analyses.timing."""
