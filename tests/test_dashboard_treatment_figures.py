@@ -236,8 +236,8 @@ def test_screen_style_is_the_default_of_every_builder():
     ],
 )
 def test_forest_models_never_share_a_colour(models):
-    """ "Time-varying" and "Time-varying, adjusted" hash to the same palette slot: the later one takes a free
-    colour; models that do not collide keep their palette colour (the Cox page's figure is unchanged)."""
+    """Models take the strong Okabe–Ito colours in the order they are listed (blue first), never the
+    faint yellow ("Unadjusted" hashed to it before); in print, distinct gray levels."""
     from dashboard.figures import forest_figure
 
     terms = pd.DataFrame({"term": "x", "hr": 1.2, "hr_ci_lower": 1.0, "hr_ci_upper": 1.5, "model": models, "p": 0.04})
@@ -245,6 +245,5 @@ def test_forest_models_never_share_a_colour(models):
         colors = [t.marker.color for t in forest_figure(terms, style=_print(grayscale)).data]
         assert len(set(colors)) == len(models), (grayscale, colors)
     screen = [t.marker.color for t in forest_figure(terms).data]
-    assert screen[0] == group_style("model", models[0]).color
-    if len({group_style("model", m).color for m in models}) == len(models):
-        assert screen == [group_style("model", m).color for m in models]
+    assert screen[0] == "#0072B2"
+    assert "#F0E442" not in screen

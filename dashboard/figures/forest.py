@@ -9,11 +9,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures.common import SCREEN_STYLE, FigureStyle, apply_house_style
-from dashboard.palette import GRAY_SYMBOLS, GRAYS, OKABE_ITO, group_style
+from dashboard.palette import GRAY_SYMBOLS, GRAYS, OKABE_ITO
 
 __all__ = ["forest_figure"]
 
 _HR_TICKS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
+# blue, vermillion, bluish green, reddish purple, black: the Okabe–Ito colours that read as thin marks
+_MODEL_PALETTE: tuple[str, ...] = tuple(OKABE_ITO[i] for i in (0, 3, 2, 4, 6))
 
 
 def forest_figure(
@@ -108,13 +110,9 @@ def forest_figure(
 
 
 def _model_colors(models: list[str], grayscale: bool) -> list[str]:
-    """Each model's palette colour; a model whose colour an earlier one already has (two names can hash to
-    the same place) takes the first palette colour no model has, so no two models look alike."""
-    palette = GRAYS if grayscale else OKABE_ITO
-    wanted = [group_style("model", m, grayscale=grayscale).color for m in models]
-    colors: list[str] = []
-    for color in wanted:
-        if color in colors:
-            color = next((c for c in palette if c not in colors and c not in wanted), color)
-        colors.append(color)
-    return colors
+    """Each model's colour, in the order the models are listed: the strong Okabe–Ito colours (blue,
+    vermillion, bluish green, reddish purple, black), never the faint yellow; in print, gray levels
+    (the markers then differ too). A page lists its models in a fixed order, so a model keeps its
+    colour from the screen to the export."""
+    palette = GRAYS if grayscale else _MODEL_PALETTE
+    return [palette[i % len(palette)] for i in range(len(models))]
