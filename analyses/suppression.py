@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,6 +75,7 @@ __all__ = [
     "WeightedCounts",
     "is_small",
     "km_risk_table",
+    "landmark_counts",
     "mask_count",
     "suppress_cox",
     "suppress_curve",
@@ -594,3 +596,58 @@ class WeightedCounts:
             None if hide_events else mask_count(sum(ev), min_cell),
             (flow[0], flow[1], flow[2]),
         )
+
+
+def landmark_counts(lm: Any, n_total: int, min_cell: int = DEFAULT_MIN_CELL) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The displayed counts of a landmark analysis (``analyses.timing.fit_landmark``), None where masked.
+
+    The number at risk after a landmark is thinned like a curve's at-risk numbers (rule 4: its drop
+    from the cohort of ``n_total``, or from the previous shown landmark, is 0 or at least
+    ``min_cell``); exposed and not exposed add up to it (rule 3; both masked with a masked total); a
+    group's events follow rules 1-3 and are masked with its size. ``ayaall analyze landmark`` and the
+    dashboard's Timing page both show these.
+
+    Returns
+    -------
+    (landmarks, groups)
+        ``landmark_days, at_risk, exposed, unexposed`` per landmark, and ``landmark_days, group, n,
+        events`` per landmark and group (the groups of ``lm.summary``).
+    """
+    table = lm.landmarks.reset_index(drop=True)
+    at_risk = thin_at_risk([n_total, *table["n_at_risk"]], min_cell, None)[1:] if min_cell else list(table["n_at_risk"])
+    marks: dict[str, list[Any]] = {"landmark_days": [], "at_risk": [], "exposed": [], "unexposed": []}
+    groups: dict[str, list[Any]] = {"landmark_days": [], "group": [], "n": [], "events": []}
+    for i, row in enumerate(table.to_dict("records")):
+        mark = row["landmark_days"]
+        parts, hide_total = suppress_totals([row["n_exposed"], row["n_unexposed"]], min_cell)
+        total = None if hide_total else at_risk[i]
+        if total is None and min_cell:
+            parts = [None, None]
+        for key, value in zip(marks, (mark, total, *parts), strict=True):
+            marks[key].append(value)
+        summary = lm.summary[lm.summary["landmark_days"] == mark]
+        n_shown = dict(zip(("exposed", "unexposed"), parts, strict=True))
+        events, _ = suppress_totals(
+            summary["events"],
+            min_cell,
+            also_mask=[
+                is_small(n - e, min_cell) or (min_cell > 0 and n_shown.get(str(g)) is None)
+                for g, n, e in zip(summary["group"], summary["n"], summary["events"], strict=True)
+            ],
+        )
+        for g, e in zip(summary["group"], events, strict=True):
+            for key, value in zip(groups, (mark, g, n_shown.get(str(g)), e), strict=True):
+                groups[key].append(value)
+    counts = {"at_risk", "exposed", "unexposed", "n", "events"}
+
+    def frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                k: pd.Series(v, dtype=object)
+                if k in counts
+                else pd.Series(v, dtype=float if k == "landmark_days" else object)
+                for k, v in columns.items()
+            }
+        )
+
+    return frame(marks), frame(groups)

@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from analyses.km import KMResult
-from analyses.suppression import WeightedCounts, is_small, mask_count, suppress_km, suppress_totals, thin_at_risk
+from analyses.suppression import (
+    WeightedCounts,
+    is_small,
+    landmark_counts,
+    mask_count,
+    suppress_km,
+    suppress_totals,
+)
 from ayaall.endpoints import DAYS_PER_YEAR
 from dashboard.components import format_p
 from dashboard.suppress import curve_for_display
@@ -63,27 +70,20 @@ class LandmarkTables:
 def landmark_tables(lm: Any, n_total: int, exposure: str, min_cell: int) -> LandmarkTables:
     """Suppressed landmark curves, tests and per-group estimates.
 
-    Counts: the number at risk after each landmark is thinned like a curve's at-risk numbers (rule 4:
-    its drop from the cohort or from the previous landmark must be 0 or at least ``min_cell``); exposed
-    and not-exposed add up to it (rule 3, and both are hidden with a hidden total). The groups' curves
-    and medians follow ``suppress_km`` (drawn with ``curve_for_display``); a group's events are masked
-    with its size.
+    Counts are ``analyses.suppression.landmark_counts`` (as ``ayaall analyze landmark`` shows them).
+    The groups' curves and medians follow ``suppress_km`` (drawn with ``curve_for_display``).
     """
     table = lm.landmarks.reset_index(drop=True)
-    at_risk = thin_at_risk([n_total, *table["n_at_risk"]], min_cell, None)[1:] if min_cell else list(table["n_at_risk"])
+    marks, group_counts = landmark_counts(lm, n_total, min_cell)
     tests, curves, groups, milestones = [], [], [], []
-    for i, row in table.iterrows():
+    for row, counts in zip(table.to_dict("records"), marks.to_dict("records"), strict=True):
         mark = float(row["landmark_days"])
-        parts, hide_total = suppress_totals([row["n_exposed"], row["n_unexposed"]], min_cell)
-        total = None if hide_total else at_risk[int(i)]
-        if total is None:
-            parts = [None, None]
         tests.append(
             {
                 "landmark_days": mark,
-                "at_risk": total,
-                "exposed": parts[0],
-                "not_exposed": parts[1],
+                "at_risk": counts["at_risk"],
+                "exposed": counts["exposed"],
+                "not_exposed": counts["unexposed"],
                 "statistic": float(row["statistic"]),
                 "df": float(row["df"]),
                 "p": float(row["p"]),
@@ -94,21 +94,17 @@ def landmark_tables(lm: Any, n_total: int, exposure: str, min_cell: int) -> Land
         if km is None:
             continue
         shown = curve_for_display(suppress_km(km, min_cell)[0], km)
-        by_group = dict(zip(("exposed", "unexposed"), parts, strict=True))
-        n_shown = [by_group.get(str(g)) for g in shown.summary["group"]]
+        by_group = group_counts[group_counts["landmark_days"] == mark].set_index("group")
+        names = list(shown.summary["group"])
         curves.append(shown.curve.assign(landmark_days=mark)[["landmark_days", *_CURVE_COLUMNS]])
         groups.append(
             pd.DataFrame(
                 {
                     "landmark_days": mark,
-                    "group": shown.summary["group"],
-                    "n": n_shown,
-                    # a group's events are masked with its size, as 'ayaall analyze landmark' masks them
-                    "events": [
-                        None if n is None and min_cell else e
-                        for n, e in zip(n_shown, shown.summary["events"], strict=True)
-                    ],
-                    "median_days": pd.to_numeric(shown.summary["median_days"], errors="coerce").astype(float),
+                    "group": names,
+                    "n": pd.Series([by_group.loc[g, "n"] for g in names], dtype=object),
+                    "events": pd.Series([by_group.loc[g, "events"] for g in names], dtype=object),
+                    "median_days": pd.to_numeric(shown.summary["median_days"], errors="coerce").to_numpy(dtype=float),
                 }
             )
         )

@@ -255,6 +255,53 @@ def test_landmark_group_events_are_masked_with_the_group_size():
     assert unsuppressed.loc["unexposed", "events"] == 44
 
 
+def test_landmark_counts_are_the_same_on_the_page_and_in_the_command():
+    """Sixty seeded small cohorts (20-150 patients, about half exposed at random times, landmarks at
+    100 and 365 days): every count the page shows (at risk, exposed, not exposed, each group's
+    patients and events) is the one ``ayaall analyze landmark`` prints, masks included."""
+    import warnings
+
+    import pandas as pd
+
+    from analyses.commands.landmark import _landmarks
+    from analyses.results import AnalysisError
+    from analyses.timing import fit_landmark
+    from dashboard.suppress_treatment import landmark_tables
+
+    rng = np.random.default_rng(5)
+    compared = 0
+    for _ in range(60):
+        n = int(rng.integers(20, 150))
+        frame = pd.DataFrame(
+            {
+                "time_days": rng.integers(1, 1500, n).astype(float),
+                "event_code": (rng.random(n) < 0.5).astype(int),
+                "exposure_days": np.where(rng.random(n) < 0.5, rng.integers(0, 800, n), np.nan),
+            }
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", [100.0, 365.0])
+            except AnalysisError:
+                continue
+        page = landmark_tables(lm, n, "hct", MIN_CELL)
+        for row, test in zip(_landmarks(lm, n, MIN_CELL), page.tests.to_dict("records"), strict=True):
+            assert (row["n_at_risk"], row["n_exposed"], row["n_unexposed"]) == (
+                test["at_risk"],
+                test["exposed"],
+                test["not_exposed"],
+            )
+            shown = page.groups[page.groups["landmark_days"] == row["landmark_days"]].set_index("group")
+            for group in row["groups"]:
+                assert (group["n"], group["events"]) == (
+                    shown.loc[group["group"], "n"],
+                    shown.loc[group["group"], "events"],
+                )
+                compared += 1
+    assert compared > 100
+
+
 # ------------------------------------------------------------------------------ numbers equal the analyses'
 def test_timing_view_numbers_equal_the_analyses(page_ctx):
     """[hct_os_dx] Landmark log-rank, Simon–Makuch, Mantel–Byar and time-varying Cox as analyses.timing."""

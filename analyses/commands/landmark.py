@@ -13,6 +13,8 @@ import argparse
 import warnings
 from typing import Any
 
+import pandas as pd
+
 from analyses.commands._shared import (
     check_min_cell,
     cohort_from_args,
@@ -24,8 +26,7 @@ from analyses.commands._shared import (
     write_json,
 )
 from analyses.results import AnalysisError, AnalysisWarning
-from analyses.suppression import is_small, mask_count, suppress_totals, thin_at_risk
-from analyses.timing import EXPOSED, UNEXPOSED
+from analyses.suppression import is_small, landmark_counts, mask_count
 from ayaall.errors import UserError
 
 __all__ = ["register", "run"]
@@ -114,32 +115,22 @@ def run(
 
 
 def _landmarks(lm: Any, n_total: int, min_cell: int) -> list[dict[str, Any]]:
-    """Each landmark's row, suppressed (the rules of ``dashboard.suppress_treatment.suppress_landmarks``).
-
-    The number at risk after a landmark is thinned like a curve's at-risk numbers (its drop from the
-    cohort or from the previous shown landmark is 0 or at least ``min_cell``); exposed and not exposed
-    add up to it (rule 3; both masked with a masked total); a group's events follow rules 1-3 and are
-    masked with its size.
-    """
+    """Each landmark's row, its counts suppressed by ``analyses.suppression.landmark_counts`` (as the
+    dashboard's Timing page shows them)."""
+    marks, group_counts = landmark_counts(lm, n_total, min_cell)
     table = lm.landmarks.reset_index(drop=True)
-    at_risk = thin_at_risk([n_total, *table["n_at_risk"]], min_cell, None)[1:] if min_cell else table["n_at_risk"]
     out = []
-    for i, row in enumerate(table.to_dict("records")):
+    for row, shown in zip(table.to_dict("records"), marks.to_dict("records"), strict=True):
         mark = row["landmark_days"]
         summary = lm.summary[lm.summary["landmark_days"] == mark].set_index("group")
-        parts = [row["n_exposed"], row["n_unexposed"]]
-        shown, hide_total = suppress_totals(parts, min_cell)
-        total = None if hide_total else at_risk[i]
-        if total is None and min_cell:
-            shown = [None, None]
-        by_group = dict(zip((EXPOSED, UNEXPOSED), shown, strict=True))
+        counts = group_counts[group_counts["landmark_days"] == mark].set_index("group")
         out.append(
             {
                 "landmark_days": mark,
-                "n_at_risk": json_value(total),
-                "n_exposed": shown[0],
-                "n_unexposed": shown[1],
-                "groups": _groups(lm, mark, summary, by_group, min_cell),
+                "n_at_risk": json_value(shown["at_risk"]),
+                "n_exposed": shown["exposed"],
+                "n_unexposed": shown["unexposed"],
+                "groups": _groups(lm, mark, summary, counts, min_cell),
                 "logrank": None
                 if row["note"]
                 else {"statistic": row["statistic"], "df": int(row["df"]), "p": row["p"]},
@@ -149,31 +140,24 @@ def _landmarks(lm: Any, n_total: int, min_cell: int) -> list[dict[str, Any]]:
     return out
 
 
-def _groups(lm: Any, mark: float, summary: Any, n_shown: dict[str, int | None], min_cell: int) -> list[dict]:
+def _groups(lm: Any, mark: float, summary: Any, counts: pd.DataFrame, min_cell: int) -> list[dict]:
     if summary.empty:
         return []
-    events, _ = suppress_totals(
-        summary["events"],
-        min_cell,
-        also_mask=[
-            is_small(n - e, min_cell) or n_shown[g] is None
-            for g, n, e in zip(summary.index, summary["n"], summary["events"], strict=True)
-        ],
-    )
     groups = []
-    for (group, s), events_shown in zip(summary.iterrows(), events, strict=True):
+    for group, s in summary.iterrows():
+        n_shown, events_shown = counts.loc[group, "n"], counts.loc[group, "events"]
         curve = lm.curve[(lm.curve["landmark_days"] == mark) & (lm.curve["group"] == group)]
         curve, _ = group_curve(
             curve.drop(columns=["landmark_days", "group"]),
             min_cell,
             int(s["n"]),
-            n_shown[group],
+            n_shown,
             {"events": events_shown},
         )
         groups.append(
             {
                 "group": group,
-                "n": n_shown[group],
+                "n": n_shown,
                 "events": events_shown,
                 "median_days": shown_within(s["median_days"], curve),
                 "median_ci_days": [
