@@ -30,6 +30,17 @@ def demo_db(demo_extract: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return db
 
 
+@pytest.fixture(scope="module")
+def service(demo_db: Path):
+    """A ``RegistryService`` on the demo registry, one per test module (so each starts with an empty
+    cache), closed after the module."""
+    from dashboard.data import RegistryService
+
+    svc = RegistryService(demo_db)
+    yield svc
+    svc.close()
+
+
 # ---- dashboard browser tests (owned by dashboard/; keep this block at the end) -------------------------
 # Headless Chromium for dash's ``dash_duo`` fixture: the system browser and driver, no network chatter.
 def pytest_setup_options():

@@ -32,15 +32,6 @@ def _quotes_a_count(note: str) -> bool:
     return bool(_NUMBER.search(text) or re.search(r"\bone patient", text))
 
 
-@pytest.fixture(scope="module")
-def service(demo_db: Path):
-    from dashboard.data import RegistryService
-
-    svc = RegistryService(demo_db)
-    yield svc
-    svc.close()
-
-
 def _caught(fn) -> list[str]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)

@@ -56,15 +56,6 @@ LEADING_COUNT = re.compile(r"^\s*([\d,]+)(?:\s*\(|$)")
 
 
 @pytest.fixture(scope="module")
-def service(demo_db):
-    from dashboard.data import RegistryService
-
-    svc = RegistryService(demo_db)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture(scope="module")
 def bundles(service):
     from export.exporter import to_memory
 

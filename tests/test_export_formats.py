@@ -20,15 +20,6 @@ KM = {"figure": "km", "endpoint": "OS", "origin": "DX", "by": "lineage", "unit":
 MATRIX = [(fmt, p.name) for fmt in ("svg", "pdf", "png", "tiff") for p in PRESETS]
 
 
-@pytest.fixture(scope="module")
-def service(demo_db):
-    from dashboard.data import RegistryService
-
-    svc = RegistryService(demo_db)
-    yield svc
-    svc.close()
-
-
 def _check_manifest(manifest, fmt: str, preset: str | None, *, embedded: bool) -> None:
     assert manifest is not None, "no manifest in the file"
     assert manifest["schema"] == "ayaall-export-manifest/1"

@@ -13,7 +13,6 @@ import io
 
 import numpy as np
 import pandas as pd
-import pytest
 from export_support import svg_info
 
 from analyses.cohort import CohortSpec
@@ -23,15 +22,6 @@ from export.requests import ExportRequest
 
 DECIMALS = 4
 MIN_CELL = 11
-
-
-@pytest.fixture(scope="module")
-def service(demo_db):
-    from dashboard.data import RegistryService
-
-    svc = RegistryService(demo_db)
-    yield svc
-    svc.close()
 
 
 def _content(service, **fields):

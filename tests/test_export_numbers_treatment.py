@@ -26,15 +26,6 @@ DECIMALS = 4
 MIN_CELL = 11
 
 
-@pytest.fixture(scope="module")
-def service(demo_db):
-    from dashboard.data import RegistryService
-
-    svc = RegistryService(demo_db)
-    yield svc
-    svc.close()
-
-
 def _content(service, name: str, **extra):
     request = ExportRequest(**{**TREATMENT_KINDS[name], **extra}, format="csv")
     return prepare(service, request, cohort_source={"kind": "test"})

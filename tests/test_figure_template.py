@@ -31,15 +31,6 @@ def test_every_figure_kind_is_covered():
     assert set(REQUESTS) == {name for name, kind in KINDS.items() if kind.figure is not None}
 
 
-@pytest.fixture(scope="module")
-def service(demo_db):
-    from dashboard.data import RegistryService
-
-    svc = RegistryService(demo_db)
-    yield svc
-    svc.close()
-
-
 @pytest.mark.parametrize("preset", ["screen", "single"])
 @pytest.mark.parametrize("name", list(REQUESTS))
 def test_figure_traces_are_all_scatter_and_template_matches_simple_white(service, name, preset):

@@ -16,15 +16,6 @@ from dashboard.table1 import TABLE1_ROWS, format_table_one, table1
 MIN_CELL = 11
 
 
-@pytest.fixture(scope="module")
-def service(demo_db):
-    from dashboard.data import RegistryService
-
-    svc = RegistryService(demo_db)
-    yield svc
-    svc.close()
-
-
 def _expected(service, by: str | None) -> tuple[pd.DataFrame, object]:
     variables = [c for c, _ in TABLE1_ROWS if c != by]
     frame = service.patients(CohortSpec(), [*variables, *([by] if by else [])])
