@@ -529,10 +529,8 @@ class WeightedCounts:
     ----------
     levels : list of str
         The treatments, in order.
-    n, events : list of int
-        True patients and events analysed per treatment (server side only).
     n_shown, events_shown : list of int or None
-        The same, None where masked.
+        Patients and events analysed per treatment, None where masked.
     total_n, total_events : int or None
         Patients and events analysed in all, None where masked.
     flow : tuple of int or None
@@ -540,8 +538,6 @@ class WeightedCounts:
     """
 
     levels: list[str]
-    n: list[int]
-    events: list[int]
     n_shown: list[int | None]
     events_shown: list[int | None]
     total_n: int | None
@@ -588,8 +584,6 @@ class WeightedCounts:
         )
         return cls(
             levels,
-            n,
-            ev,
             n_shown,
             ev_shown,
             total_n,
@@ -638,16 +632,10 @@ def landmark_counts(lm: Any, n_total: int, min_cell: int = DEFAULT_MIN_CELL) -> 
         for g, e in zip(summary["group"], events, strict=True):
             for key, value in zip(groups, (mark, g, n_shown.get(str(g)), e), strict=True):
                 groups[key].append(value)
-    counts = {"at_risk", "exposed", "unexposed", "n", "events"}
 
-    def frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
+    def frame(columns: dict[str, list[Any]]) -> pd.DataFrame:  # counts as objects: None where masked
         return pd.DataFrame(
-            {
-                k: pd.Series(v, dtype=object)
-                if k in counts
-                else pd.Series(v, dtype=float if k == "landmark_days" else object)
-                for k, v in columns.items()
-            }
+            {k: pd.Series(v, dtype=float if k == "landmark_days" else object) for k, v in columns.items()}
         )
 
     return frame(marks), frame(groups)
