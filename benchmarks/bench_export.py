@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from export_support import TREATMENT_KINDS  # the treatment pages' starting options
 
 OUT = Path(__file__).parent / "out"
 
@@ -57,22 +61,16 @@ def main() -> None:
             "covariates": ("frontline_regimen", "age_at_dx"),
         },
     }
-    timing = {"endpoint": "OS", "origin": "DX", "exposure": "hct"}
-    weighting = {
-        "endpoint": "OS",
-        "origin": "LINE2",
-        "treatment": "salvage_regimen",
-        "covariates": ("age_at_dx", "cns_status", "mrd_eoi"),
-    }
-    # The Treatment timing, Adjusted comparison and Response pages' figures, at the single preset.
+    # The Treatment timing, Adjusted comparison and Response pages' figures, at the single preset, with the
+    # options each page starts with (as the export tests use them).
     single = {
-        "landmark OS/DX hct, days 180 and 365": {"figure": "landmark", "landmarks": (180.0, 365.0), **timing},
-        "simon-makuch OS/DX hct": {"figure": "simon-makuch", **timing},
-        "timing-cox OS/DX hct, adjusted for age": {"figure": "timing-cox", **timing, "covariates": ("age_at_dx",)},
-        "balance OS/LINE2 salvage, 3 covariates": {"figure": "balance", **weighting},
-        "adjusted-km OS/LINE2 salvage": {"figure": "adjusted-km", **weighting},
-        "weighted-cox OS/LINE2 salvage": {"figure": "weighted-cox", **weighting},
-        "response line 2 CR by salvage regimen": {"figure": "response", "line": 2, "by": "salvage_regimen"},
+        "landmark OS/DX hct, days 180 and 365": TREATMENT_KINDS["landmark"],
+        "simon-makuch OS/DX hct": TREATMENT_KINDS["simon-makuch"],
+        "timing-cox OS/DX hct, adjusted for age": TREATMENT_KINDS["timing-cox"],
+        "balance OS/LINE2 salvage, 3 covariates": TREATMENT_KINDS["balance"],
+        "adjusted-km OS/LINE2 salvage": TREATMENT_KINDS["adjusted-km"],
+        "weighted-cox OS/LINE2 salvage": TREATMENT_KINDS["weighted-cox"],
+        "response line 2 CR by salvage regimen": TREATMENT_KINDS["response"],
     }
     cases = [("svg", 600), ("pdf", 600), ("png", 300), ("png", 600), ("png", 1200), ("tiff", 600)]
     print("| figure | preset | format | dpi | render s (median) | size |")
