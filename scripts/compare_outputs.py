@@ -20,6 +20,7 @@ import argparse
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from revisions import checkout  # noqa: E402
 
 # Values that differ between runs without a change of behaviour: times of export, code revision.
+_REVISION = re.compile(r" \(code revision [0-9a-f]+\)")
 _VOLATILE = {"exported_at", "git_revision", "git_dirty", "ayaall", "path", "sha256", "files"}
 
 COHORTS: dict[str, dict[str, Any]] = {
@@ -52,8 +54,11 @@ def _service_class() -> Any:
 
 def _plain(value: Any) -> Any:
     """JSON-ready: Dash components and figures as the browser gets them, floats kept exactly."""
+    import pandas as pd
     import plotly.utils
 
+    if isinstance(value, pd.DataFrame):
+        return json.loads(value.to_json(orient="split", double_precision=15))
     return json.loads(json.dumps(value, cls=plotly.utils.PlotlyJSONEncoder))
 
 
@@ -118,12 +123,27 @@ _EXPORT_KINDS: dict[str, dict[str, Any]] = {
         "exposure": "hct",
         "covariates": ("age_at_dx",),
     },
-    "balance": {"figure": "balance", "endpoint": "OS", "origin": "LINE2", "treatment": "salvage_regimen",
-                "covariates": ("age_at_dx", "cns_status")},
-    "adjusted-km": {"figure": "adjusted-km", "endpoint": "OS", "origin": "LINE2", "treatment": "salvage_regimen",
-                    "covariates": ("age_at_dx", "cns_status")},
-    "weighted-cox": {"figure": "weighted-cox", "endpoint": "OS", "origin": "LINE2",
-                     "treatment": "salvage_regimen", "covariates": ("age_at_dx", "cns_status")},
+    "balance": {
+        "figure": "balance",
+        "endpoint": "OS",
+        "origin": "LINE2",
+        "treatment": "salvage_regimen",
+        "covariates": ("age_at_dx", "cns_status"),
+    },
+    "adjusted-km": {
+        "figure": "adjusted-km",
+        "endpoint": "OS",
+        "origin": "LINE2",
+        "treatment": "salvage_regimen",
+        "covariates": ("age_at_dx", "cns_status"),
+    },
+    "weighted-cox": {
+        "figure": "weighted-cox",
+        "endpoint": "OS",
+        "origin": "LINE2",
+        "treatment": "salvage_regimen",
+        "covariates": ("age_at_dx", "cns_status"),
+    },
     "response": {"figure": "response", "line": 2, "outcome": "cr", "by": "salvage_regimen"},
 }
 
@@ -133,8 +153,19 @@ _ANALYZE: dict[str, list[str]] = {
     "cox": ["cox", "--endpoint", "OS", "--origin", "DX", "--covariates", "lineage,age_at_dx"],
     "cif": ["cif", "--endpoint", "CIR", "--origin", "CR1", "--by", "lineage"],
     "landmark": ["landmark", "--endpoint", "OS", "--origin", "DX", "--exposure", "hct", "--landmarks", "180,365"],
-    "iptw": ["iptw", "--endpoint", "OS", "--origin", "LINE2", "--treatment", "salvage_regimen",
-             "--levels", "BLINATUMOMAB,INOTUZUMAB,SALVAGE_CHEMO", "--covariates", "age_at_dx,cns_status"],
+    "iptw": [
+        "iptw",
+        "--endpoint",
+        "OS",
+        "--origin",
+        "LINE2",
+        "--treatment",
+        "salvage_regimen",
+        "--levels",
+        "BLINATUMOMAB,INOTUZUMAB,SALVAGE_CHEMO",
+        "--covariates",
+        "age_at_dx,cns_status",
+    ],
     "response": ["response", "--by", "salvage_regimen", "--line", "2"],
     "table1": ["table1", "--by", "lineage"],
 }
@@ -156,7 +187,9 @@ def _export_dump(service: Any, cohort: dict[str, Any]) -> dict[str, Any]:
         if content.kind.figure is not None:
             figure = json.loads(content.figure().to_json())
         out[name] = {
-            "tables": {k: json.loads(v.to_json(orient="split", double_precision=15)) for k, v in content.frames.items()},
+            "tables": {
+                k: json.loads(v.to_json(orient="split", double_precision=15)) for k, v in content.frames.items()
+            },
             "methods": content.methods,
             "figure": figure,
         }
@@ -186,7 +219,8 @@ def dump(db: Path) -> dict[str, Any]:
             except Exception as exc:  # noqa: BLE001
                 result = {"error": f"{type(exc).__name__}: {exc}"}
             out["pages"][f"{cohort_name} | {case}"] = _plain(result)
-        out["exports"][cohort_name] = _export_dump(service, filters)
+        for kind, content in _export_dump(service, filters).items():
+            out["exports"][f"{cohort_name} | {kind}"] = content
     for case, args in _ANALYZE.items():
         done = subprocess.run(
             [sys.executable, "-m", "ayaall", "analyze", *args, "--db", str(db), "--json"],
@@ -218,6 +252,12 @@ def _first_difference(a: Any, b: Any, path: str = "") -> str | None:
                 return found
         return None
     if isinstance(a, float) and isinstance(b, float) and (a == b or (math.isnan(a) and math.isnan(b))):
+        return None
+    if isinstance(a, str) and isinstance(b, str):
+        a, b = _REVISION.sub("", a), _REVISION.sub("", b)
+        if a != b:
+            at = next(i for i, (x, y) in enumerate(zip(a + "\0", b + "\0", strict=False)) if x != y)
+            return f"{path}: ...{a[max(0, at - 40) : at + 80]!r} before, ...{b[max(0, at - 40) : at + 80]!r} after"
         return None
     if a != b:
         return f"{path}: {str(a)[:120]!r} before, {str(b)[:120]!r} after"
@@ -264,6 +304,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         db = args.db or _registry(args.patients, args.seed, tmp_path)
+        (tmp_path / "before").mkdir()
         before = _dump_in(checkout(args.against, tmp_path / "before"), db, tmp_path / "before")
         (tmp_path / "after").mkdir()
         after = _dump_in(ROOT, db, tmp_path / "after")
