@@ -180,7 +180,7 @@ def _export_dump(service: Any, cohort: dict[str, Any]) -> dict[str, Any]:
         request = ExportRequest(**{"format": "pdf", **options, "cohort": {"filters": cohort}})
         try:
             content = prepare(service, request, cohort_source={"kind": "inline"}, exported_at="2026-01-01T00:00:00Z")
-        except Exception as exc:  # noqa: BLE001  (a refusal is an output too)
+        except Exception as exc:
             out[name] = {"error": f"{type(exc).__name__}: {exc}"}
             continue
         figure = None
@@ -216,7 +216,7 @@ def dump(db: Path) -> dict[str, Any]:
         for case, run in _page_cases(ctx, values).items():
             try:
                 result = run(values, ids)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 result = {"error": f"{type(exc).__name__}: {exc}"}
             out["pages"][f"{cohort_name} | {case}"] = _plain(result)
         for kind, content in _export_dump(service, filters).items():
