@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from analyses.intervals import loglog_ci
 from analyses.results import AnalysisError, AnalysisWarning, group_labels
 
 __all__ = ["DEFAULT_TIMES_DAYS", "CIFResult", "cumulative_incidence"]
@@ -207,18 +207,15 @@ def _aj_variance(
     return np.maximum(var, 0.0)
 
 
-def _loglog_ci(est: np.ndarray, var: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pointwise interval from a Wald interval on log(-log F); [F, F] where it is undefined."""
-    lower, upper = est.copy(), est.copy()
+def _cif_ci(est: np.ndarray, var: np.ndarray, conf_level: float) -> tuple[np.ndarray, np.ndarray]:
+    """cmprsk's pointwise interval (log(−log F), ``analyses.intervals.loglog_ci``); [F, F] where undefined."""
     ok = (est > 0) & (est < 1) & (var > 0)
-    f = est[ok]
-    a = z * np.sqrt(var[ok]) / (f * np.log(f))  # negative
-    lower[ok] = f ** np.exp(-a)
-    upper[ok] = f ** np.exp(a)
-    return lower, upper
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lower, upper = loglog_ci(est, np.sqrt(var) / est, conf_level)
+    return np.where(ok, lower, est), np.where(ok, upper, est)
 
 
-def _group_curve(time: np.ndarray, code: np.ndarray, z: float) -> pd.DataFrame:
+def _group_curve(time: np.ndarray, code: np.ndarray, conf_level: float) -> pd.DataFrame:
     tab = _tables(time, code)
     n = tab["at_risk"].to_numpy(dtype=float)
     d1 = tab["events"].to_numpy(dtype=float)
@@ -231,7 +228,7 @@ def _group_curve(time: np.ndarray, code: np.ndarray, z: float) -> pd.DataFrame:
     v2 = _aj_variance(f2, s_minus, s_now, n, d2, d1)
     tab["surv_allcause"] = s_now
     for name, est, var in (("event", f1, v1), ("competing", f2, v2)):
-        lo, hi = _loglog_ci(est, var, z)
+        lo, hi = _cif_ci(est, var, conf_level)
         tab[f"cif_{name}"], tab[f"var_{name}"] = est, var
         tab[f"ci_lower_{name}"], tab[f"ci_upper_{name}"] = lo, hi
     if tab["time_days"].iloc[0] > 0:
@@ -336,13 +333,12 @@ def cumulative_incidence(
         index, levels = np.zeros(time.size, dtype=np.int64), ["all"]
     else:
         index, levels = _group_index(data, group_col)
-    z = float(stats.norm.ppf(0.5 + conf_level / 2))
     grid = np.asarray(DEFAULT_TIMES_DAYS if times is None else sorted(set(times)), dtype=float)
     curves, points, summary = [], [], []
     for k, level in enumerate(levels):
         mask = index == k
         label = level
-        curve = _group_curve(time[mask], code[mask], z)
+        curve = _group_curve(time[mask], code[mask], conf_level)
         curve.insert(0, "group", label)
         curves.append(curve)
         if grid.size:

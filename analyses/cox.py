@@ -49,7 +49,7 @@ from scipy import stats
 
 from analyses.results import AnalysisError, AnalysisWarning, survival_arrays
 
-__all__ = ["CoxResult", "fit_cox"]
+__all__ = ["CoxResult", "check_collinear", "check_finite", "design_matrix", "fit_cox", "terms_table"]
 
 _EPS = 1e-9  # coxph's default relative log-likelihood tolerance
 _MAX_ITER = 30
@@ -102,8 +102,19 @@ class CoxResult:
 
 
 # ---------------------------------------------------------------------------------------- design
-def _design(df, covariates, ref_levels):
-    """Dummy-code text covariates; return X, term names, covariate/level of each term, references."""
+def design_matrix(df, covariates, ref_levels):
+    """The model matrix of ``covariates`` in ``df``, as R's ``model.matrix`` with treatment contrasts.
+
+    Numeric columns enter as they are; a text (or boolean) column is dummy-coded against its reference
+    level: ``ref_levels[col]``, else the first level in sorted order (R's default). Shared by
+    :func:`fit_cox` and ``analyses.cox_counting.fit_cox_counting``.
+
+    Returns
+    -------
+    (X, names, cov_of, level_of, refs)
+        The matrix (rows x terms), each term's name (``col=LEVEL`` or the numeric column's name), the
+        covariate and level (None for a numeric column) of each term, and the reference levels used.
+    """
     blocks: list[np.ndarray] = []
     names: list[str] = []
     cov_of: list[str] = []
@@ -145,7 +156,7 @@ def _design(df, covariates, ref_levels):
     return np.hstack(blocks), names, cov_of, level_of, refs
 
 
-def _check_collinear(X: np.ndarray, names: list[str]) -> None:
+def check_collinear(X: np.ndarray, names: list[str]) -> None:
     """Name the first covariate column that is a linear combination of earlier ones (or constant).
 
     Works on the correlation matrix of the columns: a column whose share of variance left unexplained
@@ -309,7 +320,7 @@ def _newton(S: _Sorted):
     )
 
 
-def _check_finite(beta, info, score, names) -> np.ndarray:
+def check_finite(beta, info, score, names) -> np.ndarray:
     """The inverse information, after R's test for a coefficient drifting to infinity."""
     try:
         vcov = np.linalg.inv(info)
@@ -327,7 +338,7 @@ def _check_finite(beta, info, score, names) -> np.ndarray:
     return vcov
 
 
-def _terms_table(names, cov_of, level_of, beta, vcov, robust_vcov, conf_level) -> pd.DataFrame:
+def terms_table(names, cov_of, level_of, beta, vcov, robust_vcov, conf_level) -> pd.DataFrame:
     """One row per coefficient: coef, se, robust_se, hr with its interval, Wald z and p (the interval,
     z and p on the robust SE when there is one), as R's ``summary(coxph)`` reports them."""
     se = np.sqrt(np.diag(vcov))
@@ -570,8 +581,8 @@ def fit_cox(
     time, event = survival_arrays(data, duration_col, event_col)
     if not event.any():
         raise AnalysisError("There are no events in this cohort, so a Cox model cannot be fitted.")
-    X, names, cov_of, level_of, refs = _design(data, covariates, dict(ref_levels or {}))
-    _check_collinear(X, names)
+    X, names, cov_of, level_of, refs = design_matrix(data, covariates, dict(ref_levels or {}))
+    check_collinear(X, names)
     if weights_col:
         weights = pd.to_numeric(data[weights_col], errors="coerce").to_numpy(dtype=float)
         if not np.isfinite(weights).all() or (weights <= 0).any():
@@ -592,7 +603,7 @@ def fit_cox(
     center = X.mean(0)
     S = _Sorted(time, event.astype(np.int8), X - center, weights, strata_codes, ties == "efron")
     beta, loglik, loglik0, score, info, pieces, iterations = _newton(S)
-    vcov = _check_finite(beta, info, score, names)
+    vcov = check_finite(beta, info, score, names)
     robust_vcov = None
     if robust or cluster_col:
         dfbeta = np.empty_like(S.X)
@@ -600,7 +611,7 @@ def fit_cox(
         if cluster_col:
             dfbeta = pd.DataFrame(dfbeta).groupby(data[cluster_col].to_numpy()).sum().to_numpy()
         robust_vcov = dfbeta.T @ dfbeta
-    terms = _terms_table(names, cov_of, level_of, beta, vcov, robust_vcov, conf_level)
+    terms = terms_table(names, cov_of, level_of, beta, vcov, robust_vcov, conf_level)
     if with_ph_test:
         zph = _zph(S, pieces, time, event)
         dfs = [1] * len(names) + [len(names)]

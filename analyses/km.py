@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analyses.intervals import loglog_ci
 from analyses.results import AnalysisError, group_codes, group_labels, survival_arrays
 
 __all__ = ["KMResult", "fit_km", "km_table"]
@@ -119,7 +120,7 @@ def km_table(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) -> p
         var_log = np.cumsum(np.where(deaths > 0, deaths / (at_risk * (at_risk - deaths)), 0.0))
         se_log = np.sqrt(var_log)
         std_err = np.where(surv > 0, surv * se_log, np.nan)
-        lower, upper = _loglog_ci(surv, se_log, conf_level)
+        lower, upper = loglog_ci(surv, se_log, conf_level)
     return pd.DataFrame(
         {
             "time_days": times,
@@ -133,16 +134,6 @@ def km_table(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) -> p
             "var_log": var_log,
         }
     )
-
-
-def _loglog_ci(surv: np.ndarray, se_log: np.ndarray, conf_level: float) -> tuple[np.ndarray, np.ndarray]:
-    """R's ``conf.type = "log-log"``: a symmetric interval for log(-log S); missing where S is 0 or 1."""
-    z = stats.norm.ppf(1 - (1 - conf_level) / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where((surv <= 0) | (surv >= 1), np.nan, surv)
-        loglog = np.log(-np.log(p))
-        shift = z * se_log / np.log(p)
-        return np.exp(-np.exp(loglog - shift)), np.exp(-np.exp(loglog + shift))
 
 
 def _first_below_half(values: np.ndarray, times: np.ndarray) -> float:

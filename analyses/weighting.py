@@ -59,6 +59,7 @@ import pandas as pd
 from scipy import stats
 
 from analyses.cox import CoxResult, fit_cox
+from analyses.intervals import loglog_ci
 from analyses.results import AnalysisError, AnalysisWarning, survival_arrays
 
 __all__ = [
@@ -518,7 +519,6 @@ def fit_weighted_km(
     ----------
     Xie & Liu (2005); see the module docstring for the variance.
     """
-    from analyses.timing import _loglog_ci  # the log-log interval shared with the timing curves
 
     time, event = survival_arrays(df, duration_col, event_col)
     for col in (group_col, weights_col):
@@ -546,7 +546,7 @@ def fit_weighted_km(
             surv = np.cumprod(np.where(wd > 0, 1 - wd / wrisk, 1.0))
             var_log = np.cumsum(np.where(wd > 0, wd / (ess * (wrisk - wd)), 0.0))
         se_log = np.sqrt(var_log)
-        lower, upper = _loglog_ci(surv, se_log, conf_level)
+        lower, upper = loglog_ci(surv, se_log, conf_level)
         curves.append(
             pd.DataFrame(
                 {

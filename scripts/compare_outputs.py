@@ -199,14 +199,18 @@ def _export_dump(service: Any, cohort: dict[str, Any]) -> dict[str, Any]:
 def dump(db: Path) -> dict[str, Any]:
     """Everything the code in this process sends out, on the database ``db``."""
     from dashboard.context import PageContext
-    from dashboard.settings import DashboardSettings
+
+    try:
+        from ayaall.settings import Settings
+    except ImportError:
+        from dashboard.settings import DashboardSettings as Settings
 
     try:
         from ayaall.filters import FILTERS
     except ImportError:
         from dashboard.filters import FILTERS
 
-    settings = DashboardSettings()
+    settings = Settings()
     service = _service_class()(db)
     ctx = PageContext(service, settings)
     ids = [{"type": "cohort-filter", "column": s.column} for s in FILTERS]

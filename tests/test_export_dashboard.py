@@ -11,8 +11,8 @@ import plotly.utils
 import pytest
 from export_support import image_info, pdf_info
 
-from dashboard.filters import FILTERS
-from dashboard.settings import DashboardSettings
+from ayaall.filters import FILTERS
+from ayaall.settings import Settings
 
 MIN_CELL = 11
 
@@ -21,7 +21,7 @@ MIN_CELL = 11
 def app(demo_db):
     from dashboard.app import create_app
 
-    return create_app(demo_db, DashboardSettings(min_cell=MIN_CELL))
+    return create_app(demo_db, Settings(min_cell=MIN_CELL))
 
 
 def _control(page: str, name: str) -> dict[str, str]:
@@ -149,7 +149,7 @@ def test_the_download_row_is_on_the_pages(app):
     for page, module in (("survival", survival), ("competing", competing), ("cox", cox), ("cohort", cohort)):
         from dashboard.context import PageContext
 
-        ctx = PageContext(app.server.config["AYAALL_SERVICE"], DashboardSettings(min_cell=MIN_CELL))
+        ctx = PageContext(app.server.config["AYAALL_SERVICE"], Settings(min_cell=MIN_CELL))
         text = json.dumps(module.layout({}, ctx), cls=plotly.utils.PlotlyJSONEncoder)
         assert f'"page": "{page}"' in text, page
         assert "export-button" in text, page
@@ -243,7 +243,7 @@ def test_the_treatment_pages_have_a_download_row_under_each_figure(app):
     from dashboard.context import PageContext
     from dashboard.pages import response, timing, weighting
 
-    ctx = PageContext(app.server.config["AYAALL_SERVICE"], DashboardSettings(min_cell=MIN_CELL))
+    ctx = PageContext(app.server.config["AYAALL_SERVICE"], Settings(min_cell=MIN_CELL))
     for module, keys in (
         (timing, ("timing-landmark", "timing-sm", "timing-cox")),
         (weighting, ("weighting-balance", "weighting-km", "weighting-cox")),

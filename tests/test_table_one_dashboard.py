@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses.baseline import MISSING, OVERALL, suppress_table_one, table_one
-from analyses.cohort import CohortSpec
-from dashboard.table1 import TABLE1_ROWS, format_table_one, table1
+from analyses.baseline import MISSING, OVERALL, table_one
+from ayaall.cohort import CohortSpec
+from disclosure.table1 import suppress_table_one
+from reports.table1 import TABLE1_ROWS, format_table_one, table1
 
 MIN_CELL = 11
 

@@ -9,16 +9,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analyses.baseline import OVERALL, TableOneResult, suppress_table_one, table_one
-from analyses.cohort import CohortSpec, analysis_columns
-from analyses.commands.table1 import DEFAULT_VARIABLES
+from analyses.baseline import OVERALL, TableOneResult, table_one
+from ayaall.cohort import CohortSpec
 from ayaall.errors import UserError
-from dashboard.data import RegistryService, cohort_key
-from dashboard.filters import BY_COLUMNS, FILTERS
-from dashboard.formatting import MASKED, format_p
+from ayaall.filters import BY_COLUMNS, FILTERS
+from disclosure.table1 import suppress_table_one
+from etl.read import analysis_columns
 from export.kinds.base import FigureKind, TableSpec, check_options
 from export.requests import ExportRequest
 from export.rounding import round_columns, round_p
+from reports.analyze.table1 import DEFAULT_VARIABLES
+from reports.formatting import MASKED, format_p
+from reports.service import RegistryService, cohort_key
 
 __all__ = ["KIND", "table1_result"]
 
