@@ -30,7 +30,7 @@ import pandas as pd
 from analyses.intervals import loglog_ci
 from analyses.results import AnalysisError, AnalysisWarning, group_labels
 
-__all__ = ["DEFAULT_TIMES_DAYS", "CIFResult", "cumulative_incidence"]
+__all__ = ["DEFAULT_TIMES_DAYS", "CIFResult", "clean_status", "cumulative_incidence", "group_index"]
 
 #: 1, 2, 3 and 5 years in days (365.25-day years).
 DEFAULT_TIMES_DAYS: tuple[float, ...] = (365.25, 730.5, 1095.75, 1826.25)
@@ -90,7 +90,7 @@ def _require_columns(df: pd.DataFrame, columns: list[str]) -> None:
         raise AnalysisError(f"Column(s) {', '.join(map(repr, missing))} not found in the analysis data.")
 
 
-def _clean_status(
+def clean_status(
     df: pd.DataFrame,
     duration_col: str,
     status_col: str,
@@ -146,7 +146,7 @@ def _clean_status(
     return data, time, code
 
 
-def _group_index(data: pd.DataFrame, group_col: str) -> tuple[np.ndarray, list[str]]:
+def group_index(data: pd.DataFrame, group_col: str) -> tuple[np.ndarray, list[str]]:
     """Integer group per row and sorted labels, as ``analyses.km`` labels groups (text, sorted)."""
     labels = group_labels(data, group_col)
     levels = sorted(set(labels))
@@ -328,11 +328,11 @@ def cumulative_incidence(
     if not 0 < conf_level < 1:
         raise AnalysisError(f"The confidence level must be between 0 and 1, not {conf_level}.")
     required = (group_col,) if group_col is not None else ()
-    data, time, code = _clean_status(df, duration_col, status_col, event, competing, required=required)
+    data, time, code = clean_status(df, duration_col, status_col, event, competing, required=required)
     if group_col is None:
         index, levels = np.zeros(time.size, dtype=np.int64), ["all"]
     else:
-        index, levels = _group_index(data, group_col)
+        index, levels = group_index(data, group_col)
     grid = np.asarray(DEFAULT_TIMES_DAYS if times is None else sorted(set(times)), dtype=float)
     curves, points, summary = [], [], []
     for k, level in enumerate(levels):
