@@ -11,7 +11,7 @@ from typing import Literal, NamedTuple
 from ayaall import contract
 from ayaall.endpoints import age_group_labels
 
-__all__ = ["BY_COLUMNS", "FILTERS", "FilterSpec", "filter_spec"]
+__all__ = ["BY_COLUMNS", "FILTERS", "TABLE_ONE", "FilterSpec", "column_label", "filter_spec"]
 
 
 class FilterSpec(NamedTuple):
@@ -60,8 +60,34 @@ BY_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+# Table 1's rows, in order: the one list the Cohort page, its download, ``ayaall analyze table1`` and
+# ``ayaall export --figure table1`` show (a grouping column is left out of its own table).
+TABLE_ONE: tuple[tuple[str, str], ...] = (
+    ("age_at_dx", "Age at diagnosis (years)"),
+    ("age_group", "Age group"),
+    ("sex", "Sex"),
+    ("race", "Race"),
+    ("ethnicity", "Ethnicity"),
+    ("lineage", "Lineage"),
+    ("subtype", "Subtype"),
+    ("wbc_at_dx", "WBC at diagnosis (x10^9/L)"),
+    ("cns_status", "CNS status"),
+    ("frontline_regimen", "Frontline regimen"),
+    ("mrd_eoi", "End-of-induction MRD"),
+    ("cr1", "Reached CR1"),
+    ("relapsed", "Relapsed"),
+    ("hct", "Transplanted"),
+)
+
+
 def filter_spec(column: str) -> FilterSpec:
     for spec in FILTERS:
         if spec.column == column:
             return spec
     raise KeyError(column)
+
+
+def column_label(column: str) -> str:
+    """The words for an ``analysis_patients`` column (Table 1's, a grouping's or a filter's), else its name."""
+    labels = {c: lab for c, lab in BY_COLUMNS} | {f.column: f.label for f in FILTERS} | dict(TABLE_ONE)
+    return labels.get(column, column)

@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from ayaall.cohort import CohortSpec
 from ayaall.filters import FILTERS
-from etl.read import attrition, cohort_patients_sql, connect_readonly, load_analysis_frame, read_frame
+from etl.read import analysis_columns, attrition, cohort_patients_sql, connect_readonly, load_analysis_frame, read_frame
 
 __all__ = ["LRUCache", "RegistryService", "cohort_key"]
 
@@ -193,6 +193,18 @@ class RegistryService:
                 cur.close()
 
         return self.cached(("patients", cohort_key(cohort), tuple(columns), identifiers), compute)
+
+    def columns(self) -> dict[str, str]:
+        """``analysis_patients``' columns and their types (``etl.read.analysis_columns``), cached."""
+
+        def compute() -> dict[str, str]:
+            cur = self.cursor()
+            try:
+                return analysis_columns(cur)
+            finally:
+                cur.close()
+
+        return self.cached(("columns",), compute)
 
     def has_table(self, name: str) -> bool:
         tables = self.cached(

@@ -1,62 +1,78 @@
-"""Table 1 on the Cohort page: ``analyses.baseline.table_one`` + ``suppress_table_one``, formatted for display.
+"""Table 1: the one suppressed result and the one publication layout, for every place that shows it.
 
-The numbers (counts, percentages of non-missing values, median [IQR], mean (SD), tests and standardized
-differences) and their suppression are those of ``analyses.baseline``, as ``ayaall analyze table1``
-reports them; this module only lays them out: one row per level (and a missing row when a variable has
-missing values), one column per group, then Overall, p and SMD. A masked count is ``—``.
+``table_one_result`` runs ``analyses.baseline.table_one`` on the cohort's patients and releases it through
+``disclosure.table1.suppress_table_one``; ``format_table_one`` lays it out for a reader: one row per level
+(and a missing row only when a variable has missing values), one column per group, then Overall, p and
+SMD; a masked count is ``reports.formatting.MASKED``. The Cohort page, its download, ``ayaall export
+--figure table1`` and ``ayaall analyze table1`` all call these two, on the variables of
+``ayaall.filters.TABLE_ONE`` unless told otherwise.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from analyses.baseline import MISSING, OVERALL, TableOneResult, table_one
 from ayaall.cohort import CohortSpec
+from ayaall.errors import UserError
+from ayaall.filters import TABLE_ONE, column_label
 from disclosure.table1 import suppress_table_one
 from reports.formatting import MASKED, format_p
 from reports.service import RegistryService, cohort_key
 
-__all__ = ["TABLE1_ROWS", "format_table_one", "table1"]
+__all__ = ["ALL_PATIENTS", "format_table_one", "table1", "table_one_result", "table_one_variables"]
 
-TABLE1_ROWS: tuple[tuple[str, str], ...] = (
-    ("age_at_dx", "Age at diagnosis (years)"),
-    ("age_group", "Age group"),
-    ("sex", "Sex"),
-    ("race", "Race"),
-    ("ethnicity", "Ethnicity"),
-    ("lineage", "Lineage"),
-    ("subtype", "Subtype"),
-    ("cns_status", "CNS status"),
-    ("frontline_regimen", "Frontline regimen"),
-    ("mrd_eoi", "End-of-induction MRD"),
-    ("cr1", "Reached CR1"),
-    ("relapsed", "Relapsed"),
-    ("hct", "Transplanted"),
-)
-_ALL = "All patients"
+#: the single column's name when Table 1 is not grouped
+ALL_PATIENTS = "All patients"
+
+
+def table_one_variables(by: str | None, variables: Sequence[str] = ()) -> list[str]:
+    """The rows of a Table 1 grouped by ``by``: ``variables`` or ``ayaall.filters.TABLE_ONE``, without ``by``."""
+    chosen = list(variables) or [c for c, _ in TABLE_ONE]
+    return [v for v in dict.fromkeys(chosen) if v != by]
+
+
+def table_one_result(
+    service: RegistryService,
+    cohort: CohortSpec,
+    by: str | None,
+    min_cell: int,
+    variables: Sequence[str] = (),
+) -> TableOneResult:
+    """The cohort's Table 1 by ``by`` (None: one column of all patients), suppressed at ``min_cell``; cached.
+
+    Raises ``UserError`` naming a column that is not one of ``analysis_patients``.
+    """
+    rows = table_one_variables(by, variables)
+    key = ("table1", cohort_key(cohort), by, tuple(rows), min_cell)
+    return service.cached(key, lambda: _result(service, cohort, by, rows, min_cell))
+
+
+def _result(
+    service: RegistryService, cohort: CohortSpec, by: str | None, rows: list[str], min_cell: int
+) -> TableOneResult:
+    known = service.columns()
+    unknown = [c for c in [*([by] if by else []), *rows] if c not in known]
+    if unknown:
+        raise UserError(f"{unknown[0]!r} is not a column of analysis_patients (columns: {', '.join(known)}).")
+    frame = service.patients(cohort, [*rows, *([by] if by else [])], identifiers=False)
+    group_col = by or "_group"
+    if by is None:
+        frame = frame.assign(_group=ALL_PATIENTS)
+    return suppress_table_one(table_one(frame, group_col, rows), min_cell)
 
 
 def table1(service: RegistryService, cohort: CohortSpec, by: str | None, min_cell: int) -> pd.DataFrame:
-    """Table 1 of the cohort by ``by`` (None: one column), suppressed and formatted; cached."""
-    key = ("table1", cohort_key(cohort), by, min_cell)
-    return service.cached(key, lambda: _table1(service, cohort, by, min_cell))
+    """The Cohort page's Table 1: :func:`table_one_result` laid out by :func:`format_table_one`."""
+    return format_table_one(table_one_result(service, cohort, by, min_cell), compare=by is not None)
 
 
-def _table1(service: RegistryService, cohort: CohortSpec, by: str | None, min_cell: int) -> pd.DataFrame:
-    variables = [c for c, _ in TABLE1_ROWS if c != by]
-    frame = service.patients(cohort, [*variables, *([by] if by else [])], identifiers=False)
-    group_col = by or "_group"
-    if by is None:
-        frame = frame.assign(_group=_ALL)
-    result = suppress_table_one(table_one(frame, group_col, variables), min_cell)
-    return format_table_one(result, dict(TABLE1_ROWS), compare=by is not None)
-
-
-def format_table_one(result: TableOneResult, labels: dict[str, str], *, compare: bool = True) -> pd.DataFrame:
-    """A suppressed ``TableOneResult`` as display rows (strings; ``—`` for a masked count).
+def format_table_one(result: TableOneResult, *, compare: bool = True) -> pd.DataFrame:
+    """A suppressed ``TableOneResult`` as the publication table (strings; ``MASKED`` for a masked count).
 
     ``compare`` False shows only the Overall column (one group: no tests).
     """
@@ -66,14 +82,13 @@ def format_table_one(result: TableOneResult, labels: dict[str, str], *, compare:
     tests = result.tests.set_index("variable")
     rows: list[dict[str, str]] = []
     for var in tests.index:
-        label = labels.get(var, var)
         if tests.loc[var, "kind"] == "continuous":
             block = _continuous_rows(result.continuous[result.continuous["variable"] == var], columns)
         else:
             block = _categorical_rows(result.categorical[result.categorical["variable"] == var], columns)
         for i, row in enumerate(block):
             first = i == 0
-            row = {"Characteristic": label if first else "", **row}
+            row = {"Characteristic": column_label(var) if first else "", **row}
             if compare:
                 row["p"] = format_p(tests.loc[var, "p"]) if first else ""
                 smd = tests.loc[var, "smd"]

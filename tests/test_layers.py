@@ -74,6 +74,7 @@ def test_private_import_scan_finds_one(tmp_path: Path) -> None:
 def test_module_runs_without_dash(module: str) -> None:
     """The export, the analyze commands and the figure builders need no web framework: importing them
     loads neither Dash nor Flask (it used to, through dashboard/components.py)."""
-    code = f"import sys, {module}; print(sorted(m for m in ('dash', 'flask', 'dash_bootstrap_components') if m in sys.modules))"
+    web = ("dash", "flask", "dash_bootstrap_components")
+    code = f"import sys, {module}; print(sorted(m for m in {web!r} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

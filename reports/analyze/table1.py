@@ -1,7 +1,7 @@
 """``ayaall analyze table1``: baseline characteristics by a group column, with tests and SMDs (JSON).
 
-Counts are suppressed by ``analyses.baseline.suppress_table_one``, which also closes the ways a masked
-count could still be worked out from the table; the dashboard and the export use the same function.
+The numbers are the Cohort page's Table 1 (``reports.table1``: the same rows, suppressed by
+``disclosure.table1``); the export writes the same table.
 """
 
 from __future__ import annotations
@@ -9,26 +9,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analyses.baseline import table_one
-from ayaall.errors import UserError
+from ayaall.filters import TABLE_ONE
 from ayaall.settings import DEFAULT_MIN_CELL
-from disclosure.table1 import suppress_table_one
 from reports.analyze.common import check_min_cell, cohort_from_args, json_value, write_json
 from reports.analyze.response import add_table_options
+from reports.service import RegistryService
+from reports.table1 import table_one_result, table_one_variables
 
-__all__ = ["DEFAULT_VARIABLES", "register", "run"]
-
-DEFAULT_VARIABLES = (
-    "age_at_dx",
-    "sex",
-    "race",
-    "ethnicity",
-    "lineage",
-    "subtype",
-    "wbc_at_dx",
-    "cns_status",
-    "frontline_regimen",
-)
+__all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -40,42 +28,33 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "standardized differences by a group column. Prints JSON.",
     )
     add_table_options(parser)
-    parser.add_argument("--by", required=True, help="analysis_patients column defining the columns")
-    parser.add_argument("--variables", help=f"comma-separated columns (default {','.join(DEFAULT_VARIABLES)})")
+    parser.add_argument("--by", help="analysis_patients column whose groups are the columns (default: one column)")
+    parser.add_argument(
+        "--variables", help=f"comma-separated columns (default {','.join(c for c, _ in TABLE_ONE)}: Table 1's rows)"
+    )
     parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
     cohort = cohort_from_args(args)
-    variables = [v for v in args.variables.split(",") if v] if args.variables else list(DEFAULT_VARIABLES)
+    variables = [v for v in args.variables.split(",") if v] if args.variables else []
     result = run(args.db, cohort, args.by, variables, min_cell=args.min_cell)
     return write_json(result)
 
 
-def run(db: Any, cohort: Any, by: str, variables: list[str], *, min_cell: int = DEFAULT_MIN_CELL) -> dict[str, Any]:
-    """The ``analyze table1`` JSON document as a dict."""
-    from etl.read import cohort_patients_sql, connect_readonly, read_frame
-
+def run(
+    db: Any, cohort: Any, by: str | None, variables: list[str], *, min_cell: int = DEFAULT_MIN_CELL
+) -> dict[str, Any]:
+    """The ``analyze table1`` JSON document as a dict: ``reports.table1.table_one_result``, the Cohort page's
+    Table 1 (``variables`` empty: the rows of ``ayaall.filters.TABLE_ONE``)."""
     check_min_cell(min_cell)
-    con = connect_readonly(db)
+    service = RegistryService(db, blas_threads=None)
     try:
-        from etl.read import analysis_columns
-
-        known = analysis_columns(con)
-        unknown = [c for c in [by, *variables] if c not in known]
-        if unknown:
-            raise UserError(
-                f"{', '.join(map(repr, unknown))} not a column of analysis_patients (columns: {', '.join(known)})."
-            )
-        where, params = cohort_patients_sql(con, cohort)
-        cols = ", ".join(f'ap."{c}"' for c in dict.fromkeys([by, *variables]))
-        frame = read_frame(con, f"SELECT {cols} FROM analysis_patients ap WHERE {where}", params)
+        result = table_one_result(service, cohort, by, min_cell, variables)
     finally:
-        con.close()
-    raw = table_one(frame, by, [v for v in variables if v != by])
-    result = suppress_table_one(raw, min_cell)
+        service.close()
     rows = []
-    for var in [v for v in variables if v != by]:
+    for var in table_one_variables(by, variables):
         test = result.tests.set_index("variable").loc[var]
         entry: dict[str, Any] = {
             "variable": var,
