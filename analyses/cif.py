@@ -30,7 +30,14 @@ import pandas as pd
 from analyses.intervals import loglog_ci
 from analyses.results import AnalysisError, AnalysisWarning, group_labels
 
-__all__ = ["DEFAULT_TIMES_DAYS", "CIFResult", "clean_status", "cumulative_incidence", "group_index"]
+__all__ = [
+    "DEFAULT_TIMES_DAYS",
+    "CIFResult",
+    "aalen_johansen_from_counts",
+    "clean_status",
+    "cumulative_incidence",
+    "group_index",
+]
 
 #: 1, 2, 3 and 5 years in days (365.25-day years).
 DEFAULT_TIMES_DAYS: tuple[float, ...] = (365.25, 730.5, 1095.75, 1826.25)
@@ -216,14 +223,34 @@ def _cif_ci(est: np.ndarray, var: np.ndarray, conf_level: float) -> tuple[np.nda
 
 
 def _group_curve(time: np.ndarray, code: np.ndarray, conf_level: float) -> pd.DataFrame:
-    tab = _tables(time, code)
+    tab = aalen_johansen_from_counts(_tables(time, code), conf_level)
+    if tab["time_days"].iloc[0] > 0:
+        start = {c: 0 for c in tab.columns} | {"at_risk": time.size, "surv_allcause": 1.0}
+        tab = pd.concat([pd.DataFrame([start]), tab], ignore_index=True)
+    return tab
+
+
+def aalen_johansen_from_counts(table: pd.DataFrame, conf_level: float = 0.95) -> pd.DataFrame:
+    """The Aalen–Johansen estimates and cmprsk's variance from counts per time, in time order.
+
+    ``table`` has time_days, at_risk, events, competing_events (any non-negative numbers: rounded counts,
+    say, as the released curves of ``disclosure.curves`` use). Returns a copy with surv_allcause and, for
+    ``event`` and ``competing``, ``cif_*``, ``var_*``, ``ci_lower_*`` and ``ci_upper_*``.
+
+    References
+    ----------
+    Aalen & Johansen (1978); Gray (1988): the variance as cmprsk's ``cuminc`` computes it.
+    """
+    tab = table.copy()
     n = tab["at_risk"].to_numpy(dtype=float)
     d1 = tab["events"].to_numpy(dtype=float)
     d2 = tab["competing_events"].to_numpy(dtype=float)
-    s_now = np.cumprod(1.0 - (d1 + d2) / n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_now = np.cumprod(np.where(d1 + d2 > 0, 1.0 - (d1 + d2) / n, 1.0))
     s_minus = np.concatenate(([1.0], s_now[:-1]))
-    f1 = np.cumsum(s_minus * d1 / n)
-    f2 = np.cumsum(s_minus * d2 / n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.cumsum(np.where(d1 > 0, s_minus * d1 / n, 0.0))
+        f2 = np.cumsum(np.where(d2 > 0, s_minus * d2 / n, 0.0))
     v1 = _aj_variance(f1, s_minus, s_now, n, d1, d2)
     v2 = _aj_variance(f2, s_minus, s_now, n, d2, d1)
     tab["surv_allcause"] = s_now
@@ -231,9 +258,6 @@ def _group_curve(time: np.ndarray, code: np.ndarray, conf_level: float) -> pd.Da
         lo, hi = _cif_ci(est, var, conf_level)
         tab[f"cif_{name}"], tab[f"var_{name}"] = est, var
         tab[f"ci_lower_{name}"], tab[f"ci_upper_{name}"] = lo, hi
-    if tab["time_days"].iloc[0] > 0:
-        start = {c: 0 for c in tab.columns} | {"at_risk": time.size, "surv_allcause": 1.0}
-        tab = pd.concat([pd.DataFrame([start]), tab], ignore_index=True)
     return tab
 
 

@@ -41,7 +41,7 @@ from scipy import stats
 from analyses.intervals import loglog_ci
 from analyses.results import AnalysisError, group_codes, group_labels, survival_arrays
 
-__all__ = ["KMResult", "fit_km", "km_table"]
+__all__ = ["KMResult", "fit_km", "km_table", "product_limit_from_counts"]
 
 _TOL = np.sqrt(np.finfo(float).eps)
 ALL_GROUP = "all"
@@ -93,6 +93,30 @@ class KMResult:
         return list(self.summary["group"])
 
 
+def product_limit_from_counts(
+    at_risk: np.ndarray, events: np.ndarray, conf_level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The product-limit estimate from the number at risk and the events at each time, in time order.
+
+    ``at_risk`` and ``events`` may be any non-negative numbers (rounded counts, say: the released curves
+    of ``disclosure.curves`` are estimated from them). Returns survival, the Greenwood variance of log S,
+    its standard error of S, and the log-log limits (NaN where S is 0 or 1).
+
+    References
+    ----------
+    Kaplan & Meier (1958); Greenwood (1926).
+    """
+    n = np.asarray(at_risk, dtype=float)
+    d = np.asarray(events, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.cumprod(np.where(d > 0, 1.0 - d / n, 1.0))
+        var_log = np.cumsum(np.where(d > 0, d / (n * (n - d)), 0.0))
+        se_log = np.sqrt(var_log)
+        std_err = np.where(surv > 0, surv * se_log, np.nan)
+        lower, upper = loglog_ci(surv, se_log, conf_level)
+    return surv, var_log, std_err, lower, upper
+
+
 def km_table(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) -> pd.DataFrame:
     """The Kaplan–Meier curve of one group, one row per distinct event or censoring time.
 
@@ -115,12 +139,7 @@ def km_table(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) -> p
     total = np.bincount(inverse, minlength=len(times))
     deaths = np.bincount(inverse, weights=event.astype(float), minlength=len(times))
     at_risk = len(time) - np.concatenate(([0], np.cumsum(total)[:-1]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        surv = np.cumprod(1.0 - deaths / at_risk)
-        var_log = np.cumsum(np.where(deaths > 0, deaths / (at_risk * (at_risk - deaths)), 0.0))
-        se_log = np.sqrt(var_log)
-        std_err = np.where(surv > 0, surv * se_log, np.nan)
-        lower, upper = loglog_ci(surv, se_log, conf_level)
+    surv, var_log, std_err, lower, upper = product_limit_from_counts(at_risk, deaths, conf_level)
     return pd.DataFrame(
         {
             "time_days": times,

@@ -72,6 +72,7 @@ __all__ = [
     "fit_weighted_cox",
     "fit_weighted_km",
     "iptw_weights",
+    "weighted_product_limit",
 ]
 
 
@@ -504,6 +505,31 @@ class WeightedKMResult:
     conf_type: str = "log-log"
 
 
+def weighted_product_limit(
+    weighted_at_risk: np.ndarray, weighted_events: np.ndarray, effective_at_risk: np.ndarray, conf_level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The weighted product-limit estimate with Xie and Liu's variance, from weighted sums per time.
+
+    ``effective_at_risk`` is Kish's effective number at risk (sum w)^2 / sum w^2. The inputs may be rounded
+    sums (the released adjusted curves of ``disclosure.curves``). Returns survival, the standard error of
+    log S and the log-log limits.
+
+    References
+    ----------
+    Xie J, Liu C (2005). Adjusted Kaplan–Meier estimator and log-rank test with inverse probability of
+    treatment weighting for survival data. Stat Med 24:3089–3110.
+    """
+    wrisk = np.asarray(weighted_at_risk, dtype=float)
+    wd = np.asarray(weighted_events, dtype=float)
+    ess = np.asarray(effective_at_risk, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.cumprod(np.where(wd > 0, 1 - wd / wrisk, 1.0))
+        var_log = np.cumsum(np.where(wd > 0, wd / (ess * (wrisk - wd)), 0.0))
+        se_log = np.sqrt(var_log)
+    lower, upper = loglog_ci(surv, se_log, conf_level)
+    return surv, se_log, lower, upper
+
+
 def fit_weighted_km(
     df: pd.DataFrame,
     duration_col: str,
@@ -543,10 +569,7 @@ def fit_weighted_km(
         wrisk2 = np.cumsum(wn2[::-1])[::-1]
         with np.errstate(divide="ignore", invalid="ignore"):
             ess = wrisk**2 / wrisk2
-            surv = np.cumprod(np.where(wd > 0, 1 - wd / wrisk, 1.0))
-            var_log = np.cumsum(np.where(wd > 0, wd / (ess * (wrisk - wd)), 0.0))
-        se_log = np.sqrt(var_log)
-        lower, upper = loglog_ci(surv, se_log, conf_level)
+        surv, se_log, lower, upper = weighted_product_limit(wrisk, wd, ess, conf_level)
         curves.append(
             pd.DataFrame(
                 {

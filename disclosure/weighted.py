@@ -1,0 +1,90 @@
+"""Released IPTW-adjusted Kaplan–Meier curves, estimated from rounded cumulative (weighted) counts.
+
+As ``disclosure.curves`` does for unweighted survival, on the weighted fit of grid-coarsened times: per
+group, the cumulative exits (patients, and their weights and squared weights) and the cumulative weighted
+events are rounded as counts (weights in patient units) and interpolated between the times they enter
+their blocks, and the weighted product limit with Xie and Liu's variance is computed from them. The curve
+stops as a survival curve does (``disclosure.curves.stop_position``) on the unweighted released numbers
+at risk and the (unweighted) events.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analyses.weighting import WeightedKMResult, weighted_product_limit
+from disclosure.curves import grid_of, interpolated, last_entry, place, stop_position
+from disclosure.policy import ReleasePolicy
+
+__all__ = ["release_weighted_km"]
+
+_COLUMNS = ["group", "time_days", "survival", "std_err", "ci_lower", "ci_upper", "censored"]
+
+
+def release_weighted_km(coarse: WeightedKMResult, policy: ReleasePolicy) -> pd.DataFrame:
+    """Released IPTW-adjusted curves from a weighted fit on grid-coarsened times.
+
+    Returns
+    -------
+    DataFrame
+        group, time_days, survival, std_err, ci_lower, ci_upper, censored (a censoring mark there); a
+        group whose released size is below ``policy.curve_min_n`` has no rows.
+    """
+    parts = []
+    for group, rows in coarse.curve.groupby("group", sort=True):
+        table = _group(rows.reset_index(drop=True), policy, coarse.conf_level)
+        if policy.active and policy.rounded(float(rows["at_risk"].iloc[0])) < policy.curve_min_n:
+            table = table.iloc[:0]
+        parts.append(table.assign(group=group)[_COLUMNS])
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
+
+
+def _group(rows: pd.DataFrame, policy: ReleasePolicy, conf_level: float) -> pd.DataFrame:
+    n = float(rows["at_risk"].iloc[0])
+    w_risk = rows["weighted_at_risk"].to_numpy(float)
+    w2_risk = w_risk**2 / rows["effective_at_risk"].to_numpy(float)
+    exits = {
+        "patients": rows["events"].to_numpy(float) + rows["censored"].to_numpy(float),
+        "weights": w_risk - np.r_[w_risk[1:], 0.0],
+        "squares": w2_risk - np.r_[w2_risk[1:], 0.0],
+        "weighted_events": rows["weighted_events"].to_numpy(float),
+        "events": rows["events"].to_numpy(float),
+        "censored": rows["censored"].to_numpy(float),
+    }
+    placed = grid_of(rows["time_days"].to_numpy(float), policy)
+    grid, index = placed["grid"], placed["index"]
+    cum = {name: np.cumsum(place(v, index, len(grid))) for name, v in exits.items()}
+    smooth = {name: interpolated(v, policy) for name, v in cum.items()}
+    stair = {name: policy.rounded_array(v) for name, v in cum.items()}
+
+    def left(total: float, cumulative: np.ndarray) -> np.ndarray:
+        return policy.rounded(total) - np.r_[0.0, cumulative[:-1]]
+
+    wrisk, w2risk = left(w_risk[0], smooth["weights"]), left(w2_risk[0], smooth["squares"])
+    wd = np.diff(np.r_[0.0, smooth["weighted_events"]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ess = wrisk**2 / w2risk
+    surv, se_log, lower, upper = weighted_product_limit(wrisk, wd, ess, conf_level)
+    keep = stop_position(
+        left(n, stair["patients"]),
+        np.diff(np.r_[0.0, smooth["events"]]),
+        left(n, smooth["patients"]),
+        last_entry(cum["events"], policy),
+        policy.curve_floor(n),
+        policy,
+    )
+    table = pd.DataFrame(
+        {
+            "time_days": grid,
+            "survival": surv,
+            "std_err": np.where(surv > 0, surv * np.where(np.isfinite(se_log), se_log, 0.0), np.nan),
+            "ci_lower": lower,
+            "ci_upper": upper,
+            "censored": np.diff(np.r_[0.0, stair["censored"]]) > 0,
+        }
+    ).iloc[:keep]
+    if len(table) and float(table["time_days"].iloc[0]) <= 0 and float(table["survival"].iloc[0]) == 1.0:
+        return table.reset_index(drop=True)
+    origin = {"time_days": 0.0, "survival": 1.0, "std_err": 0.0, "ci_lower": 1.0, "ci_upper": 1.0, "censored": False}
+    return pd.concat([pd.DataFrame([origin]), table], ignore_index=True)
