@@ -48,6 +48,7 @@ import pandas as pd
 from scipy import stats
 
 from analyses.results import AnalysisError, AnalysisWarning, survival_arrays
+from analyses.times import timefix
 
 __all__ = ["CoxResult", "fit_cox"]
 
@@ -568,6 +569,7 @@ def fit_cox(
     complete = df[needed].notna().all(axis=1) if needed else pd.Series(True, index=df.index)
     data = df.loc[complete]
     time, event = survival_arrays(data, duration_col, event_col)
+    time = timefix(time)  # times equal within rounding are one time (coxph's timefix)
     if not event.any():
         raise AnalysisError("There are no events in this cohort, so a Cox model cannot be fitted.")
     X, names, cov_of, level_of, refs = _design(data, covariates, dict(ref_levels or {}))

@@ -39,6 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from analyses.results import AnalysisError, group_codes, group_labels, survival_arrays
+from analyses.times import timefix
 
 __all__ = ["KMResult", "fit_km", "km_table"]
 
@@ -254,6 +255,7 @@ def fit_km(
     if not 0 < conf_level < 1:
         raise AnalysisError(f"The confidence level must be between 0 and 1, not {conf_level}.")
     time, event = survival_arrays(df, duration_col, event_col)
+    time = timefix(time)  # times equal within rounding are one time, as in R
     if group_col is None:
         order = [ALL_GROUP]
         rows_of = {ALL_GROUP: np.arange(len(time))}

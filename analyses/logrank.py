@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from analyses.results import AnalysisError, group_codes, group_labels, survival_arrays
+from analyses.times import timefix
 
 __all__ = ["LogrankResult", "holm", "logrank_test", "logrank_trend", "pairwise_logrank"]
 
@@ -104,6 +105,7 @@ def _accumulate(groups, rho, gamma, obs, exp, var) -> None:
 
 def _prepare(df, duration_col, event_col, group_col, strata_col):
     time, event = survival_arrays(df, duration_col, event_col)
+    time = timefix(time)  # times equal within rounding are one time, as survdiff's timefix
     groups = group_codes(df, group_col)
     if groups is not None:
         levels, codes = groups

@@ -60,6 +60,7 @@ from scipy import stats
 
 from analyses.cox import CoxResult, fit_cox
 from analyses.results import AnalysisError, AnalysisWarning, survival_arrays
+from analyses.times import timefix
 
 __all__ = [
     "PropensityResult",
@@ -521,6 +522,7 @@ def fit_weighted_km(
     from analyses.timing import _loglog_ci  # the log-log interval shared with the timing curves
 
     time, event = survival_arrays(df, duration_col, event_col)
+    time = timefix(time)  # times equal within rounding are one time, as survfit's timefix
     for col in (group_col, weights_col):
         if col not in df.columns:
             raise AnalysisError(f"The data has no column named {col!r}.")
