@@ -1,4 +1,4 @@
-"""Kaplan–Meier survival curves with log-log confidence intervals, medians, milestones and RMST.
+"""Kaplan–Meier survival curves with confidence intervals, medians, milestones and RMST.
 
 Every number here matches R's ``survival`` package (validated in ``tests/test_km.py`` against
 ``tests/r/km_reference.R``):
@@ -7,9 +7,10 @@ Every number here matches R's ``survival`` package (validated in ``tests/test_km
   ``summary(survfit(Surv(time, status) ~ group, conf.type = "log-log"), censored = TRUE)`` does, with a
   time-0 row (survival 1, confidence limits 1) in front;
 * ``std_err`` is the standard error of the survival probability (Greenwood), as ``summary.survfit``
-  reports it; the confidence interval is computed on the log(-log S) scale from the Greenwood variance
-  of log S. Where S is 0 or 1 the interval is undefined and left missing, as in R (the added time-0 row
-  is the exception);
+  reports it; the confidence interval is computed from the Greenwood variance of log S on the
+  log(-log S) scale (default), or as R's ``conf.type = "log"`` or ``"plain"``
+  (:func:`analyses.intervals.survival_ci`). Where it is undefined (S 0 or 1 for log-log, S 0 for log)
+  it is left missing, as in R (the added time-0 row is the exception);
 * the median and its confidence limits follow ``print(survfit)`` (``survival:::survmean``): the first
   time the curve (or its lower/upper limit) is at or below 0.5, averaged with the next time the curve
   drops when it is flat at exactly 0.5; missing (``NaN``) when not reached;
@@ -19,7 +20,7 @@ Every number here matches R's ``survival`` package (validated in ``tests/test_km
   differences between groups use the independent-groups standard error.
 
 The event column may hold 0/1 or event codes; only the value 1 counts as an event, every other code is
-censoring.
+censoring. Times equal within rounding are one time (:func:`analyses.times.timefix`, R's ``timefix``).
 
 References
 ----------
@@ -38,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analyses.intervals import check_conf_type, survival_ci
 from analyses.results import AnalysisError, group_codes, group_labels, survival_arrays
 from analyses.times import timefix
 
@@ -68,7 +70,7 @@ class KMResult:
     group_col : str or None
     conf_level : float
     conf_type : str
-        Always ``"log-log"``.
+        ``"log-log"`` (default), ``"log"`` or ``"plain"``: the pointwise intervals and the median's.
     """
 
     curve: pd.DataFrame
@@ -93,7 +95,7 @@ class KMResult:
         return list(self.summary["group"])
 
 
-def km_table(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) -> pd.DataFrame:
+def km_table(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95, conf_type: str = "log-log") -> pd.DataFrame:
     """The Kaplan–Meier curve of one group, one row per distinct event or censoring time.
 
     Parameters
@@ -103,7 +105,9 @@ def km_table(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) -> p
     event : ndarray of bool
         True where the time is an event.
     conf_level : float
-        Confidence level of the pointwise log-log interval.
+        Confidence level of the pointwise interval.
+    conf_type : {"log-log", "log", "plain"}
+        Its type (:func:`analyses.intervals.survival_ci`).
 
     Returns
     -------
@@ -120,7 +124,7 @@ def km_table(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) -> p
         var_log = np.cumsum(np.where(deaths > 0, deaths / (at_risk * (at_risk - deaths)), 0.0))
         se_log = np.sqrt(var_log)
         std_err = np.where(surv > 0, surv * se_log, np.nan)
-        lower, upper = _loglog_ci(surv, se_log, conf_level)
+    lower, upper = survival_ci(surv, se_log, conf_level, conf_type)
     return pd.DataFrame(
         {
             "time_days": times,
@@ -134,16 +138,6 @@ def km_table(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) -> p
             "var_log": var_log,
         }
     )
-
-
-def _loglog_ci(surv: np.ndarray, se_log: np.ndarray, conf_level: float) -> tuple[np.ndarray, np.ndarray]:
-    """R's ``conf.type = "log-log"``: a symmetric interval for log(-log S); missing where S is 0 or 1."""
-    z = stats.norm.ppf(1 - (1 - conf_level) / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where((surv <= 0) | (surv >= 1), np.nan, surv)
-        loglog = np.log(-np.log(p))
-        shift = z * se_log / np.log(p)
-        return np.exp(-np.exp(loglog - shift)), np.exp(-np.exp(loglog + shift))
 
 
 def _first_below_half(values: np.ndarray, times: np.ndarray) -> float:
@@ -218,6 +212,7 @@ def fit_km(
     times: Sequence[float] = (365.25, 730.5, 1095.75, 1826.25),
     rmst_horizon: float | None = None,
     conf_level: float = 0.95,
+    conf_type: str = "log-log",
 ) -> KMResult:
     """Fit Kaplan–Meier curves, overall or by group.
 
@@ -238,6 +233,9 @@ def fit_km(
         Horizon of the restricted mean survival time; no RMST when omitted.
     conf_level : float
         Confidence level for all intervals.
+    conf_type : {"log-log", "log", "plain"}
+        Type of the pointwise intervals, and so of the median's (R ``conf.type``; R's default is
+        ``"log"``, the project's ``"log-log"``).
 
     Returns
     -------
@@ -254,6 +252,7 @@ def fit_km(
     """
     if not 0 < conf_level < 1:
         raise AnalysisError(f"The confidence level must be between 0 and 1, not {conf_level}.")
+    check_conf_type(conf_type)
     time, event = survival_arrays(df, duration_col, event_col)
     time = timefix(time)  # times equal within rounding are one time, as in R
     if group_col is None:
@@ -273,7 +272,7 @@ def fit_km(
     for name in order:
         rows = rows_of[name]  # the group's rows, in data order
         t, e = time[rows], event[rows]
-        table = km_table(t, e, conf_level)
+        table = km_table(t, e, conf_level, conf_type)
         summaries.append(
             {
                 "group": name,
@@ -321,6 +320,7 @@ def fit_km(
         rmst_diff=_rmst_differences(rmst, z),
         group_col=group_col,
         conf_level=conf_level,
+        conf_type=conf_type,
     )
 
 
