@@ -56,6 +56,7 @@ from scipy import stats
 
 from analyses.concordance import concordance as harrell_concordance
 from analyses.cox_engine import EPS, SortedData, global_tests, newton, score_residuals, zph_statistics
+from analyses.design import check_collinear
 from analyses.results import AnalysisError, AnalysisWarning, survival_arrays
 from analyses.times import timefix
 
@@ -162,30 +163,7 @@ def _design(df, covariates, ref_levels):
     return np.hstack(blocks), names, cov_of, level_of, refs
 
 
-def _check_collinear(X: np.ndarray, names: list[str]) -> None:
-    """Name the first covariate column that is a linear combination of earlier ones (or constant).
-
-    Works on the correlation matrix of the columns: a column whose share of variance left unexplained
-    by the earlier (kept) columns is below 1e-10 is collinear with them.
-    """
-    Xc = X - X.mean(0)
-    gram = Xc.T @ Xc
-    scale = np.sqrt(np.diag(gram))
-    kept: list[int] = []
-    for j in range(X.shape[1]):
-        if scale[j] <= 1e-10 * max(1.0, np.abs(X[:, j]).max()) * np.sqrt(len(X)):
-            raise AnalysisError(
-                f"Covariate term {names[j]!r} is constant in this cohort (collinear with the baseline hazard)."
-            )
-        corr = gram / np.outer(scale, scale)
-        if kept:
-            ck = corr[np.ix_(kept, kept)]
-            cj = corr[kept, j]
-            coef = np.linalg.lstsq(ck, cj, rcond=None)[0]
-            if 1.0 - cj @ coef < 1e-10:
-                others = ", ".join(repr(names[k]) for k, c in zip(kept, coef, strict=True) if abs(c) > 1e-6)
-                raise AnalysisError(f"Covariates are collinear: {names[j]!r} is a linear combination of {others}.")
-        kept.append(j)
+_check_collinear = check_collinear  # the name analyses.timing imports
 
 
 def _check_finite(beta, info, score, names) -> np.ndarray:
@@ -312,7 +290,7 @@ def fit_cox(
     if not event.any():
         raise AnalysisError("There are no events in this cohort, so a Cox model cannot be fitted.")
     X, names, cov_of, level_of, refs = _design(data, covariates, dict(ref_levels or {}))
-    _check_collinear(X, names)
+    check_collinear(X, names)
     if weights_col:
         weights = pd.to_numeric(data[weights_col], errors="coerce").to_numpy(dtype=float)
         if not np.isfinite(weights).all() or (weights <= 0).any():
