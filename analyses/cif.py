@@ -26,12 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from analyses.intervals import loglog_ci
 from analyses.results import AnalysisError, AnalysisWarning, group_labels
 from analyses.times import timefix
 
-__all__ = ["DEFAULT_TIMES_DAYS", "CIFResult", "cumulative_incidence"]
+__all__ = ["DEFAULT_TIMES_DAYS", "CIFResult", "clean_status", "cumulative_incidence", "group_index"]
 
 #: 1, 2, 3 and 5 years in days (365.25-day years).
 DEFAULT_TIMES_DAYS: tuple[float, ...] = (365.25, 730.5, 1095.75, 1826.25)
@@ -91,7 +91,7 @@ def _require_columns(df: pd.DataFrame, columns: list[str]) -> None:
         raise AnalysisError(f"Column(s) {', '.join(map(repr, missing))} not found in the analysis data.")
 
 
-def _clean_status(
+def clean_status(
     df: pd.DataFrame,
     duration_col: str,
     status_col: str,
@@ -151,7 +151,7 @@ def _clean_status(
     return data, timefix(time), code
 
 
-def _group_index(data: pd.DataFrame, group_col: str) -> tuple[np.ndarray, list[str]]:
+def group_index(data: pd.DataFrame, group_col: str) -> tuple[np.ndarray, list[str]]:
     """Integer group per row and sorted labels, as ``analyses.km`` labels groups (text, sorted)."""
     labels = group_labels(data, group_col)
     levels = sorted(set(labels))
@@ -212,18 +212,15 @@ def _aj_variance(
     return np.maximum(var, 0.0)
 
 
-def _loglog_ci(est: np.ndarray, var: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pointwise interval from a Wald interval on log(-log F); [F, F] where it is undefined."""
-    lower, upper = est.copy(), est.copy()
+def _cif_ci(est: np.ndarray, var: np.ndarray, conf_level: float) -> tuple[np.ndarray, np.ndarray]:
+    """cmprsk's pointwise interval (log(−log F), ``analyses.intervals.loglog_ci``); [F, F] where undefined."""
     ok = (est > 0) & (est < 1) & (var > 0)
-    f = est[ok]
-    a = z * np.sqrt(var[ok]) / (f * np.log(f))  # negative
-    lower[ok] = f ** np.exp(-a)
-    upper[ok] = f ** np.exp(a)
-    return lower, upper
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lower, upper = loglog_ci(est, np.sqrt(var) / est, conf_level)
+    return np.where(ok, lower, est), np.where(ok, upper, est)
 
 
-def _group_curve(time: np.ndarray, code: np.ndarray, z: float) -> pd.DataFrame:
+def _group_curve(time: np.ndarray, code: np.ndarray, conf_level: float) -> pd.DataFrame:
     tab = _tables(time, code)
     n = tab["at_risk"].to_numpy(dtype=float)
     d1 = tab["events"].to_numpy(dtype=float)
@@ -236,7 +233,7 @@ def _group_curve(time: np.ndarray, code: np.ndarray, z: float) -> pd.DataFrame:
     v2 = _aj_variance(f2, s_minus, s_now, n, d2, d1)
     tab["surv_allcause"] = s_now
     for name, est, var in (("event", f1, v1), ("competing", f2, v2)):
-        lo, hi = _loglog_ci(est, var, z)
+        lo, hi = _cif_ci(est, var, conf_level)
         tab[f"cif_{name}"], tab[f"var_{name}"] = est, var
         tab[f"ci_lower_{name}"], tab[f"ci_upper_{name}"] = lo, hi
     if tab["time_days"].iloc[0] > 0:
@@ -336,18 +333,17 @@ def cumulative_incidence(
     if not 0 < conf_level < 1:
         raise AnalysisError(f"The confidence level must be between 0 and 1, not {conf_level}.")
     required = (group_col,) if group_col is not None else ()
-    data, time, code = _clean_status(df, duration_col, status_col, event, competing, required=required)
+    data, time, code = clean_status(df, duration_col, status_col, event, competing, required=required)
     if group_col is None:
         index, levels = np.zeros(time.size, dtype=np.int64), ["all"]
     else:
-        index, levels = _group_index(data, group_col)
-    z = float(stats.norm.ppf(0.5 + conf_level / 2))
+        index, levels = group_index(data, group_col)
     grid = np.asarray(DEFAULT_TIMES_DAYS if times is None else sorted(set(times)), dtype=float)
     curves, points, summary = [], [], []
     for k, level in enumerate(levels):
         mask = index == k
         label = level
-        curve = _group_curve(time[mask], code[mask], z)
+        curve = _group_curve(time[mask], code[mask], conf_level)
         curve.insert(0, "group", label)
         curves.append(curve)
         if grid.size:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analyses.cif import DEFAULT_TIMES_DAYS, CIFResult, _clean_status, cumulative_incidence
+from analyses.cif import DEFAULT_TIMES_DAYS, CIFResult, clean_status, cumulative_incidence
 from analyses.cox import CoxResult, fit_cox
 from analyses.finegray import FineGrayResult, fit_fine_gray
 from analyses.gray import GrayTestResult, gray_test
@@ -88,7 +88,7 @@ def fit_cause_specific_cox(
     ----------
     .. [1] Putter H, Fiocco M, Geskus RB (2007). Stat Med 26:2389–2430, section 3.
     """
-    _, _, code = _clean_status(df, duration_col, status_col, event, competing)
+    _, _, code = clean_status(df, duration_col, status_col, event, competing)
     if not (code == 1).any():
         raise AnalysisError(f"The cause-specific Cox model needs at least one event (code {event}); there are none.")
     indicator = f"_{status_col}_is_{event}"

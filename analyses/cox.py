@@ -60,7 +60,7 @@ from analyses.design import check_collinear
 from analyses.results import AnalysisError, AnalysisWarning, survival_arrays
 from analyses.times import timefix
 
-__all__ = ["CoxResult", "fit_cox"]
+__all__ = ["CoxResult", "check_collinear", "check_finite", "design_matrix", "fit_cox", "terms_table"]
 
 _EMPTY_TESTS = {"test": pd.Series([], dtype=object), "statistic": [], "df": np.array([], dtype=int), "p": []}
 
@@ -120,8 +120,19 @@ class CoxResult:
 
 
 # ---------------------------------------------------------------------------------------- design
-def _design(df, covariates, ref_levels):
-    """Dummy-code text covariates; return X, term names, covariate/level of each term, references."""
+def design_matrix(df, covariates, ref_levels):
+    """The model matrix of ``covariates`` in ``df``, as R's ``model.matrix`` with treatment contrasts.
+
+    Numeric columns enter as they are; a text (or boolean) column is dummy-coded against its reference
+    level: ``ref_levels[col]``, else the first level in sorted order (R's default). Shared by
+    :func:`fit_cox` and ``analyses.cox_counting.fit_cox_counting``.
+
+    Returns
+    -------
+    (X, names, cov_of, level_of, refs)
+        The matrix (rows x terms), each term's name (``col=LEVEL`` or the numeric column's name), the
+        covariate and level (None for a numeric column) of each term, and the reference levels used.
+    """
     blocks: list[np.ndarray] = []
     names: list[str] = []
     cov_of: list[str] = []
@@ -163,10 +174,7 @@ def _design(df, covariates, ref_levels):
     return np.hstack(blocks), names, cov_of, level_of, refs
 
 
-_check_collinear = check_collinear  # the name analyses.timing imports
-
-
-def _check_finite(beta, info, score, names) -> np.ndarray:
+def check_finite(beta, info, score, names) -> np.ndarray:
     """The inverse information, after R's test for a coefficient drifting to infinity."""
     try:
         vcov = np.linalg.inv(info)
@@ -184,7 +192,7 @@ def _check_finite(beta, info, score, names) -> np.ndarray:
     return vcov
 
 
-def _terms_table(names, cov_of, level_of, beta, vcov, robust_vcov, conf_level) -> pd.DataFrame:
+def terms_table(names, cov_of, level_of, beta, vcov, robust_vcov, conf_level) -> pd.DataFrame:
     """One row per coefficient: coef, se, robust_se, hr with its interval, Wald z and p (the interval,
     z and p on the robust SE when there is one), as R's ``summary(coxph)`` reports them."""
     se = np.sqrt(np.diag(vcov))
@@ -289,7 +297,7 @@ def fit_cox(
     time = timefix(time)  # times equal within rounding are one time (coxph's timefix)
     if not event.any():
         raise AnalysisError("There are no events in this cohort, so a Cox model cannot be fitted.")
-    X, names, cov_of, level_of, refs = _design(data, covariates, dict(ref_levels or {}))
+    X, names, cov_of, level_of, refs = design_matrix(data, covariates, dict(ref_levels or {}))
     check_collinear(X, names)
     if weights_col:
         weights = pd.to_numeric(data[weights_col], errors="coerce").to_numpy(dtype=float)
@@ -314,14 +322,14 @@ def fit_cox(
     center = X.mean(0)
     S = SortedData(time, event.astype(np.int8), X - center, weights, strata_codes, ties == "efron")
     beta, loglik, loglik0, score, info, pieces, iterations, start = newton(S)
-    vcov = _check_finite(beta, info, score, names)
+    vcov = check_finite(beta, info, score, names)
     robust_vcov = robust_score = None
     if robust:
         clusters = None if cluster_col is None else data[cluster_col].to_numpy()
         dfbeta = _per_cluster(S, score_residuals(S, pieces) @ vcov, clusters)
         robust_vcov = dfbeta.T @ dfbeta
         robust_score = _per_cluster(S, score_residuals(S, start.pieces), clusters)
-    terms = _terms_table(names, cov_of, level_of, beta, vcov, robust_vcov, conf_level)
+    terms = terms_table(names, cov_of, level_of, beta, vcov, robust_vcov, conf_level)
     tests = global_tests(beta, loglik, loglik0, start, vcov if robust_vcov is None else robust_vcov, robust_score)
     if with_ph_test:
         zph = zph_statistics(S, pieces, time, event)

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analyses.cif import _clean_status
+from analyses.cif import clean_status
 from analyses.results import AnalysisError, AnalysisWarning
 
 __all__ = ["FineGrayResult", "fit_fine_gray"]
@@ -319,7 +319,7 @@ def fit_fine_gray(
     """
     if not covariates:
         raise AnalysisError("The Fine–Gray model needs at least one covariate.")
-    data, time, code = _clean_status(df, duration_col, status_col, event, competing, droppable=tuple(covariates))
+    data, time, code = clean_status(df, duration_col, status_col, event, competing, droppable=tuple(covariates))
     if not (code == 1).any():
         raise AnalysisError(f"The Fine–Gray model needs at least one event (code {event}); there are none.")
     x, names, refs = _design(data, list(covariates), ref_levels)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analyses.cif import _clean_status, _group_index
+from analyses.cif import clean_status, group_index
 from analyses.results import AnalysisError
 
 __all__ = ["GrayTestResult", "gray_test"]
@@ -168,8 +168,8 @@ def gray_test(
     .. [1] Gray RJ (1988). Ann Stat 16:1141–1154.
     """
     required = (group_col,) + ((strata_col,) if strata_col is not None else ())
-    data, time, code = _clean_status(df, duration_col, status_col, event, competing, required=required)
-    group, levels = _group_index(data, group_col)
+    data, time, code = clean_status(df, duration_col, status_col, event, competing, required=required)
+    group, levels = group_index(data, group_col)
     ng = len(levels)
     if ng < 2:
         raise AnalysisError(
@@ -180,7 +180,7 @@ def gray_test(
     if strata_col is None:
         stratum, n_strata = np.zeros(time.size, dtype=np.int64), 1
     else:
-        stratum, strata_levels = _group_index(data, strata_col)
+        stratum, strata_levels = group_index(data, strata_col)
         n_strata = len(strata_levels)
     score, var = np.zeros(ng - 1), np.zeros((ng - 1, ng - 1))
     for k in range(n_strata):

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,22 +37,11 @@ from scipy import stats
 
 from analyses.exact import fisher_exact_rx2, fisher_monte_carlo_rx2
 from analyses.results import AnalysisError
-from analyses.suppression import is_small, suppress_totals
 
-__all__ = [
-    "OUTCOMES",
-    "RateComparison",
-    "compare_rates",
-    "compare_response_rates",
-    "response_frame",
-    "response_rates",
-    "suppress_response_rates",
-    "wilson_ci",
-]
+__all__ = ["OUTCOMES", "RateComparison", "compare_rates", "compare_response_rates", "response_rates", "wilson_ci"]
 
-#: outcome name -> column of :func:`response_frame`
+#: outcome name -> column of ``etl.read.response_frame``
 OUTCOMES = {"cr": "cr", "mrd_negative": "mrd_negative"}
-REMISSION = ("CR", "CRI", "CRH")
 
 
 def wilson_ci(x: float, n: float, conf_level: float = 0.95) -> tuple[float, float]:
@@ -93,7 +81,7 @@ def response_rates(
     ----------
     df : DataFrame
         One row per patient; ``outcome_col`` boolean (or 0/1). Missing outcomes are an error: decide
-        first whether a missing assessment is a non-response (the ITT rule of :func:`response_frame`).
+        first whether a missing assessment is a non-response (the ITT rule of ``etl.read.response_frame``).
     outcome_col : str
     group_col : str, optional
         Missing group values form the group ``"(missing)"``.
@@ -254,72 +242,3 @@ def compare_response_rates(
     return compare_rates(
         rates["responders"], rates["n"], rates["group"], monte_carlo_samples=monte_carlo_samples, seed=seed
     )
-
-
-def suppress_response_rates(table: pd.DataFrame, min_cell: int) -> tuple[pd.DataFrame, dict[str, bool]]:
-    """Small-cell suppression of a :func:`response_rates` table (rules of :mod:`analyses.suppression`).
-
-    ``n`` and ``responders`` follow rules 1–3 (the non-responders ``n - responders`` are a count too);
-    a masked ``responders`` masks ``rate`` and its interval (they would reveal it given ``n``). Returns
-    the copy and ``{"n": hide_total, "responders": hide_total}``.
-    """
-    out = table.copy().astype({"n": object, "responders": object})
-    if min_cell <= 0:
-        return out, {"n": False, "responders": False}
-    n_masked, hide_n = suppress_totals(table["n"], min_cell)
-    complement = [is_small(n - x, min_cell) for n, x in zip(table["n"], table["responders"], strict=True)]
-    x_masked, hide_x = suppress_totals(table["responders"], min_cell, also_mask=complement)
-    out["n"] = pd.Series(n_masked, dtype=object, index=out.index)
-    out["responders"] = pd.Series(x_masked, dtype=object, index=out.index)
-    hidden = out["responders"].isna() | out["n"].isna()
-    out.loc[hidden, ["rate", "ci_lower", "ci_upper"]] = np.nan
-    return out, {"n": hide_n, "responders": hide_x}
-
-
-def response_frame(con_or_db: Any, cohort: Any, line: int, columns: Sequence[str] = ()) -> pd.DataFrame:
-    """One row per cohort patient who started ``line`` (1 frontline, 2 salvage), with the outcomes.
-
-    Returns
-    -------
-    DataFrame
-        patient_id, the ``columns``, assessments (observed assessments of the line, on or before the
-        data cut-off), cr (any CR/CRi/CRh), mrd_negative (any remission with MRD NEG), not_assessed.
-    """
-    import duckdb
-
-    from analyses.cohort import analysis_columns, cohort_patients_sql, connect_readonly, read_frame
-    from ayaall.errors import UserError
-
-    if line not in (1, 2):
-        raise UserError(f"--line must be 1 (frontline) or 2 (salvage), not {line}.")
-    own = not isinstance(con_or_db, duckdb.DuckDBPyConnection)
-    con = connect_readonly(con_or_db) if own else con_or_db
-    try:
-        known = analysis_columns(con)
-        unknown = [c for c in columns if c not in known]
-        if unknown:
-            raise UserError(
-                f"{', '.join(map(repr, unknown))} not a column of analysis_patients (columns: {', '.join(known)})."
-            )
-        where, params = cohort_patients_sql(con, cohort)
-        extra = "".join(f', ap."{c}"' for c in dict.fromkeys(columns) if c != "patient_id")
-        started = "TRUE" if line == 1 else "ap.line2_date IS NOT NULL"
-        sql = f"""
-            WITH a AS (
-                SELECT r.patient_id, r.response IN {REMISSION} AS remission, coalesce(r.mrd, 'UNK') AS mrd
-                FROM stg_responses r, load_parameters p
-                WHERE r.line_no = ? AND r.assessment_date <= p.data_cutoff
-            )
-            SELECT ap.patient_id{extra},
-                   count(a.patient_id) AS assessments,
-                   coalesce(bool_or(a.remission), FALSE) AS cr,
-                   coalesce(bool_or(a.remission AND a.mrd = 'NEG'), FALSE) AS mrd_negative,
-                   count(a.patient_id) = 0 AS not_assessed
-            FROM analysis_patients ap LEFT JOIN a USING (patient_id)
-            WHERE {where} AND {started}
-            GROUP BY ALL ORDER BY ap.patient_id
-        """
-        return read_frame(con, sql, [line, *params])
-    finally:
-        if own:
-            con.close()

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analyses.cif import _clean_status, _group_index
+from analyses.cif import clean_status, group_index
 from analyses.results import AnalysisError
 
 __all__ = ["RMTLResult", "restricted_mean_time_lost"]
@@ -141,11 +141,11 @@ def restricted_mean_time_lost(
     if not 0 < conf_level < 1:
         raise AnalysisError(f"The confidence level must be between 0 and 1, not {conf_level}.")
     required = (group_col,) if group_col is not None else ()
-    data, time, code = _clean_status(df, duration_col, status_col, event, competing, required=required)
+    data, time, code = clean_status(df, duration_col, status_col, event, competing, required=required)
     if group_col is None:
         index, levels = np.zeros(time.size, dtype=np.int64), ["all"]
     else:
-        index, levels = _group_index(data, group_col)
+        index, levels = group_index(data, group_col)
     z = float(stats.norm.ppf(0.5 + conf_level / 2))
     rows = []
     for k, level in enumerate(levels):

@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 
 from analyses.cox import CoxResult, fit_cox
+from analyses.intervals import loglog_ci
 from analyses.propensity import PropensityResult, fit_propensity
 from analyses.results import AnalysisError, AnalysisWarning, survival_arrays
 from analyses.times import timefix
@@ -319,7 +320,6 @@ def fit_weighted_km(
     ----------
     Xie & Liu (2005); see the module docstring for the variance.
     """
-    from analyses.timing import _loglog_ci  # the log-log interval shared with the timing curves
 
     time, event = survival_arrays(df, duration_col, event_col)
     time = timefix(time)  # times equal within rounding are one time, as survfit's timefix
@@ -348,7 +348,7 @@ def fit_weighted_km(
             surv = np.cumprod(np.where(wd > 0, 1 - wd / wrisk, 1.0))
             var_log = np.cumsum(np.where(wd > 0, wd / (ess * (wrisk - wd)), 0.0))
         se_log = np.sqrt(var_log)
-        lower, upper = _loglog_ci(surv, se_log, conf_level)
+        lower, upper = loglog_ci(surv, se_log, conf_level)
         curves.append(
             pd.DataFrame(
                 {

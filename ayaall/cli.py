@@ -21,7 +21,7 @@ __all__ = ["build_parser", "main"]
 _COMMAND_MODULES = (
     "synthetic_data.command",
     "etl.command",
-    "analyses.command",
+    "reports.command",
     "dashboard.command",
     "export.command",
 )
@@ -35,14 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ayaall {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a real import error inside the module
-                raise
-            continue
-        module.register(subparsers)
+    for name in _COMMAND_MODULES:  # a module that cannot be imported is a bug: let it raise
+        importlib.import_module(name).register(subparsers)
     return parser
 
 

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 __all__ = [
-    "DAYS_PER_MONTH",
-    "DAYS_PER_YEAR",
     "DEFAULT_AGE_BREAKS",
     "ENDPOINTS",
     "ENDPOINT_NAMES",
@@ -22,9 +20,6 @@ __all__ = [
     "age_group_labels",
     "endpoint_spec",
 ]
-
-DAYS_PER_MONTH = 30.4375
-DAYS_PER_YEAR = 365.25
 
 ENDPOINT_NAMES = {
     "OS": "Overall survival",

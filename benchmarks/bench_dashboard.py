@@ -45,9 +45,10 @@ def _registry(patients: int, seed: int) -> Path:
 
 def _cases(db: Path):
     """(name, cohort values -> result) for each measured callback; imports the code under test."""
+    from ayaall.filters import FILTERS
+    from ayaall.settings import Settings
     from dashboard.app import create_app
     from dashboard.context import PageContext
-    from dashboard.filters import FILTERS
     from dashboard.pages.cohort import attrition_table
     from dashboard.pages.competing import competing_outputs
     from dashboard.pages.cox import cox_outputs
@@ -55,10 +56,9 @@ def _cases(db: Path):
     from dashboard.pages.survival import survival_outputs
     from dashboard.pages.timing import timing_outputs
     from dashboard.pages.weighting import weighting_outputs
-    from dashboard.settings import DashboardSettings
-    from dashboard.table1 import table1
+    from reports.table1 import table1
 
-    settings = DashboardSettings()
+    settings = Settings()
     app = create_app(db, settings)
     ctx = PageContext(app.server.config["AYAALL_SERVICE"], settings)
     ids_ = [{"type": "cohort-filter", "column": s.column} for s in FILTERS]
@@ -69,7 +69,7 @@ def _cases(db: Path):
     salvage, covariates = ["BLINATUMOMAB", "INOTUZUMAB", "SALVAGE_CHEMO"], ["age_at_dx", "cns_status", "mrd_eoi"]
 
     def analyze_km(v):
-        from analyses.commands.km import run
+        from reports.analyze.km import run
 
         return run(db, "OS", "DX", ctx.cohort(v, ids_), by="frontline_regimen", min_cell=settings.min_cell)
 

@@ -41,10 +41,10 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     db = _registry(args.patients, args.seed)
 
-    from dashboard.data import RegistryService
     from export.exporter import prepare, render
     from export.render import get_renderer
     from export.requests import ExportRequest
+    from reports.service import RegistryService
 
     service = RegistryService(db)
     start = time.perf_counter()

@@ -21,15 +21,15 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     db = _registry(args.patients, args.seed)
 
+    from ayaall.filters import FILTERS
+    from ayaall.settings import Settings
     from dashboard.app import create_app
     from dashboard.context import PageContext
-    from dashboard.filters import FILTERS
     from dashboard.pages.response import response_outputs
     from dashboard.pages.timing import timing_outputs
     from dashboard.pages.weighting import weighting_outputs
-    from dashboard.settings import DashboardSettings
 
-    settings = DashboardSettings()
+    settings = Settings()
     app = create_app(db, settings)
     ctx = PageContext(app.server.config["AYAALL_SERVICE"], settings)
     ids_ = [{"type": "cohort-filter", "column": s.column} for s in FILTERS]

@@ -14,13 +14,13 @@ import dash
 import dash_bootstrap_components as dbc  # noqa: F401  (components used by the pages)
 from dash import Input, Output, State, no_update
 
+from ayaall.settings import Settings
 from dashboard import auth, exposures, ids, sidebar
 from dashboard.context import PageContext
-from dashboard.data import RegistryService
 from dashboard.layout import shell
 from dashboard.pages import PAGES
-from dashboard.settings import DashboardSettings
 from dashboard.state import encode_search, filter_values_from_query, parse_search, values_from_cohort
+from reports.service import RegistryService
 
 __all__ = ["create_app"]
 
@@ -28,12 +28,12 @@ _PAGES_BY_PATH = {page.PATH: page for page in PAGES}
 _HOME = PAGES[0].PATH
 
 
-def create_app(db_path: str | Path, settings: DashboardSettings | None = None) -> dash.Dash:
+def create_app(db_path: str | Path, settings: Settings | None = None) -> dash.Dash:
     """A Dash app serving the database at ``db_path`` (opened read-only) with ``settings``.
 
     Raises ``ayaall.errors.UserError`` when the database is missing or was not written by ``ayaall load``.
     """
-    settings = settings or DashboardSettings()
+    settings = settings or Settings()
     service = RegistryService(db_path, cache_size=settings.cache_size)
     page_ctx = PageContext(service, settings)
     app = dash.Dash(

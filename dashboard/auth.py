@@ -11,7 +11,7 @@ from flask import Flask, Response, request
 from werkzeug.security import check_password_hash
 
 from ayaall.errors import UserError
-from dashboard.settings import DashboardSettings
+from ayaall.settings import Settings
 
 __all__ = ["install", "read_password_file"]
 
@@ -36,7 +36,7 @@ def read_password_file(path: Path) -> dict[str, str]:
     return users
 
 
-def install(server: Flask, settings: DashboardSettings) -> None:
+def install(server: Flask, settings: Settings) -> None:
     """Add the configured checks to ``server`` (no-op when neither option is set)."""
     if settings.basic_auth_file is not None:
         users = read_password_file(settings.basic_auth_file)

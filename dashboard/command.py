@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+
+from ayaall.settings import SETTINGS
 
 __all__ = ["register"]
 
@@ -19,44 +20,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--db", required=True, help="DuckDB file written by 'ayaall load'")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8050, help="port (default 8050)")
-    parser.add_argument(
-        "--min-cell",
-        type=int,
-        default=11,
-        help="small-cell suppression: counts of 1 to N-1 are never sent to the browser "
-        "(default 11; 0 turns it off). Browser users cannot change it.",
-    )
-    parser.add_argument(
-        "--basic-auth-file",
-        type=Path,
-        help="require HTTP basic authentication; file of 'user:password-hash' lines "
-        "(hashes from werkzeug.security.generate_password_hash)",
-    )
-    parser.add_argument(
-        "--trusted-user-header",
-        metavar="HEADER",
-        help="answer only requests carrying HEADER (e.g. X-Remote-User) set by an authenticating "
-        "reverse proxy; others get 403",
-    )
-    parser.add_argument("--cache-size", type=int, default=256, help="results kept in the server's LRU cache")
+
+    for item in SETTINGS:  # one flag per setting, with its default and help (ayaall.settings)
+        default = f"default {item.default}" if item.default is not None else "off unless given"
+        parser.add_argument(item.flag, type=item.type, default=item.default, help=f"{item.help} ({default})")
     parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
     from ayaall.errors import UserError
+    from ayaall.settings import Settings
     from dashboard.app import create_app
-    from dashboard.settings import DashboardSettings
 
     if args.min_cell < 0:
         raise UserError(f"--min-cell must be 0 or more, not {args.min_cell}.")
     if args.cache_size < 1:
         raise UserError(f"--cache-size must be at least 1, not {args.cache_size}.")
-    settings = DashboardSettings(
-        min_cell=args.min_cell,
-        cache_size=args.cache_size,
-        basic_auth_file=args.basic_auth_file,
-        trusted_user_header=args.trusted_user_header,
-    )
+    settings = Settings(**{item.name: getattr(args, item.name) for item in SETTINGS})
     app = create_app(args.db, settings)
     if args.host not in {"127.0.0.1", "localhost", "::1"} and not (args.basic_auth_file or args.trusted_user_header):
         print(

@@ -14,13 +14,11 @@ from analyses.results import AnalysisWarning
 from ayaall.endpoints import ENDPOINTS
 from ayaall.errors import UserError
 from dashboard import ids
-from dashboard.formatting import MASKED, format_p
+from reports.formatting import MASKED
 
 __all__ = [
-    "MASKED",
     "data_table",
     "endpoint_options",
-    "format_p",
     "message",
     "option_dropdown",
     "option_radio",

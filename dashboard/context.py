@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from analyses.cohort import CohortSpec
-from dashboard.data import RegistryService
-from dashboard.settings import DashboardSettings
+from ayaall.cohort import CohortSpec
+from ayaall.settings import Settings
 from dashboard.state import cohort_from_values
+from reports.service import RegistryService
 
 __all__ = ["PageContext"]
 
@@ -17,7 +17,7 @@ __all__ = ["PageContext"]
 @dataclass(frozen=True)
 class PageContext:
     service: RegistryService
-    settings: DashboardSettings
+    settings: Settings
 
     @property
     def min_cell(self) -> int:
@@ -29,6 +29,6 @@ class PageContext:
         return cohort_from_values(by_column, self.service.full_ranges())
 
     def mask(self, count: int) -> int | None:
-        from analyses.suppression import mask_count
+        from disclosure.suppression import mask_count
 
         return mask_count(count, self.min_cell)

@@ -111,10 +111,7 @@ _WEIGHTING_OPTIONS = ("treat", "levels", "wcov", "estimand", "target", "trim", "
 
 
 def _table1_fields(o: Mapping[str, Any]) -> dict[str, Any]:
-    by = _by(o.get("t1by"))
-    if by is None:
-        raise UserError("Choose a 'Compare by' variable to export Table 1.")
-    return {"by": by}
+    return {"by": _by(o.get("t1by"))}
 
 
 PAGE_EXPORTS: dict[str, PageExport] = {

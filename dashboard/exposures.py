@@ -2,7 +2,7 @@
 bias, so the survival page warns and points to the treatment-timing page.
 
 Which columns are post-baseline for which origin is answered once, by
-``analyses.timing.post_baseline_exposures`` (the command line's ``analyze km`` asks the same function).
+``ayaall.exposures`` (``ayaall analyze km|cox|cif|iptw`` ask it too).
 The warning's link keeps the current cohort and options: a callback copies the URL's query string into
 it, and presets the timing page's exposure when the grouping is one it analyses (transplant, CAR-T).
 """
@@ -15,49 +15,26 @@ from urllib.parse import urlencode
 import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 
-from analyses.results import AnalysisError
-from analyses.timing import EXPOSURES, post_baseline_exposures
+from ayaall.exposures import EXPOSURES, immortal_time_warning
 from dashboard import ids
 from dashboard.state import parse_search
 
-__all__ = ["exposure_warning", "is_post_baseline", "register", "timing_href"]
+__all__ = ["exposure_warning", "register", "timing_href"]
 
 TIMING_PATH = "/timing"
 
-# What a post-baseline grouping column records, in words (the warning's first sentence).
-_WHAT = {
-    "hct": "transplant",
-    "car_t": "CAR-T",
-    "salvage_regimen": "salvage therapy",
-    "relapsed": "relapse",
-    "cr1": "remission (CR1)",
-    "mrd_eoi": "end-of-induction MRD",
-    "induction_failure": "induction failure",
-}
-
-
-def is_post_baseline(by: str | None, origin: str) -> bool:
-    """True when grouping by ``by`` from time zero ``origin`` conditions on the future."""
-    if by is None:
-        return False
-    try:
-        return by in post_baseline_exposures(origin)
-    except AnalysisError:
-        return False
-
 
 def exposure_warning(by: str | None, origin: str) -> html.Div | None:
-    """The immortal-time warning for grouping by ``by`` from ``origin``, or None when there is no bias."""
-    if not is_post_baseline(by, origin):
+    """The immortal-time warning (``ayaall.exposures``) for grouping by ``by`` from ``origin``, with a link
+    to the Treatment timing page, or None when there is no bias."""
+    text = immortal_time_warning(by, origin)
+    if text is None:
         return None
-    what = _WHAT.get(by or "", by or "")
     return html.Div(
         dbc.Alert(
             [
                 html.Strong("Immortal-time bias: "),
-                f"{what[0].upper()}{what[1:]} is only known after time zero ({origin}), so patients grouped by it "
-                "had to live long enough to get it. Comparing these curves overstates its benefit. Use a landmark "
-                "analysis, Simon–Makuch curves or a time-varying Cox model on the ",
+                text + " Use a landmark analysis, Simon–Makuch curves or a time-varying Cox model on the ",
                 dcc.Link("Treatment timing page", href=TIMING_PATH, id=ids.EXPOSURE_WARNING_LINK),
                 ".",
             ],

@@ -5,14 +5,14 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from ayaall.settings import Settings
 from dashboard import ids
 from dashboard.pages import PAGES
-from dashboard.settings import DashboardSettings
 
 __all__ = ["shell"]
 
 
-def shell(settings: DashboardSettings) -> html.Div:
+def shell(settings: Settings) -> html.Div:
     nav = dbc.Nav(
         [dbc.NavItem(dbc.NavLink(page.TITLE, id=ids.nav_id(page.PATH), href=page.PATH)) for page in PAGES],
         pills=True,

@@ -9,7 +9,7 @@ from typing import Any
 
 from ayaall.errors import UserError
 from dashboard.context import PageContext
-from dashboard.data import cohort_key
+from reports.service import cohort_key
 
 __all__ = ["cached_outputs", "cached_page"]
 

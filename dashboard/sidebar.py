@@ -9,11 +9,11 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
-from analyses.cohort import CohortSpec
+from ayaall.cohort import CohortSpec
 from ayaall.errors import UserError
+from ayaall.filters import FILTERS
 from dashboard import ids
 from dashboard.context import PageContext
-from dashboard.filters import FILTERS
 from dashboard.state import values_from_cohort
 
 __all__ = ["register", "sidebar"]

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from analyses.cohort import CohortSpec
-from dashboard.filters import FILTERS, filter_spec
+from ayaall.cohort import CohortSpec
+from ayaall.filters import FILTERS, filter_spec
 
 __all__ = [
     "cohort_from_values",

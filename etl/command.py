@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from analyses.cohort import connect_readonly  # the read-only opening with clear errors
+    from etl.read import connect_readonly
 
     con = connect_readonly(args.db)
     try:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ayaall.errors import UserError
+from ayaall.settings import DEFAULT_MIN_CELL
 
 __all__ = ["KIND_NAMES", "register"]
 
@@ -102,7 +103,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--min-cell",
         type=int,
-        help="small-cell suppression threshold: counts below it are masked (default 11; 0 turns it off)",
+        help=f"small-cell suppression threshold: counts below it are masked (default {DEFAULT_MIN_CELL}; 0 turns "
+        "it off)",
     )
     p.add_argument("--out", type=Path, help="output file (with --from-manifest: default, the recorded name)")
     p.add_argument("--from-manifest", type=Path, metavar="MANIFEST", help="run the export a manifest records again")
@@ -127,7 +129,7 @@ def _handle(args: argparse.Namespace) -> int:
 
 
 def _request(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
-    from analyses.cohort import CohortSpec
+    from ayaall.cohort import CohortSpec
     from export.exporter import EXTENSIONS
     from export.requests import ExportRequest
 
@@ -203,8 +205,8 @@ def _refs(items: list[str]) -> tuple[tuple[str, str], ...]:
 
 
 def _write(db: str, request: Any, out: Path, source: dict[str, Any], extra: dict[str, Any] | None = None) -> int:
-    from dashboard.data import RegistryService
     from export.exporter import write
+    from reports.service import RegistryService
 
     service = RegistryService(db)
     try:
@@ -216,9 +218,9 @@ def _write(db: str, request: Any, out: Path, source: dict[str, Any], extra: dict
 
 
 def _from_manifest(args: argparse.Namespace) -> int:
-    from dashboard.data import RegistryService
     from export.manifest import database_provenance, read_manifest
     from export.requests import ExportRequest
+    from reports.service import RegistryService
 
     set_flags = [f for f in (*_ANALYSIS_FLAGS, *_OUTPUT_FLAGS) if getattr(args, f) is not None]
     if set_flags:

@@ -21,7 +21,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ayaall.errors import UserError
-from dashboard.data import RegistryService
 from export.formats import figure_bytes
 from export.kinds import KINDS, FigureKind, get_kind
 from export.manifest import (
@@ -40,6 +39,7 @@ from export.presets import get_preset, style_for
 from export.render import get_renderer
 from export.requests import FIGURE_FORMATS, ExportRequest
 from export.tables import csv_bytes, xlsx_bytes
+from reports.service import RegistryService
 
 __all__ = ["EXTENSIONS", "ExportContent", "default_stem", "prepare", "render", "to_memory", "write"]
 

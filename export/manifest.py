@@ -24,9 +24,9 @@ from typing import Any
 
 from ayaall import __version__
 from ayaall.errors import UserError
-from dashboard.data import RegistryService
 from export.presets import get_preset
 from export.requests import FIGURE_FORMATS, ExportRequest
+from reports.service import RegistryService
 
 __all__ = [
     "SCHEMA",

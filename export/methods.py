@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ayaall.endpoints import ENDPOINT_NAMES, ORIGIN_NAMES, endpoint_spec
-from dashboard.filters import FILTERS
+from ayaall.filters import FILTERS
 
 __all__ = ["cohort_description", "endpoint_sentences", "methods_paragraph"]
 

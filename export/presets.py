@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ayaall.errors import UserError
 
 if TYPE_CHECKING:
-    from dashboard.figures.common import FigureStyle
+    from figures.common import FigureStyle
 
 __all__ = ["DEFAULT_DPI", "DEFAULT_PRESET", "DPI_CHOICES", "PRESETS", "Preset", "get_preset", "style_for"]
 
@@ -70,7 +70,7 @@ def get_preset(name: str) -> Preset:
 
 def style_for(preset: Preset, *, grayscale: bool = False) -> FigureStyle:
     """The figure builders' print style for ``preset``."""
-    from dashboard.figures.common import print_style  # plotly: loaded only when a figure is drawn
+    from figures.common import print_style  # plotly: loaded only when a figure is drawn
 
     return print_style(
         width_mm=preset.width_mm,

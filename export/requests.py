@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ayaall.errors import UserError
+from ayaall.settings import DEFAULT_MIN_CELL
 from export.presets import DEFAULT_DPI, DEFAULT_PRESET, DPI_CHOICES, get_preset
 
 __all__ = ["DATA_FORMATS", "FIGURE_FORMATS", "FORMATS", "ExportRequest"]
@@ -103,7 +104,7 @@ class ExportRequest:
     line: int = 1
     outcome: str = "cr"
     cohort: Mapping[str, Any] = field(default_factory=lambda: {"filters": {}})
-    min_cell: int = 11
+    min_cell: int = DEFAULT_MIN_CELL
     format: str = "pdf"
     preset: str = DEFAULT_PRESET
     dpi: int = DEFAULT_DPI
@@ -124,7 +125,7 @@ class ExportRequest:
         get_preset(self.preset)
         if self.dpi not in DPI_CHOICES:
             raise UserError(f"--dpi {self.dpi} is not offered; choose one of {', '.join(map(str, DPI_CHOICES))}.")
-        from dashboard.figures.common import TIME_UNITS
+        from ayaall.units import TIME_UNITS
 
         if self.unit not in TIME_UNITS:
             raise UserError(f"--unit {self.unit!r} is not a time unit; choose one of {', '.join(TIME_UNITS)}.")

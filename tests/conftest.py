@@ -34,7 +34,7 @@ def demo_db(demo_extract: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def service(demo_db: Path):
     """A ``RegistryService`` on the demo registry, one per test module (so each starts with an empty
     cache), closed after the module."""
-    from dashboard.data import RegistryService
+    from reports.service import RegistryService
 
     svc = RegistryService(demo_db)
     yield svc

@@ -7,8 +7,8 @@ import argparse
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from analyses.command import _one_blas_thread
 from ayaall.cli import build_parser
+from reports.command import _one_blas_thread
 
 ANALYSES = ["km", "cox", "cif", "landmark", "iptw", "response", "table1"]
 
@@ -48,4 +48,4 @@ def test_every_analysis_handler_is_wrapped() -> None:
     parsers = _analyze_parsers()
     assert sorted(parsers) == sorted(ANALYSES)
     for name, parser in parsers.items():
-        assert parser.get_default("handler").__wrapped__.__module__ == f"analyses.commands.{name}"
+        assert parser.get_default("handler").__wrapped__.__module__ == f"reports.analyze.{name}"

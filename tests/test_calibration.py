@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses.cohort import CohortSpec, load_analysis_frame
 from analyses.cox import fit_cox
 from analyses.km import fit_km
-from ayaall.endpoints import DAYS_PER_MONTH
+from ayaall.cohort import CohortSpec
+from ayaall.units import DAYS_PER_MONTH
 from etl import load_extract
+from etl.read import load_analysis_frame
 from synthetic_data import TARGETS, generate_registry
 
 pytestmark = pytest.mark.slow

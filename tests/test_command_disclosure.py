@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses.cohort import CohortSpec, load_analysis_frame
 from analyses.results import AnalysisError
 from ayaall.cli import main
+from ayaall.cohort import CohortSpec
+from etl.read import load_analysis_frame
 
 MIN_CELL = 11
 OLDER = {"filters": {"age_group": ["40+"]}}  # 101 patients: many counts of 1 to 10
@@ -164,7 +165,7 @@ def test_landmark_notes_quote_no_count(demo_db: Path, capsys: pytest.CaptureFixt
     """[car_t_rfs_cr1] 1 to 10 patients had their first CAR-T on or before CR1 (counted here from
     ``exposure_frame``, as ``start_stop_frame`` treats them: exposed from the start). The note says so
     without the number; ``n_exposed_at_start`` carries it, masked (rule 1), or shown with --min-cell 0."""
-    from analyses.timing import exposure_frame
+    from etl.read import exposure_frame
 
     frame = exposure_frame(demo_db, CohortSpec(), "RFS", "CR1", "car_t")
     at_start = int(((frame["exposure_days"] <= 0) & (frame["exposure_days"] < frame["time_days"])).sum())
@@ -201,7 +202,7 @@ def test_response_total_responders_masked_when_few_did_not_respond(
 ) -> None:
     """[b_40plus_line1_cr] B-ALL aged 40+, frontline: 1 to 10 patients had no CR/CRi/CRh (counted here with
     ``response_frame``); the overall responders are masked (rule 2 on the totals)."""
-    from analyses.response import response_frame
+    from etl.read import response_frame
 
     frame = response_frame(demo_db, CohortSpec.from_dict(OLDER_B), 1, ["sex"])
     assert 0 < len(frame) - int(frame["cr"].sum()) < MIN_CELL
@@ -214,7 +215,7 @@ def _cif_groups(spec: dict[str, tuple[int, int, int]]) -> tuple[dict[str, dict],
     """``analyze cif``'s groups and totals for groups of (patients, events, competing events), the rest
     censored, one patient leaving every 10 days."""
     from analyses.cif import cumulative_incidence
-    from analyses.commands.cif import _groups
+    from reports.analyze.cif import _groups
 
     rows = []
     for group, (n, events, competing) in spec.items():
@@ -248,7 +249,8 @@ def test_table1_masked_group_and_missing_counts_stay_masked() -> None:
     (rule 3). Y's cells would add up to 40, so all are masked. Z has 3 patients with neither sex nor age
     (masked): its percentages (of the 297 non-missing) and its non-missing age count (297 = 300 - 3) would
     give them back, so they are masked too. Built by hand; counts as written here."""
-    from analyses.baseline import suppress_table_one, table_one
+    from analyses.baseline import table_one
+    from disclosure.table1 import suppress_table_one
 
     rng = np.random.default_rng(1)
     sex = ["F"] * 3 + ["M"] * 2 + ["F"] * 20 + ["M"] * 20 + ["F"] * 150 + ["M"] * 147 + [None] * 3

@@ -38,7 +38,7 @@ def test_cohort_page_renders_with_attrition_and_table1(dash_duo, app):
     dash_duo.wait_for_contains_text("#cohort-count", "patients in the cohort", timeout=_TIMEOUT)
     dash_duo.wait_for_contains_text("#cohort-attrition", "patients in the registry", timeout=_TIMEOUT)
     dash_duo.wait_for_contains_text("#cohort-table1", "Age group", timeout=_TIMEOUT)
-    from analyses.cohort import CohortSpec
+    from ayaall.cohort import CohortSpec
 
     assert _count_text(dash_duo) == f"{_service(app).cohort_size(CohortSpec()):,}"
     assert _severe_logs(dash_duo) == []
@@ -63,7 +63,7 @@ def test_survival_filter_change_updates_count_and_figure(dash_duo, app):
 
 
 def _expected_count(app, **flags) -> str:
-    from analyses.cohort import CohortSpec
+    from ayaall.cohort import CohortSpec
 
     cohort = CohortSpec.from_dict({"filters": {k: [v] for k, v in flags.items()}})
     return f"{_service(app).cohort_size(cohort):,}"
@@ -75,7 +75,7 @@ def test_url_reproduces_the_view(dash_duo, app):
     dash_duo.wait_for_page(url=url)
     _wait_figure(dash_duo)
     dash_duo.wait_for_contains_text("#survival-figure .gtitle", "RFS from first complete remission", timeout=_TIMEOUT)
-    from analyses.cohort import CohortSpec
+    from ayaall.cohort import CohortSpec
 
     expected = _service(app).cohort_size(CohortSpec.from_dict({"filters": {"lineage": ["T"]}}))
     dash_duo.wait_for_text_to_equal("#cohort-count .count-number", f"{expected:,}", timeout=_TIMEOUT)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from analyses.cohort import CohortSpec
+from ayaall.cohort import CohortSpec
 
 pytestmark = pytest.mark.browser
 
@@ -56,7 +56,7 @@ def _option_checked(dash_duo, name: str, value: str) -> bool:
 
 
 def test_timing_page(dash_duo, app):
-    from dashboard.timing_view import timing_view
+    from reports.timing import timing_view
 
     service = _service(app)
     dash_duo.start_server(app)
@@ -109,7 +109,7 @@ def test_timing_page(dash_duo, app):
 
 
 def test_weighting_page(dash_duo, app):
-    from dashboard.weighting_view import weighting_view
+    from reports.weighting import weighting_view
 
     service = _service(app)
     salvage = ["BLINATUMOMAB", "INOTUZUMAB", "SALVAGE_CHEMO"]
@@ -146,7 +146,7 @@ def test_weighting_page(dash_duo, app):
 
 
 def test_response_page(dash_duo, app):
-    from dashboard.response_view import response_view
+    from reports.response import response_view
 
     service = _service(app)
     dash_duo.start_server(app)

@@ -9,9 +9,9 @@ import re
 import plotly.utils
 import pytest
 
-from analyses.cohort import CohortSpec
+from ayaall.cohort import CohortSpec
+from ayaall.settings import Settings
 from dashboard.context import PageContext
-from dashboard.settings import DashboardSettings
 
 MIN_CELL = 11
 
@@ -20,8 +20,8 @@ MIN_CELL = 11
 def page_ctx(demo_db):
     from dashboard.app import create_app
 
-    app = create_app(demo_db, DashboardSettings(min_cell=MIN_CELL))
-    return PageContext(app.server.config["AYAALL_SERVICE"], DashboardSettings(min_cell=MIN_CELL))
+    app = create_app(demo_db, Settings(min_cell=MIN_CELL))
+    return PageContext(app.server.config["AYAALL_SERVICE"], Settings(min_cell=MIN_CELL))
 
 
 def _json(output) -> str:
@@ -53,7 +53,7 @@ def _count_cells(node):
 
 
 def _filters(page_ctx, **values):
-    from dashboard.filters import FILTERS
+    from ayaall.filters import FILTERS
 
     ids_ = [{"type": "cohort-filter", "column": s.column} for s in FILTERS]
     return [values.get(s.column) for s in FILTERS], ids_
@@ -86,7 +86,7 @@ def test_other_page_outputs_are_suppressed(page_ctx, cohort):
     from dashboard.pages.competing import competing_outputs
     from dashboard.pages.cox import cox_outputs
     from dashboard.pages.quality import quality_content
-    from dashboard.table1 import table1
+    from reports.table1 import table1
 
     values, ids_ = _filters(page_ctx, **COHORTS[cohort])
     spec = page_ctx.cohort(values, ids_)
@@ -100,7 +100,7 @@ def test_other_page_outputs_are_suppressed(page_ctx, cohort):
 
 
 def test_table1_cells_respect_min_cell(page_ctx):
-    from dashboard.table1 import table1
+    from reports.table1 import table1
 
     table = table1(page_ctx.service, CohortSpec(), "lineage", MIN_CELL)
     for value in table.drop(columns=["Characteristic", "Level"]).to_numpy().ravel():
@@ -135,7 +135,7 @@ def test_post_baseline_exposure_warns_and_links_to_timing(page_ctx):
 
 
 def test_results_come_from_the_cache(page_ctx):
-    from dashboard.views import survival_view
+    from reports.survival import survival_view
 
     cache = page_ctx.service.cache
     survival_view(page_ctx.service, CohortSpec(), "OS", "DX", "lineage", "years", MIN_CELL)
@@ -216,12 +216,12 @@ def test_basic_auth_and_trusted_header(page_ctx, tmp_path):
 
     users = tmp_path / "users"
     users.write_text(f"ana:{generate_password_hash('s3cret')}\n")
-    app = create_app(page_ctx.service.db_path, DashboardSettings(basic_auth_file=users))
+    app = create_app(page_ctx.service.db_path, Settings(basic_auth_file=users))
     client = app.server.test_client()
     assert client.get("/").status_code == 401
     assert client.get("/", auth=("ana", "wrong")).status_code == 401
     assert client.get("/", auth=("ana", "s3cret")).status_code == 200
-    app = create_app(page_ctx.service.db_path, DashboardSettings(trusted_user_header="X-Remote-User"))
+    app = create_app(page_ctx.service.db_path, Settings(trusted_user_header="X-Remote-User"))
     client = app.server.test_client()
     assert client.get("/").status_code == 403
     assert client.get("/", headers={"X-Remote-User": "ana"}).status_code == 200

@@ -8,11 +8,11 @@ import plotly.graph_objects as go
 import pytest
 
 from analyses.km import KMResult, fit_km
-from analyses.suppression import km_risk_table, suppress_km
-from dashboard.figures import balance_figure, cif_figure, forest_figure, km_figure, simon_makuch_figure
-from dashboard.figures.common import nice_ticks_days
-from dashboard.palette import OKABE_ITO, group_style
-from dashboard.suppress import curve_for_display
+from ayaall.units import nice_ticks_days
+from disclosure.display import curve_for_display
+from disclosure.suppression import km_risk_table, suppress_km
+from figures import balance_figure, cif_figure, forest_figure, km_figure, simon_makuch_figure
+from figures.palette import OKABE_ITO, group_style
 
 
 def _frame(n: int = 400, seed: int = 3) -> pd.DataFrame:

@@ -1,5 +1,5 @@
 """Notes under a result quote no patient or event count: the analyses word their warnings without them
-(``fit_cox``, ``fit_cox_counting``), ``dashboard.notes.safe_note`` rewords the sentences of other modules
+(``fit_cox``, ``fit_cox_counting``), ``reports.notes.count_free`` rewords the sentences of other modules
 that still quote one, and the Cox and Competing risks views (and so their exports) pass every warning
 through it.
 
@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses.cohort import CohortSpec, load_analysis_frame
 from analyses.results import AnalysisError, AnalysisWarning
+from ayaall.cohort import CohortSpec
+from etl.read import load_analysis_frame
 
 MIN_CELL = 11
 OLDER = CohortSpec.from_dict({"filters": {"age_group": ["40+"]}})
@@ -43,7 +44,7 @@ def test_cox_warnings_quote_no_counts() -> None:
     """[few_events] 40 patients, 6 events, 4 numeric covariates (1.5 events per coefficient): ``fit_cox``
     and ``fit_cox_counting`` warn without the events (6) or their ratio to the coefficients (1.5)."""
     from analyses.cox import fit_cox
-    from analyses.timing import fit_cox_counting
+    from analyses.cox_counting import fit_cox_counting
 
     rng = np.random.default_rng(3)
     df = pd.DataFrame(rng.normal(size=(40, 4)), columns=["a", "b", "c", "d"])
@@ -66,7 +67,7 @@ def test_safe_note_rewords_the_counts_other_modules_quote() -> None:
     from analyses.cif import cumulative_incidence
     from analyses.competing import fit_fine_gray
     from analyses.results import group_labels
-    from dashboard.notes import safe_note
+    from reports.notes import count_free
 
     df = pd.DataFrame(
         {
@@ -78,21 +79,21 @@ def test_safe_note_rewords_the_counts_other_modules_quote() -> None:
     )
     (missing,) = _caught(lambda: fit_fine_gray(df, "time", "code", ["x"]))
     assert missing.startswith("3 of 30 patients")
-    assert safe_note(missing) == "Patients with a missing value in x were left out."
+    assert count_free(missing) == "Patients with a missing value in x were left out."
     one = [m for m in _caught(lambda: cumulative_incidence(df, "time", "code", "g")) if "one patient" in m]
     assert one
-    assert safe_note(one[0]) == "Group 'B' has very few patients; its curve is a single step."
+    assert count_free(one[0]) == "Group 'B' has very few patients; its curve is a single step."
     with pytest.raises(AnalysisError) as error:
         group_labels(df.assign(g=[None, None, *df["g"][2:]]), "g")
     assert "2 missing" in str(error.value)
-    assert safe_note(str(error.value)) == "Column 'g' has missing values."
-    assert safe_note("Gray's test needs at least one event (code 1); there are none.").endswith("there are none.")
+    assert count_free(str(error.value)) == "Column 'g' has missing values."
+    assert count_free("Gray's test needs at least one event (code 1); there are none.").endswith("there are none.")
 
 
 def test_cox_view_notes_quote_no_count(service, demo_db: Path) -> None:
     """[few_events_per_coefficient] Patients aged 40+, OS from diagnosis, four covariates: fewer than 10
     events per coefficient (counted here), so the Cox page warns, without the number of events."""
-    from dashboard.cox_view import cox_view
+    from reports.cox import cox_view
 
     covariates = ["sex", "cns_status", "wbc_at_dx", "salvage_regimen"]
     view = cox_view(service, OLDER, "OS", "DX", covariates, {}, MIN_CELL)
@@ -106,7 +107,7 @@ def test_cox_view_notes_quote_no_count(service, demo_db: Path) -> None:
 def test_competing_view_notes_quote_no_count(service, demo_db: Path) -> None:
     """[one_patient_group] Patients aged 40+, CIR from CR1 by salvage regimen: one group has a single
     patient (counted here); the page says it has very few, not how many."""
-    from dashboard.competing_view import competing_view
+    from reports.competing import competing_view
 
     frame = load_analysis_frame(demo_db, OLDER, "CIR", "CR1", ["salvage_regimen"])
     assert (frame["salvage_regimen"].value_counts() == 1).any()

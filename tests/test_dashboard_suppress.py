@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from analyses.km import fit_km
-from analyses.suppression import suppress_km
-from dashboard.suppress import curve_for_display
+from disclosure.display import curve_for_display
+from disclosure.suppression import suppress_km
 
 
 def _cohort() -> pd.DataFrame:

@@ -8,9 +8,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashboard.figures import balance_figure, landmark_figure, response_figure, simon_makuch_figure, title_above_legend
-from dashboard.figures.simon_makuch import exposure_style
-from dashboard.palette import group_style
+from figures import balance_figure, landmark_figure, response_figure, simon_makuch_figure, title_above_legend
+from figures.palette import group_style
+from figures.simon_makuch import exposure_style
 
 
 def _landmark_curve(marks=(180.0, 365.0)) -> pd.DataFrame:
@@ -111,10 +111,10 @@ def test_timing_figures_from_a_real_view(demo_db):
 
     import plotly.utils
 
-    from analyses.cohort import CohortSpec
-    from dashboard.data import RegistryService
-    from dashboard.figures.views import timing_figures
-    from dashboard.timing_view import timing_view
+    from ayaall.cohort import CohortSpec
+    from figures.views import timing_figures
+    from reports.service import RegistryService
+    from reports.timing import timing_view
 
     service = RegistryService(demo_db)
     try:
@@ -191,7 +191,7 @@ def test_print_style_sets_the_presets_width_type_and_lines_without_a_title(name)
 
 @pytest.mark.parametrize("name", list(PRINT_BUILDERS))
 def test_grayscale_draws_in_gray_levels_only(name):
-    from dashboard.palette import GRAYS
+    from figures.palette import GRAYS
 
     fig = PRINT_BUILDERS[name](_print(grayscale=True))
     colors = {t.line.color for t in fig.data if t.mode == "lines" and t.line.color}
@@ -238,7 +238,7 @@ def test_screen_style_is_the_default_of_every_builder():
 def test_forest_models_never_share_a_colour(models):
     """Models take the strong Okabe–Ito colours in the order they are listed (blue first), never the
     faint yellow ("Unadjusted" hashed to it before); in print, distinct gray levels."""
-    from dashboard.figures import forest_figure
+    from figures import forest_figure
 
     terms = pd.DataFrame({"term": "x", "hr": 1.2, "hr_ci_lower": 1.0, "hr_ci_upper": 1.5, "model": models, "p": 0.04})
     for grayscale in (False, True):

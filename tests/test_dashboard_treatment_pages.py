@@ -18,9 +18,9 @@ import numpy as np
 import plotly.utils
 import pytest
 
-from analyses.cohort import CohortSpec
+from ayaall.cohort import CohortSpec
+from ayaall.settings import Settings
 from dashboard.context import PageContext
-from dashboard.settings import DashboardSettings
 
 MIN_CELL = 11
 SALVAGE = ["BLINATUMOMAB", "INOTUZUMAB", "SALVAGE_CHEMO"]
@@ -31,12 +31,12 @@ COVARIATES = ["age_at_dx", "cns_status", "mrd_eoi"]
 def page_ctx(demo_db):
     from dashboard.app import create_app
 
-    app = create_app(demo_db, DashboardSettings(min_cell=MIN_CELL))
-    return PageContext(app.server.config["AYAALL_SERVICE"], DashboardSettings(min_cell=MIN_CELL))
+    app = create_app(demo_db, Settings(min_cell=MIN_CELL))
+    return PageContext(app.server.config["AYAALL_SERVICE"], Settings(min_cell=MIN_CELL))
 
 
 def _filters(**values):
-    from dashboard.filters import FILTERS
+    from ayaall.filters import FILTERS
 
     ids_ = [{"type": "cohort-filter", "column": s.column} for s in FILTERS]
     return [values.get(s.column) for s in FILTERS], ids_
@@ -154,9 +154,9 @@ def test_response_outputs_are_suppressed(page_ctx, cohort, line, outcome, by):
 @pytest.mark.parametrize("min_cell", [11, 40], ids=["min_cell_11", "min_cell_40"])
 def test_view_count_columns_respect_min_cell(page_ctx, min_cell):
     """The views themselves (what the export writes) hold no small count, also with a high threshold."""
-    from dashboard.response_view import response_view
-    from dashboard.timing_view import timing_view
-    from dashboard.weighting_view import weighting_view
+    from reports.response import response_view
+    from reports.timing import timing_view
+    from reports.weighting import weighting_view
 
     service, cohort = page_ctx.service, CohortSpec.from_dict({"filters": {"lineage": ["B"]}})
     t = timing_view(service, cohort, "car_t", "OS", "REL1", [30, 90, 91], ["age_at_dx"], min_cell)
@@ -181,8 +181,9 @@ def test_view_count_columns_respect_min_cell(page_ctx, min_cell):
 
 def test_landmark_at_risk_numbers_are_thinned_across_landmarks(page_ctx):
     """Landmarks one day apart: the drop in the number at risk is a small count, so it is not shown."""
-    from analyses.timing import exposure_frame, fit_landmark
-    from dashboard.timing_view import timing_view
+    from analyses.landmark import fit_landmark
+    from etl.read import exposure_frame
+    from reports.timing import timing_view
 
     view = timing_view(page_ctx.service, CohortSpec(), "hct", "OS", "DX", [365, 366], [], MIN_CELL)
     frame = exposure_frame(page_ctx.service.db_path, CohortSpec(), "OS", "DX", "hct")
@@ -199,8 +200,9 @@ def test_simon_makuch_curve_hidden_when_events_precede_enough_at_risk():
     """[early_exposed_death] A death among the first few exposed patients would show in the curve's level."""
     import pandas as pd
 
-    from analyses.timing import simon_makuch, start_stop_frame
-    from dashboard.suppress_treatment import suppress_simon_makuch
+    from analyses.counting import start_stop_frame
+    from analyses.landmark import simon_makuch
+    from disclosure.treatment import simon_makuch_tables
 
     n = 60
     frame = pd.DataFrame(
@@ -213,12 +215,12 @@ def test_simon_makuch_curve_hidden_when_events_precede_enough_at_risk():
     )
     sm = simon_makuch(start_stop_frame(frame, "time_days", "event_code", "exposure_days"))
     notes: list[str] = []
-    curve, summary = suppress_simon_makuch(sm, n, 11, notes)
+    curve, groups = simon_makuch_tables(sm, n, 11, notes)
     assert set(curve["group"]) == {"unexposed"}
     assert any("exposed curve is not drawn" in note for note in notes)
     # one event is small, and with the endpoint's total shown elsewhere the other group's 0 would reveal it
-    assert list(summary["Events"]) == [None, None]
-    curve0, _ = suppress_simon_makuch(sm, n, 0, [])
+    assert list(groups["events"]) == [None, None]
+    curve0, _ = simon_makuch_tables(sm, n, 0, [])
     assert set(curve0["group"]) == {"exposed", "unexposed"}, "without suppression both curves are drawn"
 
 
@@ -229,9 +231,9 @@ def test_landmark_group_events_are_masked_with_the_group_size():
     ``ayaall analyze landmark`` masks them (the page showed them before)."""
     import pandas as pd
 
-    from analyses.commands.landmark import _landmarks
-    from analyses.timing import fit_landmark
-    from dashboard.suppress_treatment import landmark_tables
+    from analyses.landmark import fit_landmark
+    from disclosure.treatment import landmark_tables
+    from reports.analyze.landmark import _landmarks
 
     n = 88
     frame = pd.DataFrame(
@@ -263,10 +265,10 @@ def test_landmark_counts_are_the_same_on_the_page_and_in_the_command():
 
     import pandas as pd
 
-    from analyses.commands.landmark import _landmarks
+    from analyses.landmark import fit_landmark
     from analyses.results import AnalysisError
-    from analyses.timing import fit_landmark
-    from dashboard.suppress_treatment import landmark_tables
+    from disclosure.treatment import landmark_tables
+    from reports.analyze.landmark import _landmarks
 
     rng = np.random.default_rng(5)
     compared = 0
@@ -305,15 +307,11 @@ def test_landmark_counts_are_the_same_on_the_page_and_in_the_command():
 # ------------------------------------------------------------------------------ numbers equal the analyses'
 def test_timing_view_numbers_equal_the_analyses(page_ctx):
     """[hct_os_dx] Landmark log-rank, Simon–Makuch, Mantel–Byar and time-varying Cox as analyses.timing."""
-    from analyses.timing import (
-        exposure_frame,
-        fit_cox_counting,
-        fit_landmark,
-        mantel_byar_test,
-        simon_makuch,
-        start_stop_frame,
-    )
-    from dashboard.timing_view import timing_view
+    from analyses.counting import start_stop_frame
+    from analyses.cox_counting import fit_cox_counting
+    from analyses.landmark import fit_landmark, mantel_byar_test, simon_makuch
+    from etl.read import exposure_frame
+    from reports.timing import timing_view
 
     view = timing_view(page_ctx.service, CohortSpec(), "hct", "OS", "DX", [365, 180], [], MIN_CELL)
     assert view.landmarks_days == (180.0, 365.0)
@@ -344,8 +342,8 @@ def test_timing_view_numbers_equal_the_analyses(page_ctx):
 
 def test_timing_view_matches_the_landmark_command(page_ctx):
     """[car_t_os_rel1] The page and ``ayaall analyze landmark`` report the same tests and hazard ratio."""
-    from analyses.commands.landmark import run
-    from dashboard.timing_view import timing_view
+    from reports.analyze.landmark import run
+    from reports.timing import timing_view
 
     cli = run(page_ctx.service.db_path, "OS", "REL1", CohortSpec(), "car_t", [90], min_cell=MIN_CELL)
     view = timing_view(page_ctx.service, CohortSpec(), "car_t", "OS", "REL1", [90], [], MIN_CELL)
@@ -358,8 +356,8 @@ def test_timing_view_matches_the_landmark_command(page_ctx):
 
 def test_weighting_view_matches_the_iptw_command(page_ctx):
     """[salvage_ate] Weighted HRs, SMDs and group counts as ``ayaall analyze iptw`` (README example)."""
-    from analyses.commands.iptw import run
-    from dashboard.weighting_view import weighting_view
+    from reports.analyze.iptw import run
+    from reports.weighting import weighting_view
 
     cohort = CohortSpec.from_dict({"filters": {"lineage": ["B"]}})
     cli = run(page_ctx.service.db_path, "OS", "LINE2", cohort, "salvage_regimen", COVARIATES, levels=SALVAGE)
@@ -384,7 +382,7 @@ def test_weighting_view_matches_the_iptw_command(page_ctx):
 def test_weighting_att_target_is_passed_to_weights_and_balance(page_ctx):
     """[att_unsorted_levels] With levels not in sorted order the ATT target is still the last level chosen."""
     from analyses.weighting import balance_table, fit_propensity, iptw_weights
-    from dashboard.weighting_view import weighting_view
+    from reports.weighting import weighting_view
 
     levels = ["SALVAGE_CHEMO", "BLINATUMOMAB"]
     view = weighting_view(
@@ -420,8 +418,8 @@ def test_weighting_att_target_is_passed_to_weights_and_balance(page_ctx):
 
 def test_response_view_matches_the_response_command(page_ctx):
     """[line2_by_salvage] Rates and Wilson intervals as ``ayaall analyze response --line 2 --by salvage_regimen``."""
-    from analyses.commands.response import run
-    from dashboard.response_view import response_view
+    from reports.analyze.response import run
+    from reports.response import response_view
 
     cli = run(page_ctx.service.db_path, CohortSpec(), line=2, by="salvage_regimen", min_cell=MIN_CELL)
     for outcome in ("cr", "mrd_negative"):
@@ -437,7 +435,7 @@ def test_response_view_matches_the_response_command(page_ctx):
 
 
 def test_views_are_cached(page_ctx):
-    from dashboard.response_view import response_view
+    from reports.response import response_view
 
     cache = page_ctx.service.cache
     response_view(page_ctx.service, CohortSpec(), 1, "cr", "lineage", MIN_CELL)
@@ -511,7 +509,7 @@ def test_response_empty_cohort_shows_a_message(page_ctx):
 
 def test_post_baseline_treatment_is_flagged_on_the_weighting_page(page_ctx):
     """[salvage_from_rel1] Salvage regimen from relapse: treatment is chosen after time zero."""
-    from dashboard.weighting_view import weighting_view
+    from reports.weighting import weighting_view
 
     view = weighting_view(
         page_ctx.service,
@@ -587,13 +585,13 @@ def test_url_sets_every_option(page_ctx, page, search, expected):
 
 # ------------------------------------------------------------------------------ immortal-time warning
 def test_exposure_warning_uses_the_analyses_answer():
-    from analyses.timing import post_baseline_exposures
+    from ayaall.exposures import post_baseline
+    from ayaall.filters import BY_COLUMNS
     from dashboard.exposures import exposure_warning
-    from dashboard.filters import BY_COLUMNS
 
     for origin in ("DX", "CR1", "REL1", "LINE2", "HCT1"):
         for column, _ in BY_COLUMNS:
-            assert (exposure_warning(column, origin) is not None) == (column in post_baseline_exposures(origin))
+            assert (exposure_warning(column, origin) is not None) == (column in post_baseline(origin))
     assert exposure_warning("mrd_eoi", "DX") is not None  # known at end of induction, after diagnosis
     assert exposure_warning("relapsed", "HCT1") is not None
     assert exposure_warning(None, "DX") is None
@@ -631,7 +629,7 @@ def test_the_scanner_finds_small_counts_when_suppression_is_off(demo_db):
     from dashboard.pages.response import response_outputs
     from dashboard.pages.timing import timing_outputs
 
-    off = DashboardSettings(min_cell=0)
+    off = Settings(min_cell=0)
     ctx = PageContext(create_app(demo_db, off).server.config["AYAALL_SERVICE"], off)
     values, ids_ = _filters(**COHORTS["small_subset"])
     for out in (

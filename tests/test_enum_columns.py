@@ -8,10 +8,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analyses.cohort import analysis_columns, read_frame
 from ayaall.contract import REGIMENS, TABLES, Kind
 from ayaall.endpoints import ENDPOINT_NAMES, EVENT_DESCRIPTIONS, ORIGINS, age_group_labels
 from etl.enums import create_enum_types, enum_types
+from etl.read import analysis_columns, read_frame
 
 _LABELS = age_group_labels()
 _FILES = ("patients.csv", "followup.csv")

@@ -39,7 +39,6 @@ def _err(capsys, *args: str) -> tuple[int, str]:
             [*KM, "--covariates", "lineage"], "--covariates does not apply to --figure km", id="foreign_option"
         ),
         pytest.param(["--figure", "forest", "--endpoint", "OS", "--origin", "DX"], "needs --covariates", id="no_cov"),
-        pytest.param(["--figure", "table1"], "needs --by", id="table1_no_by"),
         pytest.param([*KM, "--table", "nope", "--format", "csv"], "has no table 'nope'", id="unknown_table"),
         pytest.param(["--figure", "table1", "--by", "lineage", "--format", "pdf"], "has no figure", id="table1_pdf"),
         pytest.param(

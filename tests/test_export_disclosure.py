@@ -21,7 +21,7 @@ import pytest
 from export_support import svg_info
 from openpyxl import load_workbook
 
-from analyses.cohort import CohortSpec
+from ayaall.cohort import CohortSpec
 from export.kinds import KINDS
 from export.requests import ExportRequest
 

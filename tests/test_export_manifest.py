@@ -63,9 +63,9 @@ def test_from_manifest_reproduces_the_export(demo_db, tmp_path, capsys, fmt):
 
 
 def test_reproduced_figure_json_is_identical(demo_db):
-    from dashboard.data import RegistryService
     from export.exporter import prepare
     from export.requests import ExportRequest
+    from reports.service import RegistryService
 
     service = RegistryService(demo_db)
     try:
@@ -142,9 +142,9 @@ def _cli_args(fields: dict) -> list[str]:
 @pytest.mark.parametrize("name", list(TREATMENT_KINDS))
 def test_from_manifest_reproduces_each_new_kind(demo_db, tmp_path, capsys, name):
     """The main table byte for byte, the methods text, and the figure's plotly JSON, from the manifest alone."""
-    from dashboard.data import RegistryService
     from export.exporter import prepare
     from export.requests import ExportRequest
+    from reports.service import RegistryService
 
     first = tmp_path / f"{name}.csv"
     code, _, err = _run(capsys, "export", "--db", str(demo_db), *_cli_args(TREATMENT_KINDS[name]), "--out", str(first))

@@ -1,6 +1,6 @@
 """The numbers in an exported figure and its tables equal the analysis output, to the stated rounding.
 
-Sources: the dashboard's own views (``dashboard.views.survival_view``, ``competing_view``, ``cox_view``)
+Sources: the dashboard's own views (``reports.survival.survival_view``, ``competing_view``, ``cox_view``)
 and, one step further back, the estimators validated against R (``analyses.km.fit_km`` — R
 ``survfit(..., conf.type = "log-log")`` — ``analyses.cif.cumulative_incidence`` — cmprsk ``cuminc``
 — and ``analyses.baseline.table_one``). Estimates are exported rounded to 4 decimals (the request's
@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 from export_support import svg_info
 
-from analyses.cohort import CohortSpec
-from dashboard.figures.km import format_count
+from ayaall.cohort import CohortSpec
 from export.exporter import prepare
 from export.requests import ExportRequest
+from figures.km import format_count
 
 DECIMALS = 4
 MIN_CELL = 11
@@ -35,7 +35,7 @@ def _curve_traces(fig):
 
 def test_km_figure_and_csv_equal_survival_view_and_fit_km(service):
     from analyses.km import fit_km
-    from dashboard.views import survival_view
+    from reports.survival import survival_view
 
     content = _content(service, figure="km", endpoint="OS", origin="DX", by="lineage", unit="years", format="csv")
     view = survival_view(service, CohortSpec(), "OS", "DX", "lineage", "years", MIN_CELL)  # unrounded, cached
@@ -57,8 +57,8 @@ def test_km_figure_and_csv_equal_survival_view_and_fit_km(service):
 
 
 def test_km_risk_table_text_in_figure_svg_and_csv_equals_the_view(service, tmp_path):
-    from dashboard.views import survival_view
     from export.exporter import to_memory
+    from reports.survival import survival_view
 
     view = survival_view(service, CohortSpec(), "OS", "DX", "lineage", "years", MIN_CELL)
     request = ExportRequest(figure="km", endpoint="OS", origin="DX", by="lineage", unit="years", format="svg")
@@ -69,7 +69,7 @@ def test_km_risk_table_text_in_figure_svg_and_csv_equals_the_view(service, tmp_p
     for group in ("B", "T"):
         rows = view.risk_table[view.risk_table["group"] == group]
         for key, title in (("at_risk", "At risk"), ("censored", "Censored"), ("events", "Events")):
-            texts = [format_count(v, MIN_CELL) for v in rows[key]]
+            texts = [format_count(v) for v in rows[key]]
             assert by_name[f"{group} {title}"] == texts
             expected_texts += texts
     svg, _ = to_memory(service, request, "km.svg", cohort_source={"kind": "test"})
@@ -96,7 +96,7 @@ def test_km_csv_file_round_trips_the_frames(service):
 
 
 def test_cif_figure_equals_competing_view(service):
-    from dashboard.competing_view import competing_view
+    from reports.competing import competing_view
 
     content = _content(service, figure="cif", endpoint="CIR", origin="CR1", by="lineage", format="csv")
     view = competing_view(service, CohortSpec(), "CIR", "CR1", "lineage", MIN_CELL)
@@ -115,7 +115,7 @@ def test_cif_figure_equals_competing_view(service):
 
 
 def test_forest_figure_equals_cox_view(service):
-    from dashboard.cox_view import cox_view
+    from reports.cox import cox_view
 
     content = _content(
         service, figure="forest", endpoint="OS", origin="DX", covariates=("lineage", "age_at_dx"), format="csv"
@@ -131,7 +131,8 @@ def test_forest_figure_equals_cox_view(service):
 
 
 def test_table1_counts_equal_table_one(service):
-    from analyses.baseline import suppress_table_one, table_one
+    from analyses.baseline import table_one
+    from disclosure.table1 import suppress_table_one
 
     content = _content(service, figure="table1", by="lineage", variables=("sex", "age_at_dx"), format="csv")
     frame = service.patients(CohortSpec(), ["lineage", "sex", "age_at_dx"])

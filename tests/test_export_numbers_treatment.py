@@ -2,8 +2,8 @@
 pages equal the pages' views, to the stated rounding (estimates to 4 decimals, p-values to 4 significant
 digits), and the views' numbers equal the estimators validated against R.
 
-Sources: ``dashboard.timing_view.timing_view``, ``dashboard.weighting_view.weighting_view`` and
-``dashboard.response_view.response_view`` (what the pages show), and one step further back
+Sources: ``reports.timing.timing_view``, ``reports.weighting.weighting_view`` and
+``reports.response.response_view`` (what the pages show), and one step further back
 ``analyses.timing`` (``fit_landmark``, ``mantel_byar_test``: R survival's ``survdiff`` and
 ``coxph(..., ties = "breslow")$score``), ``analyses.weighting`` (cobalt's ``bal.tab``) and, for the
 Wilson interval, its closed form (Wilson 1927; R ``prop.test(correct = FALSE)``), computed here by hand.
@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from export_support import TREATMENT_KINDS
 
-from analyses.cohort import CohortSpec
+from ayaall.cohort import CohortSpec
 from export.exporter import prepare
 from export.requests import ExportRequest
 
@@ -40,13 +40,13 @@ def _p4(value: float) -> float:
 
 
 def _timing(service, adjust=()):
-    from dashboard.timing_view import timing_view
+    from reports.timing import timing_view
 
     return timing_view(service, CohortSpec(), "hct", "OS", "DX", [180, 365], list(adjust), MIN_CELL)
 
 
 def _weighting(service):
-    from dashboard.weighting_view import weighting_view
+    from reports.weighting import weighting_view
 
     w = TREATMENT_KINDS["balance"]
     levels = ["BLINATUMOMAB", "INOTUZUMAB", "SALVAGE_CHEMO"]
@@ -62,7 +62,8 @@ def _lines(fig) -> list:
 
 # ------------------------------------------------------------------------------ Treatment timing
 def test_landmark_figure_and_tables_equal_the_timing_view_and_fit_landmark(service):
-    from analyses.timing import exposure_frame, fit_landmark
+    from analyses.landmark import fit_landmark
+    from etl.read import exposure_frame
 
     view = _timing(service)
     content = _content(service, "landmark")
@@ -96,7 +97,9 @@ def test_landmark_figure_and_tables_equal_the_timing_view_and_fit_landmark(servi
 
 
 def test_simon_makuch_figure_and_mantel_byar_equal_the_view_and_the_test(service):
-    from analyses.timing import exposure_frame, mantel_byar_test, start_stop_frame
+    from analyses.counting import start_stop_frame
+    from analyses.landmark import mantel_byar_test
+    from etl.read import exposure_frame
 
     view = _timing(service)
     content = _content(service, "simon-makuch")
@@ -211,7 +214,7 @@ def _wilson(responders: int, n: int, z: float = 1.959963984540054) -> tuple[floa
 
 
 def test_response_figure_and_rates_equal_the_view_and_wilson(service):
-    from dashboard.response_view import response_view
+    from reports.response import response_view
 
     view = response_view(service, CohortSpec(), 2, "cr", "salvage_regimen", MIN_CELL)
     content = _content(service, "response")

@@ -1,5 +1,5 @@
 """The house template carries plotly's "simple_white" defaults for scatter traces only
-(``dashboard.figures.common._house_template``); that is complete only while every figure is drawn with
+(``figures.common._house_template``); that is complete only while every figure is drawn with
 scatter traces. This builds every export kind's figure (the page's builder) and checks it."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from __future__ import annotations
 import plotly.io as pio
 import pytest
 
-from dashboard.figures.common import SCREEN_STYLE
 from export.kinds import KINDS
 from export.requests import ExportRequest
+from figures.common import SCREEN_STYLE
 
 _TIMING = {"endpoint": "OS", "origin": "DX", "exposure": "hct"}
 _WEIGHTING = {"endpoint": "OS", "origin": "LINE2", "treatment": "salvage_regimen", "covariates": ("age_at_dx",)}

@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses.baseline import OVERALL, suppress_table_one, table_one
-from analyses.response import response_rates, suppress_response_rates, wilson_ci
+from analyses.baseline import OVERALL, table_one
+from analyses.response import response_rates, wilson_ci
 from analyses.results import AnalysisError
+from disclosure.response import suppress_response_rates
+from disclosure.table1 import suppress_table_one
 
 R_DIR = Path(__file__).parent / "r"
 

@@ -4,6 +4,7 @@ recovered from totals, complements or differences (an 'attacker' recomputes them
 from __future__ import annotations
 
 import itertools
+import sys
 import warnings
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from analyses.cox import fit_cox
 from analyses.km import fit_km
 from analyses.results import AnalysisWarning
-from analyses.suppression import (
+from disclosure.suppression import (
     WeightedCounts,
     km_risk_table,
     suppress_cox,
@@ -24,6 +25,9 @@ from analyses.suppression import (
     suppress_km,
     suppress_totals,
 )
+
+sys.path.insert(0, str(Path(__file__).parent / "reference"))
+from cases import EDGE_KM_COHORTS, random_km_cohort
 
 R_DIR = Path(__file__).parent / "r"
 MIN_CELL = 11
@@ -224,93 +228,6 @@ def test_cox_counts_follow_rules_1_and_2() -> None:
 
 
 # ------------------------------------------------------------------ the vectorised suppress_km = the old one
-def _assert_same_km(new, old) -> None:
-    """Equal tables, cell for cell, with the same Python types (int vs None) in the count columns."""
-    for name in ("curve", "summary", "milestones", "rmst", "rmst_diff"):
-        a, b = getattr(new, name), getattr(old, name)
-        pd.testing.assert_frame_equal(a, b, check_exact=True, obj=name)
-        for col in a.select_dtypes(include="object").columns:
-            assert [type(v) for v in a[col]] == [type(v) for v in b[col]], (name, col)
-
-
-def _random_cohort(seed: int, max_groups: int = 4, max_size: int = 300) -> pd.DataFrame:
-    """Integer times on a short range (many ties), mixed censoring, uneven group sizes (some below 11)."""
-    rng = np.random.default_rng(seed)
-    frames = []
-    for g in range(int(rng.integers(1, max_groups + 1))):
-        size = int(rng.integers(1, max_size))
-        frames.append(
-            pd.DataFrame(
-                {
-                    "time": rng.integers(0, int(rng.integers(5, 400)), size),
-                    "status": (rng.random(size) < rng.uniform(0.0, 1.0)).astype(int),
-                    "group": f"g{g}",
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
-
-
-_EDGE_COHORTS = {
-    "single_group": pd.DataFrame({"time": np.arange(60) % 17, "status": np.arange(60) % 3 == 0, "group": "a"}),
-    "all_censored": pd.DataFrame({"time": np.arange(80) % 23, "status": 0, "group": np.repeat(["a", "b"], 40)}),
-    "all_events": pd.DataFrame({"time": np.arange(50) % 9 + 1, "status": 1, "group": np.repeat(["a", "b"], 25)}),
-    "group_smaller_than_min_cell": pd.DataFrame(
-        {
-            "time": np.r_[np.arange(70) % 31, [3, 8, 8, 12]],
-            "status": np.r_[np.arange(70) % 2, [1, 0, 1, 1]],
-            "group": ["big"] * 70 + ["tiny"] * 4,
-        }
-    ),
-    "ties_at_one_time": pd.DataFrame({"time": np.full(40, 7), "status": np.arange(40) % 2, "group": "a"}),
-    "events_at_time_zero": pd.DataFrame({"time": np.r_[np.zeros(6), np.arange(1, 45)], "status": 1, "group": "a"}),
-    "one_patient": pd.DataFrame({"time": [5], "status": [1], "group": ["a"]}),
-}
-
-
-@pytest.mark.parametrize("min_cell", [0, 1, 5, 11, 30])
-@pytest.mark.parametrize("case", list(_EDGE_COHORTS), ids=list(_EDGE_COHORTS))
-def test_vectorised_suppress_km_equals_reference_on_edge_cases(case, min_cell) -> None:
-    """tests/suppression_reference.py is suppress_km as it was (per-row pandas, commit 0ab15a3); the
-    numpy version must return exactly the same tables on these named edge cases."""
-    import suppression_reference as reference
-
-    data = _EDGE_COHORTS[case]
-    km = fit_km(data, "time", "status", "group", times=(2, 5, 10, 20, 30), rmst_horizon=15)
-    new, new_totals = suppress_km(km, min_cell)
-    old, old_totals = reference.suppress_km(km, min_cell)
-    _assert_same_km(new, old)
-    assert new_totals == old_totals
-
-
-@pytest.mark.parametrize("min_cell", [0, 2, 11, 25])
-@pytest.mark.parametrize("seed", range(12))
-def test_vectorised_suppress_km_equals_reference_on_random_cohorts(seed, min_cell) -> None:
-    """Seeded random cohorts (ties, small groups, 1-4 groups), milestones inside and beyond follow-up."""
-    import suppression_reference as reference
-
-    data = _random_cohort(seed)
-    rng = np.random.default_rng(1000 + seed)
-    times = sorted(set(rng.integers(1, 500, int(rng.integers(1, 8))).tolist()))
-    km = fit_km(data, "time", "status", "group", times=times, rmst_horizon=100)
-    new, new_totals = suppress_km(km, min_cell)
-    old, old_totals = reference.suppress_km(km, min_cell)
-    _assert_same_km(new, old)
-    assert new_totals == old_totals
-
-
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_cohorts(), st.sampled_from([3, 11]))
-def test_vectorised_suppress_km_equals_reference_property(data: pd.DataFrame, min_cell: int) -> None:
-    """Property: on hypothesis' cohorts (as for the attacker test) both versions agree."""
-    import suppression_reference as reference
-
-    km = fit_km(data, "time", "status", "group", times=(5, 10, 20, 30))
-    new, _ = suppress_km(km, min_cell)
-    old, _ = reference.suppress_km(km, min_cell)
-    _assert_same_km(new, old)
-
-
 # ------------------------------------------------------------------ the KMunicate risk table
 def _attack_risk_table(original, table: pd.DataFrame, min_cell: int) -> None:
     """What a reader of a KM figure sees: each group's n and events (summary) and the risk table.
@@ -385,7 +302,7 @@ def test_risk_table_counts_match_a_direct_count() -> None:
     """With min_cell 0 each row is counted straight from the data: at risk = follow-up >= t, events and
     censorings in (previous tick, t] (the first interval includes time 0); ticks beyond the last
     follow-up are left out."""
-    data = _random_cohort(7)
+    data = random_km_cohort(7)
     km = fit_km(data, "time", "status", "group")
     ticks = [0.0, 30.0, 75.5, 150.0, 10_000.0]
     table = km_risk_table(km, ticks, 0)
@@ -407,10 +324,10 @@ def test_risk_table_counts_match_a_direct_count() -> None:
         assert got == expect, group
 
 
-@pytest.mark.parametrize("case", list(_EDGE_COHORTS), ids=list(_EDGE_COHORTS))
+@pytest.mark.parametrize("case", list(EDGE_KM_COHORTS), ids=list(EDGE_KM_COHORTS))
 @pytest.mark.parametrize("min_cell", [5, 11])
 def test_risk_table_attacker_fails_on_edge_cases(case, min_cell) -> None:
-    km = fit_km(_EDGE_COHORTS[case], "time", "status", "group")
+    km = fit_km(EDGE_KM_COHORTS[case], "time", "status", "group")
     _attack_risk_table(km, km_risk_table(km, [0, 3, 6, 10, 20, 40], min_cell), min_cell)
 
 
@@ -459,8 +376,8 @@ def test_weighted_counts_are_shown_when_nothing_small_is_left_out() -> None:
 
 
 def test_the_page_and_the_command_count_with_one_implementation() -> None:
-    import analyses.commands.iptw as command
-    import dashboard.weighting_view as page
+    import reports.analyze.iptw as command
+    import reports.weighting as page
 
     assert command.WeightedCounts is WeightedCounts
     assert page.WeightedCounts is WeightedCounts

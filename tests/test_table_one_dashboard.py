@@ -1,5 +1,6 @@
-"""Table 1 on the Cohort page (dashboard/table1.py) is analyses.baseline's table, laid out; and the
-counting and suppression of analyses.baseline that it relies on."""
+"""Table 1 (reports/table1.py) is analyses.baseline's table, released by disclosure.table1 and laid out;
+the page, its download, the export and ``ayaall analyze table1`` show the one table; and the counting and
+suppression it relies on."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses.baseline import MISSING, OVERALL, suppress_table_one, table_one
-from analyses.cohort import CohortSpec
-from dashboard.table1 import TABLE1_ROWS, format_table_one, table1
+from analyses.baseline import MISSING, OVERALL, table_one
+from ayaall.cohort import CohortSpec
+from ayaall.filters import TABLE_ONE, column_label
+from disclosure.table1 import suppress_table_one
+from reports.table1 import format_table_one, table1
 
 MIN_CELL = 11
 
 
 def _expected(service, by: str | None) -> tuple[pd.DataFrame, object]:
-    variables = [c for c, _ in TABLE1_ROWS if c != by]
+    variables = [c for c, _ in TABLE_ONE if c != by]
     frame = service.patients(CohortSpec(), [*variables, *([by] if by else [])])
     if by is None:
         frame = frame.assign(one="All patients")
@@ -33,12 +36,12 @@ def test_displayed_cells_are_the_suppressed_table_one(service) -> None:
     titles = {g: f"{g} (n={n:,})" for g, n in groups.items()}
     assert list(shown.columns) == ["Characteristic", "Level", *titles.values(), "p", "SMD"]
     cat = result.categorical.set_index(["variable", "level", "group"])
-    label_to_var = {label: var for var, label in TABLE1_ROWS}
+    label_to_var = {column_label(var): var for var, _ in TABLE_ONE}
     var = None
     checked = 0
     for row in shown.to_dict("records"):
         var = label_to_var.get(row["Characteristic"], var) if row["Characteristic"] else var
-        if var == "age_at_dx":
+        if var in ("age_at_dx", "wbc_at_dx"):  # continuous: the next test
             continue
         level = MISSING if row["Level"] == "missing" else row["Level"]
         for group, title in titles.items():
@@ -57,7 +60,8 @@ def test_age_row_is_median_iqr_and_mean_sd_of_table_one(service) -> None:
     shown = table1(service, CohortSpec(), "lineage", MIN_CELL)
     _, result = _expected(service, "lineage")
     title = next(c for c in shown.columns if c.startswith("Overall"))
-    o = result.continuous.set_index("group").loc[OVERALL]
+    cont = result.continuous
+    o = cont[cont["variable"] == "age_at_dx"].set_index("group").loc[OVERALL]
     median, mean = shown.iloc[0], shown.iloc[1]
     assert (median["Characteristic"], median["Level"]) == ("Age at diagnosis (years)", "median (IQR)")
     assert median[title] == f"{o['median']:.1f} ({o['q1']:.1f}–{o['q3']:.1f})"
@@ -140,7 +144,7 @@ def test_continuous_missing_and_non_missing_are_masked_together() -> None:
 def test_format_keeps_a_missing_row_only_when_something_is_missing() -> None:
     data = pd.DataFrame({"g": ["a"] * 30 + ["b"] * 30, "x": ["u", "v"] * 30, "y": ["u"] * 59 + [None]})
     result = suppress_table_one(table_one(data, "g", ["x", "y"]), 0)
-    shown = format_table_one(result, {"x": "X", "y": "Y"})
+    shown = format_table_one(result)
     assert shown["Level"].tolist() == ["u", "v", "u", "missing"]
     assert shown.loc[3, "b (n=30)"] == "1"
 
@@ -176,12 +180,8 @@ def test_the_page_and_the_export_hide_what_would_give_a_masked_count_back() -> N
     """[table1_back_calculation] Y's size is masked (it would give X's), so none of Y's cells is shown
     (they add up to 40); Z's 3 missing are masked, so Z's percentages are not shown (each is of the 297
     non-missing). The page and the export lay out the one suppressed table."""
-    from export.kinds.table1 import _formatted
-
     result = suppress_table_one(table_one(_three_arms(), "arm", ["sex", "age"]), MIN_CELL)
-    page = format_table_one(result, {"sex": "Sex", "age": "Age"})
-    export = _formatted(result)
-    for shown in (page, export):
+    for shown in (format_table_one(result),):
         y_col = next(c for c in shown.columns if c.startswith("Y (n="))
         z_col = next(c for c in shown.columns if c.startswith("Z (n="))
         assert y_col == "Y (n=—)"
@@ -190,3 +190,35 @@ def test_the_page_and_the_export_hide_what_would_give_a_masked_count_back() -> N
         assert set(sex_block[y_col]) == {"—"}
         assert not any("%" in cell for cell in sex_block[z_col])
         assert "297" not in " ".join(map(str, shown.to_numpy().ravel()))
+
+
+def test_page_download_export_and_analyze_show_one_table_one(service, demo_db) -> None:
+    """[table1_one_list] The Cohort page, its download (the table1 export) and ``ayaall analyze table1``
+    show the same rows and cells; at the session's start the page had 12 variables and the other two
+    another 8 (with WBC, without age group, MRD, CR1, relapsed and transplant)."""
+    from export.exporter import prepare
+    from export.requests import ExportRequest
+    from reports.analyze.table1 import run
+
+    page = table1(service, CohortSpec(), "lineage", MIN_CELL)
+    content = prepare(service, ExportRequest(figure="table1", by="lineage", format="xlsx"), cohort_source={})
+    pd.testing.assert_frame_equal(content.frames["table1"], page)
+    expected = [c for c, _ in TABLE_ONE if c != "lineage"]
+    assert [column_label(v) for v in expected] == [c for c in page["Characteristic"] if c]
+    printed = run(demo_db, CohortSpec(), "lineage", [], min_cell=MIN_CELL)
+    assert [v["variable"] for v in printed["variables"]] == expected
+    shown_counts = {
+        (v["variable"], lv["level"], lv["group"]): lv["n"]
+        for v in printed["variables"]
+        if v["kind"] == "categorical"
+        for lv in v["levels"]
+    }
+    released = table1_result_counts(service, "lineage")
+    assert shown_counts == released
+
+
+def table1_result_counts(service, by: str) -> dict:
+    from reports.table1 import table_one_result
+
+    cat = table_one_result(service, CohortSpec(), by, MIN_CELL).categorical
+    return {(v, lv, g): n for v, lv, g, n in zip(cat["variable"], cat["level"], cat["group"], cat["n"], strict=True)}

@@ -1,4 +1,5 @@
-"""Treatment timing (analyses/timing.py) against R survival 3.5-3 and against invariants.
+"""Treatment timing (analyses/counting.py, landmark.py, cox_counting.py) against R survival 3.5-3 and
+against invariants.
 
 R outputs are committed by tests/r/timing_reference.R (see tests/r/README.md).
 """
@@ -11,19 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analyses.counting import start_stop_frame
 from analyses.cox import fit_cox
+from analyses.cox_counting import fit_cox_counting
 from analyses.km import fit_km
+from analyses.landmark import fit_landmark, mantel_byar_test, simon_makuch
 from analyses.logrank import logrank_test
 from analyses.results import AnalysisError, AnalysisWarning
-from analyses.timing import (
-    fit_cox_counting,
-    fit_landmark,
-    mantel_byar_test,
-    naive_exposure_warning,
-    post_baseline_exposures,
-    simon_makuch,
-    start_stop_frame,
-)
 
 R_DIR = Path(__file__).parent / "r"
 CASES = ["sim", "small"]
@@ -249,27 +244,12 @@ def test_landmark_no_events_warns() -> None:
     assert res.landmarks["note"].iloc[0]
 
 
-# ------------------------------------------------------------------------------ immortal time
-def test_naive_exposure_warning() -> None:
-    text = naive_exposure_warning("hct", "DX")
-    assert text is not None
-    assert "immortal-time" in text
-    assert "landmark" in text
-    assert naive_exposure_warning("lineage", "DX") is None
-    assert naive_exposure_warning(None, "DX") is None
-    assert "salvage_regimen" in post_baseline_exposures("CR1")
-    assert "salvage_regimen" not in post_baseline_exposures("LINE2")
-    assert "hct" not in post_baseline_exposures("HCT1")
-    with pytest.raises(AnalysisError, match="origin"):
-        post_baseline_exposures("BIRTH")
-
-
 def test_exposure_frame_on_demo_db(demo_db: Path) -> None:
     """Days to first transplant from diagnosis agree with the dates in analysis_patients."""
     import duckdb
 
-    from analyses.cohort import CohortSpec
-    from analyses.timing import exposure_frame
+    from ayaall.cohort import CohortSpec
+    from etl.read import exposure_frame
 
     frame = exposure_frame(demo_db, CohortSpec(), "OS", "DX", "hct")
     con = duckdb.connect(str(demo_db), read_only=True)

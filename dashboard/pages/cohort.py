@@ -6,13 +6,13 @@ from typing import Any
 
 from dash import Input, Output, State, dcc, html
 
+from ayaall.filters import BY_COLUMNS
 from dashboard import ids
 from dashboard.components import data_table, option_dropdown, run_safely
 from dashboard.context import PageContext
 from dashboard.downloads import download_controls, register_downloads
-from dashboard.filters import BY_COLUMNS
 from dashboard.pages.options import read_option
-from dashboard.table1 import table1
+from reports.table1 import table1
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "layout", "register"]
 
@@ -75,7 +75,7 @@ def register(app: Any, page_ctx: PageContext) -> None:
 def attrition_table(page_ctx: PageContext, cohort: Any) -> Any:
     """The attrition flow as a table; counts masked (a removal of 1..min_cell-1 patients is hidden, and so
     is the remaining count that would reveal it)."""
-    from analyses.suppression import mask_count
+    from disclosure.suppression import mask_count
 
     frame = page_ctx.service.attrition(cohort)
     min_cell = page_ctx.min_cell

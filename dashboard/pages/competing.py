@@ -10,16 +10,17 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 
 from ayaall.errors import UserError
+from ayaall.filters import BY_COLUMNS
 from dashboard import ids
-from dashboard.competing_view import CompetingView, competing_view
-from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown, option_radio
+from dashboard.components import data_table, endpoint_options, message, option_dropdown, option_radio
 from dashboard.context import PageContext
 from dashboard.downloads import download_controls, register_downloads
-from dashboard.figures.views import competing_figure
-from dashboard.filters import BY_COLUMNS
 from dashboard.page_cache import cached_page
 from dashboard.pages.options import read_option
-from dashboard.views import parse_endpoint
+from figures.views import competing_figure
+from reports.competing import CompetingView, competing_view
+from reports.formatting import format_p
+from reports.survival import parse_endpoint
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "competing_outputs", "layout", "register"]
 

@@ -9,16 +9,17 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
 
 from ayaall.errors import UserError
+from ayaall.filters import BY_COLUMNS
 from dashboard import ids
-from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown
+from dashboard.components import data_table, endpoint_options, message, option_dropdown
 from dashboard.context import PageContext
-from dashboard.cox_view import cox_view
 from dashboard.downloads import download_controls, register_downloads
-from dashboard.figures.views import cox_figure
-from dashboard.filters import BY_COLUMNS
 from dashboard.page_cache import cached_page
 from dashboard.pages.options import read_option
-from dashboard.views import parse_endpoint
+from figures.views import cox_figure
+from reports.cox import cox_view
+from reports.formatting import format_p
+from reports.survival import parse_endpoint
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "cox_outputs", "layout", "register"]
 

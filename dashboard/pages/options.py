@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-__all__ = ["read_option", "read_options"]
+__all__ = ["read_option"]
 
 
 def read_option(
@@ -26,9 +26,3 @@ def read_option(
     if allowed is not None and value not in allowed:
         return default
     return value
-
-
-def read_options(
-    query: Mapping[str, list[str]], spec: Mapping[str, tuple[Any, Collection[Any] | None]]
-) -> dict[str, Any]:
-    return {name: read_option(query, name, default, allowed) for name, (default, allowed) in spec.items()}

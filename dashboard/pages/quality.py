@@ -13,7 +13,7 @@ from dash import Input, Output, State, dcc, html
 from dashboard import ids
 from dashboard.components import data_table, run_safely
 from dashboard.context import PageContext
-from dashboard.suppress import mask_counts
+from disclosure.display import mask_counts
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "layout", "reason_category", "register"]
 

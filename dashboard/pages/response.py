@@ -9,15 +9,15 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
 
 from ayaall.errors import UserError
+from ayaall.filters import BY_COLUMNS
 from dashboard import ids
 from dashboard.components import data_table, message, option_dropdown, option_radio
 from dashboard.context import PageContext
 from dashboard.downloads import download_controls, register_downloads
-from dashboard.figures.views import response_page_figure
-from dashboard.filters import BY_COLUMNS
 from dashboard.page_cache import cached_page
 from dashboard.pages.options import read_option
-from dashboard.response_view import LINES, OUTCOMES, response_view
+from figures.views import response_page_figure
+from reports.response import LINES, OUTCOMES, response_view
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "layout", "register", "response_outputs"]
 

@@ -8,16 +8,17 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
 
+from ayaall.filters import BY_COLUMNS
 from dashboard import ids
-from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown, option_radio
+from dashboard.components import data_table, endpoint_options, message, option_dropdown, option_radio
 from dashboard.context import PageContext
 from dashboard.downloads import download_controls, register_downloads
 from dashboard.exposures import exposure_warning
-from dashboard.figures.views import survival_figure
-from dashboard.filters import BY_COLUMNS
 from dashboard.page_cache import cached_page
 from dashboard.pages.options import read_option
-from dashboard.views import parse_endpoint, survival_view
+from figures.views import survival_figure
+from reports.formatting import format_p
+from reports.survival import parse_endpoint, survival_view
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "layout", "register"]
 
@@ -103,7 +104,7 @@ def survival_outputs(
         view = survival_view(page_ctx.service, cohort, endpoint, origin, by, unit or "months", page_ctx.min_cell)
     except UserError as exc:
         return message(str(exc)), {}, hidden, None, None, warning
-    figure = survival_figure(view, endpoint, origin, unit, page_ctx.min_cell)
+    figure = survival_figure(view, endpoint, origin, unit)
     summary = html.Div(
         [
             html.H3("Median and milestone survival"),

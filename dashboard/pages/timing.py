@@ -10,16 +10,18 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
 
 from ayaall.errors import UserError
+from ayaall.exposures import EXPOSURE_LABELS
+from ayaall.filters import BY_COLUMNS
 from dashboard import ids
-from dashboard.components import data_table, endpoint_options, format_p, message, option_dropdown, option_radio
+from dashboard.components import data_table, endpoint_options, message, option_dropdown, option_radio
 from dashboard.context import PageContext
 from dashboard.downloads import download_controls, register_downloads
-from dashboard.figures.views import timing_figures
-from dashboard.filters import BY_COLUMNS
 from dashboard.page_cache import cached_page
 from dashboard.pages.options import read_option
-from dashboard.timing_view import DEFAULT_LANDMARKS, EXPOSURE_LABELS, LANDMARK_CHOICES, TimingView, timing_view
-from dashboard.views import parse_endpoint
+from figures.views import timing_figures
+from reports.formatting import format_p
+from reports.survival import parse_endpoint
+from reports.timing import DEFAULT_LANDMARKS, LANDMARK_CHOICES, TimingView, timing_view
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "layout", "register", "timing_outputs"]
 

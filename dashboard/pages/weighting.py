@@ -10,16 +10,16 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html, no_update
 
 from ayaall.errors import UserError
+from ayaall.filters import BY_COLUMNS
 from dashboard import ids
 from dashboard.components import data_table, endpoint_options, message, option_dropdown, option_radio
 from dashboard.context import PageContext
 from dashboard.downloads import download_controls, register_downloads
-from dashboard.figures.views import weighting_figures
-from dashboard.filters import BY_COLUMNS
 from dashboard.page_cache import cached_page
 from dashboard.pages.options import read_option
-from dashboard.views import parse_endpoint
-from dashboard.weighting_view import DEFAULT_LEVELS, ESTIMANDS, TREATMENTS, weighting_view
+from figures.views import weighting_figures
+from reports.survival import parse_endpoint
+from reports.weighting import DEFAULT_LEVELS, ESTIMANDS, TREATMENTS, weighting_view
 
 __all__ = [
     "OPTIONS",
@@ -295,7 +295,7 @@ def weighting_outputs(
         )
     except UserError as exc:
         return (message(str(exc)), {}, _HIDDEN, None, {}, _HIDDEN, None, {}, _HIDDEN, None)
-    balance_fig, km_fig, cox_fig = weighting_figures(view, unit or "months", page_ctx.min_cell)
+    balance_fig, km_fig, cox_fig = weighting_figures(view, unit or "months")
     notes = html.Ul([html.Li(n) for n in view.notes], className="notes") if view.notes else None
     flow = html.P(
         f"Patients analysed: {_count(view.n)}; left out for a missing covariate: {_count(view.n_missing)}; "

@@ -14,9 +14,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ayaall.errors import UserError
-from dashboard.data import RegistryService
-from dashboard.figures.common import FigureStyle
 from export.requests import ExportRequest
+from figures.common import FigureStyle
+from reports.service import RegistryService
 
 __all__ = ["ANALYSIS_OPTIONS", "FigureKind", "TableSpec", "check_options", "require_endpoint"]
 
@@ -127,7 +127,7 @@ def check_options(kind_name: str, request: ExportRequest, options: frozenset[str
 
 def require_endpoint(kind_name: str, request: ExportRequest) -> None:
     """A ``UserError`` unless the request names a defined (endpoint, origin) pair."""
-    from analyses.commands._shared import check_endpoint
+    from reports.analyze.common import check_endpoint
 
     if not request.endpoint or not request.origin:
         raise UserError(f"--figure {kind_name} needs --endpoint and --origin.")

@@ -7,15 +7,16 @@ from typing import Any
 
 import pandas as pd
 
-from analyses.cohort import CohortSpec
+from ayaall.cohort import CohortSpec
 from ayaall.endpoints import endpoint_spec
-from dashboard.competing_view import CompetingView, competing_view
-from dashboard.data import RegistryService
-from dashboard.figures.common import FigureStyle, to_unit
-from dashboard.figures.views import competing_figure
+from ayaall.units import to_unit
 from export.kinds.base import FigureKind, TableSpec, check_options, require_endpoint
 from export.requests import ExportRequest
 from export.rounding import round_columns, round_p
+from figures.common import FigureStyle
+from figures.views import competing_figure
+from reports.competing import CompetingView, competing_view
+from reports.service import RegistryService
 
 __all__ = ["KIND"]
 

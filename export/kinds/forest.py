@@ -7,15 +7,15 @@ from typing import Any
 
 import pandas as pd
 
-from analyses.cohort import CohortSpec
+from ayaall.cohort import CohortSpec
 from ayaall.errors import UserError
-from dashboard.cox_view import CoxView, cox_view
-from dashboard.data import RegistryService
-from dashboard.figures.common import FigureStyle
-from dashboard.figures.views import cox_figure
 from export.kinds.base import FigureKind, TableSpec, check_options, require_endpoint
 from export.requests import ExportRequest
 from export.rounding import round_columns, round_p
+from figures.common import FigureStyle
+from figures.views import cox_figure
+from reports.cox import CoxView, cox_view
+from reports.service import RegistryService
 
 __all__ = ["KIND"]
 

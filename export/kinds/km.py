@@ -7,14 +7,15 @@ from typing import Any
 
 import pandas as pd
 
-from analyses.cohort import CohortSpec
-from dashboard.data import RegistryService
-from dashboard.figures.common import FigureStyle, to_unit
-from dashboard.figures.views import survival_figure
-from dashboard.views import MILESTONE_YEARS, SurvivalView, survival_view
+from ayaall.cohort import CohortSpec
+from ayaall.units import to_unit
 from export.kinds.base import FigureKind, TableSpec, check_options, require_endpoint
 from export.requests import ExportRequest
 from export.rounding import round_columns, round_p
+from figures.common import FigureStyle
+from figures.views import survival_figure
+from reports.service import RegistryService
+from reports.survival import MILESTONE_YEARS, SurvivalView, survival_view
 
 __all__ = ["KIND"]
 
@@ -40,7 +41,7 @@ def _round(view: SurvivalView, decimals: int) -> SurvivalView:
 
 
 def _figure(view: SurvivalView, request: ExportRequest, style: FigureStyle) -> Any:
-    return survival_figure(view, str(request.endpoint), str(request.origin), request.unit, request.min_cell, style)
+    return survival_figure(view, str(request.endpoint), str(request.origin), request.unit, style)
 
 
 def _frames(view: SurvivalView, request: ExportRequest) -> dict[str, pd.DataFrame]:

@@ -1,5 +1,5 @@
 """``--figure response``: remission or MRD-negative remission rates with Wilson intervals, from the
-Response page's view (``dashboard.response_view.response_view``) and figure function."""
+Response page's view (``reports.response.response_view``) and figure function."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from typing import Any
 
 import pandas as pd
 
-from analyses.cohort import CohortSpec
+from ayaall.cohort import CohortSpec
 from ayaall.errors import UserError
-from dashboard.data import RegistryService
-from dashboard.figures.common import FigureStyle
-from dashboard.figures.views import response_page_figure
-from dashboard.response_view import LINES, OUTCOMES, ResponseView, response_view
 from export.kinds.base import FigureKind, TableSpec, check_options
 from export.requests import ExportRequest
 from export.rounding import round_columns
+from figures.common import FigureStyle
+from figures.views import response_page_figure
+from reports.response import LINES, OUTCOMES, ResponseView, response_view
+from reports.service import RegistryService
 
 __all__ = ["KIND"]
 

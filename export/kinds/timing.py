@@ -1,5 +1,5 @@
 """``--figure landmark``, ``simon-makuch`` and ``timing-cox``: the Treatment timing page's three figures,
-from its view (``dashboard.timing_view.timing_view``) and its figure functions (``dashboard.figures.views``).
+from its view (``reports.timing.timing_view``) and its figure functions (``figures.views``).
 
 The three kinds share the view; each takes only the options that change its figure. Simon–Makuch curves
 and the time-varying Cox model do not depend on the landmarks, so their kinds run the view with the
@@ -13,17 +13,18 @@ from typing import Any
 
 import pandas as pd
 
-from analyses.cohort import CohortSpec
-from analyses.timing import EXPOSURES
-from ayaall.endpoints import DAYS_PER_YEAR, endpoint_spec
+from ayaall.cohort import CohortSpec
+from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
-from dashboard.data import RegistryService
-from dashboard.figures.common import FigureStyle, to_unit
-from dashboard.figures.views import landmark_page_figure, simon_makuch_page_figure, timing_cox_figure
-from dashboard.timing_view import COX_MODELS, DEFAULT_LANDMARKS, TimingView, timing_view
+from ayaall.exposures import EXPOSURES
+from ayaall.units import DAYS_PER_YEAR, to_unit
 from export.kinds.base import FigureKind, TableSpec, check_options, require_endpoint
 from export.requests import ExportRequest
 from export.rounding import round_columns, round_p
+from figures.common import FigureStyle
+from figures.views import landmark_page_figure, simon_makuch_page_figure, timing_cox_figure
+from reports.service import RegistryService
+from reports.timing import COX_MODELS, DEFAULT_LANDMARKS, TimingView, timing_view
 
 __all__ = ["LANDMARK", "SIMON_MAKUCH", "TIMING_COX"]
 

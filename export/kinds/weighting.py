@@ -1,6 +1,6 @@
 """``--figure balance``, ``adjusted-km`` and ``weighted-cox``: the Adjusted comparison page's three figures,
-from its view (``dashboard.weighting_view.weighting_view``) and its figure functions
-(``dashboard.figures.views``).
+from its view (``reports.weighting.weighting_view``) and its figure functions
+(``figures.views``).
 
 The three kinds share the view and its options (the treatment, the treatments compared, the propensity
 model's covariates, the estimand, trimming and truncation, the endpoint); their tables and methods text
@@ -14,16 +14,17 @@ from typing import Any
 
 import pandas as pd
 
-from analyses.cohort import CohortSpec
-from ayaall.endpoints import DAYS_PER_YEAR, endpoint_spec
+from ayaall.cohort import CohortSpec
+from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
-from dashboard.data import RegistryService
-from dashboard.figures.common import FigureStyle, to_unit
-from dashboard.figures.views import adjusted_km_figure, balance_page_figure, weighted_cox_figure
-from dashboard.weighting_view import COX_MODELS, DEFAULT_LEVELS, ESTIMANDS, WeightingView, weighting_view
+from ayaall.units import DAYS_PER_YEAR, to_unit
 from export.kinds.base import FigureKind, TableSpec, check_options, require_endpoint
 from export.requests import ExportRequest
 from export.rounding import round_columns, round_p
+from figures.common import FigureStyle
+from figures.views import adjusted_km_figure, balance_page_figure, weighted_cox_figure
+from reports.service import RegistryService
+from reports.weighting import COX_MODELS, DEFAULT_LEVELS, ESTIMANDS, WeightingView, weighting_view
 
 __all__ = ["ADJUSTED_KM", "BALANCE", "WEIGHTED_COX"]
 
@@ -250,7 +251,7 @@ BALANCE = _kind(
 
 # ------------------------------------------------------------------------------ adjusted Kaplan–Meier
 def _km_figure(view: WeightingView, request: ExportRequest, style: FigureStyle) -> Any:
-    return adjusted_km_figure(view, request.unit, request.min_cell, style)
+    return adjusted_km_figure(view, request.unit, style)
 
 
 def _km_frames(view: WeightingView, request: ExportRequest) -> dict[str, pd.DataFrame]:

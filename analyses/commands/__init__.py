@@ -1,1 +1,0 @@
-"""One module per ``ayaall analyze`` subcommand; see ``analyses.command``."""

@@ -1,0 +1,1 @@
+"""One module per ``ayaall analyze`` subcommand; see ``reports.command``."""

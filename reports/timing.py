@@ -1,0 +1,468 @@
+"""Treatment-timing view: landmark, Simon–Makuch, Mantel–Byar and time-varying Cox for an exposure that
+starts after time zero (transplant, CAR-T), suppressed and display-ready.
+
+``timing_view`` is what the Treatment timing page shows and what the publication export writes: it calls
+``analyses.timing`` (validated against R), applies small-cell suppression, and returns a frozen
+``TimingView`` holding no patient-level row and no count from 1 to ``min_cell - 1``. Results are cached in
+the service's LRU cache under a key naming every input.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analyses.counting import start_stop_frame
+from analyses.cox import fit_cox
+from analyses.cox_counting import fit_cox_counting
+from analyses.landmark import fit_landmark, mantel_byar_test, simon_makuch
+from analyses.results import AnalysisError
+from ayaall.cohort import CohortSpec
+from ayaall.endpoints import endpoint_spec
+from ayaall.errors import UserError
+from ayaall.exposures import EXPOSURE_LABELS, EXPOSURES, post_baseline
+from ayaall.units import DAYS_PER_YEAR
+from disclosure.suppression import count_columns, is_small, mask_count
+from disclosure.treatment import (
+    LandmarkTables,
+    landmark_tables,
+    simon_makuch_tables,
+)
+from etl.read import exposure_frame
+from reports.formatting import format_days, format_p, hr_label, milestone_columns
+from reports.notes import caught_notes, suppression_note
+from reports.service import RegistryService, cohort_key
+
+__all__ = [
+    "COX_MODELS",
+    "DEFAULT_LANDMARKS",
+    "LANDMARK_CHOICES",
+    "LANDMARK_MILESTONE_YEARS",
+    "TimingView",
+    "timing_view",
+]
+
+#: landmark days offered by the page (any non-negative day works in ``timing_view``)
+LANDMARK_CHOICES: tuple[int, ...] = (30, 60, 90, 100, 180, 270, 365, 540, 730, 1095)
+#: survival reported at these years after each landmark
+LANDMARK_MILESTONE_YEARS: tuple[float, ...] = (1, 2, 3)
+#: the page's landmarks until others are chosen (days from time zero)
+DEFAULT_LANDMARKS: tuple[int, ...] = (180, 365)
+#: the Cox models of the exposure: time-fixed (biased, model-based SE), time-varying, time-varying adjusted
+#: (both with robust SE clustered on patient)
+COX_MODELS: tuple[str, str, str] = ("Ever vs never (time-fixed, biased)", "Time-varying", "Time-varying, adjusted")
+_NAIVE, _TV, _TV_ADJ = COX_MODELS
+
+
+@dataclass(frozen=True)
+class TimingView:
+    """A suppressed treatment-timing analysis, ready to show or export.
+
+    Attributes
+    ----------
+    exposure, endpoint, origin : str
+    landmarks_days : tuple of float
+        Landmarks analysed, in days from time zero, sorted.
+    n : int or None
+        Patients with a row of the endpoint (None when masked).
+    landmark_curve : DataFrame
+        landmark_days, group ("exposed"/"unexposed"), time_days (from the landmark), survival, ci_lower,
+        ci_upper, censored (a flag, no count): input of ``figures.landmark.landmark_figure``.
+    landmark_table : DataFrame
+        One row per landmark: at risk, exposed by then, not exposed, log-rank test, note (display).
+    landmark_groups : DataFrame
+        Per landmark and group: patients, events, median and milestone survival after the landmark.
+    landmark_tests : DataFrame
+        The landmark table as numbers: landmark_days, at_risk, exposed, not_exposed (masked: None),
+        statistic, df, p (log-rank), note.
+    landmark_estimates : DataFrame
+        Per landmark and group, as numbers: landmark_days, group, n, events (masked: None), median_days.
+    landmark_milestones : DataFrame
+        landmark_days, group, time_days (after the landmark), survival, ci_lower, ci_upper.
+    simon_makuch : DataFrame
+        group, time_days, survival, ci_lower, ci_upper (no counts): input of ``simon_makuch_figure``.
+    simon_makuch_summary : DataFrame
+        Per group: patients who contributed time, events, median (display).
+    simon_makuch_groups : DataFrame
+        The same as numbers: group, n, events (masked: None), median_days.
+    mantel_byar : dict or None
+        statistic, df, p, method.
+    hazard_ratios : DataFrame
+        term, hr, hr_ci_lower, hr_ci_upper, p, model: input of ``forest_figure``.
+    cox_table : DataFrame
+        Model, Term, HR (95% CI), p, Patients, Events (display).
+    notes : list of str
+    """
+
+    exposure: str
+    endpoint: str
+    origin: str
+    landmarks_days: tuple[float, ...]
+    n: int | None
+    landmark_curve: pd.DataFrame
+    landmark_table: pd.DataFrame
+    landmark_groups: pd.DataFrame
+    landmark_tests: pd.DataFrame
+    landmark_estimates: pd.DataFrame
+    landmark_milestones: pd.DataFrame
+    simon_makuch: pd.DataFrame
+    simon_makuch_summary: pd.DataFrame
+    simon_makuch_groups: pd.DataFrame
+    mantel_byar: dict[str, Any] | None
+    hazard_ratios: pd.DataFrame
+    cox_table: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def timing_view(
+    service: RegistryService,
+    cohort: CohortSpec,
+    exposure: str,
+    endpoint: str,
+    origin: str,
+    landmarks: Sequence[float],
+    adjust: Sequence[str],
+    min_cell: int,
+) -> TimingView:
+    """The treatment-timing analyses of ``exposure`` on ``endpoint`` from ``origin``, suppressed.
+
+    Parameters
+    ----------
+    service : RegistryService
+    cohort : CohortSpec
+    exposure : {"hct", "car_t"}
+        First transplant or first CAR-T (``analysis_patients.hct1_date`` / ``car_t1_date``).
+    endpoint, origin : str
+        An (endpoint, time zero) pair of endpoints.md, e.g. ``"OS"``, ``"DX"``; the exposure must be one
+        that starts after that time zero (``ayaall.exposures.post_baseline``).
+    landmarks : sequence of float
+        Landmark days from time zero (e.g. ``[180, 365]``).
+    adjust : sequence of str
+        ``analysis_patients`` columns to adjust the time-varying Cox model for (may be empty).
+    min_cell : int
+        Small-cell suppression threshold (0 turns it off).
+
+    Raises
+    ------
+    UserError
+        An unknown or baseline exposure, no landmark, an empty cohort, or data that cannot support the
+        analyses (the message says why in one sentence).
+    """
+    marks = tuple(sorted({float(v) for v in landmarks}))
+    key = ("timing", cohort_key(cohort), exposure, endpoint, origin, marks, tuple(adjust), min_cell)
+    return service.cached(
+        key, lambda: _timing_view(service, cohort, exposure, endpoint, origin, marks, list(adjust), min_cell)
+    )
+
+
+def _check(exposure: str, endpoint: str, origin: str, marks: tuple[float, ...], adjust: list[str]) -> None:
+    if exposure not in EXPOSURES:
+        raise UserError(f"Unknown exposure {exposure!r}; expected one of {', '.join(EXPOSURES)}.")
+    try:
+        spec = endpoint_spec(endpoint, origin)
+    except KeyError as exc:
+        raise UserError(str(exc.args[0])) from exc
+    if exposure not in post_baseline(origin):
+        raise UserError(
+            f"{EXPOSURE_LABELS[exposure]} cannot start after time zero of {spec.label}: every patient with a "
+            f"{origin} row has had it by then. Choose another endpoint and time zero."
+        )
+    if not marks:
+        raise UserError("Choose at least one landmark day.")
+    if any(not np.isfinite(m) or m < 0 for m in marks):
+        raise UserError("Landmarks are days from time zero: 0 or more.")
+    if exposure in adjust:
+        raise UserError(f"{exposure} is the exposure; it cannot also be an adjustment covariate.")
+
+
+def _timing_view(
+    service: RegistryService,
+    cohort: CohortSpec,
+    exposure: str,
+    endpoint: str,
+    origin: str,
+    marks: tuple[float, ...],
+    adjust: list[str],
+    min_cell: int,
+) -> TimingView:
+    """The view, from three parts cached on their own: changing the landmarks refits only the landmark
+    curves, changing the adjustment only the adjusted Cox model."""
+    _check(exposure, endpoint, origin, marks, adjust)
+    spec = endpoint_spec(endpoint, origin)
+    frame = _exposure_frame(service, cohort, endpoint, origin, exposure, [])
+    if frame.empty:
+        raise AnalysisError(f"No patient of this cohort has a {spec.label} row (the cohort or the origin is empty).")
+    notes: list[str] = []
+    if spec.competing_risks:
+        notes.append(f"{endpoint} has a competing event ({spec.competing}), counted here as censoring.")
+    later = [c for c in adjust if c in post_baseline(origin)]
+    if later:
+        notes.append(
+            f"{', '.join(later)} {'is' if len(later) == 1 else 'are'} only known after time zero ({origin}); "
+            "adjusting for it conditions on the future."
+        )
+    early = int(((frame["exposure_days"] <= 0) & (frame["exposure_days"] < frame["time_days"])).sum())
+    if early:
+        shown = mask_count(early, min_cell)
+        notes.append(
+            f"{f'{shown:,}' if shown is not None else f'Fewer than {min_cell}'} patients had their first "
+            f"{EXPOSURE_LABELS[exposure]} on or before time zero; they count as exposed from the start."
+        )
+    key = (cohort_key(cohort), exposure, endpoint, origin, min_cell)
+    landmark = service.cached(
+        ("timing-landmarks", *key, marks), lambda: _landmark_part(frame, marks, exposure, min_cell)
+    )
+    exposed = service.cached(("timing-exposure", *key), lambda: _exposure_part(frame, exposure, min_cell))
+    fits = list(exposed.fits)
+    if adjust:
+        adjusted = service.cached(
+            ("timing-adjusted", *key, tuple(adjust)),
+            lambda: _adjusted_part(
+                _exposure_frame(service, cohort, endpoint, origin, exposure, adjust), exposure, adjust
+            ),
+        )
+        fits += adjusted.fits
+        notes += [n for n in adjusted.notes if n not in notes]
+    hazard_ratios, cox_table = _cox_tables(fits, len(frame), int((frame["event_code"] == 1).sum()), min_cell)
+    notes += [n for n in (*landmark.notes, *exposed.notes) if n not in notes]
+    if fits:
+        notes.append(
+            "Time-varying models: Efron ties, robust (patient-clustered) standard errors; the time-fixed "
+            "model counts exposed patients as exposed from time zero and is shown only to display the bias."
+        )
+    if (note := suppression_note(min_cell)) is not None:
+        notes.append(note)
+    return TimingView(
+        exposure=exposure,
+        endpoint=endpoint,
+        origin=origin,
+        landmarks_days=marks,
+        n=mask_count(len(frame), min_cell),
+        landmark_curve=landmark.numbers.curve,
+        landmark_table=landmark.table,
+        landmark_groups=landmark.groups,
+        landmark_tests=landmark.numbers.tests,
+        landmark_estimates=landmark.numbers.groups,
+        landmark_milestones=landmark.numbers.milestones,
+        simon_makuch=exposed.curve,
+        simon_makuch_summary=simon_makuch_display(exposed.groups),
+        simon_makuch_groups=exposed.groups,
+        mantel_byar=exposed.mantel_byar,
+        hazard_ratios=hazard_ratios,
+        cox_table=cox_table,
+        notes=notes,
+    )
+
+
+@dataclass(frozen=True)
+class _LandmarkPart:
+    """The cached landmark piece of the view: numbers and the page's tables, suppressed."""
+
+    numbers: LandmarkTables
+    table: pd.DataFrame
+    groups: pd.DataFrame
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One cached piece of the view (suppressed, except ``fits``: Cox terms and true counts, which
+    ``_cox_tables`` masks)."""
+
+    curve: pd.DataFrame | None = None
+    groups: pd.DataFrame | None = None
+    mantel_byar: dict[str, Any] | None = None
+    fits: tuple[tuple[str, pd.DataFrame, int, int], ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+_SURVIVAL_COLUMNS = ("time_days", "event_code", "exposure_days")
+
+
+def _landmark_part(frame: pd.DataFrame, marks: tuple[float, ...], exposure: str, min_cell: int) -> _LandmarkPart:
+    milestones = [y * DAYS_PER_YEAR for y in LANDMARK_MILESTONE_YEARS]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", list(marks), times=milestones)
+    numbers = landmark_tables(lm, len(frame), exposure, min_cell)
+    table, groups = landmark_display(numbers)
+    return _LandmarkPart(numbers=numbers, table=table, groups=groups, notes=tuple(caught_notes(caught)))
+
+
+def _exposure_part(frame: pd.DataFrame, exposure: str, min_cell: int) -> _Part:
+    """Simon–Makuch curves, the Mantel–Byar test, and the time-fixed and time-varying Cox models."""
+    notes: list[str] = []
+    frame = frame[list(_SURVIVAL_COLUMNS)]  # the models need no patient_id nor event text: not copied per row
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        counting = start_stop_frame(frame, "time_days", "event_code", "exposure_days")
+        sm = simon_makuch(counting)
+        mantel_byar = None
+        try:
+            mb = mantel_byar_test(counting)
+            mantel_byar = {"statistic": mb.statistic, "df": mb.df, "p": mb.p, "method": mb.method}
+        except AnalysisError as exc:
+            notes.append(f"Mantel–Byar test not reported: {exc}")
+        naive = frame.assign(ever_exposed=frame["exposure_days"].notna().astype(int))
+        fits = [
+            _fit(
+                _NAIVE,
+                lambda: fit_cox(  # the page shows its hazard ratio only
+                    naive, "time_days", "event_code", ["ever_exposed"], with_concordance=False, with_ph_test=False
+                ),
+                "ever_exposed",
+                exposure,
+                notes,
+            ),
+            _fit(
+                _TV,
+                lambda: fit_cox_counting(counting, "start", "stop", "event", ["exposed"], cluster_col="row_id"),
+                "exposed",
+                exposure,
+                notes,
+            ),
+        ]
+    curve, groups = simon_makuch_tables(sm, len(frame), min_cell, notes)
+    notes += [n for n in caught_notes(caught) if n not in notes]
+    return _Part(
+        curve=curve,
+        groups=groups,
+        mantel_byar=mantel_byar,
+        fits=tuple(f for f in fits if f is not None),
+        notes=tuple(notes),
+    )
+
+
+def _adjusted_part(frame: pd.DataFrame, exposure: str, adjust: list[str]) -> _Part:
+    notes: list[str] = []
+    frame = frame[list(dict.fromkeys([*_SURVIVAL_COLUMNS, *adjust]))]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        counting = start_stop_frame(frame, "time_days", "event_code", "exposure_days")
+        fit = _fit(
+            _TV_ADJ,
+            lambda: fit_cox_counting(counting, "start", "stop", "event", ["exposed", *adjust], cluster_col="row_id"),
+            "exposed",
+            exposure,
+            notes,
+        )
+    notes += [n for n in caught_notes(caught) if n not in notes]
+    return _Part(fits=() if fit is None else (fit,), notes=tuple(notes))
+
+
+def _exposure_frame(
+    service: RegistryService, cohort: CohortSpec, endpoint: str, origin: str, exposure: str, columns: list[str]
+) -> pd.DataFrame:
+    """``analyses.timing.exposure_frame`` on the service's connection, without the text columns (the
+    analyses need neither patient_id nor event_desc), cached (server side only)."""
+
+    def compute() -> pd.DataFrame:
+        cur = service.cursor()
+        try:
+            return exposure_frame(cur, cohort, endpoint, origin, exposure, columns, identifiers=False)
+        finally:
+            cur.close()
+
+    key = ("exposure_frame", cohort_key(cohort), endpoint, origin, exposure, tuple(columns), "no identifiers")
+    return service.cached(key, compute)
+
+
+# ------------------------------------------------------------------------------ Cox tables
+def _fit(
+    model: str, fit: Callable[[], Any], term: str, exposure: str, notes: list[str]
+) -> tuple[str, pd.DataFrame, int, int] | None:
+    """(model, terms with the exposure's term named in words, patients, events), or None with a note."""
+    try:
+        result = fit()
+    except AnalysisError as exc:
+        notes.append(f"{model} Cox model not reported: {exc}")
+        return None
+    label = f"{EXPOSURE_LABELS[exposure]}: exposed vs not"
+    terms = result.terms.assign(term=result.terms["term"].replace({term: label}))
+    n = result.n_patients if hasattr(result, "n_patients") else result.n
+    return model, terms, int(n), int(result.events)
+
+
+def _cox_tables(
+    fits: list[tuple[str, pd.DataFrame, int, int]], n_all: int, events_all: int, min_cell: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The forest plot's input and the display table; counts follow rules 1–2, and the patients or events
+    a model left out (missing covariates) must not be a small count either."""
+    rows, table = [], []
+    for model, terms, n, events in fits:
+        hide_n = is_small(n, min_cell) or is_small(n_all - n, min_cell)
+        hide_events = hide_n or any(is_small(v, min_cell) for v in (events, n - events, events_all - events))
+        for _, t in terms.iterrows():
+            rows.append({k: t[k] for k in ("term", "hr", "hr_ci_lower", "hr_ci_upper", "p")} | {"model": model})
+            table.append(
+                {
+                    "Model": model,
+                    "Term": t["term"],
+                    "HR (95% CI)": hr_label(t["hr"], t["hr_ci_lower"], t["hr_ci_upper"]),
+                    "p": format_p(t["p"]),
+                    "Patients": None if hide_n else n,
+                    "Events": None if hide_events else events,
+                }
+            )
+    columns = ["term", "hr", "hr_ci_lower", "hr_ci_upper", "p", "model"]
+    cox_table = pd.DataFrame(table, columns=["Model", "Term", "HR (95% CI)", "p", "Patients", "Events"])
+    return pd.DataFrame(rows, columns=columns), count_columns(cox_table, ["Patients", "Events"])
+
+
+# ------------------------------------------------------------------------------ display tables
+def landmark_display(tables: LandmarkTables) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The page's landmark table (at risk, exposed, not exposed, log-rank) and per-group table."""
+    rows = [
+        {
+            "Landmark (days)": f"{t['landmark_days']:g}",
+            "At risk": t["at_risk"],
+            "Exposed by then": t["exposed"],
+            "Not exposed": t["not_exposed"],
+            "Log-rank χ²": None if pd.isna(t["statistic"]) else f"{t['statistic']:.2f}",
+            "p": format_p(t["p"]),
+            "Note": t["note"],
+        }
+        for _, t in tables.tests.iterrows()
+    ]
+    landmark_table = count_columns(pd.DataFrame(rows), ["At risk", "Exposed by then", "Not exposed"])
+    groups = [
+        _landmark_group_rows(
+            float(mark), summary, tables.milestones[tables.milestones["landmark_days"].astype(float) == float(mark)]
+        )
+        for mark, summary in tables.groups.groupby("landmark_days", sort=False)
+    ]
+    group_table = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(columns=["Patients", "Events"])
+    return landmark_table, count_columns(group_table, ["Patients", "Events"])
+
+
+def _landmark_group_rows(mark: float, summary: pd.DataFrame, milestones: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for _, s in summary.iterrows():
+        row: dict[str, Any] = {
+            "Landmark (days)": f"{mark:g}",
+            "Group": s["group"],
+            "Patients": s["n"],
+            "Events": s["events"],
+            "Median (days after landmark)": format_days(s["median_days"]),
+        }
+        row.update(milestone_columns(milestones[milestones["group"] == s["group"]], "after landmark"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def simon_makuch_display(groups: pd.DataFrame) -> pd.DataFrame:
+    """The page's Simon–Makuch table from ``simon_makuch_tables``' groups."""
+    table = pd.DataFrame(
+        {
+            "Group": groups["group"],
+            "Patients (contributing time)": groups["n"],
+            "Events": groups["events"],
+            "Median (days)": [format_days(m) for m in groups["median_days"]],
+        }
+    )
+    return count_columns(table, ["Patients (contributing time)", "Events"])
