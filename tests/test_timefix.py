@@ -16,9 +16,11 @@ import pytest
 
 from analyses.cif import cumulative_incidence
 from analyses.cox import fit_cox
+from analyses.cox_counting import fit_cox_counting
 from analyses.finegray import fit_fine_gray
 from analyses.gray import gray_test
 from analyses.km import fit_km
+from analyses.landmark import simon_makuch
 from analyses.logrank import logrank_test
 from analyses.results import AnalysisError, AnalysisWarning
 from analyses.times import TIME_TOLERANCE, timefix, timefix_intervals
@@ -133,3 +135,32 @@ def test_fine_gray_merges_rounding_ties(data: pd.DataFrame, cause: int) -> None:
     fit = fit_fine_gray(data, "time", "status", ["x"], event=cause, competing=3 - cause)
     assert fit.terms["coef"].iloc[0] == pytest.approx(expected.loc[cause, "coef"], abs=1e-7)
     assert fit.terms["se"].iloc[0] == pytest.approx(expected.loc[cause, "se"], abs=1e-7)
+
+
+@pytest.fixture(scope="module")
+def counting() -> pd.DataFrame:
+    return pd.read_csv(R_DIR / "timefix_counting_data.csv")
+
+
+def test_counting_cox_merges_rounding_ties(counting: pd.DataFrame) -> None:
+    """R: coxph(Surv(start, stop, event) ~ x) on (start, stop] rows split at 0.1 + 0.2, 0.7 + 0.1, ...
+    (start and stop merged on one grid) -> timefix_coef.csv, timefix_fit.csv."""
+    fit_r = _r("fit").set_index("quantity")["value"]
+    coef = _r("coef").query("model == 'counting'")
+    with pytest.warns(AnalysisWarning, match="Fewer than 10 events"):
+        fit = fit_cox_counting(counting, "start", "stop", "event", ["x"])
+    np.testing.assert_allclose(fit.terms["coef"], coef["coef"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(fit.terms["se"], coef["se"], rtol=0, atol=1e-9)
+    assert fit.loglik == pytest.approx(fit_r["counting_loglik"], abs=1e-9)
+
+
+def test_simon_makuch_merges_rounding_ties(counting: pd.DataFrame) -> None:
+    """R: summary(survfit(Surv(start, stop, event) ~ 1), censored = TRUE) -> timefix_counting_km.csv
+    (one group: nobody changes group)."""
+    expected = _r("counting_km")
+    curve = simon_makuch(counting.assign(exposed=0)).curve
+    events = curve[curve["time_days"] > 0].reset_index(drop=True)
+    events = events[events["time_days"].isin(expected["time"])].reset_index(drop=True)
+    np.testing.assert_array_equal(events["time_days"], expected["time"])
+    assert list(events["at_risk"]) == list(expected["n.risk"])
+    np.testing.assert_allclose(events["survival"], expected["surv"], rtol=0, atol=1e-12)

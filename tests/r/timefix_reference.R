@@ -4,6 +4,7 @@
 # 0.30000000000000004 and 0.3 stays 0.29999999999999999) and R's answers:
 #   timefix_km.csv          summary(survfit(Surv(time, status == 1) ~ group, conf.type = "log-log"), censored = TRUE)
 #   timefix_weighted_km.csv summary(survfit(Surv(time, status == 1) ~ group, weights = w), censored = TRUE)$surv
+#   timefix_counting_km.csv summary(survfit(Surv(start, stop, event) ~ 1), censored = TRUE) (Simon-Makuch)
 #   timefix_fit.csv         survdiff chi-square; coxph(Surv(time, status == 1) ~ x + group) loglik and
 #                           concordance; coxph(Surv(start, stop, event) ~ x) loglik
 #   timefix_coef.csv        coef and se of both Cox models
@@ -34,12 +35,12 @@ stopifnot(length(unique(fixed)) < length(unique(d$time)))
 
 # counting-process rows: patients split at a time computed with rounding error
 cp <- data.frame(
-  id = c(1, 1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9, 10, 10, 11, 12),
-  start = c(0, 0.1 + 0.2, 0, 0, 0.7 + 0.1, 0, 0, 0, 1.2 - 0.1, 0, 0, 0, 0, 0.3 + 0.6, 0, 0),
+  id = c(1, 1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9, 10, 10, 11, 12, 13),
+  start = c(0, 0.1 + 0.2, 0, 0, 0.7 + 0.1, 0, 0, 0, 1.2 - 0.1, 0, 0, 0, 0, 0.3 + 0.6, 0, 0, 0),
   stop = c(0.1 + 0.2, 1.5, 0.3, 0.7 + 0.1, 2.2, 0.8, 1.1, 1.2 - 0.1, 3.0, 0.9, 1.4 + 0.1, 2.5, 0.3 + 0.6, 1.9,
-           1.1 * 2, 0.8),
-  event = c(0, 1, 1, 0, 1, 1, 0, 0, 1, 1, 0, 1, 0, 1, 1, 0),
-  x = c(0.3, 0.3, -1.2, 0.8, 0.8, 0.1, -0.5, 1.4, 1.4, 0.0, -0.9, 0.6, 1.1, 1.1, -0.2, 0.4))
+           1.1 * 2, 0.8, 0.7 + 0.1),
+  event = c(0, 1, 1, 0, 1, 1, 0, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0),
+  x = c(0.3, 0.3, -1.2, 0.8, 0.8, 0.1, -0.5, 1.4, 1.4, 0.0, -0.9, 0.6, 1.1, 1.1, -0.2, 0.4, 2.0))
 write.csv(transform(cp, start = f17(start), stop = f17(stop)), file.path(out_dir, "timefix_counting_data.csv"),
           row.names = FALSE, quote = FALSE)
 
@@ -52,6 +53,11 @@ wkm <- summary(survfit(Surv(time, status == 1) ~ group, data = d, weights = w), 
 write.csv(data.frame(group = sub("group=", "", as.character(wkm$strata)), time = f17(wkm$time),
                      surv = f17(wkm$surv)),
           file.path(out_dir, "timefix_weighted_km.csv"), row.names = FALSE, quote = FALSE)
+
+ckm <- summary(survfit(Surv(start, stop, event) ~ 1, data = cp), censored = TRUE)
+write.csv(data.frame(time = f17(ckm$time), n.risk = ckm$n.risk, n.event = ckm$n.event, surv = f17(ckm$surv),
+                     std.err = f17(ckm$std.err)),
+          file.path(out_dir, "timefix_counting_km.csv"), row.names = FALSE, quote = FALSE)
 
 sd <- survdiff(Surv(time, status == 1) ~ group, data = d)
 cx <- coxph(Surv(time, status == 1) ~ x + group, data = d)
