@@ -10,7 +10,8 @@ Linear predictors equal within rounding are tied. ``X @ beta`` can give two pati
 covariates predictors that differ in the last bit (a BLAS kernel rounds rows in blocks differently from
 the remainder), which R's exact comparison would then count as concordant or discordant instead of tied.
 Predictors closer than ``LP_TOLERANCE`` (absolute, or relative to their mean absolute value, the rule of
-:func:`analyses.times.timefix`) are therefore merged first. The rounding error of a p-term inner product
+:func:`analyses.times.rounding_runs`, which :func:`analyses.times.timefix` uses) are therefore ranked
+as one first. The rounding error of a p-term inner product
 is of order ``p * 1e-16`` times its terms, far below the tolerance, and two patients whose predictors
 genuinely differ by less than 1e-10 have hazard ratios equal to ten significant digits.
 
@@ -27,7 +28,7 @@ import itertools
 
 import numpy as np
 
-from analyses.times import timefix
+from analyses.times import rounding_runs
 
 __all__ = ["LP_TOLERANCE", "concordance"]
 
@@ -66,19 +67,20 @@ def concordance(
     Harrell et al. (1982); Therneau & Atkinson (2023).
     """
     time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=bool)
-    lp = timefix(np.asarray(lp, dtype=float), tolerance=LP_TOLERANCE)
+    distinct, index = np.unique(np.asarray(lp, dtype=float), return_inverse=True)
+    rank = rounding_runs(distinct, tolerance=LP_TOLERANCE)[index.reshape(-1)]  # ties within rounding share one
     weights = np.ones(len(time)) if weights is None else np.asarray(weights, dtype=float)
     strata = np.zeros(len(time), dtype=np.int64) if strata is None else np.asarray(strata)
     totals = np.zeros(3)
     for s in np.unique(strata):
         m = strata == s
-        totals += _concordance_counts(time[m], event[m], lp[m], weights[m])
+        totals += _concordance_counts(time[m], event[m], rank[m], weights[m], ranked=True)
     conc, disc, tied = totals
     comparable = conc + disc + tied
     return float((conc + tied / 2) / comparable) if comparable > 0 else np.nan
 
 
-def _concordance_counts(t, e, lp, w, block: int = 128) -> np.ndarray:
+def _concordance_counts(t, e, lp, w, block: int = 128, *, ranked: bool = False) -> np.ndarray:
     """Weighted concordant, discordant and lp-tied pairs of one stratum.
 
     Rows are ordered from the latest time down, censorings before events at the same time; a row is
@@ -87,8 +89,10 @@ def _concordance_counts(t, e, lp, w, block: int = 128) -> np.ndarray:
     counted with a Fenwick tree over the ranks of the linear predictor (each row's tree path
     precomputed, so a block costs a handful of numpy calls), pairs within a block by direct comparison.
     O(n log n + n * block) work and O(n / block) numpy calls, whatever the number of distinct times.
+    ``lp`` may be given as ranks already (``ranked``: integers from 0, ties sharing one), as
+    :func:`concordance` does.
     """
-    rank = np.unique(lp, return_inverse=True)[1].astype(np.int64) + 1
+    rank = (lp.astype(np.int64) if ranked else np.unique(lp, return_inverse=True)[1].astype(np.int64)) + 1
     size = int(rank.max()) + 1  # tree slots 1..size-1; slot 0 reads as 0; slot size absorbs padding
     depth = max(1, (size - 1).bit_length())
     order = np.lexsort((e, -t))

@@ -28,10 +28,25 @@ import numpy as np
 
 from analyses.results import AnalysisError
 
-__all__ = ["TIME_TOLERANCE", "timefix", "timefix_intervals"]
+__all__ = ["TIME_TOLERANCE", "rounding_runs", "timefix", "timefix_intervals"]
 
 #: R's default tolerance, ``sqrt(.Machine$double.eps)``.
 TIME_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
+
+
+def rounding_runs(distinct: np.ndarray, *, tolerance: float = TIME_TOLERANCE) -> np.ndarray:
+    """For sorted distinct finite values, the index (0, 1, ...) of the run of rounding ties each is in.
+
+    ``aeqSurv``'s rule: neighbours closer than ``tolerance``, absolute or relative to the mean absolute
+    value, are in one run. :func:`timefix` replaces each run by its smallest value;
+    :func:`analyses.concordance.concordance` ranks linear predictors by it.
+    """
+    if distinct.size < 2 or tolerance <= 0:
+        return np.zeros(distinct.size, dtype=np.int64)
+    dy = np.diff(distinct)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tied = (dy <= tolerance) | (dy / np.abs(distinct).mean() <= tolerance)
+    return np.r_[0, np.cumsum(~tied)]
 
 
 def _grid(values: np.ndarray, tolerance: float) -> np.ndarray | None:
@@ -42,14 +57,10 @@ def _grid(values: np.ndarray, tolerance: float) -> np.ndarray | None:
     if np.abs(finite).max() * tolerance < 1 and np.array_equal(finite, np.round(finite)):
         return None  # whole numbers below 1/tolerance: every gap is >= 1, far above both tolerances
     y = np.unique(finite)
-    if y.size < 2:
+    runs = rounding_runs(y, tolerance=tolerance)
+    if runs[-1] == y.size - 1:
         return None
-    dy = np.diff(y)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tied = (dy <= tolerance) | (dy / np.abs(y).mean() <= tolerance)
-    if not tied.any():
-        return None
-    return y[np.r_[True, ~tied]]
+    return y[np.r_[True, np.diff(runs) > 0]]
 
 
 def _snap(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
