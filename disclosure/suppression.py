@@ -44,7 +44,8 @@ Rules
    curve counts of the same cohort is not covered: publish one or the other.
 6. **Medians, RMST.** A median or a confidence limit beyond the curve's last shown time is masked (it
    rests on fewer than ``min_cell`` patients); a group whose curve is empty loses its median and RMST.
-7. **Cox.** ``n`` and ``events`` follow rules 1–2. Coefficients are estimates, not counts, and are kept.
+7. **Models** (Cox, time-varying Cox). ``n``, the patients left out and ``events`` follow rules 1–3
+   (:func:`model_counts`). Coefficients are estimates, not counts, and are kept.
 
 Limitations (stated, not hidden): a Kaplan–Meier curve's survival probabilities are published at full
 precision; each step is ``1 - d / n_at_risk`` with at least ``min_cell`` at risk, the usual standard
@@ -67,7 +68,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analyses.cox import CoxResult
 from analyses.km import KMResult
 
 __all__ = [
@@ -78,8 +78,8 @@ __all__ = [
     "km_risk_table",
     "landmark_counts",
     "mask_count",
+    "model_counts",
     "protect_runs",
-    "suppress_cox",
     "suppress_curve",
     "suppress_curve_and_points",
     "suppress_group_counts",
@@ -517,13 +517,29 @@ def _protect_table(rows, t, items, n_known, events_known, min_cell, drawn=False)
     return masked
 
 
-def suppress_cox(result: CoxResult, min_cell: int = DEFAULT_MIN_CELL) -> dict[str, int | None]:
-    """Rules 1–2 for a Cox fit: the displayable ``n`` and ``events`` (None when masked)."""
-    n, events = result.n, result.events
+def model_counts(
+    n: int, events: int, n_all: int, events_all: int, min_cell: int = DEFAULT_MIN_CELL
+) -> dict[str, int | None]:
+    """A survival model's displayed patients, events and patients left out, by rules 1-3.
+
+    The cohort's patients ``n_all`` and events ``events_all`` are public (the Survival page, ``analyze
+    km``), so the model's ``n`` and the patients it left out (a missing covariate) are two parts of a public
+    total (rule 3); its events are masked when small, when the patients without an event (``n - events``)
+    or the events left out (``events_all - events``) are a small count (rule 2), and with a masked ``n``.
+    The Cox page, the Treatment timing page's models, their exports and ``ayaall analyze cox`` show these.
+
+    Returns
+    -------
+    dict
+        ``n``, ``events``, ``n_dropped``: ints, or None where masked.
+    """
     if min_cell <= 0:
-        return {"n": n, "events": events}
-    hide_events = is_small(events, min_cell) or is_small(n - events, min_cell)
-    return {"n": mask_count(n, min_cell), "events": None if hide_events else events}
+        return {"n": n, "events": events, "n_dropped": n_all - n}
+    (n_shown, dropped), hide_total = suppress_totals([n, n_all - n], min_cell)
+    if hide_total:
+        n_shown = dropped = None
+    hide_events = n_shown is None or any(is_small(v, min_cell) for v in (events, n - events, events_all - events))
+    return {"n": n_shown, "events": None if hide_events else events, "n_dropped": dropped}
 
 
 @dataclasses.dataclass(frozen=True)

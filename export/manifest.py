@@ -22,6 +22,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from analyses.validation import VALIDATED_AGAINST
 from ayaall import __version__
 from ayaall.errors import UserError
 from export.presets import get_preset
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 SCHEMA = "ayaall-export-manifest/1"
-_LIBRARIES = ("numpy", "pandas", "scipy", "lifelines", "duckdb", "plotly", "kaleido", "choreographer", "openpyxl")
+_LIBRARIES = ("numpy", "pandas", "scipy", "duckdb", "plotly", "kaleido", "choreographer", "openpyxl")
 _ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -78,6 +79,7 @@ def software_versions() -> dict[str, Any]:
         "git_revision": revision,
         "git_dirty": None if status is None else bool(status),
         "python": platform.python_version(),
+        "validated_against": {ref.name: ref.version for ref in VALIDATED_AGAINST},
     }
     for name in _LIBRARIES:
         try:

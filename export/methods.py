@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from analyses.validation import validation_sentence
 from ayaall.endpoints import ENDPOINT_NAMES, ORIGIN_NAMES, endpoint_spec
 from ayaall.filters import FILTERS
 
@@ -83,12 +84,13 @@ def _software_sentence(software: Mapping[str, Any], figure: bool) -> str:
     code = f" (code revision {revision[:12]})" if revision else ""
     libs = ", ".join(
         f"{name} {software[key]}"
-        for key, name in (("numpy", "NumPy"), ("pandas", "pandas"), ("scipy", "SciPy"), ("lifelines", "lifelines"))
+        for key, name in (("numpy", "NumPy"), ("pandas", "pandas"), ("scipy", "SciPy"))
         if software.get(key)
     )
     sentence = (
-        f"Analyses were run with the AYA-ALL Outcomes Explorer {software.get('ayaall')}{code} on Python "
-        f"{software.get('python')} with {libs} and DuckDB {software.get('duckdb')}"
+        f"The estimates were computed by the AYA-ALL Outcomes Explorer {software.get('ayaall')}{code}, whose "
+        f"estimators are {validation_sentence()}, on Python {software.get('python')} with {libs}; the data "
+        f"were read with DuckDB {software.get('duckdb')}"
     )
     if figure:
         sentence += (

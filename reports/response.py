@@ -17,8 +17,8 @@ from analyses.response import response_rates
 from analyses.results import AnalysisError
 from ayaall.cohort import CohortSpec
 from ayaall.errors import UserError
-from disclosure.response import suppress_response_rates
-from disclosure.suppression import count_columns, is_small, mask_count
+from disclosure.response import response_totals, suppress_response_rates
+from disclosure.suppression import count_columns
 from etl.read import response_frame
 from reports.formatting import percent_with_ci
 from reports.notes import suppression_note
@@ -129,18 +129,9 @@ def _response_view(
         by=by,
         rates=rates,
         table=table,
-        n=None if hide["n"] else mask_count(len(frame), min_cell),
-        responders=_total_responders(len(frame), int(frame[outcome].sum()), hide["responders"], min_cell),
-        not_assessed=mask_count(int(frame["not_assessed"].sum()), min_cell),
+        **response_totals(len(frame), int(frame[outcome].sum()), int(frame["not_assessed"].sum()), hide, min_cell),
         notes=notes,
     )
-
-
-def _total_responders(n: int, responders: int, hide: bool, min_cell: int) -> int | None:
-    """Rules 1-3 for the overall responders: small, small complement (non-responders), or revealing a group."""
-    if hide or is_small(n - responders, min_cell):
-        return None
-    return mask_count(responders, min_cell)
 
 
 def _frame(service: RegistryService, cohort: CohortSpec, line: int, by: str | None) -> pd.DataFrame:

@@ -27,7 +27,7 @@ from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 from ayaall.exposures import EXPOSURE_LABELS, EXPOSURES, post_baseline
 from ayaall.units import DAYS_PER_YEAR
-from disclosure.suppression import count_columns, is_small, mask_count
+from disclosure.suppression import count_columns, mask_count, model_counts
 from disclosure.treatment import (
     LandmarkTables,
     landmark_tables,
@@ -391,12 +391,11 @@ def _fit(
 def _cox_tables(
     fits: list[tuple[str, pd.DataFrame, int, int]], n_all: int, events_all: int, min_cell: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The forest plot's input and the display table; counts follow rules 1–2, and the patients or events
-    a model left out (missing covariates) must not be a small count either."""
+    """The forest plot's input and the display table; counts are ``disclosure.suppression.model_counts``,
+    as the Cox page's."""
     rows, table = [], []
     for model, terms, n, events in fits:
-        hide_n = is_small(n, min_cell) or is_small(n_all - n, min_cell)
-        hide_events = hide_n or any(is_small(v, min_cell) for v in (events, n - events, events_all - events))
+        shown = model_counts(n, events, n_all, events_all, min_cell)
         for _, t in terms.iterrows():
             rows.append({k: t[k] for k in ("term", "hr", "hr_ci_lower", "hr_ci_upper", "p")} | {"model": model})
             table.append(
@@ -405,8 +404,8 @@ def _cox_tables(
                     "Term": t["term"],
                     "HR (95% CI)": hr_label(t["hr"], t["hr_ci_lower"], t["hr_ci_upper"]),
                     "p": format_p(t["p"]),
-                    "Patients": None if hide_n else n,
-                    "Events": None if hide_events else events,
+                    "Patients": shown["n"],
+                    "Events": shown["events"],
                 }
             )
     columns = ["term", "hr", "hr_ci_lower", "hr_ci_upper", "p", "model"]

@@ -78,3 +78,18 @@ def test_module_runs_without_dash(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in {web!r} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_every_setting_is_a_serve_flag_and_documented() -> None:
+    """datasette's habit: ``ayaall.settings.SETTINGS`` is the one declaration; ``ayaall serve`` has a flag
+    for each, and dashboard/README.md's table lists each with its default."""
+    from ayaall.cli import build_parser
+    from ayaall.settings import SETTINGS, Settings
+
+    serve = build_parser()._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
+    flags = {opt for action in serve._actions for opt in action.option_strings}
+    readme = (ROOT / "dashboard" / "README.md").read_text(encoding="utf-8")
+    for item in SETTINGS:
+        assert item.flag in flags, item.name
+        assert f"| `{item.flag}` | {item.default if item.default is not None else '—'} |" in readme, item.name
+        assert getattr(Settings(), item.name) == item.default

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyses.cox import fit_cox
 from analyses.km import fit_km
-from analyses.results import AnalysisWarning
 from disclosure.suppression import (
     WeightedCounts,
     km_risk_table,
-    suppress_cox,
+    model_counts,
     suppress_group_counts,
     suppress_km,
     suppress_totals,
@@ -213,18 +210,43 @@ def test_attacker_cannot_recover_masked_counts(data: pd.DataFrame, min_cell: int
     _attack(original, suppressed, totals, min_cell)
 
 
-def test_cox_counts_follow_rules_1_and_2() -> None:
-    """Cox n and events: masked when small or when n - events is small."""
-    data = pd.read_csv(R_DIR / "cox_data_lung_efron.csv")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", AnalysisWarning)
-        fit = fit_cox(data, "time", "status", ["age"])
-        assert suppress_cox(fit, MIN_CELL) == {"n": fit.n, "events": fit.events}
-        small = fit_cox(data.head(15), "time", "status", ["age"])
-    shown = suppress_cox(small, MIN_CELL)
-    assert shown["n"] == 15
-    assert shown["events"] is None  # 15 - events is small
-    assert suppress_cox(small, 0) == {"n": 15, "events": small.events}
+def test_model_counts_follow_rules_1_to_3() -> None:
+    """A model's n and events: masked when small, when n - events or the events left out are small, and
+    when the patients left out for a missing covariate are few (their number and n add up to the cohort's)."""
+    assert model_counts(200, 80, 200, 80, MIN_CELL) == {"n": 200, "events": 80, "n_dropped": 0}
+    assert model_counts(15, 10, 15, 10, MIN_CELL) == {"n": 15, "events": None, "n_dropped": 0}  # 5 without event
+    assert model_counts(195, 80, 200, 82, MIN_CELL) == {"n": None, "events": None, "n_dropped": None}
+    assert model_counts(150, 60, 200, 66, MIN_CELL) == {"n": 150, "events": None, "n_dropped": 50}  # 6 left out
+    assert model_counts(15, 10, 15, 10, 0) == {"n": 15, "events": 10, "n_dropped": 0}
+
+
+def test_cox_page_timing_page_and_analyze_cox_mask_model_counts_alike(demo_extract, tmp_path) -> None:
+    """[cox_counts_one_rule] The Cox page and ``analyze cox`` (cox_counts) masked a model's events by other
+    rules than the Treatment timing page's models (timing_view._cox_tables): with n masked because few were
+    left out, cox_counts still showed the events. Both now call model_counts; here on the demo registry
+    with 4 patients' WBC blanked."""
+    import shutil
+
+    from ayaall.cohort import CohortSpec
+    from etl import load_extract
+    from reports.analyze.cox import run
+    from reports.cox import cox_view
+    from reports.service import RegistryService
+
+    extract = tmp_path / "extract"
+    shutil.copytree(demo_extract, extract)
+    diagnoses = pd.read_csv(extract / "diagnoses.csv", dtype=str, keep_default_na=False)
+    diagnoses.loc[:3, "wbc_at_dx"] = ""
+    diagnoses.to_csv(extract / "diagnoses.csv", index=False)
+    db = tmp_path / "registry.duckdb"
+    load_extract(extract, db)
+    service = RegistryService(db)
+    frame = service.frame(CohortSpec(), "OS", "DX", ["wbc_at_dx"])
+    assert int(frame["wbc_at_dx"].isna().sum()) == 4
+    view = cox_view(service, CohortSpec(), "OS", "DX", ["wbc_at_dx"], {}, MIN_CELL)
+    printed = run(db, "OS", "DX", CohortSpec(), covariates=["wbc_at_dx"], min_cell=MIN_CELL)
+    assert (view.n, view.events) == (None, None)
+    assert (printed["n"], printed["events"], printed["n_dropped_missing"]) == (None, None, None)
 
 
 # ------------------------------------------------------------------ the vectorised suppress_km = the old one

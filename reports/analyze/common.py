@@ -28,7 +28,6 @@ __all__ = [
     "check_min_cell",
     "cohort_from_args",
     "count_free",
-    "cox_counts",
     "group_curve",
     "immortal_time_notes",
     "json_value",
@@ -82,25 +81,6 @@ def write_json(document: dict[str, Any]) -> int:
     """Print the command's JSON document (strict JSON: no NaN) and return exit code 0."""
     sys.stdout.write(json.dumps(document, indent=2, allow_nan=False) + "\n")
     return 0
-
-
-def cox_counts(fit: Any, cohort_events: int, min_cell: int) -> dict[str, int | None]:
-    """A Cox fit's displayed ``n``, ``events`` and ``n_dropped`` (patients left out for a missing value).
-
-    ``disclosure.suppression.suppress_cox`` (rules 1-2), and more: the cohort's patients and events are
-    public (``analyze km``, the Survival page), so the model's patients and those left out are two parts
-    of a public total (rule 3), and the model's events are masked when the events left out
-    (``cohort_events - fit.events``) are a small count.
-    """
-    from disclosure.suppression import is_small, suppress_cox, suppress_totals
-
-    events = suppress_cox(fit, min_cell)["events"]
-    if is_small(cohort_events - fit.events, min_cell):
-        events = None
-    (n, n_dropped), hide_total = suppress_totals([fit.n, fit.n_dropped], min_cell)
-    if hide_total:
-        n = n_dropped = None
-    return {"n": n, "events": events, "n_dropped": n_dropped}
 
 
 def group_curve(

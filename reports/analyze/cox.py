@@ -6,7 +6,8 @@ errors. The proportional-hazards test is R survival 3.x ``cox.zph(fit, transform
 Small-cell suppression (``--min-cell``) masks ``n`` and ``events`` when they, or the patients without an
 event, number 1 to min_cell - 1, and masks ``n`` and ``n_dropped_missing`` (patients left out for a
 missing covariate) so that neither reveals the other through the cohort's size, and ``events`` when the
-events left out are that few (``_shared.cox_counts``). Notes quote no counts. Estimates are reported as computed.
+events left out are that few (``disclosure.suppression.model_counts``). Notes quote no counts. Estimates
+are reported as computed.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from analyses.cox import fit_cox
 from analyses.results import AnalysisWarning
 from ayaall.errors import UserError
 from ayaall.settings import DEFAULT_MIN_CELL
+from disclosure.suppression import model_counts
 from reports.analyze.common import (
     check_endpoint,
     check_min_cell,
     cohort_from_args,
-    cox_counts,
     immortal_time_notes,
     json_value,
     warning_notes,
@@ -128,7 +129,7 @@ def run(
             ties=ties,
         )
     notes += warning_notes(caught, min_cell)
-    counts = cox_counts(fit, int((frame["event_code"] == 1).sum()), min_cell)
+    counts = model_counts(fit.n, fit.events, len(frame), int((frame["event_code"] == 1).sum()), min_cell)
     if fit.n_dropped:
         notes.append("Patients with a missing covariate were left out, as R's na.omit (n_dropped_missing).")
     terms = [

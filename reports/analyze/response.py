@@ -56,8 +56,7 @@ def run(
 ) -> dict[str, Any]:
     """The ``analyze response`` JSON document as a dict."""
     from analyses.response import response_rates
-    from disclosure.response import suppress_response_rates
-    from disclosure.suppression import is_small, mask_count
+    from disclosure.response import response_totals, suppress_response_rates
     from etl.read import response_frame
 
     check_min_cell(min_cell)
@@ -65,15 +64,12 @@ def run(
     if frame.empty:
         raise UserError(f"No patient in this cohort started line {line}, so there are no rates to report.")
     outcomes = {}
-    n, hide_n = len(frame), False
+    not_assessed = int(frame["not_assessed"].sum())
     for name in ("cr", "mrd_negative"):
         table, hide = suppress_response_rates(response_rates(frame, name, by), min_cell)
-        responders = int(frame[name].sum())
-        hide_n = hide_n or hide["n"]
-        # the non-responders overall, n - responders, are a count too (rule 2 on the totals)
-        hide_responders = hide["responders"] or is_small(n - responders, min_cell)
+        totals = response_totals(len(frame), int(frame[name].sum()), not_assessed, hide, min_cell)
         outcomes[name] = {
-            "responders": None if hide_responders else mask_count(responders, min_cell),
+            "responders": totals["responders"],
             "groups": [
                 {
                     "group": r["group"],
@@ -85,12 +81,11 @@ def run(
                 for r in table.to_dict("records")
             ],
         }
-    not_assessed = int(frame["not_assessed"].sum())
     return {
         "line": line,
         "by": by,
-        "n": None if hide_n else mask_count(n, min_cell),
-        "not_assessed": None if is_small(n - not_assessed, min_cell) else mask_count(not_assessed, min_cell),
+        "n": totals["n"],
+        "not_assessed": totals["not_assessed"],
         "ci_method": "Wilson score, prop.test(correct = FALSE)",
         "conf_level": 0.95,
         "min_cell": min_cell,
