@@ -29,6 +29,7 @@ import pandas as pd
 
 from analyses.intervals import loglog_ci
 from analyses.results import AnalysisError, AnalysisWarning, group_labels
+from analyses.times import timefix
 
 __all__ = [
     "DEFAULT_TIMES_DAYS",
@@ -109,6 +110,10 @@ def clean_status(
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Check times, status codes and extra columns; return (rows used, time, code).
 
+    Times equal within rounding are merged (:func:`analyses.times.timefix`, R's ``aeqSurv``), for every
+    competing-risks estimator: ``cmprsk`` itself does not merge them, ``survival``'s Aalen–Johansen
+    ``survfit`` does.
+
     A missing time, status or ``required`` value is an error (as in the Kaplan–Meier analysis); rows
     with a missing ``droppable`` value (model covariates) are left out with a warning, as R's
     ``na.omit`` does. ``code`` is 0 censored, 1 the event of interest, 2 the competing event.
@@ -150,7 +155,7 @@ def clean_status(
             f"{event} (event) or {competing} (competing event)."
         )
     code = np.where(status == event, 1, np.where(status == competing, 2, 0)).astype(np.int8)
-    return data, time, code
+    return data, timefix(time), code
 
 
 def group_index(data: pd.DataFrame, group_col: str) -> tuple[np.ndarray, list[str]]:

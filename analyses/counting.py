@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analyses.results import AnalysisError, survival_arrays
+from analyses.times import timefix_intervals
 
 __all__ = ["counting_arrays", "start_stop_frame"]
 
@@ -70,10 +71,15 @@ def start_stop_frame(df: pd.DataFrame, duration_col: str, event_col: str, exposu
 
 
 def counting_arrays(data: pd.DataFrame, start_col: str, stop_col: str, event_col: str):
-    """Entry (``-inf`` for an interval from the origin), stop and event arrays of (start, stop] rows, checked."""
+    """Entry (``-inf`` for an interval from the origin), stop and event arrays of (start, stop] rows, checked.
+
+    Start and stop times equal within rounding are merged on one grid (:func:`analyses.times.timefix_intervals`,
+    R's ``timefix``), for the Simon–Makuch curves, the Mantel–Byar test and the time-varying Cox model alike.
+    """
     start, event = survival_arrays(data, start_col, event_col)
     stop, _ = survival_arrays(data, stop_col, event_col)
     if (stop < start).any() or ((stop == start) & (start > 0)).any():
         raise AnalysisError(f"Every interval needs {stop_col!r} after {start_col!r} (found an empty interval).")
+    start, stop = timefix_intervals(start, stop)
     entry = np.where(start <= 0, -np.inf, start)  # intervals from the origin are at risk at time 0
     return entry, stop, event

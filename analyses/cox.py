@@ -10,9 +10,17 @@ O(n p^2): a million rows with seven covariates fit in about a second.
 Robust ("sandwich") standard errors are R's: dfbeta residuals (score residuals times the inverse
 information, times the case weight), summed within ``cluster_col`` when given, and ``D'D``.
 
-Concordance is R's ``fit$concordance`` (Harrell's C on the linear predictor, within strata, ties in the
-predictor counted one half, pairs tied in event time not comparable, a censoring at an event time
-counted as longer, pairs weighted by the product of case weights).
+Concordance is R's ``fit$concordance`` (:mod:`analyses.concordance`: Harrell's C on the linear
+predictor, within strata, ties in the predictor, within rounding, counted one half).
+
+The variance is model-based (the inverse information) unless ``robust`` asks for the sandwich; by
+default, as ``coxph`` decides, it is robust when there is a cluster or when a case weight is not a whole
+number (weights that are not frequency counts, such as inverse-probability weights, make the inverse
+information wrong). ``CoxResult.variance`` says which was used. The global tests are
+``summary(coxph)``'s: likelihood ratio, Wald (on the variance used) and score (log-rank), all on the p
+degrees of freedom of the model, and with a robust variance also R's robust score test.
+
+Times equal within rounding are merged first (:func:`analyses.times.timefix`, coxph's ``timefix``).
 
 The proportional-hazards test reproduces survival 3.x ``cox.zph(fit, transform = "km", terms = FALSE)``:
 the score test, at the fitted beta, for adding ``x * g(t)`` where ``g(t) = 1 - S(t-)`` of the pooled,
@@ -38,7 +46,6 @@ Therneau TM, Grambsch PM (2000). Modeling Survival Data: Extending the Cox Model
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,12 +54,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analyses.concordance import concordance as harrell_concordance
+from analyses.cox_engine import EPS, SortedData, global_tests, newton, score_residuals, zph_statistics
+from analyses.design import check_collinear
 from analyses.results import AnalysisError, AnalysisWarning, survival_arrays
+from analyses.times import timefix
 
 __all__ = ["CoxResult", "check_collinear", "check_finite", "design_matrix", "fit_cox", "terms_table"]
 
-_EPS = 1e-9  # coxph's default relative log-likelihood tolerance
-_MAX_ITER = 30
+_EMPTY_TESTS = {"test": pd.Series([], dtype=object), "statistic": [], "df": np.array([], dtype=int), "p": []}
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,12 @@ class CoxResult:
     strata : tuple of str
     cluster_col : str or None
     iterations : int
+    variance : str
+        ``"robust"`` or ``"model-based"``: the variance behind ``terms``' z, p and intervals and the Wald
+        test.
+    tests : DataFrame
+        The global tests of ``summary(coxph)``: test (``likelihood ratio``, ``Wald``, ``score``, and
+        ``robust score`` with a robust variance), statistic, df, p.
     """
 
     terms: pd.DataFrame
@@ -99,6 +115,8 @@ class CoxResult:
     strata: tuple[str, ...] = field(default_factory=tuple)
     cluster_col: str | None = None
     iterations: int = 0
+    variance: str = "model-based"
+    tests: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(_EMPTY_TESTS))
 
 
 # ---------------------------------------------------------------------------------------- design
@@ -156,170 +174,6 @@ def design_matrix(df, covariates, ref_levels):
     return np.hstack(blocks), names, cov_of, level_of, refs
 
 
-def check_collinear(X: np.ndarray, names: list[str]) -> None:
-    """Name the first covariate column that is a linear combination of earlier ones (or constant).
-
-    Works on the correlation matrix of the columns: a column whose share of variance left unexplained
-    by the earlier (kept) columns is below 1e-10 is collinear with them.
-    """
-    Xc = X - X.mean(0)
-    gram = Xc.T @ Xc
-    scale = np.sqrt(np.diag(gram))
-    kept: list[int] = []
-    for j in range(X.shape[1]):
-        if scale[j] <= 1e-10 * max(1.0, np.abs(X[:, j]).max()) * np.sqrt(len(X)):
-            raise AnalysisError(
-                f"Covariate term {names[j]!r} is constant in this cohort (collinear with the baseline hazard)."
-            )
-        corr = gram / np.outer(scale, scale)
-        if kept:
-            ck = corr[np.ix_(kept, kept)]
-            cj = corr[kept, j]
-            coef = np.linalg.lstsq(ck, cj, rcond=None)[0]
-            if 1.0 - cj @ coef < 1e-10:
-                others = ", ".join(repr(names[k]) for k, c in zip(kept, coef, strict=True) if abs(c) > 1e-6)
-                raise AnalysisError(f"Covariates are collinear: {names[j]!r} is a linear combination of {others}.")
-        kept.append(j)
-
-
-# ---------------------------------------------------------------------------------------- engine
-class _Sorted:
-    """Data sorted by stratum then descending time, with the tied-event bookkeeping Efron needs."""
-
-    def __init__(self, time, event, X, weights, strata, efron):
-        order = np.lexsort((event, -time, strata))  # within a time, events last (sum order only)
-        self.order = order
-        self.t, self.d, self.X = time[order], event[order], X[order]
-        self.w, self.s = weights[order], strata[order]
-        n = len(time)
-        new_block = np.ones(n, dtype=bool)
-        new_block[1:] = (self.t[1:] != self.t[:-1]) | (self.s[1:] != self.s[:-1])
-        self.block_start = np.flatnonzero(new_block)
-        self.block_end = np.append(self.block_start[1:], n) - 1
-        self.block_of_row = np.cumsum(new_block) - 1
-        new_stratum = np.ones(n, dtype=bool)
-        new_stratum[1:] = self.s[1:] != self.s[:-1]
-        stratum_start = np.flatnonzero(new_stratum)
-        self.stratum_first = stratum_start[np.cumsum(new_stratum) - 1]  # first row of each row's stratum
-        self.stratum_last = np.append(stratum_start[1:], n)[np.cumsum(new_stratum) - 1]  # one past
-        nd = np.add.reduceat(self.d.astype(float), self.block_start)
-        self.dblocks = np.flatnonzero(nd > 0)  # blocks with at least one event
-        self.nd = nd[self.dblocks]
-        self.dw = np.add.reduceat(self.w * self.d, self.block_start)[self.dblocks]
-        self.meanwt = self.dw / self.nd
-        # one entry per event: its death block and Efron's fraction k/d
-        self.k_block = np.repeat(np.arange(len(self.dblocks)), self.nd.astype(int))
-        first = np.concatenate(([0], np.cumsum(self.nd)[:-1])).astype(int)
-        k = np.arange(len(self.k_block)) - first[self.k_block]
-        self.frac = k / self.nd[self.k_block] if efron else np.zeros(len(self.k_block))
-        # precomputed for the sums below, which every Newton step repeats
-        self.single_stratum = bool(new_stratum[1:].sum() == 0)
-        self.risk_rows = self.block_end[self.dblocks]  # last row of each death block
-        first = self.stratum_first[self.risk_rows]  # its stratum's first row: the sums restart there
-        self.risk_base = np.where(first > 0, first - 1, 0)
-        self.risk_base_used = first > 0
-        self.death_rows = np.flatnonzero(self.d)  # events sort last within a block, so each block's are
-        self.death_block_start = np.flatnonzero(np.r_[True, np.diff(self.block_of_row[self.death_rows]) != 0])
-        blk_index = np.full(len(self.block_start), -1)
-        blk_index[self.dblocks] = np.arange(len(self.dblocks))
-        self.death_row_block = blk_index[self.block_of_row[self.death_rows]]  # each event's death block
-
-    def risk_cumsum(self, v):
-        """Risk-set sums at the last row of every death block (cumulative sums within stratum).
-
-        Only the rows needed are read out of the running sum (the same additions as a difference of
-        the full cumulative sums, so the same numbers)."""
-        c = np.cumsum(v, axis=0)
-        out = c[self.risk_rows]
-        if not self.single_stratum:
-            base = c[self.risk_base]
-            base[~self.risk_base_used] = 0.0
-            out = out - base
-        return out
-
-    def per_row_from_blocks(self, per_block):
-        """Sum over death blocks at or after each row's own (same stratum): value at time <= t_i."""
-        placed = np.zeros((len(self.t), *per_block.shape[1:]))
-        placed[self.risk_rows] = per_block
-        rc = np.cumsum(placed[::-1], axis=0)[::-1]
-        if self.single_stratum:
-            return rc
-        rc = np.concatenate((rc, np.zeros((1, *per_block.shape[1:]))))
-        return rc[:-1] - rc[self.stratum_last]
-
-    def death_sums(self, v):
-        """Per death block, the sum of ``v`` over its events (rows or a vector)."""
-        return np.add.reduceat(v[self.death_rows], self.death_block_start, axis=0)
-
-
-def _efron_pieces(S: _Sorted, beta):
-    """Log-likelihood, score and the per-event quantities the information and residuals need."""
-    eta = S.X @ beta
-    with np.errstate(over="ignore"):
-        r = S.w * np.exp(eta)
-    rz = np.empty((len(r), S.X.shape[1] + 1), order="F")  # column-major: the running sums go down columns
-    rz[:, 0] = r
-    np.multiply(r[:, None], S.X, out=rz[:, 1:])
-    risk, dead = S.risk_cumsum(rz), S.death_sums(rz)  # one pass for the sums of r and r * x
-    s0, s1, d0, d1 = risk[:, 0], risk[:, 1:], dead[:, 0], dead[:, 1:]
-    b = S.k_block
-    den = s0[b] - S.frac * d0[b]
-    a = (s1[b] - S.frac[:, None] * d1[b]) / den[:, None]
-    mw = S.meanwt[b]
-    dw = S.w * S.d
-    with np.errstate(divide="ignore", invalid="ignore"):
-        loglik = float(dw @ eta - mw @ np.log(den))
-    score = dw @ S.X - mw @ a
-    return loglik, score, dict(r=r, den=den, a=a, mw=mw)
-
-
-def _information(S: _Sorted, p, mult=None):
-    """sum over death blocks of mult_b * (Efron information of block b); mult defaults to 1."""
-    m = np.ones(len(S.dblocks)) if mult is None else mult
-    b = S.k_block
-    wk = p["mw"] * m[b] / p["den"]
-    c1 = np.bincount(b, weights=wk, minlength=len(S.dblocks))
-    c2 = np.bincount(b, weights=wk * S.frac, minlength=len(S.dblocks))
-    per_row = p["r"] * S.per_row_from_blocks(c1)
-    c2_row = np.zeros(len(S.t))
-    c2_row[S.death_rows] = c2[S.death_row_block]
-    v = per_row - p["r"] * c2_row
-    return S.X.T @ (S.X * v[:, None]) - p["a"].T @ (p["a"] * (p["mw"] * m[b])[:, None])
-
-
-def _newton(S: _Sorted):
-    beta = np.zeros(S.X.shape[1])
-    loglik, score, pieces = _efron_pieces(S, beta)
-    loglik0 = loglik
-    info = _information(S, pieces)
-    for iteration in range(1, _MAX_ITER + 1):
-        try:
-            step = np.linalg.solve(info, score)
-        except np.linalg.LinAlgError as exc:
-            raise AnalysisError(
-                "The Cox model's information matrix is singular; check for collinear "
-                "covariates or a covariate level with no events."
-            ) from exc
-        new_beta = beta + step
-        new_loglik, new_score, new_pieces = _efron_pieces(S, new_beta)
-        halvings = 0
-        while not np.isfinite(new_loglik) or new_loglik < loglik - 1e-12 * abs(loglik):
-            halvings += 1
-            if halvings > 30:
-                raise AnalysisError("The Cox model did not converge (step halving failed).")
-            new_beta = (new_beta + beta) / 2
-            new_loglik, new_score, new_pieces = _efron_pieces(S, new_beta)
-        done = abs(1 - loglik / new_loglik) <= _EPS * 1e-3 or np.abs(new_beta - beta).max() < 1e-12
-        beta, loglik, score, pieces = new_beta, new_loglik, new_score, new_pieces
-        info = _information(S, pieces)
-        if done:
-            return beta, loglik, loglik0, score, info, pieces, iteration
-    raise AnalysisError(
-        f"The Cox model did not converge in {_MAX_ITER} iterations; a coefficient may be infinite "
-        "(a covariate level with no events, or perfect separation)."
-    )
-
-
 def check_finite(beta, info, score, names) -> np.ndarray:
     """The inverse information, after R's test for a coefficient drifting to infinity."""
     try:
@@ -329,7 +183,7 @@ def check_finite(beta, info, score, names) -> np.ndarray:
     bad = ~np.isfinite(beta) | ~np.isfinite(np.diag(vcov)) | (np.diag(vcov) <= 0)
     if not bad.any():  # R's coxph.fit test: the Newton step still left is large against the coefficient
         infs = np.abs(score @ vcov)
-        bad = (infs > _EPS) & (infs > np.sqrt(_EPS) * np.abs(beta))
+        bad = (infs > EPS) & (infs > np.sqrt(EPS) * np.abs(beta))
     if bad.any():
         raise AnalysisError(
             f"The Cox model did not converge: the coefficient of {names[int(np.argmax(bad))]!r} is heading "
@@ -362,148 +216,6 @@ def terms_table(names, cov_of, level_of, beta, vcov, robust_vcov, conf_level) ->
     )
 
 
-def _score_residuals(S: _Sorted, p) -> np.ndarray:
-    """Per-row score residuals (R ``residuals(fit, "score")``), in sorted order, unweighted."""
-    b = S.k_block
-    nb = len(S.dblocks)
-    haz = p["mw"] / p["den"]
-    keep = 1 - S.frac  # an event's own risk weight at Efron step k
-
-    def per_block(v):
-        return np.stack([np.bincount(b, weights=v[:, j], minlength=nb) for j in range(v.shape[1])], 1)
-
-    hz = np.bincount(b, weights=haz, minlength=nb)
-    hz2 = np.bincount(b, weights=haz * keep, minlength=nb)
-    xh = per_block(p["a"] * haz[:, None])
-    xh2 = per_block(p["a"] * (haz * keep)[:, None])
-    xbar = per_block(p["a"]) / S.nd[:, None]
-    H = S.per_row_from_blocks(hz)
-    XH = S.per_row_from_blocks(xh)
-    death = S.d.astype(bool)
-    blk_index = np.full(len(S.block_start), -1)
-    blk_index[S.dblocks] = np.arange(nb)
-    own = blk_index[S.block_of_row[death]]
-    H[death] += hz2[own] - hz[own]
-    XH[death] += xh2[own] - xh[own]
-    risk = p["r"] / S.w
-    resid = -risk[:, None] * (S.X * H[:, None] - XH)
-    resid[death] += S.X[death] - xbar[own]
-    return resid
-
-
-def _concordance(time, event, lp, weights, strata) -> float:
-    """R's coxph concordance: weighted (concordant + tied_lp / 2) / comparable pairs, within strata."""
-    totals = np.zeros(3)
-    for s in np.unique(strata):
-        m = strata == s
-        totals += _concordance_counts(time[m], event[m], lp[m], weights[m])
-    conc, disc, tied = totals
-    comparable = conc + disc + tied
-    return float((conc + tied / 2) / comparable) if comparable > 0 else np.nan
-
-
-def _concordance_counts(t, e, lp, w, block: int = 128) -> np.ndarray:
-    """Weighted concordant, discordant and lp-tied pairs of one stratum.
-
-    Rows are ordered from the latest time down, censorings before events at the same time; a row is
-    comparable with an event when it comes earlier in that order and is not an event at the same time.
-    The rows are cut into blocks of about ``block`` rows at time boundaries; pairs across blocks are
-    counted with a Fenwick tree over the ranks of the linear predictor (each row's tree path
-    precomputed, so a block costs a handful of numpy calls), pairs within a block by direct comparison.
-    O(n log n + n * block) work and O(n / block) numpy calls, whatever the number of distinct times.
-    """
-    rank = np.unique(lp, return_inverse=True)[1].astype(np.int64) + 1
-    size = int(rank.max()) + 1  # tree slots 1..size-1; slot 0 reads as 0; slot size absorbs padding
-    depth = max(1, (size - 1).bit_length())
-    order = np.lexsort((e, -t))
-    t, e, w, rank = t[order], e[order], w[order], rank[order]
-    new_group = np.r_[True, (t[1:] != t[:-1]) | (e[1:] != e[:-1])]
-    g = np.cumsum(new_group)  # equal only for rows tied in time and in status
-    starts = np.flatnonzero(new_group)
-    sizes = np.diff(np.r_[starts, len(t)])
-    big = sizes >= block  # a large tied set is a block of its own (no pairs within it count)
-    bounds = np.r_[starts, len(t)]
-    cuts = np.unique(
-        np.r_[bounds[np.searchsorted(bounds, np.arange(0, len(t), block))], starts[big], (starts + sizes)[big], len(t)]
-    ).astype(np.int64)
-    tree = np.zeros(size + 1)
-    at_rank = np.zeros(size + 1)
-    seen = conc = disc = tied = 0.0
-    super_cuts = cuts[np.r_[0, np.flatnonzero(np.diff(cuts // 65536)) + 1]]
-    for s0, s1 in zip(super_cuts, np.r_[super_cuts[1:], len(t)], strict=True):
-        up = _update_paths(rank[s0:s1], size, depth)
-        query = _query_paths(rank[s0:s1] - 1, depth)
-        inner = cuts[(cuts >= s0) & (cuts <= s1)]
-        for a, z in itertools.pairwise(inner):
-            dead = a + np.flatnonzero(e[a:z])
-            if dead.size:
-                wd, rd = w[dead], rank[dead]
-                less = tree[query[dead - s0]].sum(1)
-                same = at_rank[rd]
-                earlier = (g[a:z][None, :] < g[dead][:, None]) if z - a < 4 * block else None
-                if earlier is not None:  # pairs inside the block
-                    ra, wa = rank[a:z][None, :], w[a:z]
-                    less = less + ((ra < rd[:, None]) & earlier) @ wa
-                    same = same + ((ra == rd[:, None]) & earlier) @ wa
-                    before = seen + earlier @ wa
-                else:  # one tied set of events: none comparable with another
-                    before = np.full(len(dead), seen)
-                conc += wd @ less
-                tied += wd @ same
-                disc += wd @ (before - less - same)
-            np.add.at(tree, up[a - s0 : z - s0].ravel(), np.repeat(w[a:z], depth))
-            np.add.at(at_rank, rank[a:z], w[a:z])
-            seen += w[a:z].sum()
-    return np.array([conc, disc, tied])
-
-
-def _update_paths(idx, size, depth):
-    """Fenwick nodes to add to for each index (padded with the spare slot ``size``)."""
-    paths = np.full((len(idx), depth), size, dtype=np.int64)
-    cur = idx.copy()
-    for k in range(depth):
-        ok = cur < size
-        paths[ok, k] = cur[ok]
-        cur = cur + (cur & -cur)
-    return paths
-
-
-def _query_paths(idx, depth):
-    """Fenwick nodes summing to the prefix up to each index (padded with slot 0, which stays 0)."""
-    paths = np.zeros((len(idx), depth), dtype=np.int64)
-    cur = idx.copy()
-    for k in range(depth):
-        paths[:, k] = cur
-        cur = cur - (cur & -cur)
-    return paths
-
-
-def _zph(S: _Sorted, p, time, event):
-    """Score tests of cox.zph(fit, transform = "km", terms = FALSE), survival 3.x."""
-    ut, inv = np.unique(time, return_inverse=True)
-    d = np.bincount(inv, weights=event.astype(float))
-    n_risk = len(time) - np.r_[0, np.cumsum(np.bincount(inv))[:-1]]
-    s_before = np.r_[1.0, np.cumprod(1 - d / n_risk)[:-1]]
-    ttimes = 1 - s_before[inv]
-    g_block = 1 - s_before[np.searchsorted(ut, S.t[S.block_end[S.dblocks]])] - ttimes[event].mean()
-    nvar = S.X.shape[1]
-    u_block = S.death_sums(S.w[:, None] * S.X) - np.stack(
-        [np.bincount(S.k_block, weights=p["mw"] * p["a"][:, j], minlength=len(S.dblocks)) for j in range(nvar)], 1
-    )
-    u = np.r_[np.zeros(nvar), g_block @ u_block]
-    i11 = _information(S, p)
-    i12 = _information(S, p, g_block)
-    i22 = _information(S, p, g_block**2)
-    imat = np.block([[i11, i12], [i12.T, i22]])
-    rows = []
-    for j in range(nvar):
-        kk = np.r_[np.arange(nvar), nvar + j]
-        uu = u[kk]
-        rows.append(float(uu @ np.linalg.solve(imat[np.ix_(kk, kk)], uu)))
-    rows.append(float(u @ np.linalg.solve(imat, u)))
-    return rows
-
-
 def fit_cox(
     df: pd.DataFrame,
     duration_col: str,
@@ -512,7 +224,7 @@ def fit_cox(
     *,
     ref_levels: Mapping[str, str] | None = None,
     strata: str | Sequence[str] | None = None,
-    robust: bool = False,
+    robust: bool | None = None,
     cluster_col: str | None = None,
     weights_col: str | None = None,
     ties: str = "efron",
@@ -533,12 +245,15 @@ def fit_cox(
         Reference level per text covariate (default: first in sorted order).
     strata : str or sequence of str, optional
         Stratify the baseline hazard (``strata(...)``).
-    robust : bool
-        Add sandwich standard errors (``robust = TRUE``); implied by ``cluster_col``.
+    robust : bool, optional
+        Sandwich standard errors (``robust = TRUE``). Default (None) as ``coxph`` decides: robust when
+        there is a ``cluster_col`` or a case weight that is not a whole number, else model-based.
+        ``cluster_col`` implies robust. ``CoxResult.variance`` records the choice.
     cluster_col : str, optional
         Cluster identifier for the robust variance (``cluster = ...``).
     weights_col : str, optional
-        Positive case weights (``weights = ...``), e.g. inverse-probability weights.
+        Positive case weights (``weights = ...``), e.g. inverse-probability weights. Non-integer
+        weights make the variance robust unless ``robust=False``.
     ties : {"efron", "breslow"}
     conf_level : float
         Confidence level of the hazard-ratio intervals.
@@ -579,6 +294,7 @@ def fit_cox(
     complete = df[needed].notna().all(axis=1) if needed else pd.Series(True, index=df.index)
     data = df.loc[complete]
     time, event = survival_arrays(data, duration_col, event_col)
+    time = timefix(time)  # times equal within rounding are one time (coxph's timefix)
     if not event.any():
         raise AnalysisError("There are no events in this cohort, so a Cox model cannot be fitted.")
     X, names, cov_of, level_of, refs = design_matrix(data, covariates, dict(ref_levels or {}))
@@ -600,20 +316,23 @@ def fit_cox(
             AnalysisWarning,
             stacklevel=2,
         )
+    if robust is None:  # coxph: robust with a cluster or with weights that are not frequencies
+        robust = bool(weights_col) and not np.array_equal(weights, np.floor(weights))
+    robust = robust or cluster_col is not None
     center = X.mean(0)
-    S = _Sorted(time, event.astype(np.int8), X - center, weights, strata_codes, ties == "efron")
-    beta, loglik, loglik0, score, info, pieces, iterations = _newton(S)
+    S = SortedData(time, event.astype(np.int8), X - center, weights, strata_codes, ties == "efron")
+    beta, loglik, loglik0, score, info, pieces, iterations, start = newton(S)
     vcov = check_finite(beta, info, score, names)
-    robust_vcov = None
-    if robust or cluster_col:
-        dfbeta = np.empty_like(S.X)
-        dfbeta[S.order] = (_score_residuals(S, pieces) @ vcov) * S.w[:, None]
-        if cluster_col:
-            dfbeta = pd.DataFrame(dfbeta).groupby(data[cluster_col].to_numpy()).sum().to_numpy()
+    robust_vcov = robust_score = None
+    if robust:
+        clusters = None if cluster_col is None else data[cluster_col].to_numpy()
+        dfbeta = _per_cluster(S, score_residuals(S, pieces) @ vcov, clusters)
         robust_vcov = dfbeta.T @ dfbeta
+        robust_score = _per_cluster(S, score_residuals(S, start.pieces), clusters)
     terms = terms_table(names, cov_of, level_of, beta, vcov, robust_vcov, conf_level)
+    tests = global_tests(beta, loglik, loglik0, start, vcov if robust_vcov is None else robust_vcov, robust_score)
     if with_ph_test:
-        zph = _zph(S, pieces, time, event)
+        zph = zph_statistics(S, pieces, time, event)
         dfs = [1] * len(names) + [len(names)]
         ph_test = pd.DataFrame({"term": [*names, "GLOBAL"], "statistic": zph, "df": dfs, "p": stats.chi2.sf(zph, dfs)})
     else:
@@ -624,7 +343,7 @@ def fit_cox(
     if with_concordance:
         lp = np.empty(len(time))
         lp[S.order] = S.X @ beta
-        concordance = _concordance(time, event, lp, weights, strata_codes)
+        concordance = harrell_concordance(time, event, lp, weights, strata_codes)
     return CoxResult(
         terms=terms,
         ph_test=ph_test,
@@ -641,4 +360,15 @@ def fit_cox(
         strata=tuple(strata_cols),
         cluster_col=cluster_col,
         iterations=iterations,
+        variance="robust" if robust else "model-based",
+        tests=tests,
     )
+
+
+def _per_cluster(S: SortedData, resid: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
+    """Rows' residuals (sorted order) times their case weight, in data order, summed within clusters."""
+    out = np.empty_like(resid)
+    out[S.order] = resid * S.w[:, None]
+    if clusters is None:
+        return out
+    return pd.DataFrame(out).groupby(clusters).sum().to_numpy()

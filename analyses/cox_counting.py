@@ -1,8 +1,12 @@
 """The Cox model with time-varying covariates on counting-process (start, stop] rows.
 
-R's ``coxph(Surv(start, stop, event) ~ ...)``: Efron or Breslow ties, case weights, robust (sandwich)
-standard errors clustered on patient. The design (dummy coding, reference levels), the collinearity and
-finiteness checks and the terms table are those of :mod:`analyses.cox`, shared with ``fit_cox``.
+R's ``coxph(Surv(start, stop, event) ~ ... + strata(...))``: Efron or Breslow ties, strata (a baseline
+hazard of their own, risk sets within the stratum), case weights, robust (sandwich) standard errors
+clustered on patient. The design (dummy coding, reference levels), the collinearity and finiteness
+checks and the terms table are those of :mod:`analyses.cox`, shared with ``fit_cox``; so are the choice
+of variance (robust with a cluster or non-integer weights, as ``coxph``) and the global tests of
+``summary(coxph)`` (likelihood ratio, Wald, score and robust score). Start and stop times equal within
+rounding are merged (:func:`analyses.counting.counting_arrays`).
 
 References
 ----------
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -23,6 +27,7 @@ from scipy import stats
 
 from analyses.counting import counting_arrays
 from analyses.cox import check_collinear, check_finite, design_matrix, terms_table
+from analyses.cox_engine import NewtonStart, global_tests
 from analyses.results import AnalysisError, AnalysisWarning
 
 __all__ = ["CountingCoxResult", "fit_cox_counting"]
@@ -46,6 +51,13 @@ class CountingCoxResult:
     robust_vcov : DataFrame or None
     ties : str
     iterations : int
+    strata : tuple of str
+        The stratification columns (empty without strata).
+    variance : str
+        ``"robust"`` or ``"model-based"``, as :class:`analyses.cox.CoxResult`.
+    tests : DataFrame
+        test, statistic, df, p: likelihood ratio, Wald, score (``score_test``), and robust score with a
+        robust variance (R ``summary(coxph)``).
     """
 
     terms: pd.DataFrame
@@ -61,6 +73,9 @@ class CountingCoxResult:
     robust_vcov: pd.DataFrame | None
     ties: str
     iterations: int
+    strata: tuple[str, ...] = ()
+    variance: str = "model-based"
+    tests: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["test", "statistic", "df", "p"]))
 
 
 class _Risk:
@@ -100,7 +115,16 @@ class _Risk:
         return np.stack(sums, axis=1).reshape(nt, *v.shape[1:])
 
 
-def _cox_pieces(R: _Risk, X, beta):
+class _Strata:
+    """One :class:`_Risk` per stratum, with the rows of each (risk sets never cross strata)."""
+
+    def __init__(self, entry, stop, event, w, efron, codes):
+        self.rows = [np.flatnonzero(codes == c) for c in np.unique(codes)]
+        self.risks = [_Risk(entry[r], stop[r], event[r], w[r], efron) for r in self.rows]
+        self.n = len(stop)
+
+
+def _stratum_pieces(R: _Risk, X, beta):
     eta = X @ beta
     r = R.w * np.exp(eta)
     rx = r[:, None] * X
@@ -116,10 +140,21 @@ def _cox_pieces(R: _Risk, X, beta):
     return loglik, score, info, dict(r=r, den=den, a=a, mw=mw)
 
 
-def _counting_newton(R: _Risk, X):
+def _cox_pieces(S: _Strata, X, beta):
+    """Log partial likelihood, score and information summed over strata; the pieces of each stratum."""
+    loglik, score, info, pieces = 0.0, np.zeros(X.shape[1]), np.zeros((X.shape[1], X.shape[1])), []
+    for rows, R in zip(S.rows, S.risks, strict=True):
+        ll, sc, inf, p = _stratum_pieces(R, X[rows], beta)
+        loglik, score, info = loglik + ll, score + sc, info + inf
+        pieces.append(p)
+    return loglik, score, info, pieces
+
+
+def _counting_newton(R: _Strata, X):
     beta = np.zeros(X.shape[1])
     loglik, score, info, pieces = _cox_pieces(R, X, beta)
     loglik0 = loglik
+    start = NewtonStart(score, info, {"strata": pieces})
     try:
         score_stat = float(score @ np.linalg.solve(info, score))
     except np.linalg.LinAlgError:
@@ -143,15 +178,23 @@ def _counting_newton(R: _Risk, X):
         done = abs(1 - loglik / new_fit[0]) <= 1e-12 or np.abs(new - beta).max() < 1e-12
         beta, (loglik, score, info, pieces) = new, new_fit
         if done:
-            return beta, loglik, loglik0, score, info, pieces, score_stat, iteration
+            return beta, loglik, loglik0, score, info, pieces, score_stat, iteration, start
     raise AnalysisError(
         "The time-varying Cox model did not converge in 30 iterations; a coefficient may be "
         "infinite (a level with no events, or perfect separation)."
     )
 
 
-def _counting_score_residuals(R: _Risk, X, p) -> np.ndarray:
-    """Per-interval score residuals (R ``residuals(fit, "score")``), unweighted, Efron or Breslow."""
+def _counting_score_residuals(S: _Strata, X, pieces) -> np.ndarray:
+    """Per-interval score residuals (R ``residuals(fit, "score")``), unweighted, stratum by stratum."""
+    resid = np.zeros((S.n, X.shape[1]))
+    for rows, R, p in zip(S.rows, S.risks, pieces, strict=True):
+        resid[rows] = _stratum_score_residuals(R, X[rows], p)
+    return resid
+
+
+def _stratum_score_residuals(R: _Risk, X, p) -> np.ndarray:
+    """Per-interval score residuals of one stratum, unweighted, Efron or Breslow."""
     nt = len(R.times)
     haz = p["mw"] / p["den"]
     keep = 1 - R.frac
@@ -186,11 +229,12 @@ def fit_cox_counting(
     covariates: Sequence[str],
     *,
     ref_levels: dict[str, str] | None = None,
-    robust: bool = False,
+    robust: bool | None = None,
     cluster_col: str | None = None,
     weights_col: str | None = None,
     ties: str = "efron",
     conf_level: float = 0.95,
+    strata: str | Sequence[str] | None = None,
 ) -> CountingCoxResult:
     """Cox model with time-varying covariates on (start, stop] data (R ``coxph(Surv(start, stop, event) ~ ...)``).
 
@@ -203,10 +247,13 @@ def fit_cox_counting(
         Numeric columns enter as they are; text columns are dummy-coded as in :func:`analyses.cox.fit_cox`.
     ref_levels, weights_col, ties, conf_level
         As :func:`analyses.cox.fit_cox`.
-    robust : bool
+    robust : bool, optional
         Sandwich standard errors; summed within ``cluster_col`` (use ``row_id`` from
         :func:`analyses.counting.start_stop_frame` so a patient's intervals form one cluster, R ``cluster = row_id``).
+        Default (None) as ``coxph``: robust with a ``cluster_col`` or with non-integer weights.
     cluster_col : str, optional
+    strata : str or sequence of str, optional
+        Stratify the baseline hazard (R ``+ strata(...)``); rows with a missing stratum are dropped.
 
     Returns
     -------
@@ -226,7 +273,8 @@ def fit_cox_counting(
     covariates = list(covariates)
     if not covariates:
         raise AnalysisError("A Cox model needs at least one covariate.")
-    needed = covariates + [c for c in (cluster_col, weights_col) if c]
+    strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
+    needed = covariates + strata_cols + [c for c in (cluster_col, weights_col) if c]
     missing = [c for c in needed if c not in data.columns]
     if missing:
         raise AnalysisError(f"The data has no column named {missing[0]!r}.")
@@ -247,17 +295,25 @@ def fit_cox_counting(
             AnalysisWarning,
             stacklevel=2,
         )
+    if strata_cols:
+        codes = sub[strata_cols].astype(str).agg("\x1f".join, axis=1).factorize(sort=True)[0]
+    else:
+        codes = np.zeros(len(stop), dtype=np.int64)
+    if robust is None:  # coxph: robust with a cluster or with weights that are not frequencies
+        robust = bool(weights_col) and not np.array_equal(w, np.floor(w))
+    robust = robust or cluster_col is not None
     Xc = X - X.mean(0)
-    R = _Risk(entry, stop, event, w, ties == "efron")
-    beta, loglik, loglik0, score, info, pieces, score_stat, iterations = _counting_newton(R, Xc)
+    R = _Strata(entry, stop, event, w, ties == "efron", codes)
+    beta, loglik, loglik0, score, info, pieces, score_stat, iterations, start = _counting_newton(R, Xc)
     vcov = check_finite(beta, info, score, names)
-    robust_vcov = None
-    if robust or cluster_col:
-        dfbeta = (_counting_score_residuals(R, Xc, pieces) @ vcov) * w[:, None]
-        if cluster_col:
-            dfbeta = pd.DataFrame(dfbeta).groupby(sub[cluster_col].to_numpy()).sum().to_numpy()
+    robust_vcov = robust_score = None
+    if robust:
+        clusters = None if cluster_col is None else sub[cluster_col].to_numpy()
+        dfbeta = _per_cluster(_counting_score_residuals(R, Xc, pieces) @ vcov, w, clusters)
         robust_vcov = dfbeta.T @ dfbeta
+        robust_score = _per_cluster(_counting_score_residuals(R, Xc, start.pieces["strata"]), w, clusters)
     terms = terms_table(names, cov_of, level_of, beta, vcov, robust_vcov, conf_level)
+    tests = global_tests(beta, loglik, loglik0, start, vcov if robust_vcov is None else robust_vcov, robust_score)
     ids = sub["row_id"] if "row_id" in sub.columns else pd.Series(np.arange(len(sub)))
     return CountingCoxResult(
         terms=terms,
@@ -273,4 +329,13 @@ def fit_cox_counting(
         robust_vcov=None if robust_vcov is None else pd.DataFrame(robust_vcov, index=names, columns=names),
         ties=ties,
         iterations=iterations,
+        strata=tuple(strata_cols),
+        variance="robust" if robust else "model-based",
+        tests=tests,
     )
+
+
+def _per_cluster(resid: np.ndarray, w: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
+    """Rows' residuals times their case weight, summed within clusters (each row its own without)."""
+    out = resid * w[:, None]
+    return out if clusters is None else pd.DataFrame(out).groupby(clusters).sum().to_numpy()

@@ -1,4 +1,4 @@
-"""Kaplan–Meier survival curves with log-log confidence intervals, medians, milestones and RMST.
+"""Kaplan–Meier survival curves with confidence intervals, medians, milestones and RMST.
 
 Every number here matches R's ``survival`` package (validated in ``tests/test_km.py`` against
 ``tests/r/km_reference.R``):
@@ -7,9 +7,10 @@ Every number here matches R's ``survival`` package (validated in ``tests/test_km
   ``summary(survfit(Surv(time, status) ~ group, conf.type = "log-log"), censored = TRUE)`` does, with a
   time-0 row (survival 1, confidence limits 1) in front;
 * ``std_err`` is the standard error of the survival probability (Greenwood), as ``summary.survfit``
-  reports it; the confidence interval is computed on the log(-log S) scale from the Greenwood variance
-  of log S. Where S is 0 or 1 the interval is undefined and left missing, as in R (the added time-0 row
-  is the exception);
+  reports it; the confidence interval is computed from the Greenwood variance of log S on the
+  log(-log S) scale (default), or as R's ``conf.type = "log"`` or ``"plain"``
+  (:func:`analyses.intervals.survival_ci`). Where it is undefined (S 0 or 1 for log-log, S 0 for log)
+  it is left missing, as in R (the added time-0 row is the exception);
 * the median and its confidence limits follow ``print(survfit)`` (``survival:::survmean``): the first
   time the curve (or its lower/upper limit) is at or below 0.5, averaged with the next time the curve
   drops when it is flat at exactly 0.5; missing (``NaN``) when not reached;
@@ -19,7 +20,7 @@ Every number here matches R's ``survival`` package (validated in ``tests/test_km
   differences between groups use the independent-groups standard error.
 
 The event column may hold 0/1 or event codes; only the value 1 counts as an event, every other code is
-censoring.
+censoring. Times equal within rounding are one time (:func:`analyses.times.timefix`, R's ``timefix``).
 
 References
 ----------
@@ -38,8 +39,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analyses.intervals import loglog_ci
+from analyses.intervals import check_conf_type, survival_ci
 from analyses.results import AnalysisError, group_codes, group_labels, survival_arrays
+from analyses.times import timefix
 
 __all__ = ["KMResult", "fit_km", "km_table", "product_limit_from_counts"]
 
@@ -68,7 +70,7 @@ class KMResult:
     group_col : str or None
     conf_level : float
     conf_type : str
-        Always ``"log-log"``.
+        ``"log-log"`` (default), ``"log"`` or ``"plain"``: the pointwise intervals and the median's.
     """
 
     curve: pd.DataFrame
@@ -94,13 +96,13 @@ class KMResult:
 
 
 def product_limit_from_counts(
-    at_risk: np.ndarray, events: np.ndarray, conf_level: float = 0.95
+    at_risk: np.ndarray, events: np.ndarray, conf_level: float = 0.95, conf_type: str = "log-log"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The product-limit estimate from the number at risk and the events at each time, in time order.
 
     ``at_risk`` and ``events`` may be any non-negative numbers (rounded counts, say: the released curves
     of ``disclosure.curves`` are estimated from them). Returns survival, the Greenwood variance of log S,
-    its standard error of S, and the log-log limits (NaN where S is 0 or 1).
+    its standard error of S, and the limits of ``conf_type`` (:func:`analyses.intervals.survival_ci`).
 
     References
     ----------
@@ -113,11 +115,11 @@ def product_limit_from_counts(
         var_log = np.cumsum(np.where(d > 0, d / (n * (n - d)), 0.0))
         se_log = np.sqrt(var_log)
         std_err = np.where(surv > 0, surv * se_log, np.nan)
-        lower, upper = loglog_ci(surv, se_log, conf_level)
+    lower, upper = survival_ci(surv, se_log, conf_level, conf_type)
     return surv, var_log, std_err, lower, upper
 
 
-def km_table(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) -> pd.DataFrame:
+def km_table(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95, conf_type: str = "log-log") -> pd.DataFrame:
     """The Kaplan–Meier curve of one group, one row per distinct event or censoring time.
 
     Parameters
@@ -127,7 +129,9 @@ def km_table(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) -> p
     event : ndarray of bool
         True where the time is an event.
     conf_level : float
-        Confidence level of the pointwise log-log interval.
+        Confidence level of the pointwise interval.
+    conf_type : {"log-log", "log", "plain"}
+        Its type (:func:`analyses.intervals.survival_ci`).
 
     Returns
     -------
@@ -139,7 +143,7 @@ def km_table(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) -> p
     total = np.bincount(inverse, minlength=len(times))
     deaths = np.bincount(inverse, weights=event.astype(float), minlength=len(times))
     at_risk = len(time) - np.concatenate(([0], np.cumsum(total)[:-1]))
-    surv, var_log, std_err, lower, upper = product_limit_from_counts(at_risk, deaths, conf_level)
+    surv, var_log, std_err, lower, upper = product_limit_from_counts(at_risk, deaths, conf_level, conf_type)
     return pd.DataFrame(
         {
             "time_days": times,
@@ -227,6 +231,7 @@ def fit_km(
     times: Sequence[float] = (365.25, 730.5, 1095.75, 1826.25),
     rmst_horizon: float | None = None,
     conf_level: float = 0.95,
+    conf_type: str = "log-log",
 ) -> KMResult:
     """Fit Kaplan–Meier curves, overall or by group.
 
@@ -247,6 +252,9 @@ def fit_km(
         Horizon of the restricted mean survival time; no RMST when omitted.
     conf_level : float
         Confidence level for all intervals.
+    conf_type : {"log-log", "log", "plain"}
+        Type of the pointwise intervals, and so of the median's (R ``conf.type``; R's default is
+        ``"log"``, the project's ``"log-log"``).
 
     Returns
     -------
@@ -263,7 +271,9 @@ def fit_km(
     """
     if not 0 < conf_level < 1:
         raise AnalysisError(f"The confidence level must be between 0 and 1, not {conf_level}.")
+    check_conf_type(conf_type)
     time, event = survival_arrays(df, duration_col, event_col)
+    time = timefix(time)  # times equal within rounding are one time, as in R
     if group_col is None:
         order = [ALL_GROUP]
         rows_of = {ALL_GROUP: np.arange(len(time))}
@@ -281,7 +291,7 @@ def fit_km(
     for name in order:
         rows = rows_of[name]  # the group's rows, in data order
         t, e = time[rows], event[rows]
-        table = km_table(t, e, conf_level)
+        table = km_table(t, e, conf_level, conf_type)
         summaries.append(
             {
                 "group": name,
@@ -329,6 +339,7 @@ def fit_km(
         rmst_diff=_rmst_differences(rmst, z),
         group_col=group_col,
         conf_level=conf_level,
+        conf_type=conf_type,
     )
 
 

@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from analyses.results import AnalysisError, group_codes, group_labels, survival_arrays
+from analyses.times import timefix
 
 __all__ = ["LogrankResult", "holm", "logrank_test", "logrank_trend", "pairwise_logrank"]
 
@@ -104,6 +105,7 @@ def _accumulate(groups, rho, gamma, obs, exp, var) -> None:
 
 def _prepare(df, duration_col, event_col, group_col, strata_col):
     time, event = survival_arrays(df, duration_col, event_col)
+    time = timefix(time)  # times equal within rounding are one time, as survdiff's timefix
     groups = group_codes(df, group_col)
     if groups is not None:
         levels, codes = groups
@@ -266,7 +268,15 @@ def pairwise_logrank(
     Returns
     -------
     DataFrame
-        group1, group2, statistic, p, p_adjusted (pairs in sorted order).
+        group1, group2, statistic, p, p_adjusted, note (pairs in sorted order). A pair with no event in
+        either group cannot be tested: its statistic, p and p_adjusted are NaN and ``note`` says why
+        (R's ``survdiff`` gives chi-square 0 on -1 df and p NA); the other pairs are still reported, and
+        Holm's adjustment is over the pairs tested (``p.adjust`` skips NA). ``note`` is empty otherwise.
+
+    Raises
+    ------
+    AnalysisError
+        Bad input (as :func:`logrank_test`).
 
     Notes
     -----
@@ -281,14 +291,19 @@ def pairwise_logrank(
         layers.append([(np.sort(t[g == j]), np.sort(t[e & (g == j)])) for j in range(len(levels))])
     rows = []
     for a, b in combinations(range(len(levels)), 2):
+        row = {"group1": levels[a], "group2": levels[b], "statistic": np.nan, "p": np.nan, "note": ""}
+        rows.append(row)
         if not any(len(layer[a][1]) + len(layer[b][1]) for layer in layers):
-            raise AnalysisError("There are no events, so survival cannot be compared between groups.")
+            row["note"] = "No events in either group, so this pair cannot be compared."
+            continue
         obs, exp, var = np.zeros(2), np.zeros(2), np.zeros((2, 2))
         for layer in layers:  # strata the pair has no row in add nothing, as in logrank_test on its rows
             if len(layer[a][0]) + len(layer[b][0]):
                 _accumulate([layer[a], layer[b]], rho, gamma, obs, exp, var)
-        statistic, _, p = _chi_square(obs, exp, var)
-        rows.append({"group1": levels[a], "group2": levels[b], "statistic": statistic, "p": p})
-    out = pd.DataFrame(rows, columns=["group1", "group2", "statistic", "p"])
-    out["p_adjusted"] = holm(out["p"]) if len(out) else []
+        row["statistic"], _, row["p"] = _chi_square(obs, exp, var)
+    out = pd.DataFrame(rows, columns=["group1", "group2", "statistic", "p", "note"])
+    tested = out["p"].notna().to_numpy()
+    adjusted = np.full(len(out), np.nan)
+    adjusted[tested] = holm(out["p"].to_numpy()[tested])
+    out.insert(4, "p_adjusted", adjusted)
     return out

@@ -26,8 +26,10 @@ VALIDATED_AGAINST: tuple[Reference, ...] = (
     Reference(
         "survival",
         "3.5-3",
-        "Kaplan–Meier, log-rank, Cox (Efron and Breslow ties, strata, weights, robust variance, cox.zph), "
-        "counting-process Cox, Simon–Makuch curves, Mantel–Byar",
+        "Kaplan–Meier (log-log, log and plain intervals), Nelson–Aalen, reverse Kaplan–Meier median follow-up, "
+        "conditional survival, log-rank, Cox (Efron and Breslow ties, strata, weights, robust variance, global "
+        "tests, concordance, cox.zph), counting-process Cox (strata), Simon–Makuch curves, Mantel–Byar, "
+        "restricted mean time lost (Aalen–Johansen, infinitesimal jackknife), timefix",
     ),
     Reference("cmprsk", "2.2-11", "Aalen–Johansen cumulative incidence, Gray's test, Fine–Gray"),
 )

@@ -3,11 +3,12 @@
 Salvage regimens are chosen by indication, so crude survival by regimen mixes treatment effect and case
 mix. The workflow here (Austin & Stuart 2015):
 
-1. :func:`fit_propensity` — a logistic (two treatments) or multinomial logistic (three or more)
-   propensity model, fitted by Newton–Raphson (IRLS). Two treatments match R
-   ``glm(treated ~ ..., family = binomial)``; three or more match ``nnet::multinom`` (the first level is
-   the reference). Perfect or quasi-perfect separation is an :class:`AnalysisError` naming the covariate
-   level that predicts treatment.
+1. :func:`fit_propensity` (:mod:`analyses.propensity`, re-exported here) — a logistic (two
+   treatments) or multinomial logistic (three or more) propensity model, fitted by Newton–Raphson
+   (IRLS) on centred and scaled numeric covariates, coefficients reported per unit. Two treatments
+   match R ``glm(treated ~ ..., family = binomial)``; three or more match ``nnet::multinom`` (the first
+   level is the reference). Separation, decided by a linear program, is an :class:`AnalysisError`
+   naming the covariate level that predicts treatment; collinear covariates are named.
 2. :func:`iptw_weights` — ATE weights ``1 / p_i(T_i)`` (stabilized: times the marginal share of
    ``T_i``, Robins, Hernán & Brumback 2000) or ATT weights ``p_i(t*) / p_i(T_i)`` (1 for the target
    treatment ``t*``); optional trimming (drop patients whose smallest generalized propensity score is
@@ -56,11 +57,12 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analyses.cox import CoxResult, fit_cox
 from analyses.intervals import loglog_ci
+from analyses.propensity import PropensityResult, fit_propensity
 from analyses.results import AnalysisError, AnalysisWarning, survival_arrays
+from analyses.times import timefix
 
 __all__ = [
     "PropensityResult",
@@ -74,207 +76,6 @@ __all__ = [
     "iptw_weights",
     "weighted_product_limit",
 ]
-
-
-@dataclass(frozen=True)
-class PropensityResult:
-    """A fitted propensity model.
-
-    Attributes
-    ----------
-    coefficients : DataFrame
-        level (the treatment each row's logit compares with the reference), term, coef, se, z, p.
-    scores : DataFrame
-        One column per treatment level: the fitted probability of receiving it (index as the rows used).
-    levels : list of str
-        Treatment levels; the first is the reference of the logits.
-    treatment : Series
-        The treatment actually received (index as ``scores``).
-    n, n_dropped : int
-        Rows used, rows dropped for a missing covariate or treatment.
-    loglik : float
-    iterations : int
-    method : str
-        ``"binomial"`` or ``"multinomial"``.
-    """
-
-    coefficients: pd.DataFrame
-    scores: pd.DataFrame
-    levels: list[str]
-    treatment: pd.Series
-    n: int
-    n_dropped: int
-    loglik: float
-    iterations: int
-    method: str
-
-
-def _design(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """Intercept plus R's treatment coding (first sorted level is the reference), names ``col=LEVEL``."""
-    blocks, names = [np.ones((len(data), 1))], ["(Intercept)"]
-    for col in covariates:
-        values = data[col]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            blocks.append(values.to_numpy(dtype=float)[:, None])
-            names.append(col)
-            continue
-        text = values.astype(str)
-        levels = sorted(text.unique())
-        if len(levels) < 2:
-            raise AnalysisError(f"Covariate {col!r} has a single level ({levels[0]}) in this cohort; drop it.")
-        blocks.append((text.to_numpy()[:, None] == np.array(levels[1:])[None, :]).astype(float))
-        names += [f"{col}={lv}" for lv in levels[1:]]
-    X = np.hstack(blocks)
-    if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise AnalysisError("The propensity model's covariates are collinear (one is a combination of others).")
-    return X, names
-
-
-def _separation(data: pd.DataFrame, treatment_col: str, covariates: Sequence[str]) -> str:
-    """A covariate level in which some treatment never occurs (the usual cause of separation)."""
-    for col in covariates:
-        values = data[col]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            continue
-        table = pd.crosstab(values.astype(str), data[treatment_col].astype(str))
-        zero = table[(table == 0).any(axis=1)]
-        if len(zero):
-            level = zero.index[0]
-            missing = [t for t in table.columns if zero.loc[level, t] == 0]
-            return f" ({col}={level} has no patient treated with {', '.join(missing)})"
-    return ""
-
-
-def fit_propensity(
-    df: pd.DataFrame,
-    treatment_col: str,
-    covariates: Sequence[str],
-    *,
-    levels: Sequence[str] | None = None,
-    max_iter: int = 50,
-) -> PropensityResult:
-    """Fit a logistic (2 levels) or multinomial logistic (3+) model of treatment on covariates.
-
-    Parameters
-    ----------
-    df : DataFrame
-    treatment_col : str
-    covariates : sequence of str
-        Numeric columns enter linearly; text columns are dummy-coded against their first sorted level.
-    levels : sequence of str, optional
-        Treatments to compare (rows with other values are left out); the first is the reference.
-        Default: all values, sorted.
-    max_iter : int
-
-    Returns
-    -------
-    PropensityResult
-
-    Raises
-    ------
-    AnalysisError
-        Fewer than two treatments, a treatment with no patients, collinear covariates, perfect
-        separation or non-convergence.
-
-    References
-    ----------
-    Rosenbaum & Rubin (1983); McCaffrey et al. (2013).
-    """
-    covariates = list(covariates)
-    missing = [c for c in [treatment_col, *covariates] if c not in df.columns]
-    if missing:
-        raise AnalysisError(f"The data has no column named {missing[0]!r}.")
-    data = df.loc[df[[treatment_col, *covariates]].notna().all(axis=1)]
-    n_dropped = len(df) - len(data)
-    treat = data[treatment_col].astype(str)
-    levels = sorted(treat.unique()) if levels is None else [str(v) for v in levels]
-    data, treat = data[treat.isin(levels)], treat[treat.isin(levels)]
-    counts = treat.value_counts()
-    empty = [lv for lv in levels if counts.get(lv, 0) == 0]
-    if len(levels) < 2:
-        raise AnalysisError(f"A propensity model needs at least two treatments; {treatment_col!r} has {levels}.")
-    if empty:
-        raise AnalysisError(f"No patient in this cohort received {', '.join(empty)} ({treatment_col}).")
-    X, names = _design(data, covariates)
-    Y = (treat.to_numpy()[:, None] == np.array(levels[1:])[None, :]).astype(float)
-    beta, info, loglik, it, converged = _multinomial_newton(X, Y, max_iter)
-    probs = _probabilities(X, beta)
-    if not converged or probs.min() < 1e-8:
-        raise AnalysisError(
-            "The propensity model cannot be estimated: some covariate pattern predicts treatment perfectly"
-            f"{_separation(data, treatment_col, covariates)}. Merge or drop that covariate level, or restrict "
-            "the cohort."
-        )
-    vcov = np.linalg.inv(info)
-    se = np.sqrt(np.diag(vcov)).reshape(Y.shape[1], X.shape[1])
-    k = Y.shape[1]
-    coef = pd.DataFrame(
-        {
-            "level": np.repeat(levels[1:], X.shape[1]),
-            "term": names * k,
-            "coef": beta.ravel(),
-            "se": se.ravel(),
-        }
-    )
-    coef["z"] = coef["coef"] / coef["se"]
-    coef["p"] = 2 * stats.norm.sf(np.abs(coef["z"]))
-    return PropensityResult(
-        coefficients=coef,
-        scores=pd.DataFrame(probs, columns=levels, index=data.index),
-        levels=levels,
-        treatment=treat,
-        n=len(data),
-        n_dropped=n_dropped,
-        loglik=loglik,
-        iterations=it,
-        method="binomial" if k == 1 else "multinomial",
-    )
-
-
-def _probabilities(X: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    eta = np.hstack([np.zeros((len(X), 1)), X @ beta.T])
-    eta -= eta.max(axis=1, keepdims=True)
-    e = np.exp(eta)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _multinomial_newton(X, Y, max_iter):
-    """Newton–Raphson for the baseline-category logit; beta is (levels - 1) x covariates."""
-    k, p = Y.shape[1], X.shape[1]
-    beta = np.zeros((k, p))
-
-    def pieces(b):
-        pr = _probabilities(X, b)
-        ll = float(np.sum(np.log(np.clip(pr[np.arange(len(X)), _codes(Y)], 1e-300, None))))
-        score = ((Y - pr[:, 1:]).T @ X).ravel()
-        info = np.zeros((k * p, k * p))
-        for a in range(k):
-            for c in range(k):
-                wt = pr[:, 1 + a] * ((a == c) - pr[:, 1 + c])
-                info[a * p : (a + 1) * p, c * p : (c + 1) * p] = X.T @ (X * wt[:, None])
-        return ll, score, info
-
-    ll, score, info = pieces(beta)
-    for it in range(1, max_iter + 1):
-        try:
-            step = np.linalg.solve(info, score).reshape(k, p)
-        except np.linalg.LinAlgError:
-            return beta, info, ll, it, False
-        new = beta + step
-        new_ll, new_score, new_info = pieces(new)
-        halvings = 0
-        while new_ll < ll - 1e-10 and halvings < 30:
-            new, halvings = (new + beta) / 2, halvings + 1
-            new_ll, new_score, new_info = pieces(new)
-        done = abs(new_ll - ll) < 1e-12 * (abs(new_ll) + 1e-10)
-        beta, ll, score, info = new, new_ll, new_score, new_info
-        if done:
-            return beta, info, ll, it, np.abs(beta).max() < 15
-    return beta, info, ll, max_iter, False
-
-
-def _codes(Y: np.ndarray) -> np.ndarray:
-    return np.where(Y.any(axis=1), Y.argmax(axis=1) + 1, 0)
 
 
 # ------------------------------------------------------------------------------ weights
@@ -547,6 +348,7 @@ def fit_weighted_km(
     """
 
     time, event = survival_arrays(df, duration_col, event_col)
+    time = timefix(time)  # times equal within rounding are one time, as survfit's timefix
     for col in (group_col, weights_col):
         if col not in df.columns:
             raise AnalysisError(f"The data has no column named {col!r}.")

@@ -79,6 +79,33 @@ def test_cif_at_years_match_cmprsk_timepoints() -> None:
         np.testing.assert_allclose(got[f"var_{suffix}"], expected["var"], rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("name", "times"),
+    [("large", None), ("ties", [0, 2, 4, 6, 20]), ("terminal", [1, 3, 4, 5])],
+    ids=["large_years", "ties", "terminal"],
+)
+def test_cif_at_times_with_interval_match_r(name: str, times: list[float] | None) -> None:
+    """Cumulative incidence of both causes per group at 1, 2, 3 and 5 years (the default times) or at
+    given days, with the 95% log(-log) interval.
+
+    R: tests/r/cif_ci_reference.R — ``timepoints(cuminc(time, status, group), times)`` estimate and
+    variance, and est ^ exp(±z sqrt(var) / (est log est)) computed from them in R (cmprsk gives no
+    interval; tidycmprsk's transformation) -> cif_timepoints_ci.csv; to 1e-10.
+    """
+    ref = pd.read_csv(R_DIR / "cif_timepoints_ci.csv").query("data == @name")
+    at = _quiet_cif(_data(name), "time", "status", "group", times=times).milestones
+    assert len(at) == ref["group"].nunique() * ref["time"].nunique()
+    for (group, cause), expected in ref.groupby(["group", "cause"]):
+        got = at.loc[at["group"] == group].set_index("time_days").loc[expected["time"]]
+        suffix = "event" if cause == 1 else "competing"
+        for ours, theirs in (
+            (f"cif_{suffix}", "est"),
+            (f"ci_lower_{suffix}", "lower"),
+            (f"ci_upper_{suffix}", "upper"),
+        ):
+            np.testing.assert_allclose(got[ours], expected[theirs], rtol=0, atol=1e-10)
+
+
 @pytest.mark.parametrize("name", DATASETS)
 @pytest.mark.parametrize("stratified", [False, True], ids=["unstratified", "stratified"])
 @pytest.mark.parametrize("cause", [1, 2])

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cox_support import SPECS, fit_case, r_term
 
 from analyses.cox import fit_cox
 from analyses.results import AnalysisError, AnalysisWarning
@@ -17,71 +18,14 @@ TERMS = pd.read_csv(R_DIR / "cox_terms.csv")
 FITS = pd.read_csv(R_DIR / "cox_fit.csv")
 ZPH = pd.read_csv(R_DIR / "cox_zph.csv")
 
-# case -> (fit_cox keyword arguments, the R call in tests/r/cox_reference.R)
-SPECS = {
-    "lung_efron": (
-        {"covariates": ["age", "sex", "ecog", "wt.loss"]},
-        "coxph(Surv(time, status) ~ age + sex + ecog + wt.loss, data = lung2)",
-    ),
-    "lung_breslow": (
-        {"covariates": ["age", "sex", "ecog", "wt.loss"], "ties": "breslow"},
-        "coxph(..., ties = 'breslow')",
-    ),
-    "lung_robust": (
-        {"covariates": ["age", "sex", "ecog"], "robust": True},
-        "coxph(Surv(time, status) ~ age + sex + ecog, robust = TRUE)",
-    ),
-    "lung_cluster": ({"covariates": ["age", "sex", "ecog"], "cluster_col": "inst"}, "coxph(..., cluster = inst)"),
-    "lung_weights": (
-        {"covariates": ["age", "sex", "ecog"], "weights_col": "w", "robust": True},
-        "coxph(..., weights = w, robust = TRUE)",
-    ),
-    "lung_ref_m": (
-        {"covariates": ["age", "sex"], "ref_levels": {"sex": "M"}},
-        "coxph(Surv(time, status) ~ age + sex) with relevel(sex, 'M')",
-    ),
-    "veteran_strata": (
-        {"covariates": ["trt", "karno", "age"], "strata": "celltype"},
-        "coxph(Surv(time, status) ~ trt + karno + age + strata(celltype), data = veteran)",
-    ),
-    "veteran_celltype": (
-        {"covariates": ["trt", "celltype", "karno"]},
-        "coxph(Surv(time, status) ~ trt + celltype + karno, data = veteran)",
-    ),
-    "ties_efron": (
-        {"covariates": ["arm", "risk", "x1", "x2"]},
-        "coxph(Surv(time, status) ~ arm + risk + x1 + x2, data = tied)",
-    ),
-    "ties_weights_robust": (
-        {"covariates": ["arm", "risk", "x1", "x2"], "weights_col": "w", "robust": True},
-        "coxph(..., data = tied, weights = w, robust = TRUE)",
-    ),
-    "ties_strata_cluster": (
-        {"covariates": ["arm", "x1", "x2"], "strata": "risk", "cluster_col": "cl"},
-        "coxph(Surv(time, status) ~ arm + x1 + x2 + strata(risk), cluster = cl)",
-    ),
-}
-
-
-def _fit(case: str):
-    data = pd.read_csv(R_DIR / f"cox_data_{case}.csv")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", AnalysisWarning)
-        return fit_cox(data, "time", "status", **SPECS[case][0])
-
-
-def _r_term(term: str) -> str:
-    """R names a dummy 'sexM'; we name it 'sex=M'."""
-    return term.replace("=", "")
-
 
 @pytest.mark.parametrize("case", list(SPECS), ids=list(SPECS))
 def test_coefficients_match_r(case: str) -> None:
     """R: the coxph call in SPECS[case] (tests/r/cox_reference.R -> cox_terms.csv, summary(fit)$coef):
     coef, se(coef), robust se to 1e-5; z and p follow."""
     expected = TERMS[TERMS["case"] == case].reset_index(drop=True)
-    terms = _fit(case).terms
-    assert [_r_term(t) for t in terms["term"]] == list(expected["term"])
+    terms = fit_case(case).terms
+    assert [r_term(t) for t in terms["term"]] == list(expected["term"])
     np.testing.assert_allclose(terms["coef"], expected["coef"], atol=1e-5, rtol=0)
     np.testing.assert_allclose(terms["se"], expected["se"], atol=1e-5, rtol=0)
     if expected["robust_se"].notna().all():
@@ -96,7 +40,7 @@ def test_coefficients_match_r(case: str) -> None:
 def test_fit_statistics_match_r(case: str) -> None:
     """R: fit$n, fit$nevent, fit$loglik[2], fit$concordance['concordance'] (cox_fit.csv)."""
     expected = FITS[FITS["case"] == case].iloc[0]
-    result = _fit(case)
+    result = fit_case(case)
     assert result.n == expected["n"]
     assert result.events == expected["events"]
     assert result.loglik == pytest.approx(expected["loglik"], abs=1e-6)
@@ -109,8 +53,8 @@ def test_ph_test_matches_r_3x_cox_zph(case: str) -> None:
     """R: cox.zph(fit, transform = "km", terms = FALSE)$table (survival 3.5-3 algorithm; cox_zph.csv)
     to 1e-4 (chisq) per coefficient and GLOBAL."""
     expected = ZPH[ZPH["case"] == case].reset_index(drop=True)
-    ph = _fit(case).ph_test
-    assert [_r_term(t) for t in ph["term"]] == list(expected["term"])
+    ph = fit_case(case).ph_test
+    assert [r_term(t) for t in ph["term"]] == list(expected["term"])
     np.testing.assert_allclose(ph["statistic"], expected["chisq"], atol=1e-4, rtol=0)
     np.testing.assert_allclose(ph["df"], expected["df"])
     np.testing.assert_allclose(ph["p"], expected["p"], atol=1e-5, rtol=0)
@@ -123,7 +67,7 @@ def test_ph_test_matches_r_3x_cox_zph(case: str) -> None:
 def test_skipping_concordance_or_ph_test_changes_nothing_else(case: str, concordance: bool, ph_test: bool) -> None:
     """fit_cox(with_concordance=False / with_ph_test=False): the skipped statistic is NaN / an empty
     table with the same columns; every other number is bitwise the default fit's (which matches R above)."""
-    full = _fit(case)
+    full = fit_case(case)
     data = pd.read_csv(R_DIR / f"cox_data_{case}.csv")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AnalysisWarning)
@@ -153,7 +97,7 @@ def test_skipping_concordance_or_ph_test_changes_nothing_else(case: str, concord
 
 def test_terms_and_reference_levels() -> None:
     """Text covariates coded against the first sorted level unless told otherwise (R's default)."""
-    result = _fit("veteran_celltype")
+    result = fit_case("veteran_celltype")
     assert result.reference_levels == {"trt": "arm1", "celltype": "adeno"}
     assert list(result.terms["term"]) == [
         "trt=arm2",
@@ -402,7 +346,7 @@ def _brute_concordance(t, e, lp, w):
 def test_concordance_counts_equal_brute_force(seed: int, block: int) -> None:
     """The blocked Fenwick-tree counter equals the O(n^2) definition (which tests/r/cox_fit.csv's
     concordance values confirm is R's) on tied times, tied predictors, weights, any block size."""
-    from analyses.cox import _concordance_counts
+    from analyses.concordance import _concordance_counts
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 300))

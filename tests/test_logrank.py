@@ -87,6 +87,24 @@ def test_pairwise_holm_matches_r(case: str) -> None:
     np.testing.assert_allclose(result["p_adjusted"], expected["p_adjusted"], rtol=1e-7)
 
 
+def test_pairwise_reports_every_pair_and_marks_a_pair_without_events() -> None:
+    """R: survdiff on each pair's subset; the pair (c, d) has no event (survdiff: chisq 0 on -1 df, p NA),
+    p.adjust(method = "holm") over the five others (tests/r/logrank_reference.R -> logrank_pairwise.csv,
+    case pairs_without_events). One untestable pair used to refuse the whole table."""
+    expected = PAIRS[PAIRS["case"] == "pairs_without_events"].reset_index(drop=True)
+    data = pd.read_csv(R_DIR / "logrank_data_pairs_without_events.csv")
+    result = pairwise_logrank(data, "time", "status", "group")
+    assert list(zip(result["group1"], result["group2"], strict=True)) == list(
+        zip(expected["group1"], expected["group2"], strict=True)
+    )
+    for column in ("statistic", "p", "p_adjusted"):
+        np.testing.assert_allclose(result[column], expected[column], rtol=1e-8, equal_nan=True)
+    untested = result["p"].isna()
+    assert list(untested) == [False] * 5 + [True]
+    assert result.loc[untested, "note"].str.contains("No events").all()
+    assert (result.loc[~untested, "note"] == "").all()
+
+
 def test_holm_is_monotone_and_capped() -> None:
     """p.adjust(c(0.01, 0.04, 0.03, 0.5), "holm") = 0.04 0.09 0.09 0.5 (computed in R by hand)."""
     np.testing.assert_allclose(holm([0.01, 0.04, 0.03, 0.5]), [0.04, 0.09, 0.09, 0.5])

@@ -4,7 +4,8 @@
 #   logrank_tests.csv     one row per (case, test): statistic, df, p
 #   logrank_groups.csv    per (case, test, group): obs, exp, var diagonal from survdiff
 #   logrank_pairwise.csv  pairwise survdiff on each pair's subset, p.adjust(method = "holm")
-#                         (what survminer::pairwise_survdiff does)
+#                         (what survminer::pairwise_survdiff does); a pair without events gets NA
+#   logrank_data_pairs_without_events.csv  the hand-made data of that case
 suppressMessages(library(survival))
 options(digits = 15)
 dir <- "tests/r"
@@ -73,6 +74,21 @@ for (case in c("lung_sex", "lung_ecog", "veteran_celltype", "ties", "group_of_on
                                              p_adjusted = p.adjust(ps[2, ], method = "holm"))
   }
 }
+# pairwise when some pairs have no event: c and d are all censored, so survdiff has nothing to test for
+# the pair (c, d) (chisq 0 on -1 df, p NA); Holm adjusts the five p-values there are (p.adjust skips NA)
+nev <- data.frame(time = c(2, 4, 5, 7, 9, 3, 6, 6, 8, 11, 1, 5, 10, 12, 4, 9, 13),
+                  status = c(1, 1, 0, 1, 0, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0),
+                  group = rep(c("a", "b", "c", "d"), c(5, 5, 4, 3)))
+write.csv(nev, file.path(dir, "logrank_data_pairs_without_events.csv"), row.names = FALSE)
+cmb <- combn(sort(unique(nev$group)), 2)
+ps <- apply(cmb, 2, function(pr) {
+  sub <- nev[nev$group %in% pr, ]
+  if (sum(sub$status) == 0) return(c(NA, NA))
+  s <- survdiff(Surv(time, status) ~ group, data = sub)
+  c(s$chisq, pchisq(s$chisq, 1, lower.tail = FALSE))
+})
+pairs[[length(pairs) + 1]] <- data.frame(case = "pairs_without_events", group1 = cmb[1, ], group2 = cmb[2, ],
+                                         statistic = ps[1, ], p = ps[2, ], p_adjusted = p.adjust(ps[2, ], method = "holm"))
 # stratified: veteran, trt within strata(celltype); lung sex within strata(ph.ecog)
 vet <- veteran
 sd <- survdiff(Surv(time, status) ~ trt + strata(celltype), data = vet)
