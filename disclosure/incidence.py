@@ -110,7 +110,7 @@ def _group(rows: pd.DataFrame, n: float, policy: ReleasePolicy, conf_level: floa
     n_r = policy.rounded(n)
 
     def before(values: dict[str, np.ndarray]) -> np.ndarray:
-        total = sum(values.values())
+        total = np.sum(list(values.values()), axis=0)
         return n_r - np.r_[0.0, total[:-1]]
 
     steps = {c: np.diff(np.r_[0.0, v]) for c, v in smooth.items()}
