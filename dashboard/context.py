@@ -9,6 +9,7 @@ from typing import Any
 from ayaall.cohort import CohortSpec
 from ayaall.settings import Settings
 from dashboard.state import cohort_from_values
+from disclosure.policy import ReleasePolicy, policy_for
 from reports.service import RegistryService
 
 __all__ = ["PageContext"]
@@ -28,7 +29,11 @@ class PageContext:
         by_column = {cid["column"]: v for cid, v in zip(control_ids, values, strict=True)}
         return cohort_from_values(by_column, self.service.full_ranges())
 
-    def mask(self, count: int) -> int | None:
-        from disclosure.suppression import mask_count
+    @property
+    def policy(self) -> ReleasePolicy:
+        """The server's release policy (``--min-cell``)."""
+        return policy_for(self.min_cell)
 
-        return mask_count(count, self.min_cell)
+    def release(self, count: int) -> int | None:
+        """``count`` as it may be shown (``ReleasePolicy.count``)."""
+        return self.policy.count(count)

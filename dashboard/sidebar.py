@@ -84,7 +84,7 @@ def register(app: Any, page_ctx: PageContext) -> None:
             n = page_ctx.service.cohort_size(cohort)
         except UserError as exc:
             return html.Span(str(exc), className="text-danger")
-        shown = page_ctx.mask(n)
+        shown = page_ctx.release(n)
         text = f"{shown:,}" if shown is not None else f"fewer than {page_ctx.min_cell}"
         return [html.Span(text, className="count-number"), html.Span(" patients in the cohort")]
 

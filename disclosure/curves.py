@@ -148,7 +148,10 @@ def release_product_limit(
         }
     )
     keep = stop_position(at_risk, d, risk_smooth, last_entry(cum["events"], policy), policy.curve_floor(start), policy)
-    return _with_origin(table.iloc[:keep], start_r)
+    table = table.iloc[:keep].copy()
+    origin = (table["time_days"] <= 0) & (table["survival"] == 1.0)
+    table.loc[origin, ["ci_lower", "ci_upper", "std_err"]] = [1.0, 1.0, 0.0]
+    return _with_origin(table, start_r)
 
 
 def place(values: np.ndarray | None, index: np.ndarray, size: int) -> np.ndarray:
@@ -262,7 +265,7 @@ def release_km(
         ce = np.r_[first["censored"].to_numpy(float).sum(), rows["censored"].to_numpy(float)]
         table = release_product_limit(times, float(n), ev, ce, policy, conf_level=coarse.conf_level)
         drawn[group] = policy.rounded(n) >= policy.curve_min_n or not policy.active
-        summary.append({"group": group, "n": policy.count(n), "events": policy.count(events)})
+        summary.append({"group": group, "n": n, "events": events})
         if not drawn[group]:
             table = table.iloc[:0]
         curves.append(table.assign(group=group))
@@ -337,44 +340,42 @@ def _medians(summary: pd.DataFrame, exact: KMResult, curve: pd.DataFrame, policy
             values.append(value if value is not None and value <= last else None)
         out[col] = pd.Series(values, dtype=object)
     for col in ("n", "events"):
-        out[col] = pd.Series(list(out[col]), dtype=object)
+        out[col] = policy.count_column(out[col], out.index)
     return out
 
 
 def counts_at(counts: pd.DataFrame, days: Sequence[float], policy: ReleasePolicy) -> pd.DataFrame:
     """The released counts read at ``days`` (a risk table's ticks), as shown (None where masked).
 
-    Per group: the number at risk at each day (released at risk of the first released time at or after
-    it, or what is left after the last), and the cumulative events and censorings up to the day. A day
-    after the group's curve has stopped is left out.
+    ``counts`` has group, time_days, at_risk (before the time's exits) and cumulative counts of every way
+    out (events, censored; for cumulative incidence also competing_events). Per group: the number at risk
+    at each day (the released at-risk of a released time on the day, else what is left after the last
+    released time before it), and each cumulative count up to the day. A day after the group's curve has
+    stopped is left out.
     """
+    cumulative = [c for c in counts.columns if c not in ("group", "time_days", "at_risk")]
     rows = []
     for group, table in counts.groupby("group", sort=False):
         t = table["time_days"].to_numpy(dtype=float)
         at = table["at_risk"].to_numpy(dtype=float)
-        ev, ce = table["events"].to_numpy(dtype=float), table["censored"].to_numpy(dtype=float)
-        steps = np.r_[ev[:1], np.diff(ev)]
+        cum = {c: table[c].to_numpy(dtype=float) for c in cumulative}
+        out_at = sum(np.diff(np.r_[0.0, v]) for v in cum.values()) if cum else np.zeros(len(t))
         for day in days:
             if not len(t) or day > t.max():
                 continue
             before = np.flatnonzero(t <= day)
-            upto = before[-1] if len(before) else None
-            nxt = int(np.searchsorted(t, day, side="left"))
-            if nxt < len(t) and t[nxt] == day:
-                risk = at[nxt]
-            elif upto is not None:  # what is left after the last released time before the day
-                risk = at[upto] - steps[upto] - (ce[upto] - (ce[upto - 1] if upto > 0 else 0.0))
+            upto = int(before[-1]) if len(before) else None
+            if upto is not None and t[upto] == day:
+                risk = at[upto]
+            elif upto is not None:
+                risk = at[upto] - out_at[upto]
             else:
                 risk = at[0]
-            rows.append(
-                {
-                    "group": group,
-                    "time_days": float(day),
-                    "at_risk": policy.shown(risk),
-                    "events": policy.shown(ev[upto]) if upto is not None else 0,
-                    "censored": policy.shown(ce[upto]) if upto is not None else 0,
-                }
-            )
-    return pd.DataFrame(rows, columns=["group", "time_days", *COUNT_COLUMNS]).astype(
-        {"at_risk": object, "events": object, "censored": object}
-    )
+            row = {"group": group, "time_days": float(day), "at_risk": policy.shown(risk)}
+            for c, v in cum.items():
+                row[c] = policy.shown(v[upto]) if upto is not None else 0
+            rows.append(row)
+    frame = pd.DataFrame(rows, columns=["group", "time_days", "at_risk", *cumulative])
+    for c in ("at_risk", *cumulative):  # whole numbers, None where masked (not NaN, not floats)
+        frame[c] = pd.Series([None if pd.isna(v) else int(v) for v in frame[c]], index=frame.index, dtype=object)
+    return frame

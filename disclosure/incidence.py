@@ -27,9 +27,11 @@ __all__ = ["CIF_ESTIMATES", "ReleasedCIF", "release_cif"]
 #: the estimate columns of a released cumulative incidence curve
 CIF_ESTIMATES = (
     "cif_event",
+    "var_event",
     "ci_lower_event",
     "ci_upper_event",
     "cif_competing",
+    "var_competing",
     "ci_lower_competing",
     "ci_upper_competing",
 )
@@ -73,14 +75,7 @@ def release_cif(coarse: CIFResult, policy: ReleasePolicy, milestone_days: Sequen
         drawn[group] = not policy.active or policy.rounded(row["n"]) >= policy.curve_min_n
         if not drawn[group]:
             table = table.iloc[:0]
-        summary.append(
-            {
-                "group": group,
-                "n": policy.count(row["n"]),
-                "events": policy.count(row["events"]),
-                "competing_events": policy.count(row["competing_events"]),
-            }
-        )
+        summary.append({c: row[c] for c in ("group", "n", "events", "competing_events")})
         curves.append(table.assign(group=group)[["group", "time_days", *CIF_ESTIMATES]])
         counts.append(
             table.assign(group=group)[["group", "time_days", "at_risk", "events", "competing_events", "censored"]]
@@ -90,11 +85,18 @@ def release_cif(coarse: CIFResult, policy: ReleasePolicy, milestone_days: Sequen
     return ReleasedCIF(
         curve=pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=columns),
         counts=pd.concat(counts, ignore_index=True) if counts else pd.DataFrame(columns=["group", "time_days"]),
-        summary=pd.DataFrame(summary, columns=["group", "n", "events", "competing_events"]).astype(object),
+        summary=_released_summary(pd.DataFrame(summary, columns=["group", "n", "events", "competing_events"]), policy),
         milestones=pd.DataFrame(milestones, columns=columns),
         drawn=drawn,
         policy=policy,
     )
+
+
+def _released_summary(summary: pd.DataFrame, policy: ReleasePolicy) -> pd.DataFrame:
+    out = summary.copy()
+    for col in ("n", "events", "competing_events"):
+        out[col] = policy.count_column(summary[col], summary.index)
+    return out
 
 
 def _group(rows: pd.DataFrame, n: float, policy: ReleasePolicy, conf_level: float) -> pd.DataFrame:
@@ -140,7 +142,7 @@ def _group(rows: pd.DataFrame, n: float, policy: ReleasePolicy, conf_level: floa
     for column, name in _CAUSES:  # each cause's incidence stops where its own count enters its last block
         if policy.active:
             own = last_entry(cum[column], policy)
-            out.loc[out.index > own, [f"cif_{name}", f"ci_lower_{name}", f"ci_upper_{name}"]] = np.nan
+            out.loc[out.index > own, [f"cif_{name}", f"var_{name}", f"ci_lower_{name}", f"ci_upper_{name}"]] = np.nan
     return out.iloc[:keep].reset_index(drop=True)
 
 

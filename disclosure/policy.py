@@ -11,7 +11,7 @@ One threshold ``k`` (``--min-cell``, default 11) sets it all:
   an event: computed from released counts, so they carry nothing the counts do not.
 * **Times are coarsened to a grid** (``grid_days``, default 7): every released curve, risk table and
   landmark is computed from times rounded up to the end of their week, so no step or censoring mark sits
-  on one patient's day. Landmark days are moved to the grid (up).
+  on one patient's day. Landmark days are moved to the nearest grid day.
 * **Curves are estimated from rounded counts** (OpenSAFELY's ``kaplan-meier-function``): per group, the
   cumulative events, cumulative censorings (and entries, for curves with late entry) on the grid and the
   group size are rounded as counts, and the estimate and its interval are recomputed from them, so a
@@ -142,6 +142,10 @@ class ReleasePolicy:
         """:meth:`count` of each value."""
         return [self.count(v) for v in values]
 
+    def count_column(self, values: Any, index: Any = None) -> pd.Series:
+        """:meth:`count` of each value as an object column: ints, None where masked (never NaN)."""
+        return pd.Series(self.counts(values), index=index, dtype=object)
+
     # -- times --------------------------------------------------------------------------------------
     def coarsen(self, days: Any) -> Any:
         """Times rounded up to the grid (0 stays 0; missing stays missing); exact when inactive."""
@@ -166,8 +170,10 @@ class ReleasePolicy:
         return out
 
     def snap_landmark(self, day: float) -> float:
-        """A landmark day on the grid (rounded up), so that landmarks one day apart are the same release."""
-        return float(self.coarsen(float(day)))
+        """A landmark day on the grid (the nearest grid day), so that landmarks a day apart are one release."""
+        if not self.active:
+            return float(day)
+        return float(math.floor(float(day) / self.grid_days + 0.5) * self.grid_days)
 
     def time(self, days: float | None) -> float | None:
         """A time statistic (a median, a confidence limit) as released: on the grid; None when missing."""
@@ -201,10 +207,10 @@ class ReleasePolicy:
             f"patients are shown as —, {k + 1}–{2 * k} as {self.rounded(k + 1):g}, and so on; percentages and "
             f"numbers at risk are computed from the rounded counts); times are coarsened to "
             f"{self.grid_days:g}-day intervals; curves are estimated from rounded cumulative counts on that "
-            f"grid, stop where fewer than {k} remain at risk and are drawn for groups of at least "
-            f"{self.curve_min_n} patients; groupings show at most {self.max_parts} groups, the smallest "
-            "combined. Hazard ratios and tests are computed on the exact data; medians on the exact curve, "
-            "reported on the time grid."
+            f"grid, stop where fewer than {k} or fewer than {100 * _CURVE_FLOOR_SHARE:g}% of the group remain "
+            f"at risk, and are drawn for groups of at least {self.curve_min_n} patients; groupings show at most "
+            f"{self.max_parts} groups, the smallest combined. Hazard ratios and tests are computed on the exact "
+            "data; medians on the exact curve, reported on the time grid."
         )
 
 

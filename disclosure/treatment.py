@@ -1,16 +1,15 @@
-"""Small-cell suppression of the treatment pages' results, beyond ``disclosure.suppression``.
+"""Released treatment-timing results: landmark analyses and Simon–Makuch curves.
 
-The rules are those of ``disclosure.suppression`` (counts 1 to ``min_cell - 1`` masked, complements and
-totals protected, curves drawn only where at least ``min_cell`` are at risk); this module applies them
-to the results of ``analyses.timing`` (landmark analyses, Simon–Makuch curves) and
-``analyses.weighting`` (IPTW-adjusted Kaplan–Meier curves; their counts are
-``disclosure.suppression.WeightedCounts``, which ``ayaall analyze iptw`` shows too). Everything returned is
-display-ready: curves carry estimates and a censoring flag, never a count.
+Both are estimated again from rounded counts on the time grid, as every curve is (``disclosure.curves``):
+the inputs are the analyses fitted on grid-coarsened times (event, censoring and exposure days rounded up
+to the grid, landmark days moved onto it: ``ReleasePolicy.snap_landmark``), so who is at risk, exposed or
+not at a landmark depends on times only through their grid values. Counts (at risk, exposed, not exposed,
+each group's patients and events) are released by ``disclosure.counts``; tests and medians come from the
+exact fits (medians on the grid).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,42 +17,34 @@ import numpy as np
 import pandas as pd
 
 from analyses.km import KMResult
-from ayaall.units import DAYS_PER_YEAR
-from disclosure.display import curve_for_display
-from disclosure.suppression import (
-    WeightedCounts,
-    count_columns,
-    is_small,
-    landmark_counts,
-    mask_count,
-    suppress_km,
-    suppress_totals,
-)
+from disclosure.counts import count_columns, landmark_counts
+from disclosure.curves import release_km, release_product_limit
+from disclosure.policy import ReleasePolicy
 
-__all__ = [
-    "LandmarkTables",
-    "landmark_tables",
-    "simon_makuch_tables",
-    "weighted_km_for_display",
-]
+__all__ = ["LandmarkTables", "release_landmarks", "release_simon_makuch"]
+
+_CURVE_COLUMNS = ["group", "time_days", "survival", "ci_lower", "ci_upper", "censored"]
+_TEST_COLUMNS = ["landmark_days", "at_risk", "exposed", "not_exposed", "statistic", "df", "p", "note"]
+_GROUP_COLUMNS = ["landmark_days", "group", "n", "events", "median_days"]
+_MILESTONE_COLUMNS = ["landmark_days", "group", "time_days", "survival", "ci_lower", "ci_upper"]
+_EMPTY_RMST = pd.DataFrame(columns=["group", "horizon_days", "rmst", "se", "ci_lower", "ci_upper"])
+_EMPTY_DIFF = pd.DataFrame(columns=["group", "reference", "diff", "se", "ci_lower", "ci_upper", "p"])
 
 
-# ------------------------------------------------------------------------------ landmark analysis
 @dataclass(frozen=True)
 class LandmarkTables:
-    """Suppressed landmark analyses as numbers (the page formats them, the export writes them).
+    """Released landmark analyses as numbers (the page formats them, the export writes them).
 
     Attributes
     ----------
     curve : DataFrame
         landmark_days, group, time_days, survival, ci_lower, ci_upper, censored (a flag).
     tests : DataFrame
-        landmark_days, at_risk, exposed, not_exposed (masked: None), statistic, df, p (log-rank), note.
+        landmark_days, at_risk, exposed, not_exposed (released), statistic, df, p (log-rank), note.
     groups : DataFrame
-        landmark_days, group, n, events (masked: None), median_days (NaN: not reached or beyond the curve).
+        landmark_days, group, n, events (released), median_days (on the grid; NaN beyond the curve).
     milestones : DataFrame
-        landmark_days, group, time_days (after the landmark), survival, ci_lower, ci_upper (NaN beyond
-        the curve).
+        landmark_days, group, time_days (after the landmark), survival, ci_lower, ci_upper.
     """
 
     curve: pd.DataFrame
@@ -62,16 +53,14 @@ class LandmarkTables:
     milestones: pd.DataFrame
 
 
-def landmark_tables(lm: Any, n_total: int, exposure: str, min_cell: int) -> LandmarkTables:
-    """Suppressed landmark curves, tests and per-group estimates.
-
-    Counts are ``disclosure.suppression.landmark_counts`` (as ``ayaall analyze landmark`` shows them).
-    The groups' curves and medians follow ``suppress_km`` (drawn with ``curve_for_display``).
-    """
-    table = lm.landmarks.reset_index(drop=True)
-    marks, group_counts = landmark_counts(lm, n_total, min_cell)
+def release_landmarks(
+    coarse: Any, exact: Any, exposure: str, policy: ReleasePolicy, milestone_days: list[float]
+) -> LandmarkTables:
+    """Released landmark curves, tests and per-group estimates from ``analyses.landmark.fit_landmark`` on
+    grid-coarsened (``coarse``) and exact (``exact``) times, at the same (grid) landmarks."""
+    marks, group_counts = landmark_counts(coarse, policy)
     tests, curves, groups, milestones = [], [], [], []
-    for row, counts in zip(table.to_dict("records"), marks.to_dict("records"), strict=True):
+    for row, counts in zip(exact.landmarks.to_dict("records"), marks.to_dict("records"), strict=True):
         mark = float(row["landmark_days"])
         tests.append(
             {
@@ -85,10 +74,10 @@ def landmark_tables(lm: Any, n_total: int, exposure: str, min_cell: int) -> Land
                 "note": row["note"] or "",
             }
         )
-        km = _landmark_km(lm, mark, exposure)
-        if km is None:
+        km_coarse, km_exact = _landmark_km(coarse, mark, exposure), _landmark_km(exact, mark, exposure)
+        if km_coarse is None or km_exact is None:
             continue
-        shown = curve_for_display(suppress_km(km, min_cell)[0], km)
+        shown = release_km(km_coarse, km_exact, policy, milestone_days).km
         by_group = group_counts[group_counts["landmark_days"] == mark].set_index("group")
         names = list(shown.summary["group"])
         curves.append(shown.curve.assign(landmark_days=mark)[["landmark_days", *_CURVE_COLUMNS]])
@@ -104,9 +93,7 @@ def landmark_tables(lm: Any, n_total: int, exposure: str, min_cell: int) -> Land
             )
         )
         ms = shown.milestones
-        milestones.append(
-            ms.assign(landmark_days=mark)[["landmark_days", "group", "time_days", "survival", "ci_lower", "ci_upper"]]
-        )
+        milestones.append(ms.assign(landmark_days=mark)[_MILESTONE_COLUMNS])
     return LandmarkTables(
         curve=pd.concat(curves, ignore_index=True)
         if curves
@@ -119,16 +106,8 @@ def landmark_tables(lm: Any, n_total: int, exposure: str, min_cell: int) -> Land
     )
 
 
-_CURVE_COLUMNS = ["group", "time_days", "survival", "ci_lower", "ci_upper", "censored"]
-_TEST_COLUMNS = ["landmark_days", "at_risk", "exposed", "not_exposed", "statistic", "df", "p", "note"]
-_GROUP_COLUMNS = ["landmark_days", "group", "n", "events", "median_days"]
-_MILESTONE_COLUMNS = ["landmark_days", "group", "time_days", "survival", "ci_lower", "ci_upper"]
-_EMPTY_RMST = pd.DataFrame(columns=["group", "horizon_days", "rmst", "se", "ci_lower", "ci_upper"])
-_EMPTY_DIFF = pd.DataFrame(columns=["group", "reference", "diff", "se", "ci_lower", "ci_upper", "p"])
-
-
 def _landmark_km(lm: Any, mark: float, exposure: str) -> KMResult | None:
-    """The Kaplan–Meier fit of one landmark as a ``KMResult`` (so the dashboard's KM suppression applies)."""
+    """The Kaplan–Meier fit of one landmark as a ``KMResult``."""
     pick = {
         name: frame[frame["landmark_days"] == mark].drop(columns="landmark_days").reset_index(drop=True)
         for name, frame in (("curve", lm.curve), ("summary", lm.summary), ("milestones", lm.milestones))
@@ -146,134 +125,53 @@ def _landmark_km(lm: Any, mark: float, exposure: str) -> KMResult | None:
     )
 
 
-# ------------------------------------------------------------------------------ Simon-Makuch
-def simon_makuch_tables(sm: Any, n_total: int, min_cell: int, notes: list[str]) -> tuple[pd.DataFrame, ...]:
-    """Simon–Makuch curves and per-group numbers, suppressed.
+def release_simon_makuch(coarse: Any, exact: Any, policy: ReleasePolicy) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Released Simon–Makuch curves and per-group numbers from ``analyses.landmark.simon_makuch`` on
+    grid-coarsened (``coarse``) and exact (``exact``) counting-process rows.
 
-    A group's curve is drawn over its first stretch of times with at least ``min_cell`` intervals at
-    risk (the exposed group starts small and grows as patients are exposed). When an event happened in
-    the group before that stretch, while fewer than ``min_cell`` were at risk, the curve's level would
-    reveal it: the group's curve is not drawn. Events add up to the endpoint's total (rules 1–3);
-    patients per group follow rule 1, and the unexposed group's patients are masked too when the cohort
-    minus them (those exposed from time zero) is a small count.
+    Each group's curve is the product limit of its rounded cumulative events, censorings (intervals ending
+    without an event, the unexposed one at exposure included) and entries (the exposed group's, at
+    exposure); it stops as every curve does; a group of fewer than ``policy.curve_min_n`` patients
+    (released) is not drawn.
 
     Returns
     -------
     curve : DataFrame
-        group, time_days, survival, ci_lower, ci_upper (no counts).
+        group, time_days, survival, ci_lower, ci_upper.
     groups : DataFrame
-        group, n (patients who contributed time), events (masked: None), median_days (NaN when not
-        reached or outside the drawn curve).
+        group, n (patients who contributed time), events (released), median_days (on the grid; NaN when
+        not reached or beyond the drawn curve).
     """
     keep = ["group", "time_days", "survival", "ci_lower", "ci_upper"]
-    shown, last_shown = [], {}
-    floor = max(min_cell, 1)
-    for group, curve in sm.curve.groupby("group", sort=True):
-        curve = curve.reset_index(drop=True)
-        ok = (curve["at_risk"] >= floor).to_numpy()
-        if not ok.any():
-            notes.append(f"The {group} curve is not drawn: fewer than {floor} patients were ever at risk in it.")
+    shown, last = [], {}
+    summary = coarse.summary.set_index("group")
+    for group, rows in coarse.curve.groupby("group", sort=True):
+        rows = rows.reset_index(drop=True)
+        later = rows.iloc[1:]  # the first row is the time-0 row: at risk from the origin
+        table = release_product_limit(
+            later["time_days"].to_numpy(float),
+            float(rows["at_risk"].iloc[0]),
+            later["events"].to_numpy(float),
+            later["censored"].to_numpy(float),
+            policy,
+            entered=later["entered"].to_numpy(float),
+            conf_level=coarse.conf_level,
+        )
+        if policy.active and policy.rounded(summary.loc[group, "n"]) < policy.curve_min_n:
             continue
-        start = int(np.argmax(ok))
-        stop = start + (int(np.argmin(ok[start:])) if not ok[start:].all() else len(ok) - start)
-        if min_cell and int(curve["events"].iloc[:start].sum()) > 0:
-            notes.append(
-                f"The {group} curve is not drawn: events happened while fewer than {min_cell} patients were at "
-                "risk in it, and its level would reveal them."
-            )
-            continue
-        window = curve.iloc[start:stop]
-        shown.append(window[keep])
-        last_shown[group] = (float(window["time_days"].iloc[0]), float(window["time_days"].iloc[-1]))
+        shown.append(table.assign(group=group)[keep])
+        last[group] = float(table["time_days"].max()) if len(table) else -np.inf
     curve = pd.concat(shown, ignore_index=True) if shown else pd.DataFrame(columns=keep)
-    summary = sm.summary.copy()
-    events, _ = suppress_totals(
-        summary["events"],
-        min_cell,
-        also_mask=[is_small(n - e, min_cell) for n, e in zip(summary["n"], summary["events"], strict=True)],
-    )
-    patients = [
-        None if g == "unexposed" and is_small(n_total - n, min_cell) else mask_count(n, min_cell)
-        for g, n in zip(summary["group"], summary["n"], strict=True)
-    ]
-    medians = []
-    for g, m in zip(summary["group"], summary["median_days"], strict=True):
-        lo, hi = last_shown.get(g, (np.inf, -np.inf))
-        medians.append(float(m) if pd.notna(m) and lo <= m <= hi else np.nan)
+    medians = exact.summary.set_index("group")["median_days"]
     groups = pd.DataFrame(
         {
-            "group": summary["group"],
-            "n": patients if min_cell else list(summary["n"]),
-            "events": events,
-            "median_days": medians,
+            "group": coarse.summary["group"],
+            "n": policy.count_column(coarse.summary["n"]),
+            "events": policy.count_column(coarse.summary["events"]),
+            "median_days": [
+                m if m is not None and m <= last.get(g, -np.inf) else np.nan
+                for g, m in ((g, policy.time(medians.get(g))) for g in coarse.summary["group"])
+            ],
         }
     )
-    return curve, count_columns(groups, ["n", "events"])
-
-
-# ------------------------------------------------------------------------------ IPTW
-def weighted_km_for_display(
-    km: Any, counts: WeightedCounts, treatment: str, min_cell: int, milestone_years: Sequence[float]
-) -> KMResult:
-    """The weighted curves as a suppressed ``KMResult``: rows with at least ``min_cell`` (unweighted)
-    patients at risk, a censoring flag and no count; medians and milestones beyond a curve masked."""
-    floor = max(min_cell, 1)
-    curves, milestones, summary = [], [], []
-    for g, n_shown, ev_shown in zip(counts.levels, counts.n_shown, counts.events_shown, strict=True):
-        full = km.curve[km.curve["group"] == g].reset_index(drop=True)
-        shown = full[full["at_risk"] >= floor]
-        last = float(shown["time_days"].max()) if len(shown) else -np.inf
-        if len(shown) and float(shown["time_days"].iloc[0]) > 0:
-            start = {"group": g, "time_days": 0.0, "survival": 1.0, "ci_lower": 1.0, "ci_upper": 1.0, "censored": 0}
-            shown = pd.concat([pd.DataFrame([start]), shown], ignore_index=True)
-        curves.append(
-            pd.DataFrame(
-                {
-                    "group": g,
-                    "time_days": shown["time_days"].astype(float),
-                    "at_risk": None,
-                    "events": None,
-                    "censored": shown["censored"].fillna(0).astype(float) > 0,
-                    "survival": shown["survival"].astype(float),
-                    "std_err": np.nan,
-                    "ci_lower": shown["ci_lower"].astype(float),
-                    "ci_upper": shown["ci_upper"].astype(float),
-                }
-            )
-        )
-        for years in milestone_years:
-            t = years * DAYS_PER_YEAR
-            before = full[full["time_days"] <= t]
-            row = before.iloc[-1] if len(before) and t <= last else None
-            milestones.append(
-                {
-                    "group": g,
-                    "time_days": t,
-                    "at_risk": None,
-                    "events": None,
-                    "survival": np.nan if row is None else float(row["survival"]),
-                    "std_err": np.nan,
-                    "ci_lower": np.nan if row is None else float(row["ci_lower"]),
-                    "ci_upper": np.nan if row is None else float(row["ci_upper"]),
-                }
-            )
-        median = km.summary.loc[km.summary["group"] == g, "median_days"].iloc[0]
-        summary.append(
-            {
-                "group": g,
-                "n": n_shown,
-                "events": ev_shown,
-                "median_days": median if pd.notna(median) and median <= last else None,
-                "median_ci_lower": None,
-                "median_ci_upper": None,
-            }
-        )
-    return KMResult(
-        curve=pd.concat(curves, ignore_index=True),
-        summary=pd.DataFrame(summary),
-        milestones=pd.DataFrame(milestones),
-        rmst=pd.DataFrame(columns=["group", "horizon_days", "rmst", "se", "ci_lower", "ci_upper"]),
-        rmst_diff=pd.DataFrame(columns=["group", "reference", "diff", "se", "ci_lower", "ci_upper", "p"]),
-        group_col=treatment,
-        conf_level=km.conf_level,
-    )
+    return curve, groups

@@ -13,11 +13,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analyses.km import KMResult
 from analyses.weighting import WeightedKMResult, weighted_product_limit
+from disclosure.counts import WeightedCounts
 from disclosure.curves import grid_of, interpolated, last_entry, place, stop_position
 from disclosure.policy import ReleasePolicy
 
-__all__ = ["release_weighted_km"]
+__all__ = ["release_weighted", "release_weighted_km"]
 
 _COLUMNS = ["group", "time_days", "survival", "std_err", "ci_lower", "ci_upper", "censored"]
 
@@ -88,3 +90,65 @@ def _group(rows: pd.DataFrame, policy: ReleasePolicy, conf_level: float) -> pd.D
         return table.reset_index(drop=True)
     origin = {"time_days": 0.0, "survival": 1.0, "std_err": 0.0, "ci_lower": 1.0, "ci_upper": 1.0, "censored": False}
     return pd.concat([pd.DataFrame([origin]), table], ignore_index=True)
+
+
+def release_weighted(
+    coarse: WeightedKMResult,
+    exact: WeightedKMResult,
+    counts: WeightedCounts,
+    group_col: str,
+    policy: ReleasePolicy,
+    milestone_days: list[float],
+) -> KMResult:
+    """The released IPTW-adjusted curves in ``KMResult``'s layout, as the Adjusted comparison page shows them.
+
+    ``curve`` is :func:`release_weighted_km` of the fit on grid-coarsened times; ``summary`` holds the
+    released patients and events (``counts``) and the exact weighted median on the grid (None beyond the
+    curve); ``milestones`` the released curve at ``milestone_days`` (NaN beyond it).
+    """
+    curve = release_weighted_km(coarse, policy)
+    medians = exact.summary.set_index("group")["median_days"]
+    summary, milestones = [], []
+    for g, n_shown, ev_shown in zip(counts.levels, counts.n_shown, counts.events_shown, strict=True):
+        rows = curve[curve["group"] == g]
+        last = float(rows["time_days"].max()) if len(rows) else -np.inf
+        median = policy.time(medians.get(g))
+        summary.append(
+            {
+                "group": g,
+                "n": n_shown,
+                "events": ev_shown,
+                "median_days": median if median is not None and median <= last else None,
+                "median_ci_lower": None,
+                "median_ci_upper": None,
+            }
+        )
+        t = rows["time_days"].to_numpy(float)
+        for day in milestone_days:
+            i = int(np.searchsorted(t, day, side="right") - 1)
+            inside = len(t) and day <= last and i >= 0
+            milestones.append(
+                {
+                    "group": g,
+                    "time_days": float(day),
+                    "at_risk": None,
+                    "events": None,
+                    **{
+                        c: float(rows[c].iloc[i]) if inside else np.nan
+                        for c in ("survival", "std_err", "ci_lower", "ci_upper")
+                    },
+                }
+            )
+    shown = curve.assign(at_risk=None, events=None)
+    summary_frame = pd.DataFrame(summary).astype({"n": object, "events": object})
+    return KMResult(
+        curve=shown[
+            ["group", "time_days", "at_risk", "events", "censored", "survival", "std_err", "ci_lower", "ci_upper"]
+        ],
+        summary=summary_frame,
+        milestones=pd.DataFrame(milestones),
+        rmst=pd.DataFrame(columns=["group", "horizon_days", "rmst", "se", "ci_lower", "ci_upper"]),
+        rmst_diff=pd.DataFrame(columns=["group", "reference", "diff", "se", "ci_lower", "ci_upper", "p"]),
+        group_col=group_col,
+        conf_level=coarse.conf_level,
+    )

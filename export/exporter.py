@@ -129,7 +129,6 @@ def prepare(
         database=database,
         software=software,
         figure=kind.figure is not None,
-        curves=kind.curves,
     )
     parameters = {name: request.to_dict()[name] for name in sorted(kind.options)}
     parameters |= {"unit": request.unit, **kind.method}

@@ -25,6 +25,7 @@ from typing import Any
 from analyses.validation import VALIDATED_AGAINST
 from ayaall import __version__
 from ayaall.errors import UserError
+from disclosure.policy import policy_for
 from export.presets import get_preset
 from export.requests import FIGURE_FORMATS, ExportRequest
 from reports.service import RegistryService
@@ -154,6 +155,7 @@ def build_manifest(
         "database": dict(database),
         "software": dict(software),
         "min_cell": request.min_cell,
+        "release": policy_for(request.min_cell).to_dict(),
         "exported_at": exported_at,
         "embedded": False,
         "files": None,

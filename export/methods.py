@@ -14,6 +14,7 @@ from typing import Any
 from analyses.validation import validation_sentence
 from ayaall.endpoints import ENDPOINT_NAMES, ORIGIN_NAMES, endpoint_spec
 from ayaall.filters import FILTERS
+from disclosure.policy import policy_for
 
 __all__ = ["cohort_description", "endpoint_sentences", "methods_paragraph"]
 
@@ -66,17 +67,9 @@ def _cohort_sentence(cohort: Mapping[str, Any], analysed: int | None, database: 
     )
 
 
-def _disclosure_sentence(min_cell: int, decimals: int, curves: bool) -> str:
-    rounding = f"Estimates are rounded to {decimals} decimal places and p-values to four significant digits" + (
-        " (a Kaplan–Meier step at full precision could be solved for the numbers behind it)." if curves else "."
-    )
-    if min_cell <= 0:
-        return "No small-cell suppression was applied. " + rounding
-    stop = f", and each curve stops at the last time with at least {min_cell} patients at risk" if curves else ""
-    return (
-        f"For disclosure control, counts of 1 to {min_cell - 1} patients, and counts from which such a count "
-        f"could be worked out, are suppressed (blank in the tables, — in the figures){stop}. " + rounding
-    )
+def _disclosure_sentence(min_cell: int, decimals: int) -> str:
+    rounding = f"Estimates are rounded to {decimals} decimal places and p-values to four significant digits."
+    return policy_for(min_cell).sentence() + " " + rounding
 
 
 def _software_sentence(software: Mapping[str, Any], figure: bool) -> str:
@@ -111,16 +104,15 @@ def methods_paragraph(
     database: Mapping[str, Any],
     software: Mapping[str, Any],
     figure: bool,
-    curves: bool = True,
 ) -> str:
-    """The paragraph: cohort, endpoint and censoring, the kind's methods, disclosure (``curves``: the kind
-    draws survival curves, which stop where few remain at risk), software, cut-off."""
+    """The paragraph: cohort, endpoint and censoring, the kind's methods, disclosure control (the release
+    policy's sentence), software, cut-off."""
     cutoff = database.get("data_cutoff")
     sentences = [
         _cohort_sentence(cohort, analysed, database),
         *(endpoint_sentences(*endpoint, cutoff) if endpoint else []),
         *kind_sentences,
-        _disclosure_sentence(min_cell, decimals, curves),
+        _disclosure_sentence(min_cell, decimals),
         _software_sentence(software, figure),
     ]
     if cutoff:

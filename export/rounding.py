@@ -4,7 +4,7 @@ Every export (figure, CSV, XLSX) shows estimates rounded to ``decimals`` places 
 methods text and the manifest state. A Kaplan–Meier step is ``1 - d/n`` and at full precision a reader
 can solve it for ``d`` and ``n``; rounding makes that harder for large ``n`` but not impossible for
 small ones, which is why curves also stop where fewer than ``min_cell`` remain at risk
-(``disclosure.suppression``, rule 4). p-values keep four significant digits (a small p would round to 0).
+(``disclosure.curves``). p-values keep four significant digits (a small p would round to 0).
 """
 
 from __future__ import annotations

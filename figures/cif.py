@@ -24,7 +24,7 @@ def cif_figure(
     show_ci: bool = True,
     style: FigureStyle = SCREEN_STYLE,
 ) -> go.Figure:
-    """Step curves of cumulative incidence from a *suppressed* curve table (``disclosure.display.suppress_cif``).
+    """Step curves of cumulative incidence from a *released* curve table (``disclosure.incidence.release_cif``).
 
     ``curve`` has group, time_days, cif_event, ci_lower_event, ci_upper_event, cif_competing,
     ci_lower_competing, ci_upper_competing (no counts). ``style``: screen (default) or an export

@@ -1,7 +1,7 @@
 """Kaplan–Meier figure in the KMunicate style: curves with confidence bands and censor marks, and a table
 under the plot with the number at risk, censored and events in each interval, per group.
 
-The builder is pure: it takes a *suppressed* ``KMResult`` (``disclosure.suppression.suppress_km``) and a
+The builder is pure: it takes a *released* ``KMResult`` (``disclosure.curves.release_km``) and a
 suppressed risk table, so a figure never holds a count the browser may not see.
 
 References

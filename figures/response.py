@@ -21,7 +21,7 @@ def response_figure(
     title: str | None = None,
     style: FigureStyle = SCREEN_STYLE,
 ) -> go.Figure:
-    """Rates with intervals from a *suppressed* table (``analyses.response.suppress_response_rates``).
+    """Rates with intervals from a *released* table (``disclosure.response.release_response_rates``).
 
     Parameters
     ----------

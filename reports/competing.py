@@ -1,17 +1,18 @@
-"""Server-side competing-risks analysis for the Competing risks page and the export: cumulative
-incidence (Aalen–Johansen), Gray's test, cause-specific and Fine–Gray hazard ratios, suppressed.
+"""The Competing risks page's numbers, released: cumulative incidence (Aalen–Johansen) of both causes,
+the incidence at 1, 2, 3 and 5 years, a number-at-risk table, Gray's test, cause-specific and Fine–Gray
+hazard ratios.
 
-Everything returned is display-ready and holds no patient-level row: curves keep times and estimates
-only and stop where fewer than ``min_cell`` remain at risk (``disclosure.display.suppress_cif``);
-counts follow ``disclosure.suppression``'s rules; notes quote no counts (``reports.notes``). Tests and
-hazard ratios are computed on all the data and returned as numbers (the page formats them). Results are
-cached in the service's LRU cache.
+The curves and counts come from ``disclosure.incidence.release_cif`` (estimated from rounded counts on the
+time grid); tests and hazard ratios are computed on the exact data. Nothing returned holds a patient-level
+row; notes quote no counts (``reports.notes``). ``ayaall analyze cif`` and ``ayaall export --figure cif``
+show the same view. Results are cached in the service's LRU cache.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -20,11 +21,18 @@ from analyses.results import AnalysisWarning
 from ayaall.cohort import CohortSpec
 from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
-from disclosure.display import suppress_cif
+from ayaall.units import DAYS_PER_YEAR, nice_ticks_days
+from disclosure.curves import counts_at
+from disclosure.groups import OTHER_GROUPS, combine_groups
+from disclosure.incidence import release_cif
+from disclosure.policy import ReleasePolicy, policy_for
 from reports.notes import caught_notes, count_free
 from reports.service import RegistryService, cohort_key
 
-__all__ = ["GRAY_CAUSES", "HR_MODELS", "CompetingView", "competing_view"]
+__all__ = ["GRAY_CAUSES", "HR_MODELS", "MILESTONE_YEARS", "CompetingView", "competing_view"]
+
+MILESTONE_YEARS: tuple[float, ...] = (1, 2, 3, 5)
+MILESTONE_DAYS: tuple[float, ...] = tuple(y * DAYS_PER_YEAR for y in MILESTONE_YEARS)
 
 GRAY_CAUSES: tuple[tuple[int, str], ...] = ((1, "event of interest"), (2, "competing event"))
 HR_MODELS: tuple[str, str] = ("Cause-specific HR", "Fine–Gray subdistribution HR")
@@ -32,7 +40,7 @@ HR_MODELS: tuple[str, str] = ("Cause-specific HR", "Fine–Gray subdistribution 
 
 @dataclass(frozen=True)
 class CompetingView:
-    """A suppressed competing-risks analysis, ready to show.
+    """A released competing-risks analysis, ready to show.
 
     Attributes
     ----------
@@ -40,7 +48,17 @@ class CompetingView:
         group, time_days, cif_event, ci_lower_event, ci_upper_event, cif_competing, ci_lower_competing,
         ci_upper_competing (estimates only).
     summary : DataFrame
-        group, n, events (None when masked).
+        group, n, events, competing_events (None when masked).
+    milestones : DataFrame
+        group, time_days and both causes' incidence with 95% interval at ``MILESTONE_YEARS``.
+    risk_table : DataFrame
+        group, time_days, at_risk, events, competing_events, censored at ``ticks_days`` (cumulative).
+    ticks_days : list of float
+    counts : DataFrame
+        The released per-time counts behind the curves.
+    release : dict
+    combined : list of str
+        Groups combined into ``disclosure.groups.OTHER_GROUPS``.
     gray : DataFrame or None
         cause, statistic, df, p: Gray's test per cause (None without two or more groups).
     hazard_ratios : DataFrame or None
@@ -52,6 +70,12 @@ class CompetingView:
 
     curve: pd.DataFrame
     summary: pd.DataFrame
+    milestones: pd.DataFrame
+    risk_table: pd.DataFrame
+    ticks_days: list[float]
+    counts: pd.DataFrame
+    release: dict[str, Any]
+    combined: list[str]
     gray: pd.DataFrame | None
     hazard_ratios: pd.DataFrame | None
     reference_level: str | None
@@ -59,7 +83,14 @@ class CompetingView:
 
 
 def competing_view(
-    service: RegistryService, cohort: CohortSpec, endpoint: str, origin: str, by: str | None, min_cell: int
+    service: RegistryService,
+    cohort: CohortSpec,
+    endpoint: str,
+    origin: str,
+    by: str | None,
+    min_cell: int,
+    unit: str = "months",
+    milestone_days: tuple[float, ...] = MILESTONE_DAYS,
 ) -> CompetingView:
     """The competing-risks analysis of ``endpoint`` from ``origin`` by ``by``, suppressed at ``min_cell``.
 
@@ -68,25 +99,66 @@ def competing_view(
     spec = endpoint_spec(endpoint, origin)
     if not spec.competing_risks:
         raise UserError(f"{spec.label} has no competing event; use the Survival page.")
-    key = ("competing", cohort_key(cohort), endpoint, origin, by, min_cell)
-    return service.cached(key, lambda: _competing_view(service, cohort, endpoint, origin, by, min_cell))
+    marks = tuple(float(d) for d in milestone_days)
+    key = ("competing", cohort_key(cohort), endpoint, origin, by, min_cell, unit, marks)
+    return service.cached(
+        key, lambda: _competing_view(service, cohort, endpoint, origin, by, policy_for(min_cell), unit, marks)
+    )
 
 
 def _competing_view(
-    service: RegistryService, cohort: CohortSpec, endpoint: str, origin: str, by: str | None, min_cell: int
+    service: RegistryService,
+    cohort: CohortSpec,
+    endpoint: str,
+    origin: str,
+    by: str | None,
+    policy: ReleasePolicy,
+    unit: str,
+    marks: tuple[float, ...],
 ) -> CompetingView:
     frame = service.frame(cohort, endpoint, origin, [by] if by else [])
     if frame.empty:
         raise UserError(f"No patient of this cohort has a {endpoint} row from {origin}.")
     notes: list[str] = []
+    combined: list[str] = []
+    if by is not None:
+        frame = frame[frame[by].notna()]
+        labels, combined = combine_groups(frame[by].astype(str), policy)
+        frame = frame.assign(**{by: labels})
+        if combined:
+            notes.append(f"The smallest groups ({', '.join(combined)}) are combined as '{OTHER_GROUPS}'.")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
-        cif = cumulative_incidence(frame, "time_days", "event_code", by)
+        coarse = cumulative_incidence(policy.coarsen_frame(frame, ("time_days",)), "time_days", "event_code", by)
         gray = _gray(frame, by, notes)
         hazard_ratios, reference = _models(frame, by, notes)
     notes += caught_notes(caught)
-    curve, summary = suppress_cif(cif.curve, cif.summary, min_cell)
-    return CompetingView(curve, summary, gray, hazard_ratios, reference, notes)
+    released = release_cif(coarse, policy, marks)
+    ticks = nice_ticks_days(float(frame["time_days"].max()), unit)
+    if policy.active:
+        notes.append(policy.sentence())
+    return CompetingView(
+        curve=released.curve,
+        summary=released.summary,
+        milestones=released.milestones,
+        risk_table=_risk_table(released, ticks, policy),
+        ticks_days=ticks,
+        counts=released.counts,
+        release=policy.to_dict(),
+        combined=combined,
+        gray=gray,
+        hazard_ratios=hazard_ratios,
+        reference_level=reference,
+        notes=notes,
+    )
+
+
+def _risk_table(released: Any, ticks: list[float], policy: ReleasePolicy) -> pd.DataFrame:
+    """The released counts at the figure's ticks: at risk, and cumulative events of both causes and
+    censorings (as shown)."""
+    return counts_at(released.counts, ticks, policy)[
+        ["group", "time_days", "at_risk", "events", "competing_events", "censored"]
+    ]
 
 
 def _gray(frame: pd.DataFrame, by: str | None, notes: list[str]) -> pd.DataFrame | None:

@@ -1,7 +1,7 @@
 """Server-side Cox models for the Cox page and the export: the adjusted model and one unadjusted model
 per covariate, hazard ratios side by side, and the proportional-hazards test, suppressed.
 
-Counts (``n``, ``events``) follow ``disclosure.suppression.model_counts``; coefficients are estimates and
+Counts (``n``, ``events``) are released by ``disclosure.counts.model_counts``; coefficients are estimates and
 are kept. Notes (the analyses' warnings, models not fitted) quote no counts (``reports.notes``).
 Results are cached in the service's LRU cache.
 """
@@ -19,7 +19,8 @@ from analyses.cox import fit_cox
 from analyses.results import AnalysisWarning
 from ayaall.cohort import CohortSpec
 from ayaall.errors import UserError
-from disclosure.suppression import model_counts
+from disclosure.counts import model_counts
+from disclosure.policy import policy_for
 from reports.formatting import format_p
 from reports.notes import caught_notes, count_free
 from reports.service import RegistryService, cohort_key
@@ -104,8 +105,7 @@ def _cox_view(
                 notes.append(f"Unadjusted model for {c} not fitted: {count_free(str(exc))}")
     notes += caught_notes(caught)
     terms = pd.concat(rows, ignore_index=True)
-    # the cohort's own counts are public (Survival page): the patients and events left out must not be small
-    shown = model_counts(adjusted.n, adjusted.events, len(frame), int((frame["event_code"] == 1).sum()), min_cell)
+    shown = model_counts(adjusted.n, adjusted.events, len(frame), policy_for(min_cell))
     ph = adjusted.ph_test[["term", "statistic", "df", "p"]].copy()
     ref_note = ", ".join(f"{k} = {v}" for k, v in adjusted.reference_levels.items())
     if ref_note:

@@ -17,11 +17,11 @@ from analyses.response import response_rates
 from analyses.results import AnalysisError
 from ayaall.cohort import CohortSpec
 from ayaall.errors import UserError
-from disclosure.response import response_totals, suppress_response_rates
-from disclosure.suppression import count_columns
+from disclosure.groups import combine_groups
+from disclosure.policy import policy_for
+from disclosure.response import release_response_rates, response_totals
 from etl.read import response_frame
 from reports.formatting import percent_with_ci
-from reports.notes import suppression_note
 from reports.service import RegistryService, cohort_key
 
 __all__ = ["LINES", "OUTCOMES", "ResponseView", "response_view"]
@@ -104,14 +104,17 @@ def _response_view(
     frame = _frame(service, cohort, line, by)
     if frame.empty:
         raise AnalysisError(f"No patient in this cohort started line {line}, so there are no rates to report.")
-    rates, hide = suppress_response_rates(response_rates(frame, outcome, by), min_cell)
+    policy = policy_for(min_cell)
+    if by is not None:
+        frame = frame[frame[by].notna()]
+        frame = frame.assign(**{by: combine_groups(frame[by].astype(str), policy)[0]})
+    rates = release_response_rates(response_rates(frame, outcome, by), policy)
     notes = [
         f"{OUTCOMES[outcome]}: {_DEFINITIONS[outcome]}. Denominator: patients who started the line; a patient "
         "with no assessment counts as a non-responder (intention to treat). 95% Wilson score intervals.",
     ]
-    if (note := suppression_note(min_cell)) is not None:
-        notes.append(note.split(";")[0] + ".")
-    rates = count_columns(rates, ["n", "responders"])
+    if policy.active:
+        notes.append(policy.sentence())
     table = pd.DataFrame(
         {
             "Group": rates["group"],
@@ -129,7 +132,7 @@ def _response_view(
         by=by,
         rates=rates,
         table=table,
-        **response_totals(len(frame), int(frame[outcome].sum()), int(frame["not_assessed"].sum()), hide, min_cell),
+        **response_totals(len(frame), int(frame[outcome].sum()), int(frame["not_assessed"].sum()), policy),
         notes=notes,
     )
 

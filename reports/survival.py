@@ -1,33 +1,41 @@
-"""Server-side analysis runs for the pages: call ``analyses/``, suppress, and return display-ready tables.
+"""The Survival page's numbers, released: Kaplan–Meier curves, risk table, medians, milestones and tests.
 
-Everything returned here is already suppressed (``disclosure.suppression`` and ``disclosure.display``)
-and holds no patient-level row, so a callback can hand it to a figure builder or a table without
-further thought. Results are cached in the service's LRU cache, keyed by everything they depend on.
+``survival_view`` is what the Survival page shows, what ``ayaall export --figure km`` writes and what
+``ayaall analyze km`` prints. The curves and every count come from ``disclosure`` (``release_km``: curves
+estimated from rounded counts on the time grid); the log-rank and pairwise tests, the medians (put on the
+grid) and the median follow-up are computed on the exact data. Nothing returned holds a patient-level row.
+Results are cached in the service's LRU cache, keyed by everything they depend on.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from analyses.followup import median_follow_up
 from analyses.km import KMResult, fit_km
 from analyses.logrank import logrank_test, pairwise_logrank
 from analyses.results import AnalysisError, AnalysisWarning
 from ayaall.cohort import CohortSpec
 from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
-from ayaall.units import DAYS_PER_YEAR, nice_ticks_days
-from disclosure.display import curve_for_display
-from disclosure.suppression import km_risk_table, mask_count, suppress_km
+from ayaall.units import DAYS_PER_YEAR, nice_ticks_days, to_unit
+from disclosure.curves import counts_at, release_km
+from disclosure.groups import OTHER_GROUPS, combine_groups
+from disclosure.policy import ReleasePolicy, policy_for
+from reports.formatting import NOT_REACHED, percent_with_ci
+from reports.notes import caught_notes
 from reports.service import RegistryService, cohort_key
 
 __all__ = ["MILESTONE_YEARS", "SurvivalView", "parse_endpoint", "survival_view"]
 
 MILESTONE_YEARS: tuple[float, ...] = (1, 2, 3, 5)
+MILESTONE_DAYS: tuple[float, ...] = tuple(y * DAYS_PER_YEAR for y in MILESTONE_YEARS)
 
 
 def parse_endpoint(value: str | None) -> tuple[str, str]:
@@ -42,37 +50,106 @@ def parse_endpoint(value: str | None) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class SurvivalView:
-    """A suppressed Kaplan–Meier analysis, ready to show."""
+    """A released Kaplan–Meier analysis, ready to show.
 
-    km: KMResult  # suppressed
-    risk_table: pd.DataFrame  # suppressed
+    Attributes
+    ----------
+    km : KMResult
+        The released curves (``disclosure.curves.ReleasedKM.km``): curve rows with a censoring flag and no
+        count; summary with released patients and events, medians on the grid; milestones.
+    counts : DataFrame
+        group, time_days, at_risk, events, censored: the released per-time counts (cumulative events and
+        censorings) behind the curves.
+    risk_table : DataFrame
+        group, time_days, at_risk, censored, events at ``ticks_days`` (cumulative censorings and events),
+        as shown (None where masked).
+    ticks_days : list of float
+    summary, milestones : DataFrame
+        The page's display tables.
+    logrank : dict or None
+        statistic, df, p, method (exact data).
+    pairwise : DataFrame or None
+        group1, group2, statistic, df, p, p_adjusted, note.
+    n, events : int or None
+        Released totals.
+    follow_up : DataFrame
+        group, median_days, ci_lower, ci_upper: median follow-up by reverse Kaplan–Meier, on the grid.
+    by : str or None
+    combined : list of str
+        Groups combined into ``disclosure.groups.OTHER_GROUPS``.
+    release : dict
+        The release parameters (``ReleasePolicy.to_dict``).
+    notes : list of str
+    """
+
+    km: KMResult
+    counts: pd.DataFrame
+    risk_table: pd.DataFrame
     ticks_days: list[float]
-    summary: pd.DataFrame  # display table
-    milestones: pd.DataFrame  # display table
+    summary: pd.DataFrame
+    milestones: pd.DataFrame
     logrank: dict[str, Any] | None
     pairwise: pd.DataFrame | None
     n: int | None
     events: int | None
+    follow_up: pd.DataFrame
+    by: str | None
+    combined: list[str]
+    release: dict[str, Any]
     notes: list[str] = field(default_factory=list)
 
 
 def survival_view(
-    service: RegistryService, cohort: CohortSpec, endpoint: str, origin: str, by: str | None, unit: str, min_cell: int
+    service: RegistryService,
+    cohort: CohortSpec,
+    endpoint: str,
+    origin: str,
+    by: str | None,
+    unit: str,
+    min_cell: int,
+    *,
+    milestone_days: Sequence[float] = MILESTONE_DAYS,
+    strata: str | None = None,
+    rmst_horizon: float | None = None,
 ) -> SurvivalView:
-    key = ("survival", cohort_key(cohort), endpoint, origin, by, unit, min_cell)
-    return service.cached(key, lambda: _survival_view(service, cohort, endpoint, origin, by, unit, min_cell))
+    """The released Kaplan–Meier analysis of ``endpoint`` from ``origin`` by ``by`` (None: all patients).
+
+    ``unit`` sets the risk table's ticks; ``strata`` stratifies the log-rank test (the curves are by
+    ``by``); ``milestone_days`` are the milestones reported; ``rmst_horizon`` adds the restricted mean
+    survival time (exact data) to that day.
+    """
+    marks = tuple(float(d) for d in milestone_days)
+    key = ("survival", cohort_key(cohort), endpoint, origin, by, unit, min_cell, marks, strata, rmst_horizon)
+    options = (marks, strata, rmst_horizon)
+    return service.cached(
+        key, lambda: _survival_view(service, cohort, endpoint, origin, by, unit, policy_for(min_cell), *options)
+    )
 
 
 def _survival_view(
-    service: RegistryService, cohort: CohortSpec, endpoint: str, origin: str, by: str | None, unit: str, min_cell: int
+    service: RegistryService,
+    cohort: CohortSpec,
+    endpoint: str,
+    origin: str,
+    by: str | None,
+    unit: str,
+    policy: ReleasePolicy,
+    marks: tuple[float, ...],
+    strata: str | None,
+    rmst_horizon: float | None,
 ) -> SurvivalView:
     spec = endpoint_spec(endpoint, origin)
-    frame = service.frame(cohort, endpoint, origin, [by] if by else [])
+    frame = service.frame(cohort, endpoint, origin, [c for c in (by, strata) if c])
     if frame.empty:
         raise AnalysisError(f"No patient of this cohort has a {spec.label} row (the cohort or the origin is empty).")
-    if by is not None and frame[by].isna().any():
-        frame = frame[frame[by].notna()]
     notes: list[str] = []
+    combined: list[str] = []
+    if by is not None:
+        frame = frame[frame[by].notna()]
+        labels, combined = combine_groups(frame[by].astype(str), policy)
+        frame = frame.assign(**{by: labels})
+        if combined:
+            notes.append(f"The smallest groups ({', '.join(combined)}) are combined as '{OTHER_GROUPS}'.")
     if spec.competing_risks:
         notes.append(
             f"{endpoint} has a competing event ({spec.competing}), counted here as censoring; the "
@@ -81,60 +158,77 @@ def _survival_view(
     ticks = nice_ticks_days(float(frame["time_days"].max()), unit)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
-        # one fit: the milestones are its times; the risk table at the ticks is read off its curve
-        km = fit_km(frame, "time_days", "event_code", by, times=[y * DAYS_PER_YEAR for y in MILESTONE_YEARS])
-    notes += [str(w.message) for w in caught if issubclass(w.category, AnalysisWarning)]
-    shown, hide = suppress_km(km, min_cell)
-    logrank, pairwise = _tests(frame, by, len(km.summary), notes)
-    if min_cell:
+        exact = fit_km(frame, "time_days", "event_code", by, times=marks, rmst_horizon=rmst_horizon)
+        coarse = fit_km(policy.coarsen_frame(frame, ("time_days",)), "time_days", "event_code", by, times=())
+        follow = median_follow_up(frame, "time_days", "event_code", by)
+    notes += caught_notes(caught)
+    released = release_km(coarse, exact, policy, marks)
+    logrank, pairwise = _tests(frame, by, strata, len(exact.summary), notes)
+    hidden = [g for g, shown in released.drawn.items() if not shown]
+    if hidden:
         notes.append(
-            f"Small-cell suppression: counts of 1 to {min_cell - 1}, and counts that would reveal them, "
-            f"are shown as —; each curve stops at the last time with at least {min_cell} patients at risk."
+            f"Curves are drawn for groups of at least {policy.curve_min_n} patients; not drawn: {', '.join(hidden)}."
         )
+    if policy.active:
+        notes.append(policy.sentence())
     return SurvivalView(
-        km=curve_for_display(shown, km),
-        risk_table=km_risk_table(km, ticks, min_cell),
+        km=released.km,
+        counts=released.counts,
+        risk_table=counts_at(released.counts, ticks, policy)[["group", "time_days", "at_risk", "censored", "events"]],
         ticks_days=ticks,
-        summary=_summary_table(shown, unit),
-        milestones=_milestone_table(shown),
+        summary=_summary_table(released.km, unit),
+        milestones=_milestone_table(released.km),
         logrank=logrank,
         pairwise=pairwise,
-        n=None if hide["n"] else mask_count(len(frame), min_cell),
-        events=None if hide["events"] else mask_count(int((frame["event_code"] == 1).sum()), min_cell),
+        n=policy.count(len(frame)),
+        events=policy.count(int((frame["event_code"] == 1).sum())),
+        follow_up=_follow_up(follow, policy),
+        by=by,
+        combined=combined,
+        release=policy.to_dict(),
         notes=notes,
     )
 
 
+def _follow_up(follow: pd.DataFrame, policy: ReleasePolicy) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "group": follow["group"],
+            "median_days": [policy.time(v) for v in follow["median_days"]],
+            "ci_lower": [policy.time(v) for v in follow["ci_lower"]],
+            "ci_upper": [policy.time(v) for v in follow["ci_upper"]],
+        }
+    )
+
+
 def _tests(
-    frame: pd.DataFrame, by: str | None, n_groups: int, notes: list[str]
+    frame: pd.DataFrame, by: str | None, strata: str | None, n_groups: int, notes: list[str]
 ) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
     if by is None or n_groups < 2:
         return None, None
     try:
-        test = logrank_test(frame, "time_days", "event_code", by)
+        test = logrank_test(frame, "time_days", "event_code", by, strata_col=strata)
     except AnalysisError as exc:
         notes.append(f"Log-rank test not reported: {exc}")
         return None, None
-    result = {"statistic": test.statistic, "df": test.df, "p": test.p, "method": test.method}
+    result = {"statistic": test.statistic, "df": test.df, "p": test.p, "method": test.method, "strata": strata}
     pairwise = None
     if n_groups > 2:
         try:
-            pairwise = pairwise_logrank(frame, "time_days", "event_code", by)
+            pairwise = pairwise_logrank(frame, "time_days", "event_code", by, strata_col=strata)
         except AnalysisError as exc:
             notes.append(f"Pairwise tests not reported: {exc}")
     return result, pairwise
 
 
 def _fmt_time(days: Any, unit: str) -> str:
-    from ayaall.units import to_unit
-
     if days is None or (isinstance(days, float) and math.isnan(days)):
-        return "NR"
+        return NOT_REACHED
     return f"{to_unit(float(days), unit):.1f}"
 
 
-def _summary_table(shown: KMResult, unit: str) -> pd.DataFrame:
-    s = shown.summary
+def _summary_table(km: KMResult, unit: str) -> pd.DataFrame:
+    s = km.summary
     return pd.DataFrame(
         {
             "Group": s["group"],
@@ -149,21 +243,13 @@ def _summary_table(shown: KMResult, unit: str) -> pd.DataFrame:
     )
 
 
-def _pct(v: Any) -> str:
-    return "–" if v is None or pd.isna(v) else f"{float(v):.1%}"
-
-
-def _milestone_table(shown: KMResult) -> pd.DataFrame:
-    ms = shown.milestones
+def _milestone_table(km: KMResult) -> pd.DataFrame:
+    ms = km.milestones
     rows = []
-    for group in shown.summary["group"]:
+    for group in km.summary["group"]:
         row: dict[str, Any] = {"Group": group}
         for _, m in ms[ms["group"] == group].iterrows():
             years = float(m["time_days"]) / DAYS_PER_YEAR
-            row[f"{years:g}-year"] = (
-                f"{_pct(m['survival'])} ({_pct(m['ci_lower'])}–{_pct(m['ci_upper'])})"
-                if pd.notna(m["survival"])
-                else "–"
-            )
+            row[f"{years:g}-year"] = percent_with_ci(m["survival"], m["ci_lower"], m["ci_upper"])
         rows.append(row)
     return pd.DataFrame(rows)

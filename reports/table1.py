@@ -1,7 +1,9 @@
 """Table 1: the one suppressed result and the one publication layout, for every place that shows it.
 
-``table_one_result`` runs ``analyses.baseline.table_one`` on the cohort's patients and releases it through
-``disclosure.table1.suppress_table_one``; ``format_table_one`` lays it out for a reader: one row per level
+``table_one_result`` runs ``analyses.baseline.table_one`` on the cohort's patients, its small categories and
+groups combined first (``disclosure.table1.combine_categories``, ``disclosure.groups.combine_groups``), and
+releases it through ``disclosure.table1.release_table_one``; ``format_table_one`` lays it out for a reader:
+one row per level
 (and a missing row only when a variable has missing values), one column per group, then Overall, p and
 SMD; a masked count is ``reports.formatting.MASKED``. The Cohort page, its download, ``ayaall export
 --figure table1`` and ``ayaall analyze table1`` all call these two, on the variables of
@@ -20,7 +22,9 @@ from analyses.baseline import MISSING, OVERALL, TableOneResult, table_one
 from ayaall.cohort import CohortSpec
 from ayaall.errors import UserError
 from ayaall.filters import TABLE_ONE, column_label
-from disclosure.table1 import suppress_table_one
+from disclosure.groups import combine_groups
+from disclosure.policy import policy_for
+from disclosure.table1 import combine_categories, release_table_one
 from reports.formatting import MASKED, format_p
 from reports.service import RegistryService, cohort_key
 
@@ -59,11 +63,16 @@ def _result(
     unknown = [c for c in [*([by] if by else []), *rows] if c not in known]
     if unknown:
         raise UserError(f"{unknown[0]!r} is not a column of analysis_patients (columns: {', '.join(known)}).")
+    policy = policy_for(min_cell)
     frame = service.patients(cohort, [*rows, *([by] if by else [])], identifiers=False)
     group_col = by or "_group"
     if by is None:
         frame = frame.assign(_group=ALL_PATIENTS)
-    return suppress_table_one(table_one(frame, group_col, rows), min_cell)
+    else:
+        frame = frame[frame[by].notna()]
+        frame = frame.assign(**{by: combine_groups(frame[by].astype(str), policy)[0]})
+    frame = frame.assign(**{var: combine_categories(frame[var], policy)[0] for var in rows})
+    return release_table_one(table_one(frame, group_col, rows), policy)
 
 
 def table1(service: RegistryService, cohort: CohortSpec, by: str | None, min_cell: int) -> pd.DataFrame:

@@ -27,15 +27,12 @@ from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 from ayaall.exposures import EXPOSURE_LABELS, EXPOSURES, post_baseline
 from ayaall.units import DAYS_PER_YEAR
-from disclosure.suppression import count_columns, mask_count, model_counts
-from disclosure.treatment import (
-    LandmarkTables,
-    landmark_tables,
-    simon_makuch_tables,
-)
+from disclosure.counts import count_columns, model_counts
+from disclosure.policy import ReleasePolicy, policy_for
+from disclosure.treatment import LandmarkTables, release_landmarks, release_simon_makuch
 from etl.read import exposure_frame
 from reports.formatting import format_days, format_p, hr_label, milestone_columns
-from reports.notes import caught_notes, suppression_note
+from reports.notes import caught_notes
 from reports.service import RegistryService, cohort_key
 
 __all__ = [
@@ -69,7 +66,11 @@ class TimingView:
     landmarks_days : tuple of float
         Landmarks analysed, in days from time zero, sorted.
     n : int or None
-        Patients with a row of the endpoint (None when masked).
+        Patients with a row of the endpoint (released).
+    n_exposed_at_start : int or None
+        Patients whose first exposure was on or before time zero (released).
+    release : dict
+        The release parameters.
     landmark_curve : DataFrame
         landmark_days, group ("exposed"/"unexposed"), time_days (from the landmark), survival, ci_lower,
         ci_upper, censored (a flag, no count): input of ``figures.landmark.landmark_figure``.
@@ -104,6 +105,8 @@ class TimingView:
     origin: str
     landmarks_days: tuple[float, ...]
     n: int | None
+    n_exposed_at_start: int | None
+    release: dict[str, Any]
     landmark_curve: pd.DataFrame
     landmark_table: pd.DataFrame
     landmark_groups: pd.DataFrame
@@ -153,7 +156,7 @@ def timing_view(
         An unknown or baseline exposure, no landmark, an empty cohort, or data that cannot support the
         analyses (the message says why in one sentence).
     """
-    marks = tuple(sorted({float(v) for v in landmarks}))
+    marks = tuple(sorted({policy_for(min_cell).snap_landmark(float(v)) for v in landmarks}))
     key = ("timing", cohort_key(cohort), exposure, endpoint, origin, marks, tuple(adjust), min_cell)
     return service.cached(
         key, lambda: _timing_view(service, cohort, exposure, endpoint, origin, marks, list(adjust), min_cell)
@@ -193,6 +196,7 @@ def _timing_view(
     """The view, from three parts cached on their own: changing the landmarks refits only the landmark
     curves, changing the adjustment only the adjusted Cox model."""
     _check(exposure, endpoint, origin, marks, adjust)
+    policy = policy_for(min_cell)
     spec = endpoint_spec(endpoint, origin)
     frame = _exposure_frame(service, cohort, endpoint, origin, exposure, [])
     if frame.empty:
@@ -207,10 +211,11 @@ def _timing_view(
             "adjusting for it conditions on the future."
         )
     early = int(((frame["exposure_days"] <= 0) & (frame["exposure_days"] < frame["time_days"])).sum())
+    n_exposed_at_start = policy.count(early)
     if early:
-        shown = mask_count(early, min_cell)
+        shown = policy.count(early)
         notes.append(
-            f"{f'{shown:,}' if shown is not None else f'Fewer than {min_cell}'} patients had their first "
+            f"{f'{shown:,}' if shown is not None else f'At most {min_cell}'} patients had their first "
             f"{EXPOSURE_LABELS[exposure]} on or before time zero; they count as exposed from the start."
         )
     key = (cohort_key(cohort), exposure, endpoint, origin, min_cell)
@@ -228,21 +233,24 @@ def _timing_view(
         )
         fits += adjusted.fits
         notes += [n for n in adjusted.notes if n not in notes]
-    hazard_ratios, cox_table = _cox_tables(fits, len(frame), int((frame["event_code"] == 1).sum()), min_cell)
+    hazard_ratios, cox_table = _cox_tables(fits, len(frame), policy)
     notes += [n for n in (*landmark.notes, *exposed.notes) if n not in notes]
     if fits:
         notes.append(
             "Time-varying models: Efron ties, robust (patient-clustered) standard errors; the time-fixed "
             "model counts exposed patients as exposed from time zero and is shown only to display the bias."
         )
-    if (note := suppression_note(min_cell)) is not None:
-        notes.append(note)
+    if policy.active:
+        notes.append(policy.sentence())
+        notes.append(f"Landmark days are on the {policy.grid_days:g}-day grid (each moved to the nearest grid day).")
     return TimingView(
         exposure=exposure,
         endpoint=endpoint,
         origin=origin,
         landmarks_days=marks,
-        n=mask_count(len(frame), min_cell),
+        n=policy.count(len(frame)),
+        n_exposed_at_start=n_exposed_at_start,
+        release=policy.to_dict(),
         landmark_curve=landmark.numbers.curve,
         landmark_table=landmark.table,
         landmark_groups=landmark.groups,
@@ -285,11 +293,15 @@ _SURVIVAL_COLUMNS = ("time_days", "event_code", "exposure_days")
 
 
 def _landmark_part(frame: pd.DataFrame, marks: tuple[float, ...], exposure: str, min_cell: int) -> _LandmarkPart:
+    policy = policy_for(min_cell)
     milestones = [y * DAYS_PER_YEAR for y in LANDMARK_MILESTONE_YEARS]
+    columns = ("time_days", "exposure_days")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", list(marks), times=milestones)
-    numbers = landmark_tables(lm, len(frame), exposure, min_cell)
+        args = ("time_days", "event_code", "exposure_days", list(marks))
+        exact = fit_landmark(frame, *args, times=milestones)
+        coarse = fit_landmark(policy.coarsen_frame(frame, columns), *args, times=())
+    numbers = release_landmarks(coarse, exact, exposure, policy, milestones)
     table, groups = landmark_display(numbers)
     return _LandmarkPart(numbers=numbers, table=table, groups=groups, notes=tuple(caught_notes(caught)))
 
@@ -327,7 +339,16 @@ def _exposure_part(frame: pd.DataFrame, exposure: str, min_cell: int) -> _Part:
                 notes,
             ),
         ]
-    curve, groups = simon_makuch_tables(sm, len(frame), min_cell, notes)
+    policy = policy_for(min_cell)
+    coarse = policy.coarsen_frame(frame, ("time_days", "exposure_days"))
+    coarse_sm = simon_makuch(start_stop_frame(coarse, "time_days", "event_code", "exposure_days"))
+    curve, groups = release_simon_makuch(coarse_sm, sm, policy)
+    hidden = sorted(set(sm.summary["group"]) - set(curve["group"]))
+    if hidden:
+        notes.append(
+            f"Simon–Makuch curves are drawn for groups of at least {policy.curve_min_n} patients; not drawn: "
+            f"{', '.join(hidden)}."
+        )
     notes += [n for n in caught_notes(caught) if n not in notes]
     return _Part(
         curve=curve,
@@ -389,13 +410,13 @@ def _fit(
 
 
 def _cox_tables(
-    fits: list[tuple[str, pd.DataFrame, int, int]], n_all: int, events_all: int, min_cell: int
+    fits: list[tuple[str, pd.DataFrame, int, int]], n_all: int, policy: ReleasePolicy
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The forest plot's input and the display table; counts are ``disclosure.suppression.model_counts``,
-    as the Cox page's."""
+    """The forest plot's input and the display table; counts are ``disclosure.counts.model_counts``, as
+    the Cox page's."""
     rows, table = [], []
     for model, terms, n, events in fits:
-        shown = model_counts(n, events, n_all, events_all, min_cell)
+        shown = model_counts(n, events, n_all, policy)
         for _, t in terms.iterrows():
             rows.append({k: t[k] for k in ("term", "hr", "hr_ci_lower", "hr_ci_upper", "p")} | {"model": model})
             table.append(
@@ -455,7 +476,7 @@ def _landmark_group_rows(mark: float, summary: pd.DataFrame, milestones: pd.Data
 
 
 def simon_makuch_display(groups: pd.DataFrame) -> pd.DataFrame:
-    """The page's Simon–Makuch table from ``simon_makuch_tables``' groups."""
+    """The page's Simon–Makuch table from ``disclosure.treatment.release_simon_makuch``' groups."""
     table = pd.DataFrame(
         {
             "Group": groups["group"],

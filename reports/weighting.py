@@ -32,10 +32,12 @@ from ayaall.cohort import CohortSpec
 from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 from ayaall.exposures import post_baseline
-from disclosure.suppression import WeightedCounts, count_columns
-from disclosure.treatment import weighted_km_for_display
+from ayaall.units import DAYS_PER_YEAR
+from disclosure.counts import WeightedCounts, count_columns
+from disclosure.policy import ReleasePolicy, policy_for
+from disclosure.weighted import release_weighted
 from reports.formatting import format_days, format_p, hr_label, milestone_columns
-from reports.notes import caught_notes, suppression_note
+from reports.notes import caught_notes
 from reports.service import RegistryService, cohort_key
 
 __all__ = [
@@ -267,13 +269,18 @@ def _weighting_view(
             with_ph_test=False,
         )
     notes += caught_notes(caught)
-    counts = WeightedCounts.of(frame, data, ps.n, treatment, ps.levels, min_cell)
+    policy = policy_for(min_cell)
+    counts = WeightedCounts.of(frame, data, ps.n, treatment, ps.levels, policy)
     n_used, n_missing, n_trimmed = counts.flow
-    shown_km = weighted_km_for_display(km, counts, treatment, min_cell, MILESTONE_YEARS)
-    weight_summary = _weight_summary(shown_km, w)
+    coarse_km = fit_weighted_km(
+        policy.coarsen_frame(data, ("time_days",)), "time_days", "event_code", treatment, "iptw"
+    )
+    milestones = [y * DAYS_PER_YEAR for y in MILESTONE_YEARS]
+    shown_km = release_weighted(coarse_km, km, counts, treatment, policy, milestones)
+    weight_summary = _weight_summary(shown_km, w, policy)
     notes.insert(0, _method_note(estimand, target, trim, truncate, ps))
-    if (note := suppression_note(min_cell)) is not None:
-        notes.append(note)
+    if policy.active:
+        notes.append(policy.sentence())
     hazard_ratios, cox_table = _hazard_ratios(crude, weighted, counts)
     return WeightingView(
         treatment=treatment,
@@ -336,16 +343,17 @@ def _method_note(estimand: str, target: str | None, trim: Any, truncate: Any, ps
     )
 
 
-def _weight_summary(shown: KMResult, weights: pd.DataFrame) -> pd.DataFrame:
-    """Per treatment: Kish's effective sample size and the weights' range. The effective size equals n
-    when the weights are equal (the ATT target), so it is masked with n."""
+def _weight_summary(shown: KMResult, weights: pd.DataFrame, policy: ReleasePolicy) -> pd.DataFrame:
+    """Per treatment: Kish's effective sample size, released as a count (it equals n when the weights are
+    equal, the ATT target), and the weights' range."""
     rows = []
     for _, s in shown.summary.iterrows():
         w = weights.loc[weights["treatment"] == s["group"], "weight"]
+        ess = policy.count(effective_sample_size(w))
         rows.append(
             {
                 "group": s["group"],
-                "effective_n": np.nan if s["n"] is None else effective_sample_size(w),
+                "effective_n": np.nan if ess is None else float(ess),
                 "weight_min": float(w.min()),
                 "weight_max": float(w.max()),
             }
@@ -360,7 +368,7 @@ def _summary(shown: KMResult, weights: pd.DataFrame, treatment: str) -> pd.DataF
             TREATMENTS.get(treatment, treatment): s["group"],
             "Patients": s["n"],
             "Events": s["events"],
-            "Effective sample size": None if np.isnan(w["effective_n"]) else f"{w['effective_n']:.1f}",
+            "Effective sample size": None if np.isnan(w["effective_n"]) else int(w["effective_n"]),
             "Weights (min–max)": f"{w['weight_min']:.2f}–{w['weight_max']:.2f}",
             "Adjusted median (days)": format_days(s["median_days"]),
         }

@@ -73,26 +73,16 @@ def register(app: Any, page_ctx: PageContext) -> None:
 
 
 def attrition_table(page_ctx: PageContext, cohort: Any) -> Any:
-    """The attrition flow as a table; counts masked (a removal of 1..min_cell-1 patients is hidden, and so
-    is the remaining count that would reveal it)."""
-    from disclosure.suppression import mask_count
-
+    """The attrition flow as a table: every count released (``ReleasePolicy.count``)."""
     frame = page_ctx.service.attrition(cohort)
-    min_cell = page_ctx.min_cell
-    removed = [mask_count(v, min_cell) for v in frame["removed"]]
-    remaining: list[int | None] = []
-    hidden = 0  # patients removed in hidden steps since the last shown remaining count
-    for r_true, r_shown, rem in zip(frame["removed"], removed, frame["remaining"], strict=True):
-        if r_shown is None:
-            hidden += int(r_true)
-        show = (hidden == 0 or hidden >= min_cell) and mask_count(rem, min_cell) is not None
-        remaining.append(int(rem) if show else None)
-        if show:
-            hidden = 0
+    policy = page_ctx.policy
+    removed, remaining = policy.counts(frame["removed"]), policy.counts(frame["remaining"])
     shown = frame.assign(removed=removed, remaining=remaining)
     shown = shown.rename(
         columns={"step": "Step", "label": "Description", "removed": "Removed", "remaining": "Remaining"}
     )
     return data_table(
-        shown, count_columns=["Removed", "Remaining"], caption="— marks a count hidden by small-cell suppression."
+        shown,
+        count_columns=["Removed", "Remaining"],
+        caption=f"— marks a count of at most {page_ctx.min_cell} patients." if page_ctx.min_cell else None,
     )

@@ -13,7 +13,8 @@ from dash import Input, Output, State, dcc, html
 from dashboard import ids
 from dashboard.components import data_table, run_safely
 from dashboard.context import PageContext
-from disclosure.display import mask_counts
+from disclosure.counts import release_table
+from disclosure.policy import ReleasePolicy
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "layout", "reason_category", "register"]
 
@@ -102,7 +103,8 @@ def _content(page_ctx: PageContext) -> html.Div:
                 className="cutoff",
             ),
         ]
-    runs_shown = mask_counts(runs, ["patients", "patients_excluded", "time_to_event_rows"], min_cell, totals=False)
+    policy = page_ctx.policy
+    runs_shown = release_table(runs, ["patients", "patients_excluded", "time_to_event_rows"], policy)
     runs_shown["data_cutoff"] = runs_shown["data_cutoff"].astype(str).str[:10]
     runs_shown["started_at"] = runs_shown["started_at"].astype(str).str[:19]
     runs_shown["finished_at"] = runs_shown["finished_at"].astype(str).str[:19]
@@ -110,9 +112,9 @@ def _content(page_ctx: PageContext) -> html.Div:
     report = service.query_df(
         "SELECT table_name, source_file, rows_read, rows_loaded, rows_quarantined, warnings FROM load_report"
     )
-    report_shown = _mask_report(report, min_cell)
-    quarantine = _by_category(service.query_df("SELECT table_name, reason FROM quarantine"), "reason", min_cell)
-    warnings = _by_category(service.query_df("SELECT table_name, issue FROM data_quality_issues"), "issue", min_cell)
+    report_shown = release_table(report, ["rows_read", "rows_loaded", "rows_quarantined", "warnings"], policy)
+    quarantine = _by_category(service.query_df("SELECT table_name, reason FROM quarantine"), "reason", policy)
+    warnings = _by_category(service.query_df("SELECT table_name, issue FROM data_quality_issues"), "issue", policy)
     return html.Div(
         [
             *provenance,
@@ -136,31 +138,15 @@ def _content(page_ctx: PageContext) -> html.Div:
             data_table(warnings, count_columns=["Rows"]),
             html.H3("Extract provenance (load runs)"),
             data_table(runs_shown, count_columns=["patients", "patients_excluded", "time_to_event_rows"]),
-            html.P(
-                f"— marks a count of 1 to {min_cell - 1} hidden by small-cell suppression (or one that would "
-                "reveal it)."
-                if min_cell
-                else "",
-                className="notes",
-            ),
+            html.P(policy.sentence() if min_cell else "", className="notes"),
         ]
     )
 
 
-def _mask_report(report: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """read = loaded + quarantined: when one of the two is small, hide both."""
-    out = mask_counts(report, ["rows_read", "rows_loaded", "rows_quarantined", "warnings"], min_cell, totals=False)
-    for i in out.index:
-        if out.loc[i, "rows_loaded"] is None or out.loc[i, "rows_quarantined"] is None:
-            out.loc[i, "rows_loaded"] = None
-            out.loc[i, "rows_quarantined"] = None
-    return out
-
-
-def _by_category(frame: pd.DataFrame, column: str, min_cell: int) -> pd.DataFrame:
+def _by_category(frame: pd.DataFrame, column: str, policy: ReleasePolicy) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame({"Table": [], "Reason": [], "Rows": []})
     frame = frame.assign(category=frame[column].map(reason_category))
     counts = frame.groupby(["table_name", "category"], sort=True).size().reset_index(name="Rows")
-    counts = mask_counts(counts, ["Rows"], min_cell, totals=False)
+    counts = release_table(counts, ["Rows"], policy)
     return counts.rename(columns={"table_name": "Table", "category": "Reason"})

@@ -83,8 +83,6 @@ class FigureKind:
     resolve : callable (request) -> request, or None
         Fills the defaults a kind takes from the analysis (e.g. the treatments compared), so that the
         manifest records what was run; None: the request as given.
-    curves : bool
-        It shows survival or incidence curves (the methods text then says where they stop).
     """
 
     name: str
@@ -100,7 +98,6 @@ class FigureKind:
     check: Callable[[ExportRequest], None]
     method: Mapping[str, Any]
     resolve: Callable[[ExportRequest], ExportRequest] | None = None
-    curves: bool = True
 
     @property
     def main_table(self) -> str:

@@ -111,5 +111,4 @@ KIND = FigureKind(
     analysed=_analysed,
     check=_check,
     method={"model": "Cox proportional hazards", "ties": "efron", "conf_level": 0.95, "ph_test": "cox.zph (km)"},
-    curves=False,
 )

@@ -100,7 +100,6 @@ KIND = FigureKind(
     methods=_methods,
     analysed=_analysed,
     check=_check,
-    curves=False,
     method={
         "estimate": "proportion (intention to treat)",
         "interval": "Wilson score (prop.test, correct = FALSE)",

@@ -94,5 +94,4 @@ KIND = FigureKind(
         "continuous": "median (IQR, type 7), mean (SD); Wilcoxon or Kruskal-Wallis",
         "smd": "largest pairwise (Yang & Dalton for categorical)",
     },
-    curves=False,
 )

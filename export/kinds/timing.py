@@ -341,7 +341,6 @@ TIMING_COX = FigureKind(
     methods=_cox_methods,
     analysed=_analysed,
     check=_checker("timing-cox", _COX_OPTIONS),
-    curves=False,
     method={
         "model": "Cox, counting process (start, stop], exposure time-varying",
         "ties": "efron",

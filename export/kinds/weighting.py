@@ -238,7 +238,6 @@ BALANCE = _kind(
         _FLOW,
     ),
     figure=_balance_figure,
-    curves=False,
     frames=_balance_frames,
     methods=_balance_methods,
     method={
@@ -379,7 +378,6 @@ WEIGHTED_COX = _kind(
         _FLOW,
     ),
     figure=_cox_figure,
-    curves=False,
     frames=_cox_frames,
     methods=_cox_methods,
     method={

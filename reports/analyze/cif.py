@@ -4,10 +4,9 @@ Only the competing-risks endpoints (CIR, NRM) have a competing event; for the ot
 ``analyze km``. With ``--by`` the curves are per group and Gray's test compares them; without it there
 is one group named ``all`` and ``gray_test`` is null, with a note saying why.
 
-Small-cell suppression (``--min-cell N``, default 11, 0 turns it off) follows ``disclosure.suppression``
-(see ``_groups``): counts of 1 to N − 1 are null, totals cannot reveal a masked group count, and a curve
-stops at the last time with at least N patients at risk (a group of fewer than N has no curve). The
-estimates are computed on all the data; Gray's test is reported as computed.
+The numbers are the Competing risks page's (``reports.competing``), released by ``disclosure``
+(``--min-cell N``, default 11; 0 turns it off; ``release`` says how): counts rounded, curves estimated
+from rounded counts on the time grid. Gray's test is computed on the exact data.
 """
 
 from __future__ import annotations
@@ -17,29 +16,31 @@ import math
 import warnings
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from analyses.cif import CIFResult, cumulative_incidence
 from analyses.gray import gray_test
 from analyses.results import AnalysisError, AnalysisWarning
 from ayaall.errors import UserError
 from ayaall.settings import DEFAULT_MIN_CELL
-from disclosure.suppression import is_small, mask_count, suppress_totals
+from disclosure.groups import OTHER_GROUPS
+from disclosure.incidence import CIF_ESTIMATES
+from disclosure.policy import policy_for
 from reports.analyze.common import (
     check_endpoint,
     check_min_cell,
     cohort_from_args,
-    group_curve,
     immortal_time_notes,
+    open_service,
     warning_notes,
     write_json,
 )
+from reports.competing import competing_view
 from reports.notes import count_free
 
 __all__ = ["register", "run"]
 
 _COUNT_FIELDS = ("at_risk", "events", "competing_events", "censored")
+_CURVE_FIELDS_ESTIMATES = ("time_days", *CIF_ESTIMATES)
 _CURVE_FIELDS = (
     "time_days",
     "at_risk",
@@ -99,28 +100,31 @@ def run(
     strata: str | None = None,
     min_cell: int = DEFAULT_MIN_CELL,
 ) -> dict[str, Any]:
-    """The ``analyze cif`` JSON document as a dict (also used by the dashboard's export)."""
+    """The ``analyze cif`` JSON document as a dict: the Competing risks page's numbers
+    (``reports.competing``), with Gray's test stratified by ``strata`` when given."""
     from etl.read import load_analysis_frame
 
     spec = check_endpoint(endpoint, origin)
     if not spec.competing_risks:
         raise UserError(f"{endpoint} has no competing event; 'analyze cif' is for CIR and NRM (use 'analyze km').")
     check_min_cell(min_cell)
-    columns = [c for c in (by, strata) if c]
-    frame = load_analysis_frame(db, cohort, endpoint, origin, columns)
-    notes: list[str] = immortal_time_notes([by, strata], origin)
+    view = open_service(db, lambda service: competing_view(service, cohort, endpoint, origin, by, min_cell))
+    notes: list[str] = immortal_time_notes([by, strata], origin) + [count_free(n) for n in view.notes]
+    frame = load_analysis_frame(db, cohort, endpoint, origin, [c for c in (by, strata) if c])
+    if by is not None and view.combined:
+        frame = frame.assign(
+            **{by: frame[by].astype(str).where(~frame[by].astype(str).isin(view.combined), OTHER_GROUPS)}
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
-        cif = cumulative_incidence(frame, "time_days", "event_code", by)
         gray = _gray(frame, by, strata, notes, event=1)
         gray_competing = _gray(frame, by, strata, [], event=2)
     notes += warning_notes(caught, min_cell)
-    groups, totals = _groups(cif, min_cell)
-    if min_cell:
-        notes.append(
-            f"Small-cell suppression (disclosure.suppression): counts of 1 to {min_cell - 1} are null, and "
-            f"each curve stops at the last time with at least {min_cell} patients at risk."
-        )
+    policy = policy_for(min_cell)
+    totals = {
+        name: policy.count(int((frame["event_code"] == code).sum()) if code else len(frame))
+        for name, code in (("n", 0), ("events", 1), ("competing_events", 2))
+    }
     return {
         "endpoint": endpoint,
         "origin": origin,
@@ -129,14 +133,16 @@ def run(
         "event": spec.event,
         "competing_event": spec.competing,
         **totals,
-        "conf_type": cif.conf_type,
-        "conf_level": cif.conf_level,
+        "conf_type": "log-log",
+        "conf_level": 0.95,
         "variance": "Gray (1988), as cmprsk::cuminc",
         "min_cell": min_cell,
-        "groups": groups,
+        "release": view.release,
+        "groups": _groups(view, policy),
         "gray_test": gray,
         "gray_test_competing": gray_competing,
-        "notes": notes,
+        "combined_groups": view.combined,
+        "notes": list(dict.fromkeys(notes)),
     }
 
 
@@ -155,65 +161,37 @@ def _gray(
     return {"statistic": test.statistic, "df": test.df, "p": test.p, "strata": strata}
 
 
-def _groups(cif: CIFResult, min_cell: int) -> tuple[list[dict[str, Any]], dict[str, int | None]]:
-    """Per-group JSON with small-cell suppression, and the overall counts (None when masked).
-
-    ``disclosure.suppression`` rules: a count of 1 to min_cell − 1 is masked; group counts are masked
-    further (smallest first) so that totals cannot reveal them; a group's events (competing events) are
-    masked when the patients without them are a small count, and its competing events also when its
-    censored patients (n − events − competing events) are; the overall events and competing events
-    likewise. Curves stop where fewer than min_cell are at risk and at-risk numbers are thinned so that
-    drops between them are not small counts (milestones' at-risk numbers thinned together with the
-    curve's, as ``suppress_km`` does); with a masked group size every per-row count is masked, with
-    masked group events every per-row event count. Milestones after a curve's last shown time are left
-    out.
-    """
-    n, events, competing = (cif.summary[c].to_numpy(dtype=int) for c in ("n", "events", "competing_events"))
-    censored = n - events - competing
-    # per group and overall, the counts whose smallness masks each column (rule 2)
-    complements = {
-        "n": ([], []),
-        "events": ([n - events], [n.sum() - events.sum()]),
-        "competing_events": ([n - competing, censored], [n.sum() - competing.sum(), censored.sum()]),
-    }
-    shown: dict[str, list[int | None]] = {}
-    totals: dict[str, int | None] = {}
-    for col, values in (("n", n), ("events", events), ("competing_events", competing)):
-        per_group, overall = complements[col]
-        also = [any(is_small(c[i], min_cell) for c in per_group) for i in range(len(values))]
-        shown[col], hide_total = suppress_totals(values, min_cell, also_mask=also)
-        hide_total = hide_total or any(is_small(c, min_cell) for c in overall)
-        totals[col] = None if hide_total else mask_count(int(values.sum()), min_cell)
+def _groups(view: Any, policy: Any) -> list[dict[str, Any]]:
+    """Per-group JSON: released counts, the released curve (one row per released time, with the released
+    number at risk and the events, competing events and censorings at that time) and the milestones."""
     groups = []
-    for i, label in enumerate(cif.groups):
-        curve = cif.curve.loc[cif.curve["group"] == label].drop(columns="group")
-        at = cif.milestones.loc[cif.milestones["group"] == label].drop(columns="group")
-        curve, at_risk = group_curve(
-            curve,
-            min_cell,
-            int(n[i]),
-            shown["n"][i],
-            {"events": shown["events"][i], "competing_events": shown["competing_events"][i]},
-            points=list(zip(at["time_days"], at["at_risk"], strict=True)),
-        )
-        at = at.assign(at_risk=pd.Series(at_risk, index=at.index, dtype=object))
-        if min_cell:
-            last = curve["time_days"].max() if len(curve) else -np.inf
-            at = at.loc[at["time_days"] <= last].reset_index(drop=True)
+    for row in view.summary.to_dict("records"):
+        g = row["group"]
+        curve = view.curve[view.curve["group"] == g]
+        counts = view.counts[view.counts["group"] == g].set_index("time_days")
+        previous = dict.fromkeys(("events", "competing_events", "censored"), 0.0)
+        rows = []
+        for r in curve.to_dict("records"):
+            point = _point(r, _CURVE_FIELDS_ESTIMATES)
+            if r["time_days"] in counts.index:
+                c = counts.loc[r["time_days"]]
+                point["at_risk"] = policy.shown(c["at_risk"])
+                for col in previous:
+                    point[col] = policy.shown(float(c[col]) - previous[col])
+                    previous[col] = float(c[col])
+            rows.append(point)
+        ms = view.milestones[view.milestones["group"] == g]
         groups.append(
             {
-                "group": label,
-                "n": shown["n"][i],
-                "events": shown["events"][i],
-                "competing_events": shown["competing_events"][i],
-                "curve": [_point(r, _CURVE_FIELDS) for r in curve.to_dict("records")],
-                "milestones": [
-                    _point(r, _MILESTONE_FIELDS) | {"beyond_follow_up": bool(r["beyond_follow_up"])}
-                    for r in at.to_dict("records")
-                ],
+                "group": g,
+                "n": row["n"],
+                "events": row["events"],
+                "competing_events": row["competing_events"],
+                "curve": rows,
+                "milestones": [_point(r, _CURVE_FIELDS_ESTIMATES) for r in ms.to_dict("records")],
             }
         )
-    return groups, totals
+    return groups
 
 
 def _point(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:

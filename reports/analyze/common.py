@@ -10,28 +10,27 @@ import json
 import math
 import sys
 import warnings
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import numpy as np
-import pandas as pd
 
 from analyses.results import AnalysisWarning
 from ayaall.endpoints import EndpointSpec, endpoint_spec
 from ayaall.errors import UserError
 from ayaall.exposures import immortal_time_warning
-from disclosure.suppression import suppress_curve_and_points
 from reports.notes import count_free
+
+T = TypeVar("T")
 
 __all__ = [
     "check_endpoint",
     "check_min_cell",
     "cohort_from_args",
     "count_free",
-    "group_curve",
     "immortal_time_notes",
     "json_value",
-    "shown_within",
+    "open_service",
     "warning_notes",
     "write_json",
 ]
@@ -53,6 +52,18 @@ def immortal_time_notes(columns: Iterable[str | None], origin: str) -> list[str]
     )
     warnings_ = (immortal_time_warning(c, origin) for c in dict.fromkeys(columns))
     return [text + remedy for text in warnings_ if text is not None]
+
+
+def open_service(db: Any, compute: Callable[[Any], T]) -> T:
+    """``compute(service)`` on a ``reports.service.RegistryService`` of ``db``, closed afterwards: an
+    ``analyze`` command prints what the dashboard's service computes."""
+    from reports.service import RegistryService
+
+    service = RegistryService(db, blas_threads=None)
+    try:
+        return compute(service)
+    finally:
+        service.close()
 
 
 def check_min_cell(min_cell: int) -> None:
@@ -81,50 +92,6 @@ def write_json(document: dict[str, Any]) -> int:
     """Print the command's JSON document (strict JSON: no NaN) and return exit code 0."""
     sys.stdout.write(json.dumps(document, indent=2, allow_nan=False) + "\n")
     return 0
-
-
-def group_curve(
-    curve: pd.DataFrame,
-    min_cell: int,
-    n: int,
-    n_shown: int | None,
-    totals_shown: dict[str, int | None],
-    follow: Sequence[tuple[str, str]] = (),
-    points: Sequence[tuple[float, float]] = (),
-) -> tuple[pd.DataFrame, list[float | None]]:
-    """One group's curve suppressed by ``disclosure.suppression``'s rule 4, as ``suppress_km`` does it.
-
-    ``n`` is the group's size and ``n_shown`` its displayed size (None when masked by rules 1-3);
-    ``totals_shown`` maps a per-row count column (``events``, ``competing_events``) to the group's
-    displayed total of it. With a masked size every per-row count is masked (the rows add up to it),
-    with a masked total every per-row count of that column. ``follow`` lists ``(column, base)`` pairs:
-    ``column`` (a weighted count, say) is masked wherever the count ``base`` is. ``points`` are
-    ``(time, at_risk)`` pairs shown beside the curve (milestones): their at-risk numbers are thinned
-    together with the curve's (rules 4-5).
-
-    Returns
-    -------
-    (curve, at-risk numbers of ``points``, None where masked)
-    """
-    hidden_n = None if n_shown is not None or not min_cell else n
-    shown, at_points = suppress_curve_and_points(curve, min_cell, hidden_n, list(points))
-    if min_cell and n_shown is None:
-        shown[[c for c in ("events", "competing_events", "censored") if c in shown]] = None
-    for col, total in totals_shown.items():
-        if min_cell and total is None:
-            shown[col] = None
-    for col, base in follow:
-        shown[col] = shown[col].astype(object).where(shown[base].notna(), None)
-    return shown, at_points
-
-
-def shown_within(value: float | None, curve: pd.DataFrame) -> float | None:
-    """``value`` (a median or a confidence limit, in days) when the displayed curve reaches it, else None
-    (``disclosure.suppression`` rule 6: beyond the curve it rests on fewer than ``min_cell`` patients)."""
-    value = json_value(value)
-    if value is None or not len(curve) or value > float(curve["time_days"].max()):
-        return None
-    return value
 
 
 def warning_notes(caught: Iterable[warnings.WarningMessage], min_cell: int) -> list[str]:

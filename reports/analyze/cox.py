@@ -3,11 +3,9 @@
 Text covariates are coded against ``--ref COL=LEVEL`` (else the first level in sorted order, R's
 default); ``--strata`` stratifies the baseline hazard; ``--robust``/``--cluster`` give sandwich standard
 errors. The proportional-hazards test is R survival 3.x ``cox.zph(fit, transform = "km", terms = FALSE)``.
-Small-cell suppression (``--min-cell``) masks ``n`` and ``events`` when they, or the patients without an
-event, number 1 to min_cell - 1, and masks ``n`` and ``n_dropped_missing`` (patients left out for a
-missing covariate) so that neither reveals the other through the cohort's size, and ``events`` when the
-events left out are that few (``disclosure.suppression.model_counts``). Notes quote no counts. Estimates
-are reported as computed.
+The counts (``n``, ``events``, ``n_dropped_missing``: patients left out for a missing covariate) are
+released as every count is (``disclosure.counts.model_counts``; ``release`` says how), as the Cox page
+shows them. Notes quote no counts. Estimates are computed on the exact data.
 """
 
 from __future__ import annotations
@@ -20,7 +18,8 @@ from analyses.cox import fit_cox
 from analyses.results import AnalysisWarning
 from ayaall.errors import UserError
 from ayaall.settings import DEFAULT_MIN_CELL
-from disclosure.suppression import model_counts
+from disclosure.counts import model_counts
+from disclosure.policy import policy_for
 from reports.analyze.common import (
     check_endpoint,
     check_min_cell,
@@ -129,7 +128,7 @@ def run(
             ties=ties,
         )
     notes += warning_notes(caught, min_cell)
-    counts = model_counts(fit.n, fit.events, len(frame), int((frame["event_code"] == 1).sum()), min_cell)
+    counts = model_counts(fit.n, fit.events, len(frame), policy_for(min_cell))
     if fit.n_dropped:
         notes.append("Patients with a missing covariate were left out, as R's na.omit (n_dropped_missing).")
     terms = [
@@ -169,5 +168,6 @@ def run(
         "loglik_null": fit.loglik_null,
         "concordance": json_value(fit.concordance),
         "min_cell": min_cell,
+        "release": policy_for(min_cell).to_dict(),
         "notes": notes,
     }

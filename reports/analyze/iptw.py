@@ -3,8 +3,8 @@
 ``--levels`` lists the treatments compared, the first being the reference of the hazard ratios; with
 ``--estimand ATT`` the target population is ``--target``, else the *last* level given (not the last in
 sorted order). The weights and the balance table use that one target, recorded as ``target`` (null for
-ATE). Counts follow ``disclosure.suppression`` (see ``_counts``); an effective sample size is masked with
-its treatment's patients (for the ATT target it equals them).
+ATE). Counts, effective sample sizes and the adjusted curves are released as the Adjusted comparison page
+releases them (``disclosure.counts.WeightedCounts``, ``disclosure.weighted.release_weighted``).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from typing import Any
 from analyses.results import AnalysisWarning
 from ayaall.errors import UserError
 from ayaall.settings import DEFAULT_MIN_CELL
-from disclosure.suppression import WeightedCounts
+from disclosure.counts import WeightedCounts
+from disclosure.policy import policy_for
+from disclosure.weighted import release_weighted
 from reports.analyze.common import (
     check_min_cell,
     cohort_from_args,
-    group_curve,
     immortal_time_notes,
     json_value,
-    shown_within,
     warning_notes,
     write_json,
 )
@@ -131,29 +131,22 @@ def run(
         km = fit_weighted_km(data, "time_days", "event_code", treatment, "iptw")
         cox = fit_weighted_cox(data, "time_days", "event_code", treatment, "iptw", reference=ps.levels[0])
     notes += warning_notes(caught, min_cell)
-    counts = WeightedCounts.of(frame, data, ps.n, treatment, ps.levels, min_cell)
-    n_shown = dict(zip(counts.levels, counts.n_shown, strict=True))
-    events_shown = dict(zip(counts.levels, counts.events_shown, strict=True))
-    ess = {g: effective_sample_size(w.loc[w["treatment"] == g, "weight"]) for g in ps.levels}
+    policy = policy_for(min_cell)
+    counts = WeightedCounts.of(frame, data, ps.n, treatment, ps.levels, policy)
+    coarse = fit_weighted_km(policy.coarsen_frame(data, ("time_days",)), "time_days", "event_code", treatment, "iptw")
+    released = release_weighted(coarse, km, counts, treatment, policy, [])
+    ess = {g: policy.count(effective_sample_size(w.loc[w["treatment"] == g, "weight"])) for g in ps.levels}
     groups = []
-    for s in km.summary.to_dict("records"):
+    for s in released.summary.to_dict("records"):
         g = s["group"]
-        curve, _ = group_curve(
-            km.curve[km.curve["group"] == g].drop(columns="group"),
-            min_cell,
-            s["n"],
-            n_shown[g],
-            {"events": events_shown[g]},
-            follow=_WEIGHTED_COUNTS,
-        )
+        curve = released.curve[released.curve["group"] == g].drop(columns=["group", "at_risk", "events"])
         groups.append(
             {
                 "group": g,
-                "n": n_shown[g],
-                "events": events_shown[g],
-                # Kish's effective n equals n when the weights are equal (the ATT target): masked with n
-                "effective_n": None if n_shown[g] is None else s["effective_n"],
-                "median_days": shown_within(s["median_days"], curve),
+                "n": s["n"],
+                "events": s["events"],
+                "effective_n": ess[g],
+                "median_days": json_value(s["median_days"]),
                 "curve": [{k: json_value(v) for k, v in r.items()} for r in curve.to_dict("records")],
             }
         )
@@ -173,6 +166,7 @@ def run(
         "n_dropped_missing": counts.flow[1],
         "n_trimmed": counts.flow[2],
         "min_cell": min_cell,
+        "release": policy.to_dict(),
         "conf_type": km.conf_type,
         "variance": "Xie & Liu (2005)",
         "propensity": {
@@ -183,7 +177,7 @@ def run(
         "weights": [
             {
                 "group": g,
-                "effective_n": None if n_shown[g] is None else ess[g],
+                "effective_n": ess[g],
                 "min": float(w.loc[w["treatment"] == g, "weight"].min()),
                 "max": float(w.loc[w["treatment"] == g, "weight"].max()),
             }
@@ -213,7 +207,3 @@ def run(
         },
         "notes": notes,
     }
-
-
-# weighted curve columns masked where the unweighted count beside them is (for the ATT target they are equal)
-_WEIGHTED_COUNTS = (("weighted_at_risk", "at_risk"), ("effective_at_risk", "at_risk"), ("weighted_events", "events"))

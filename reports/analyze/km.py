@@ -2,35 +2,35 @@
 
 With ``--by`` there is one curve per group and the log-rank test compares them (stratified with
 ``--strata``; pairwise Holm-adjusted tests are added when there are more than two groups); without it
-there is one group named ``all`` and ``logrank`` is null. Small-cell suppression (``--min-cell``,
-default 11, 0 = off) follows ``disclosure.suppression``: counts of 1 to min_cell - 1 are null, further
-counts are masked so totals and differences cannot reveal them (the overall events too, when the patients
-without an event are that few), and each curve stops at the last time with at least min_cell patients at
-risk. Tests are computed on all the data and reported as they are.
+there is one group named ``all`` and ``logrank`` is null. The numbers are the Survival page's
+(``reports.survival``), released by ``disclosure`` (``--min-cell``, default 11, 0 = off; ``release`` says
+how): counts rounded, curves estimated from rounded counts on the time grid. Tests are computed on the
+exact data.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import warnings
 from typing import Any
 
-from analyses.km import KMResult, fit_km
-from analyses.logrank import logrank_test, pairwise_logrank
-from analyses.results import AnalysisError, AnalysisWarning
+from analyses.results import AnalysisWarning
 from ayaall.errors import UserError
 from ayaall.settings import DEFAULT_MIN_CELL
 from ayaall.units import DAYS_PER_YEAR
-from disclosure.suppression import is_small, mask_count, suppress_km
+from disclosure.policy import policy_for
 from reports.analyze.common import (
     check_endpoint,
     check_min_cell,
     cohort_from_args,
     immortal_time_notes,
+    json_value,
+    open_service,
     warning_notes,
     write_json,
 )
+from reports.notes import count_free
+from reports.survival import survival_view
 
 __all__ = ["register", "run"]
 
@@ -91,103 +91,103 @@ def run(
     rmst_horizon: float | None = None,
     min_cell: int = DEFAULT_MIN_CELL,
 ) -> dict[str, Any]:
-    """The ``analyze km`` JSON document as a dict (also used by the dashboard's export)."""
-    from etl.read import load_analysis_frame
-
+    """The ``analyze km`` JSON document as a dict: the Survival page's numbers (``reports.survival``)."""
     spec = check_endpoint(endpoint, origin)
     check_min_cell(min_cell)
-    frame = load_analysis_frame(db, cohort, endpoint, origin, [c for c in (by, strata) if c])
-    if frame.empty:
-        raise UserError(f"The cohort has no {endpoint} rows from {origin}.")
-    notes: list[str] = immortal_time_notes([by, strata], origin)
-    if spec.competing_risks:
-        notes.append(
-            f"{endpoint} has a competing event (event_code 2), counted here as censoring; "
-            "'analyze cif' gives the cumulative incidence."
-        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
-        km = fit_km(frame, "time_days", "event_code", by, times=times, rmst_horizon=rmst_horizon)
-        logrank, pairwise = _tests(frame, by, strata, notes)
-    notes += warning_notes(caught, min_cell)
-    shown, hide = suppress_km(km, min_cell)
-    # rule 2 on the totals: the patients without an event, n - events, is a count too
-    hide["events"] = hide["events"] or is_small(km.n - km.events, min_cell)
-    if min_cell:
-        notes.append(
-            f"Small-cell suppression (disclosure.suppression): counts of 1 to {min_cell - 1} are "
-            f"null, and each curve stops at the last time with at least {min_cell} at risk."
+        view = open_service(
+            db,
+            lambda service: survival_view(
+                service,
+                cohort,
+                endpoint,
+                origin,
+                by,
+                "years",
+                min_cell,
+                milestone_days=times,
+                strata=strata,
+                rmst_horizon=rmst_horizon,
+            ),
         )
+    notes = immortal_time_notes([by, strata], origin) + [count_free(n) for n in view.notes]
+    notes += warning_notes(caught, min_cell)
+    if by is None:
+        notes.append("No --by column: one group, so no log-rank test.")
+    km = view.km
     return {
         "endpoint": endpoint,
         "origin": origin,
         "by": by,
         "strata": strata,
         "event": spec.event,
-        "n": None if hide["n"] else mask_count(km.n, min_cell),
-        "events": None if hide["events"] else mask_count(km.events, min_cell),
+        "n": view.n,
+        "events": view.events,
         "conf_type": km.conf_type,
         "conf_level": km.conf_level,
         "min_cell": min_cell,
-        "groups": _groups(shown),
-        "logrank": logrank,
-        "pairwise_logrank": pairwise,
-        "rmst_diff": [_clean(r) for r in shown.rmst_diff.to_dict("records")],
-        "notes": notes,
+        "release": view.release,
+        "groups": _groups(view),
+        "logrank": view.logrank,
+        "pairwise_logrank": None if view.pairwise is None else [_clean(r) for r in view.pairwise.to_dict("records")],
+        "rmst_diff": [_clean(r) for r in km.rmst_diff.to_dict("records")],
+        "combined_groups": view.combined,
+        "notes": list(dict.fromkeys(notes)),
     }
-
-
-def _tests(frame, by, strata, notes) -> tuple[dict[str, Any] | None, list[dict[str, Any]] | None]:
-    if by is None:
-        notes.append("No --by column: one group, so no log-rank test.")
-        return None, None
-    try:
-        test = logrank_test(frame, "time_days", "event_code", by, strata_col=strata)
-    except AnalysisError as exc:
-        notes.append(f"Log-rank test not reported: {exc}")
-        return None, None
-    out = {"statistic": test.statistic, "df": test.df, "p": test.p, "method": test.method, "strata": strata}
-    pairwise = None
-    if frame[by].nunique() > 2:
-        pairwise = [
-            _clean(r)
-            for r in pairwise_logrank(frame, "time_days", "event_code", by, strata_col=strata).to_dict("records")
-        ]
-    return out, pairwise
 
 
 def _clean(record: dict[str, Any]) -> dict[str, Any]:
     """JSON-safe values: NaN -> None, whole-number times as ints."""
     out = {}
     for key, value in record.items():
-        if isinstance(value, float) and math.isnan(value):
-            value = None
-        elif key == "time_days" and isinstance(value, float) and value.is_integer():
+        value = json_value(value)
+        if key == "time_days" and isinstance(value, float) and value.is_integer():
             value = int(value)
-        elif hasattr(value, "item"):  # numpy scalar
-            value = value.item()
         out[key] = value
     return out
 
 
-def _groups(km: KMResult) -> list[dict[str, Any]]:
-    groups = []
+def _curve_rows(view: Any, group: str) -> list[dict[str, Any]]:
+    """One row per released time of the group's curve: estimate, interval, the released number at risk,
+    and the released events and censorings at that time (None where masked)."""
+    curve = view.km.curve[view.km.curve["group"] == group]
+    counts = view.counts[view.counts["group"] == group].set_index("time_days")
+    policy = policy_for(view.release["min_cell"])
+    rows = []
+    previous = {"events": 0.0, "censored": 0.0}
+    for r in curve.to_dict("records"):
+        c = counts.loc[r["time_days"]] if r["time_days"] in counts.index else None
+        row = {k: r[k] for k in ("time_days", "survival", "ci_lower", "ci_upper")}
+        if c is None:
+            row |= {"at_risk": None, "events": None, "censored": None}
+        else:
+            row["at_risk"] = policy.shown(c["at_risk"])
+            for col in ("events", "censored"):
+                row[col] = policy.shown(float(c[col]) - previous[col])
+                previous[col] = float(c[col])
+        row["has_censoring"] = bool(r["censored"])
+        rows.append(_clean(row))
+    return rows
+
+
+def _groups(view: Any) -> list[dict[str, Any]]:
+    km = view.km
     rmst = km.rmst.set_index("group") if len(km.rmst) else None
+    groups = []
     for row in km.summary.to_dict("records"):
         g = row["group"]
-        curve = km.curve[km.curve["group"] == g]
         ms = km.milestones[km.milestones["group"] == g]
-        clean = _clean(row)
         groups.append(
             {
                 "group": g,
-                "n": clean["n"],
-                "events": clean["events"],
-                "median_days": clean["median_days"],
-                "median_ci_days": [clean["median_ci_lower"], clean["median_ci_upper"]],
-                "curve": [_clean({k: r[k] for k in _CURVE_FIELDS}) for r in curve.to_dict("records")],
+                "n": row["n"],
+                "events": row["events"],
+                "median_days": json_value(row["median_days"]),
+                "median_ci_days": [json_value(row["median_ci_lower"]), json_value(row["median_ci_upper"])],
+                "curve": _curve_rows(view, g),
                 "milestones": [_clean({k: r[k] for k in _MILESTONE_FIELDS}) for r in ms.to_dict("records")],
-                "rmst": None if rmst is None else _clean(rmst.loc[g].to_dict()),
+                "rmst": None if rmst is None or g not in rmst.index else _clean(rmst.loc[g].to_dict()),
             }
         )
     return groups

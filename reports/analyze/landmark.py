@@ -1,10 +1,9 @@
 """``ayaall analyze landmark``: landmark KM + log-rank and Mantel–Byar / time-varying Cox by exposure.
 
-Prints JSON (field names as cli.md's ``analyze km``). Counts follow :mod:`disclosure.suppression`: the
-numbers at risk after the landmarks are thinned like a curve's, exposed and not exposed add up to them,
-a group's curve stops where fewer than ``min_cell`` are at risk and its median beyond that is null.
-Notes quote no counts; ``n_exposed_at_start`` (masked like any count) says how many patients were
-exposed on or before time zero.
+Prints JSON (field names as cli.md's ``analyze km``). The numbers are the Treatment timing page's
+(``reports.timing``), released by ``disclosure`` (landmark days on the time grid). Notes quote no counts;
+``n_exposed_at_start`` (released like any count) says how many patients were exposed on or before time
+zero.
 """
 
 from __future__ import annotations
@@ -13,18 +12,14 @@ import argparse
 import warnings
 from typing import Any
 
-import pandas as pd
-
-from analyses.results import AnalysisError, AnalysisWarning
+from analyses.results import AnalysisWarning
 from ayaall.errors import UserError
 from ayaall.settings import DEFAULT_MIN_CELL
-from disclosure.suppression import is_small, landmark_counts, mask_count
 from reports.analyze.common import (
     check_min_cell,
     cohort_from_args,
-    group_curve,
     json_value,
-    shown_within,
+    open_service,
     warning_notes,
     write_json,
 )
@@ -67,81 +62,70 @@ def run(
     *,
     min_cell: int = DEFAULT_MIN_CELL,
 ) -> dict[str, Any]:
-    """The ``analyze landmark`` JSON document as a dict."""
-    from analyses.counting import start_stop_frame
-    from analyses.cox_counting import fit_cox_counting
-    from analyses.landmark import fit_landmark, mantel_byar_test
-    from etl.read import exposure_frame
+    """The ``analyze landmark`` JSON document as a dict: the Treatment timing page's numbers
+    (``reports.timing``)."""
+    from reports.timing import timing_view
 
     check_min_cell(min_cell)
-    frame = exposure_frame(db, cohort, endpoint, origin, exposure)
-    notes: list[str] = []
-    # exposed on or before time zero (and before the end of follow-up): start_stop_frame's "from the start"
-    at_start = int(((frame["exposure_days"] <= 0) & (frame["exposure_days"] < frame["time_days"])).sum())
-    if at_start:
-        notes.append(
-            f"Patients whose first {exposure} was on or before time zero count as exposed from the start "
-            "(n_exposed_at_start)."
-        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
-        lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", landmarks)
-        cp = start_stop_frame(frame, "time_days", "event_code", "exposure_days")
-        mb = tv = None
-        try:
-            mb = mantel_byar_test(cp)
-            tv = fit_cox_counting(cp, "start", "stop", "event", ["exposed"], cluster_col="row_id")
-        except AnalysisError as exc:
-            notes.append(f"Time-dependent analysis not reported: {count_free(str(exc)) if min_cell else exc}")
-    notes += warning_notes(caught, min_cell)
-    n = len(frame)
+        view = open_service(
+            db, lambda service: timing_view(service, cohort, exposure, endpoint, origin, landmarks, [], min_cell)
+        )
+    notes = [count_free(n) for n in view.notes] + warning_notes(caught, min_cell)
+    tv = view.hazard_ratios[view.hazard_ratios["model"] == "Time-varying"]
     return {
         "endpoint": endpoint,
         "origin": origin,
         "exposure": exposure,
-        "n": mask_count(n, min_cell),
-        "n_exposed_at_start": None if is_small(n - at_start, min_cell) else mask_count(at_start, min_cell),
+        "n": view.n,
+        "n_exposed_at_start": view.n_exposed_at_start,
         "conf_type": "log-log",
         "min_cell": min_cell,
-        "landmarks": _landmarks(lm, n, min_cell),
+        "release": view.release,
+        "landmarks": _landmarks(view),
         "mantel_byar": None
-        if mb is None
-        else {"statistic": mb.statistic, "df": mb.df, "p": mb.p, "variance": "breslow"},
-        "time_varying_cox": None
-        if tv is None
-        else [
-            {
-                "term": r["term"],
-                "coef": r["coef"],
-                "se": r["se"],
-                "robust_se": r["robust_se"],
-                "hr": r["hr"],
-                "hr_ci": [r["hr_ci_lower"], r["hr_ci_upper"]],
-                "p": r["p"],
-            }
-            for r in tv.terms.to_dict("records")
-        ],
-        "notes": notes,
+        if view.mantel_byar is None
+        else {k: view.mantel_byar[k] for k in ("statistic", "df", "p")} | {"variance": "breslow"},
+        "time_varying_cox": [
+            {"term": r["term"], "hr": r["hr"], "hr_ci": [r["hr_ci_lower"], r["hr_ci_upper"]], "p": r["p"]}
+            for r in tv.to_dict("records")
+        ]
+        or None,
+        "notes": list(dict.fromkeys(notes)),
     }
 
 
-def _landmarks(lm: Any, n_total: int, min_cell: int) -> list[dict[str, Any]]:
-    """Each landmark's row, its counts suppressed by ``disclosure.suppression.landmark_counts`` (as the
-    dashboard's Timing page shows them)."""
-    marks, group_counts = landmark_counts(lm, n_total, min_cell)
-    table = lm.landmarks.reset_index(drop=True)
+def _landmarks(view: Any) -> list[dict[str, Any]]:
+    """Each landmark: its released counts, the log-rank test and each group's released curve."""
     out = []
-    for row, shown in zip(table.to_dict("records"), marks.to_dict("records"), strict=True):
+    for row in view.landmark_tests.to_dict("records"):
         mark = row["landmark_days"]
-        summary = lm.summary[lm.summary["landmark_days"] == mark].set_index("group")
-        counts = group_counts[group_counts["landmark_days"] == mark].set_index("group")
+        groups = []
+        estimates = view.landmark_estimates[view.landmark_estimates["landmark_days"] == mark]
+        for g in estimates.to_dict("records"):
+            curve = view.landmark_curve[
+                (view.landmark_curve["landmark_days"] == mark) & (view.landmark_curve["group"] == g["group"])
+            ]
+            groups.append(
+                {
+                    "group": g["group"],
+                    "n": g["n"],
+                    "events": g["events"],
+                    "median_days": json_value(g["median_days"]),
+                    "curve": [
+                        {k: json_value(v) for k, v in r.items() if k not in ("landmark_days", "group")}
+                        for r in curve.to_dict("records")
+                    ],
+                }
+            )
         out.append(
             {
                 "landmark_days": mark,
-                "n_at_risk": json_value(shown["at_risk"]),
-                "n_exposed": shown["exposed"],
-                "n_unexposed": shown["unexposed"],
-                "groups": _groups(lm, mark, summary, counts, min_cell),
+                "n_at_risk": row["at_risk"],
+                "n_exposed": row["exposed"],
+                "n_unexposed": row["not_exposed"],
+                "groups": groups,
                 "logrank": None
                 if row["note"]
                 else {"statistic": row["statistic"], "df": int(row["df"]), "p": row["p"]},
@@ -149,33 +133,3 @@ def _landmarks(lm: Any, n_total: int, min_cell: int) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def _groups(lm: Any, mark: float, summary: Any, counts: pd.DataFrame, min_cell: int) -> list[dict]:
-    if summary.empty:
-        return []
-    groups = []
-    for group, s in summary.iterrows():
-        n_shown, events_shown = counts.loc[group, "n"], counts.loc[group, "events"]
-        curve = lm.curve[(lm.curve["landmark_days"] == mark) & (lm.curve["group"] == group)]
-        curve, _ = group_curve(
-            curve.drop(columns=["landmark_days", "group"]),
-            min_cell,
-            int(s["n"]),
-            n_shown,
-            {"events": events_shown},
-        )
-        groups.append(
-            {
-                "group": group,
-                "n": n_shown,
-                "events": events_shown,
-                "median_days": shown_within(s["median_days"], curve),
-                "median_ci_days": [
-                    shown_within(s["median_ci_lower"], curve),
-                    shown_within(s["median_ci_upper"], curve),
-                ],
-                "curve": [{k: json_value(v) for k, v in r.items()} for r in curve.to_dict("records")],
-            }
-        )
-    return groups

@@ -1,9 +1,8 @@
 """``ayaall analyze response``: CR/CRi/CRh and MRD-negativity rates by group, Wilson intervals (JSON).
 
 Needs no endpoint or time zero, so it takes only ``--db``, ``--cohort``, ``--min-cell`` and ``--json``
-of the shared options. Counts follow ``analyses.response.suppress_response_rates``; the overall
-responders and not-assessed patients are also masked when their complements (non-responders,
-assessed patients) are small counts.
+of the shared options. The numbers are the Response page's (``reports.response``): counts released by
+``disclosure.response``, rates and intervals computed from the released counts.
 """
 
 from __future__ import annotations
@@ -13,7 +12,9 @@ from typing import Any
 
 from ayaall.errors import UserError
 from ayaall.settings import DEFAULT_MIN_CELL
-from reports.analyze.common import check_min_cell, cohort_from_args, json_value, write_json
+from reports.analyze.common import check_min_cell, cohort_from_args, json_value, open_service, write_json
+
+OUTCOMES = ("cr", "mrd_negative")
 
 __all__ = ["add_table_options", "register", "run"]
 
@@ -54,22 +55,19 @@ def _handle(args: argparse.Namespace) -> int:
 def run(
     db: Any, cohort: Any, *, line: int = 1, by: str | None = None, min_cell: int = DEFAULT_MIN_CELL
 ) -> dict[str, Any]:
-    """The ``analyze response`` JSON document as a dict."""
-    from analyses.response import response_rates
-    from disclosure.response import response_totals, suppress_response_rates
-    from etl.read import response_frame
+    """The ``analyze response`` JSON document as a dict: the Response page's numbers (``reports.response``)."""
+    from disclosure.policy import policy_for
+    from reports.response import response_view
 
     check_min_cell(min_cell)
-    frame = response_frame(db, cohort, line, [by] if by else [])
-    if frame.empty:
-        raise UserError(f"No patient in this cohort started line {line}, so there are no rates to report.")
-    outcomes = {}
-    not_assessed = int(frame["not_assessed"].sum())
-    for name in ("cr", "mrd_negative"):
-        table, hide = suppress_response_rates(response_rates(frame, name, by), min_cell)
-        totals = response_totals(len(frame), int(frame[name].sum()), not_assessed, hide, min_cell)
-        outcomes[name] = {
-            "responders": totals["responders"],
+    if line not in (1, 2):
+        raise UserError(f"--line must be 1 (frontline) or 2 (salvage), not {line}.")
+    views = open_service(
+        db, lambda service: {name: response_view(service, cohort, line, name, by, min_cell) for name in OUTCOMES}
+    )
+    outcomes = {
+        name: {
+            "responders": view.responders,
             "groups": [
                 {
                     "group": r["group"],
@@ -78,14 +76,19 @@ def run(
                     "rate": json_value(r["rate"]),
                     "rate_ci": [json_value(r["ci_lower"]), json_value(r["ci_upper"])],
                 }
-                for r in table.to_dict("records")
+                for r in view.rates.to_dict("records")
             ],
         }
+        for name, view in views.items()
+    }
+    view = views["cr"]
+    n, not_assessed = view.n, view.not_assessed
     return {
         "line": line,
         "by": by,
-        "n": totals["n"],
-        "not_assessed": totals["not_assessed"],
+        "n": n,
+        "not_assessed": not_assessed,
+        "release": policy_for(min_cell).to_dict(),
         "ci_method": "Wilson score, prop.test(correct = FALSE)",
         "conf_level": 0.95,
         "min_cell": min_cell,

@@ -115,8 +115,9 @@ def decode(data: Any) -> Any:
 def write(path: Path, outputs: dict[str, Any], header: dict[str, Any]) -> None:
     """``outputs`` (name -> value) to gzipped JSON at ``path``, with ``header`` (where they came from)."""
     document = {"header": header, "outputs": {k: encode(v) for k, v in outputs.items()}}
-    with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as fh:
-        json.dump(document, fh, separators=(",", ":"))
+    text = json.dumps(document, separators=(",", ":")).encode("utf-8")
+    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as fh:
+        fh.write(text)  # no time stamp in the header: the same references give the same bytes
 
 
 def read(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:

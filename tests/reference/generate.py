@@ -3,8 +3,7 @@
 The references are what the code of commit ``f3949e2`` returned (the last commit with
 ``tests/timing_reference.py`` and ``tests/suppression_reference.py``: verbatim copies of the earlier,
 slower implementations of the treatment-timing estimators, the group handling of ``fit_km`` and
-``logrank_test``, and ``suppress_km``, ``curve_for_display`` and the run protection of the Kaplan–Meier
-suppression). This script extracts that commit's files (``git archive``), runs them in a fresh process
+``logrank_test``). This script extracts that commit's files (``git archive``), runs them in a fresh process
 on the inputs of ``cases.py`` and stores each result, exactly (``codec.py``), under ``outputs/``.
 
 Run from the repository root: ``python tests/reference/generate.py [--commit f3949e2]``. The commit is
@@ -86,64 +85,18 @@ COX_OPTIONS: tuple[tuple[list[str], dict[str, Any]], ...] = (
     (["exposed", "age", "sex"], {"cluster_col": "row_id"}),  # missing ages: complete cases only
     (["exposed", "sex"], {"weights_col": "w", "robust": True}),
 )
-#: (min_cell values, milestone times) of the suppress_km references on the named edge cohorts
-EDGE_MIN_CELLS = (0, 1, 5, 11, 30)
-RANDOM_MIN_CELLS = (0, 2, 11, 25)
-
-
-def suppression_outputs(timing_reference: Any, suppression_reference: Any, suppress_km: Any) -> dict[str, Any]:
-    """The small-cell suppression references, keyed ``function | case | variant``."""
-    import numpy as np
-    from cases import EDGE_KM_COHORTS, protect_runs_inputs, random_km_cohort, random_patients
-
-    from analyses.km import fit_km
-
-    out: dict[str, Any] = {}
-    for seed in range(30):
-        shown, counts, hidden, remainders, min_cell = protect_runs_inputs(seed)
-        for remainder in remainders:
-            out[f"protect_runs | {seed} | {remainder}"] = timing_reference._protect_runs(
-                shown, counts, hidden.copy(), remainder, min_cell
-            )
-    for seed in range(6):
-        data = random_patients(seed, 500)
-        data = data.assign(group=np.where(data["expo"] <= 10, "exposed", "unexposed"))
-        km = fit_km(data, "time", "status", "group", times=(5, 20))
-        for min_cell in (0, 3, 11):
-            shown, _ = suppress_km(km, min_cell)
-            out[f"curve_for_display | {seed} | {min_cell} | full"] = timing_reference.curve_for_display(shown, km)
-            out[f"curve_for_display | {seed} | {min_cell} | alone"] = timing_reference.curve_for_display(shown)
-    for case, data in EDGE_KM_COHORTS.items():
-        km = fit_km(data, "time", "status", "group", times=(2, 5, 10, 20, 30), rmst_horizon=15)
-        for min_cell in EDGE_MIN_CELLS:
-            out[f"suppress_km | {case} | {min_cell}"] = suppression_reference.suppress_km(km, min_cell)
-    for seed in range(12):
-        data = random_km_cohort(seed)
-        rng = np.random.default_rng(1000 + seed)
-        times = sorted(set(rng.integers(1, 500, int(rng.integers(1, 8))).tolist()))
-        km = fit_km(data, "time", "status", "group", times=times, rmst_horizon=100)
-        for min_cell in RANDOM_MIN_CELLS:
-            out[f"suppress_km | seed{seed} | {min_cell}"] = suppression_reference.suppress_km(km, min_cell)
-    return out
 
 
 def _worker(tree: Path, commit: str) -> None:
     """Inside the pinned commit's files: compute every reference and write it."""
     sys.path[:0] = [str(tree), str(tree / "tests"), str(HERE)]
     import codec
-    import suppression_reference
     import timing_reference
-    from analyses.suppression import suppress_km
     from analyses.timing import start_stop_frame
 
     header = {"commit": commit, "script": "tests/reference/generate.py"}
     OUTPUTS.mkdir(exist_ok=True)
     codec.write(OUTPUTS / "timing.json.gz", timing_outputs(timing_reference, start_stop_frame), header)
-    codec.write(
-        OUTPUTS / "suppression.json.gz",
-        suppression_outputs(timing_reference, suppression_reference, suppress_km),
-        header,
-    )
 
 
 def main() -> int:
