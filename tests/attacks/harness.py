@@ -156,7 +156,7 @@ class Curve:
     y: np.ndarray
     lower: np.ndarray | None = None
     upper: np.ndarray | None = None
-    marks: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    marks: np.ndarray | None = None  # None: the payload does not say where censorings are
 
 
 def _panel_titles(fig: Mapping[str, Any]) -> dict[str, str]:
@@ -199,7 +199,9 @@ def curves(fig: Mapping[str, Any], unit: str = "days") -> list[Curve]:
         y = np.asarray(decode(t.get("y")), dtype=float)
         if len(x) < 2:
             continue
-        curve = Curve(panel="", group=str(t.get("name") or t.get("legendgroup") or ""), x=np.round(x, 6), y=y)
+        curve = Curve(
+            panel="", group=str(t.get("name") or t.get("legendgroup") or ""), x=np.round(x, 6), y=y, marks=np.zeros(0)
+        )
         xa = axes(t)
         curve.panel = titles.get(xa[0], xa[0])
         before = [b for b in traces[max(0, i - 2) : i] if is_band(b) and axes(b) == xa]

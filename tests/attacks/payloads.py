@@ -169,6 +169,9 @@ def frame_curves(
                 y=rows[y].to_numpy(float),
                 lower=rows[lower].to_numpy(float) if lower in rows else None,
                 upper=rows[upper].to_numpy(float) if upper in rows else None,
+                marks=rows["time_days"].to_numpy(float)[rows["has_censoring"].astype(bool).to_numpy()]
+                if "has_censoring" in rows
+                else None,
             )
         )
     return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -24,7 +25,15 @@ from scipy.stats import norm
 
 from attacks.harness import BIG, Curve
 
-__all__ = ["IntegerModel", "Step", "invert_aalen_johansen", "invert_product_limit", "loglog_variance"]
+__all__ = [
+    "IntegerModel",
+    "Step",
+    "block_steps",
+    "invert_aalen_johansen",
+    "invert_product_limit",
+    "loglog_variance",
+    "smooth_counts",
+]
 
 _F_TOL = 1e-11  # a full-precision step: f is known to about 1e-15
 _G_RTOL = 1e-6  # ... and the Greenwood increment to far better than this
@@ -147,6 +156,34 @@ def invert_product_limit(
     return steps
 
 
+def smooth_counts(curve: Curve, conf_level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The (real) numbers at risk and events a full-precision product-limit curve was computed from, at
+    its steps: n = f/(g(1 - f)), d = f n; (rows, n, d), or None without limits."""
+    if curve.lower is None:
+        return None
+    s = np.asarray(curve.y, dtype=float)
+    v = loglog_variance(s, np.asarray(curve.lower, dtype=float), conf_level)
+    v = np.where(np.isnan(v), loglog_variance(s, np.asarray(curve.upper, dtype=float), conf_level), v)
+    v = np.where(s >= 1, 0.0, v)
+    rows = np.flatnonzero((s[1:] < s[:-1]) & (s[:-1] > 0)) + 1
+    f = 1 - s[rows] / s[rows - 1]
+    g = v[rows] - v[rows - 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n = f / (g * (1 - f))
+    return rows, n, f * n
+
+
+def block_steps(d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds on each step's events when a curve is estimated from cumulative counts rounded in blocks of
+    ``k`` and interpolated within them (``disclosure.curves``): the smooth cumulative count at a time lies
+    in the true count's block, so a step's events lie between the blocks' ends."""
+    cum = np.cumsum(np.nan_to_num(d))
+    block = np.ceil(cum / k - 1e-6)
+    lo, hi = np.where(block > 0, k * (block - 1) + 1, 0), k * block
+    prev_lo, prev_hi = np.r_[0, lo[:-1]], np.r_[0, hi[:-1]]
+    return np.maximum(lo - prev_hi, 0), hi - prev_lo
+
+
 def invert_aalen_johansen(
     event: Curve, competing: Curve | None, n_max: int = BIG, *, decimals: int | None = None
 ) -> list[Step] | None:
@@ -206,7 +243,10 @@ class IntegerModel:
             self.names[name] = len(self.names)
         i = self.names[name]
         old = self.var_bounds.get(i, (0.0, float(self.upper)))
-        self.var_bounds[i] = (max(old[0], lo), min(old[1], self.upper if hi is None else hi))
+        new = (max(old[0], lo), min(old[1], self.upper if hi is None else hi))
+        if new != old or i not in self.var_bounds:
+            self.var_bounds[i] = new
+            self._version = getattr(self, "_version", 0) + 1
         return i
 
     def add(self, terms: Mapping[str, float] | Sequence[str], lo: float, hi: float) -> None:
@@ -217,25 +257,120 @@ class IntegerModel:
             i = self.var(name)
             row[i] = row.get(i, 0.0) + c
         self.rows.append((row, lo, hi))
+        self._version = getattr(self, "_version", 0) + 1
 
-    def _matrices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, Bounds]:
+    def _reduce(self) -> dict[str, Any]:
+        """The programme with every equality between two variables (a - b = c) or fixing one (a = c)
+        substituted away (a weighted union-find), so the solver sees only the free part; cached."""
+        key = getattr(self, "_version", 0)
+        if getattr(self, "_reduced", None) is not None and self._reduced["key"] == key:
+            return self._reduced
         m = len(self.names)
-        a = np.zeros((len(self.rows), m))
-        lo = np.zeros(len(self.rows))
-        hi = np.zeros(len(self.rows))
-        for r, (row, l, h) in enumerate(self.rows):
-            for i, c in row.items():
-                a[r, i] = c
-            lo[r], hi[r] = l, h
-        b = np.array([self.var_bounds.get(i, (0.0, self.upper)) for i in range(m)], dtype=float).reshape(m, 2)
-        return a, lo, hi, Bounds(b[:, 0], b[:, 1])
+        const = m  # a pseudo-variable fixed at 0
+        parent, offset = list(range(m + 1)), [0.0] * (m + 1)
+        bad = False
+
+        def find(v: int) -> tuple[int, float]:
+            path = []
+            while parent[v] != v:
+                path.append(v)
+                v = parent[v]
+            root, total = v, 0.0
+            for u in reversed(path):  # compress: offsets relative to the root
+                total += offset[u]
+                offset[u], parent[u] = total, root
+            return root, offset[path[0]] if path else 0.0
+
+        def union(a: int, b: int, c: float) -> None:  # value(a) = value(b) + c
+            nonlocal bad
+            (ra, oa), (rb, ob) = find(a), find(b)
+            shift = ob + c - oa  # value(ra) = value(rb) + shift
+            if ra == rb:
+                bad |= abs(shift) > 1e-9
+            elif ra == const:
+                parent[rb], offset[rb] = ra, -shift
+            else:
+                parent[ra], offset[ra] = rb, shift
+
+        rest = []
+        for row, lo, hi in self.rows:
+            items = [(i, c) for i, c in row.items() if c != 0]
+            if lo == hi and len(items) == 1:
+                ((i, c),) = items
+                union(i, const, lo / c)
+            elif lo == hi and len(items) == 2 and sorted(c for _, c in items) == [-1.0, 1.0]:
+                (a, _), (b, _) = sorted(items, key=lambda t: -t[1])
+                union(a, b, lo)
+            else:
+                rest.append((items, lo, hi))
+        roots = sorted({find(i)[0] for i in range(m)} - {const})
+        index = {r: j for j, r in enumerate(roots)}
+        bounds = np.tile([-np.inf, np.inf], (len(roots), 1)).astype(float)
+        for i in range(m):
+            lo_i, hi_i = self.var_bounds.get(i, (0.0, self.upper))
+            r, off = find(i)
+            if r == const:
+                bad |= not (lo_i - 1e-9 <= off <= hi_i + 1e-9)
+            else:
+                j = index[r]
+                bounds[j] = [max(bounds[j, 0], lo_i - off), min(bounds[j, 1], hi_i - off)]
+        rows = []
+        for items, lo, hi in rest:
+            coef: dict[int, float] = {}
+            shift = 0.0
+            for i, c in items:
+                r, off = find(i)
+                shift += c * off
+                if r != const:
+                    coef[index[r]] = coef.get(index[r], 0.0) + c
+            coef = {j: c for j, c in coef.items() if abs(c) > 1e-12}
+            if not coef:
+                bad |= not (lo - 1e-9 <= shift <= hi + 1e-9)
+            else:
+                rows.append((coef, lo - shift, hi - shift))
+        bad |= bool((bounds[:, 0] > bounds[:, 1] + 1e-9).any())
+        self._reduced = {
+            "key": key,
+            "find": find,
+            "index": index,
+            "const": const,
+            "rows": rows,
+            "bounds": bounds,
+            "bad": bad,
+        }
+        return self._reduced
+
+    def _matrices(self) -> tuple[Any, np.ndarray, np.ndarray, Bounds]:
+        from scipy.sparse import coo_matrix
+
+        red = self._reduce()
+        if "matrices" in red:
+            return red["matrices"]
+        m = len(red["index"])
+        r_idx, c_idx, vals = [], [], []
+        for r, (row, _, _) in enumerate(red["rows"]):
+            r_idx += [r] * len(row)
+            c_idx += list(row)
+            vals += list(row.values())
+        a = coo_matrix((vals, (r_idx, c_idx)), shape=(len(red["rows"]), m)).tocsr()
+        lo = np.array([r[1] for r in red["rows"]], dtype=float)
+        hi = np.array([r[2] for r in red["rows"]], dtype=float)
+        b = red["bounds"]
+        red["matrices"] = (a, lo, hi, Bounds(b[:, 0], b[:, 1]))
+        return red["matrices"]
 
     def feasible(self) -> bool:
-        return self._solve(np.zeros(len(self.names))) is not None
+        red = self._reduce()
+        return not red["bad"] and self._solve(np.zeros(len(red["index"]))) is not None
 
     def _solve(self, c: np.ndarray) -> float | None:
+        red = self._reduce()
+        if red["bad"]:
+            return None
         a, lo, hi, bounds = self._matrices()
-        constraints = [LinearConstraint(a, lo, hi)] if len(self.rows) else []
+        if len(c) == 0:
+            return 0.0
+        constraints = [LinearConstraint(a, lo, hi)] if len(red["rows"]) else []
         res = milp(
             c,
             constraints=constraints,
@@ -252,11 +387,18 @@ class IntegerModel:
         coef = dict(terms) if isinstance(terms, Mapping) else {t: 1.0 for t in terms}
         for name in coef:
             self.var(name)
-        c = np.zeros(len(self.names))
+        red = self._reduce()
+        c = np.zeros(len(red["index"]))
+        shift = 0.0
         for name, v in coef.items():
-            c[self.names[name]] += v
+            r, off = red["find"](self.names[name])
+            shift += v * off
+            if r != red["const"]:
+                c[red["index"][r]] += v
+        if not c.any():
+            return (shift, shift) if self.feasible() else None
         lo = self._solve(c)
         hi = self._solve(-c)
         if lo is None or hi is None:
             return None
-        return lo, -hi
+        return lo + shift, -hi + shift

@@ -32,7 +32,7 @@ from attacks.payloads import (
     timing_page,
     weighting_page,
 )
-from attacks.solvers import invert_aalen_johansen, invert_product_limit
+from attacks.solvers import block_steps, invert_aalen_johansen, invert_product_limit, smooth_counts
 
 K = 11
 _REGISTRY = 3100  # the whole registry's size is public (the sidebar shows it): no group is larger
@@ -59,15 +59,35 @@ def score_curves(
             continue
         n_max = min((sizes or {}).get(curve.group, _REGISTRY), _REGISTRY)
         steps = invert_product_limit(curve, n_max, decimals=decimals, late_entry=late_entry)
+        truth = rows.window_counts("all" if pooled else curve.group, curve.x, release.grid)
+        if release.rounded and not _exact_curve(steps, decimals):
+            _score_blocks(score, curve, truth, release, where)
+            continue
         if steps is None:
             continue
         inverted += 1
-        truth = rows.window_counts("all" if pooled else curve.group, curve.x, release.grid)
         for step in steps:
             lo, hi = step.values(1)
             where_step = f"{where} {curve.panel} {curve.group} t={step.time:g}"
             score.add(int(truth["events"].iloc[step.row]), lo, hi, where_step)
     return inverted
+
+
+def _exact_curve(steps: list[Any] | None, decimals: int | None) -> bool:
+    """Under a stated rounding policy a curve is taken for an exact product limit only when every one of at
+    least five full-precision steps solves to integers (a curve from interpolated rounded counts does not)."""
+    return steps is not None and decimals is None and len(steps) >= 5
+
+
+def _score_blocks(score: Score, curve: Curve, truth: Any, release: Release, where: str) -> None:
+    """A curve estimated from rounded counts: its smooth counts bound the true ones by blocks."""
+    found = smooth_counts(curve)
+    if found is None:
+        return
+    rows, _, d = found
+    lo, hi = block_steps(d, release.base)
+    for r, a, b in zip(rows, lo, hi, strict=True):
+        score.add(int(truth["events"].iloc[r]), a, b, f"{where} {curve.panel} {curve.group} t={curve.x[r]:g}")
 
 
 def test_survival_page_curves(ctx, attack_service, cohorts, release, scoreboard) -> None:
