@@ -349,9 +349,7 @@ def _drop_beyond(table: Table, last: float) -> Table:
     keep = [i for i, t in enumerate(table.ticks) if t <= last]
     pick = lambda values: [values[i] for i in keep]  # noqa: E731
     censored = None if table.censored is None else pick(table.censored)
-    return Table(
-        pick(table.ticks), pick(table.at_risk), censored, pick(table.events), table.cumulative, table.rows
-    )
+    return Table(pick(table.ticks), pick(table.at_risk), censored, pick(table.events), table.cumulative, table.rows)
 
 
 def _unused(_: Sequence[Any]) -> None:  # pragma: no cover
