@@ -275,7 +275,7 @@ class Release:
         if v <= 0:
             return (0, 0)
         if not self.rounded:
-            return (int(round(v)), int(round(v)))
+            return (round(v), round(v))
         block = math.ceil(v / self.base - 1e-9)
         return (self.base * (block - 1) + 1, self.base * block)
 
@@ -284,7 +284,7 @@ class Release:
         size minus cumulative events and censorings); masked: anything below k."""
         if shown is None or (isinstance(shown, float) and math.isnan(shown)):
             return (0, self.k + terms * (self.base // 2)) if self.rounded else (0, BIG)
-        v = int(round(float(shown)))
+        v = round(float(shown))
         if not self.rounded:
             return (v, v)
         half = terms * (self.base // 2)
@@ -343,9 +343,9 @@ def random_cohorts(service: Any, seed: int, count: int, lo: int = 60, hi: int = 
 # ---------------------------------------------------------------------------------------------- truth
 @dataclass
 class Subjects:
-    """The rows behind a curve: entry (days; -inf from the origin, as R's counting process), exit, status (0 censored, 1 the event,
-    2 a competing event) and group label. The truth of any window of a released curve:
-    :meth:`counts`."""
+    """The rows behind a curve: entry (days; -inf from the origin, as R's counting process), exit, status
+    (0 censored, 1 the event, 2 a competing event) and group label. The truth of any window of a released
+    curve: :meth:`counts`."""
 
     entry: np.ndarray
     stop: np.ndarray

@@ -15,6 +15,7 @@ Kalbfleisch JD, Prentice RL (2002). The Statistical Analysis of Failure Time Dat
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,7 +90,7 @@ def _prune_chain(steps: list[Step], n_max: int, late_entry: bool) -> bool:
         return all(len(s.candidates) for s in steps)
     for _ in range(6):
         changed = False
-        for a, b in zip(steps, steps[1:], strict=False):  # forward: n(b) <= max(n - d) of a
+        for a, b in itertools.pairwise(steps):  # forward: n(b) <= max(n - d) of a
             if not len(a.candidates):
                 return False
             out = a.candidates[:, 0] - a.candidates[:, 1:].sum(axis=1)
@@ -134,7 +135,7 @@ def invert_product_limit(
     steps: list[Step] = []
     for j in range(1, len(s)):
         prev, now = s[j - 1], s[j]
-        if prev <= 0 or now >= prev - h * 2.0000001 and h > 0 or (h == 0 and now >= prev):
+        if prev <= 0 or (now >= prev - h * 2.0000001 and h > 0) or (h == 0 and now >= prev):
             continue
         if h == 0:
             f = 1 - now / prev
