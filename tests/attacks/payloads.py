@@ -10,26 +10,41 @@ truth: the rows each analysis uses, from the database through the lower layers (
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from attacks.harness import Curve, Release, Subjects, cohort_spec, filter_ids, page_values, parse_count, plain, tables
+from attacks.harness import (
+    Curve,
+    Release,
+    Subjects,
+    cohort_spec,
+    filter_ids,
+    page_values,
+    parse_count,
+    plain,
+    tables,
+    text_of,
+)
 
 __all__ = [
     "analyze_curves",
     "competing_page",
     "export_workbook",
     "frame_curves",
+    "group_counts",
     "iptw_subjects",
     "km_subjects",
     "landmark_subjects",
     "response_page",
+    "sentence_counts",
     "simon_makuch_subjects",
     "summary_counts",
     "survival_page",
+    "table1_counts",
     "table1_page",
     "timing_page",
     "weighting_page",
@@ -123,6 +138,51 @@ def summary_counts(payload: Any, release: Release, first: str = "Group") -> dict
             for i in count_cols:
                 if i < len(row):
                     out.setdefault(row[0], {})[header[i]] = release.bounds(parse_count(row[i]))
+    return out
+
+
+def group_counts(payload: Any, first: str = "Group") -> dict[str, int | None]:
+    """Every count cell of a page's per-group tables ('group | column' -> value as shown)."""
+    out: dict[str, int | None] = {}
+    for rows in tables(payload):
+        if not rows or rows[0][:1] != [first]:
+            continue
+        for row in rows[1:]:
+            for head, cell in zip(rows[0][1:], row[1:], strict=False):
+                if any(w in head.lower() for w in ("patients", "events", "responders")):
+                    out[f"{row[0]} | {head}"] = parse_count(cell)
+    return out
+
+
+def table1_counts(frame: pd.DataFrame) -> dict[str, int | None]:
+    """Every count cell of Table 1 ('variable | level | group' -> value as shown), and the group sizes."""
+    out: dict[str, int | None] = {}
+    variable = ""
+    groups = [c for c in frame.columns if "(n=" in c]
+    for c in groups:
+        out[f"n | {c.split(' (n=')[0]}"] = parse_count(c.split("(n=")[1].rstrip(")"))
+    for row in frame.itertuples(index=False):
+        record = dict(zip(frame.columns, row, strict=True))
+        variable = record["Characteristic"] or variable
+        if record["Level"] in ("median (IQR)", "mean (SD)"):
+            continue
+        for c in groups:
+            out[f"{variable} | {record['Level']} | {c.split(' (n=')[0]}"] = parse_count(record[c])
+    return out
+
+
+def sentence_counts(payload: Any) -> dict[str, int | None]:
+    """The Response page's totals sentence ("1,187 patients started the line; 573 responded; ...")."""
+    out: dict[str, int | None] = {}
+    text = text_of(payload)
+    for name, pattern in (
+        ("started", r"([\d,—]+|fewer than \d+) patients started"),
+        ("responded", r"; ([\d,—]+|fewer than \d+) responded"),
+        ("not assessed", r"; ([\d,—]+|fewer than \d+) had no assessment"),
+    ):
+        match = re.search(pattern, text)
+        if match:
+            out[name] = parse_count(match.group(1))
     return out
 
 

@@ -19,13 +19,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from attacks.conftest import SEED
 from attacks.dash_http import DashHTTP
-from attacks.harness import Release, Score, cohort_spec, page_values, parse_count, plain, tables, text_of
-from attacks.payloads import competing_page, response_page, survival_page, table1_page
+from attacks.harness import Release, Score, cohort_spec, page_values, parse_count, plain
+from attacks.payloads import (
+    competing_page,
+    group_counts,
+    response_page,
+    sentence_counts,
+    survival_page,
+    table1_counts,
+    table1_page,
+)
 from attacks.solvers import IntegerModel
 
 K = 11
@@ -129,57 +136,10 @@ def test_live_count_padded_differencing(http: DashHTTP, attack_service, release,
 
 
 # ----------------------------------------------------------------------------------------------- pages
-def group_counts(payload: Any, first: str = "Group") -> dict[str, int | None]:
-    """Every count cell of a page's per-group tables ('group | column' -> value as shown)."""
-    out: dict[str, int | None] = {}
-    for rows in tables(payload):
-        if not rows or rows[0][:1] != [first]:
-            continue
-        for row in rows[1:]:
-            for head, cell in zip(rows[0][1:], row[1:], strict=False):
-                if any(w in head.lower() for w in ("patients", "events", "responders")):
-                    out[f"{row[0]} | {head}"] = parse_count(cell)
-    return out
-
-
-def table1_counts(frame: pd.DataFrame) -> dict[str, int | None]:
-    """Every count cell of Table 1 ('variable | level | group' -> value as shown), and the group sizes."""
-    out: dict[str, int | None] = {}
-    variable = ""
-    groups = [c for c in frame.columns if "(n=" in c]
-    for c in groups:
-        out[f"n | {c.split(' (n=')[0]}"] = parse_count(c.split("(n=")[1].rstrip(")"))
-    for row in frame.itertuples(index=False):
-        record = dict(zip(frame.columns, row, strict=True))
-        variable = record["Characteristic"] or variable
-        if record["Level"] in ("median (IQR)", "mean (SD)"):
-            continue
-        for c in groups:
-            out[f"{variable} | {record['Level']} | {c.split(' (n=')[0]}"] = parse_count(record[c])
-    return out
-
-
-def _sentence_counts(payload: Any) -> dict[str, int | None]:
-    """The Response page's totals sentence ("1,187 patients started the line; 573 responded; ...")."""
-    import re
-
-    out: dict[str, int | None] = {}
-    text = text_of(payload)
-    for name, pattern in (
-        ("started", r"([\d,—]+|fewer than \d+) patients started"),
-        ("responded", r"; ([\d,—]+|fewer than \d+) responded"),
-        ("not assessed", r"; ([\d,—]+|fewer than \d+) had no assessment"),
-    ):
-        match = re.search(pattern, text)
-        if match:
-            out[name] = parse_count(match.group(1))
-    return out
-
-
 PAGES: dict[str, Callable[[Any, Mapping[str, Any]], dict[str, int | None]]] = {
     "Survival": lambda c, f: group_counts(survival_page(c, f, "OS/DX", "lineage")),
     "Competing risks": lambda c, f: group_counts(competing_page(c, f, "CIR/CR1", "lineage")),
-    "Response": lambda c, f: (lambda p: group_counts(p) | _sentence_counts(p))(
+    "Response": lambda c, f: (lambda p: group_counts(p) | sentence_counts(p))(
         response_page(c, f, "2", "cr", "lineage")
     ),
     "Table 1": lambda c, f: table1_counts(table1_page(c, f, "lineage")),
