@@ -260,4 +260,5 @@ def test_page_analyze_export_agree(
         + f"; {len(disagree)} counts released with two values"
         + (": " + "; ".join(disagree[:6]) if disagree else "")
     )
-    assert score.recovered == 0 and not disagree, message
+    assert not disagree, message
+    assert score.recovered == 0, message
