@@ -97,6 +97,7 @@ def release_product_limit(
     policy: ReleasePolicy,
     *,
     entered: np.ndarray | None = None,
+    group_size: float | None = None,
     conf_level: float = 0.95,
 ) -> pd.DataFrame:
     """One group's released product-limit curve.
@@ -110,7 +111,12 @@ def release_product_limit(
     events, censored : array
         Exact events and censorings (intervals ending without an event) at each time.
     entered : array, optional
-        Exact entries at each time (at risk after it: Simon–Makuch's exposed group).
+        Exact entries at each time (at risk after it: Simon–Makuch's exposed group). A curve with late
+        entry is drawn from the first time its released number at risk reaches the floor (before that
+        few are at risk), to its stop.
+    group_size : float, optional
+        The patients of the group, for the curve's floor (``ReleasePolicy.curve_floor``); default
+        ``start``.
 
     Returns
     -------
@@ -147,10 +153,19 @@ def release_product_limit(
             "ci_upper": upper,
         }
     )
-    keep = stop_position(at_risk, d, risk_smooth, last_entry(cum["events"], policy), policy.curve_floor(start), policy)
-    table = table.iloc[:keep].copy()
+    floor = policy.curve_floor(start if group_size is None else group_size)
+    first = 0
+    if entered is not None and policy.active:
+        reached = np.flatnonzero(at_risk >= floor)
+        first = int(reached[0]) if len(reached) else len(at_risk)
+    keep = first + stop_position(
+        at_risk[first:], d[first:], risk_smooth[first:], last_entry(cum["events"], policy) - first, floor, policy
+    )
+    table = table.iloc[first:keep].copy()
     origin = (table["time_days"] <= 0) & (table["survival"] == 1.0)
     table.loc[origin, ["ci_lower", "ci_upper", "std_err"]] = [1.0, 1.0, 0.0]
+    if first > 0:  # drawn from where enough are at risk: no line from the origin
+        return table.reset_index(drop=True)
     return _with_origin(table, start_r)
 
 
@@ -198,7 +213,7 @@ def stop_position(
     if not policy.active:
         return len(at_risk)
     ok = (np.asarray(at_risk) >= floor) & (np.asarray(risk_smooth) - np.asarray(step_events) > 0)
-    ok[last_entry + 1 :] = False
+    ok[max(last_entry + 1, 0) :] = False
     bad = np.flatnonzero(~ok)
     return int(bad[0]) if len(bad) else len(ok)
 
@@ -288,9 +303,13 @@ def release_km(
     released = KMResult(
         curve=shown_curve,
         summary=_medians(pd.DataFrame(summary), exact, curve, policy),
-        milestones=pd.DataFrame(
-            milestones,
-            columns=["group", "time_days", "at_risk", "events", "survival", "std_err", "ci_lower", "ci_upper"],
+        milestones=_whole_counts(
+            pd.DataFrame(
+                milestones,
+                columns=["group", "time_days", "at_risk", "events", "survival", "std_err", "ci_lower", "ci_upper"],
+            ),
+            [m["at_risk"] for m in milestones],
+            [m["events"] for m in milestones],
         ),
         rmst=exact.rmst,
         rmst_diff=exact.rmst_diff,
@@ -304,6 +323,14 @@ def release_km(
     return ReleasedKM(released, count_frame[["group", "time_days", *COUNT_COLUMNS]], drawn, policy)
 
 
+def _whole_counts(frame: pd.DataFrame, at_risk: list[Any], events: list[Any]) -> pd.DataFrame:
+    """``frame`` with its at_risk and events as whole numbers or None (a frame built from dicts makes them
+    floats, NaN where None)."""
+    frame["at_risk"] = pd.Series(at_risk, index=frame.index, dtype=object)
+    frame["events"] = pd.Series(events, index=frame.index, dtype=object)
+    return frame
+
+
 def _milestones(group: str, table: pd.DataFrame, days: Sequence[float], policy: ReleasePolicy) -> list[dict[str, Any]]:
     out = []
     t = table["time_days"].to_numpy(dtype=float)
@@ -313,7 +340,7 @@ def _milestones(group: str, table: pd.DataFrame, days: Sequence[float], policy: 
         if day > last or not len(t):
             row |= {"survival": np.nan, "std_err": np.nan, "ci_lower": np.nan, "ci_upper": np.nan}
         else:
-            at = counts_at(table.assign(group=group), [day], policy).iloc[0]
+            at = counts_at(table.assign(group=group)[["group", "time_days", *COUNT_COLUMNS]], [day], policy).iloc[0]
             i = int(np.searchsorted(t, day, side="right") - 1)
             row |= {
                 "at_risk": at["at_risk"],

@@ -17,6 +17,8 @@ One threshold ``k`` (``--min-cell``, default 11) sets it all:
   group size are rounded as counts, and the estimate and its interval are recomputed from them, so a
   reader who inverts a step finds only rounded counts. A curve stops where the released number at risk
   falls below k, and a group of fewer than ``curve_min_n`` patients (released) is not drawn.
+* **Rates need a group of ``curve_min_n``**: a response rate is computed from released counts and
+  shown for a group released as at least ``curve_min_n`` patients, as curves are drawn.
 * **A partition shows at most ``max_parts`` parts** (k − 1): the smallest groups or categories are
   combined ("Other"). A total of at most k − 1 rounded parts cannot pin any part: the masked parts of a
   partition are known to be at least 1 each, and their sum at most k.
@@ -208,7 +210,8 @@ class ReleasePolicy:
             f"numbers at risk are computed from the rounded counts); times are coarsened to "
             f"{self.grid_days:g}-day intervals; curves are estimated from rounded cumulative counts on that "
             f"grid, stop where fewer than {k} or fewer than {100 * _CURVE_FLOOR_SHARE:g}% of the group remain "
-            f"at risk, and are drawn for groups of at least {self.curve_min_n} patients; groupings show at most "
+            f"at risk, and are drawn for groups of at least {self.curve_min_n} patients (response rates are shown for "
+            f"groups of that size too); groupings show at most "
             f"{self.max_parts} groups, the smallest combined. Hazard ratios and tests are computed on the exact "
             "data; medians on the exact curve, reported on the time grid."
         )

@@ -139,8 +139,8 @@ def release_simon_makuch(coarse: Any, exact: Any, policy: ReleasePolicy) -> tupl
     curve : DataFrame
         group, time_days, survival, ci_lower, ci_upper.
     groups : DataFrame
-        group, n (patients who contributed time), events (released), median_days (on the grid; NaN when
-        not reached or beyond the drawn curve).
+        group, n (patients who contributed time), events (of the exact fit, released), median_days (on the
+        grid; NaN when not reached or beyond the drawn curve).
     """
     keep = ["group", "time_days", "survival", "ci_lower", "ci_upper"]
     shown, last = [], {}
@@ -155,6 +155,7 @@ def release_simon_makuch(coarse: Any, exact: Any, policy: ReleasePolicy) -> tupl
             later["censored"].to_numpy(float),
             policy,
             entered=later["entered"].to_numpy(float),
+            group_size=float(summary.loc[group, "n"]),
             conf_level=coarse.conf_level,
         )
         if policy.active and policy.rounded(summary.loc[group, "n"]) < policy.curve_min_n:
@@ -163,11 +164,14 @@ def release_simon_makuch(coarse: Any, exact: Any, policy: ReleasePolicy) -> tupl
         last[group] = float(table["time_days"].max()) if len(table) else -np.inf
     curve = pd.concat(shown, ignore_index=True) if shown else pd.DataFrame(columns=keep)
     medians = exact.summary.set_index("group")["median_days"]
+    # the counts of the exact fit: on the grid an exposure and an event in the same week would move the
+    # event to the unexposed group
+    exact_summary = exact.summary.set_index("group").reindex(coarse.summary["group"])
     groups = pd.DataFrame(
         {
             "group": coarse.summary["group"],
-            "n": policy.count_column(coarse.summary["n"]),
-            "events": policy.count_column(coarse.summary["events"]),
+            "n": policy.count_column(exact_summary["n"].to_numpy()),
+            "events": policy.count_column(exact_summary["events"].to_numpy()),
             "median_days": [
                 m if m is not None and m <= last.get(g, -np.inf) else np.nan
                 for g, m in ((g, policy.time(medians.get(g))) for g in coarse.summary["group"])

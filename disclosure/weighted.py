@@ -87,7 +87,9 @@ def _group(rows: pd.DataFrame, policy: ReleasePolicy, conf_level: float) -> pd.D
         }
     ).iloc[:keep]
     if len(table) and float(table["time_days"].iloc[0]) <= 0 and float(table["survival"].iloc[0]) == 1.0:
-        return table.reset_index(drop=True)
+        table = table.reset_index(drop=True)
+        table.loc[0, ["std_err", "ci_lower", "ci_upper"]] = [0.0, 1.0, 1.0]  # the origin: no uncertainty yet
+        return table
     origin = {"time_days": 0.0, "survival": 1.0, "std_err": 0.0, "ci_lower": 1.0, "ci_upper": 1.0, "censored": False}
     return pd.concat([pd.DataFrame([origin]), table], ignore_index=True)
 
@@ -140,7 +142,9 @@ def release_weighted(
                 }
             )
     shown = curve.assign(at_risk=None, events=None)
-    summary_frame = pd.DataFrame(summary).astype({"n": object, "events": object})
+    summary_frame = pd.DataFrame(summary)
+    for col in ("n", "events"):  # None where masked, never NaN
+        summary_frame[col] = pd.Series([r[col] for r in summary], index=summary_frame.index, dtype=object)
     return KMResult(
         curve=shown[
             ["group", "time_days", "at_risk", "events", "censored", "survival", "std_err", "ci_lower", "ci_upper"]

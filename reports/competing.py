@@ -56,6 +56,8 @@ class CompetingView:
     ticks_days : list of float
     counts : DataFrame
         The released per-time counts behind the curves.
+    n, events, competing_events : int or None
+        The cohort's patients, events and competing events, released.
     release : dict
     combined : list of str
         Groups combined into ``disclosure.groups.OTHER_GROUPS``.
@@ -74,6 +76,9 @@ class CompetingView:
     risk_table: pd.DataFrame
     ticks_days: list[float]
     counts: pd.DataFrame
+    n: int | None
+    events: int | None
+    competing_events: int | None
     release: dict[str, Any]
     combined: list[str]
     gray: pd.DataFrame | None
@@ -134,7 +139,8 @@ def _competing_view(
         hazard_ratios, reference = _models(frame, by, notes)
     notes += caught_notes(caught)
     released = release_cif(coarse, policy, marks)
-    ticks = nice_ticks_days(float(frame["time_days"].max()), unit)
+    drawn_to = released.curve["time_days"]  # the axis and its risk table span the drawn curves
+    ticks = nice_ticks_days(float(drawn_to.max()) if len(drawn_to) else float(frame["time_days"].max()), unit)
     if policy.active:
         notes.append(policy.sentence())
     return CompetingView(
@@ -144,6 +150,9 @@ def _competing_view(
         risk_table=_risk_table(released, ticks, policy),
         ticks_days=ticks,
         counts=released.counts,
+        n=policy.count(len(frame)),
+        events=policy.count(int((frame["event_code"] == 1).sum())),
+        competing_events=policy.count(int((frame["event_code"] == 2).sum())),
         release=policy.to_dict(),
         combined=combined,
         gray=gray,

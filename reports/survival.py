@@ -155,7 +155,6 @@ def _survival_view(
             f"{endpoint} has a competing event ({spec.competing}), counted here as censoring; the "
             "Competing risks page shows the cumulative incidence."
         )
-    ticks = nice_ticks_days(float(frame["time_days"].max()), unit)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
         exact = fit_km(frame, "time_days", "event_code", by, times=marks, rmst_horizon=rmst_horizon)
@@ -163,6 +162,9 @@ def _survival_view(
         follow = median_follow_up(frame, "time_days", "event_code", by)
     notes += caught_notes(caught)
     released = release_km(coarse, exact, policy, marks)
+    # the axis and its risk table span the drawn curves (released curves stop well before the last patient)
+    drawn_to = released.km.curve["time_days"]
+    ticks = nice_ticks_days(float(drawn_to.max()) if len(drawn_to) else float(frame["time_days"].max()), unit)
     logrank, pairwise = _tests(frame, by, strata, len(exact.summary), notes)
     hidden = [g for g, shown in released.drawn.items() if not shown]
     if hidden:

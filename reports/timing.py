@@ -215,7 +215,7 @@ def _timing_view(
     if early:
         shown = policy.count(early)
         notes.append(
-            f"{f'{shown:,}' if shown is not None else f'At most {min_cell}'} patients had their first "
+            f"{f'{shown:,} patients' if shown is not None else 'A few patients'} had their first "
             f"{EXPOSURE_LABELS[exposure]} on or before time zero; they count as exposed from the start."
         )
     key = (cohort_key(cohort), exposure, endpoint, origin, min_cell)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -80,23 +81,28 @@ def test_json_has_cli_md_fields_and_matches_cmprsk(db: Path, capsys: pytest.Capt
         assert p["cif_event"] == pytest.approx(ref_a.loc[p["time_days"], "est"], abs=1e-6)
 
 
-def test_small_cell_suppression(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """--min-cell 11: counts below 11 are null; curves stop once fewer than 11 are at risk."""
+def test_released_curves_are_on_the_grid_and_stop_early(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--min-cell 11 (``disclosure.policy``): every curve time is a multiple of 7 days; each curve stops
+    no later than the last week with at least 11 patients, and at least max(11, 15% of the group) at
+    risk as released; a row's counts are 0, masked or steps of whole blocks; the notes say how."""
     _, out, _ = _run(
         capsys, "--db", str(db), "--endpoint", "CIR", "--origin", "CR1", "--by", "frontline_regimen", "--min-cell", "11"
     )
     assert out is not None
-    assert out["min_cell"] == 11
+    assert out["min_cell"] == 11 and out["release"]["time_grid_days"] == 7
     d = pd.read_csv(R_DIR / "cif_data_large.csv")
     for group in out["groups"]:
         times = d.loc[d["group"] == group["group"], "time"]
         last_with_11 = max(t for t in times.unique() if (times >= t).sum() >= 11)
-        assert group["curve"][-1]["time_days"] == last_with_11
-        assert all(p["at_risk"] is None or p["at_risk"] >= 11 for p in group["curve"])
-        for p in group["curve"]:
+        curve = group["curve"]
+        assert all(p["time_days"] % 7 == 0 for p in curve)
+        assert curve[-1]["time_days"] <= 7 * np.ceil(last_with_11 / 7)
+        floor = max(11, 0.15 * group["n"])
+        assert all(p["at_risk"] is not None and p["at_risk"] >= floor for p in curve)
+        for p in curve:
             for key in ("events", "competing_events", "censored"):
-                assert p[key] is None or p[key] == 0 or p[key] >= 11
-    assert any("suppression" in note for note in out["notes"])
+                assert p[key] is None or p[key] % 11 == 0
+    assert any("For disclosure control" in note for note in out["notes"])
 
 
 def test_without_by_one_group_no_test(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -138,7 +144,7 @@ def test_cohort_file_and_strata(db: Path, tmp_path: Path, capsys: pytest.Capture
     [
         pytest.param(["--endpoint", "OS", "--origin", "DX"], "no competing event", id="not_competing"),
         pytest.param(["--endpoint", "CIR", "--origin", "CR1", "--by", "nosuch"], "nosuch", id="unknown_column"),
-        pytest.param(["--endpoint", "NRM", "--origin", "CR1"], "no rows", id="empty"),
+        pytest.param(["--endpoint", "NRM", "--origin", "CR1"], "No patient of this cohort has a NRM row", id="empty"),
     ],
 )
 def test_errors_are_one_sentence(db: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
@@ -149,7 +155,8 @@ def test_errors_are_one_sentence(db: Path, capsys: pytest.CaptureFixture[str], a
 
 
 def test_group_smaller_than_min_cell_has_no_curve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A 5-patient group: its n and counts are null, its curve is empty; the others stay (rules 1, 3, 4)."""
+    """A 5-patient group: its n and counts are null, its curve is empty and its milestones have no
+    estimate; the others are drawn (``disclosure.incidence``)."""
     d = pd.read_csv(R_DIR / "cif_data_large.csv").iloc[:305].copy()
     d["group"] = ["TINY"] * 5 + ["ARM_A"] * 150 + ["ARM_B"] * 150
     ids = [f"P{i:05d}" for i in range(len(d))]
@@ -180,7 +187,7 @@ def test_group_smaller_than_min_cell_has_no_curve(tmp_path: Path, capsys: pytest
     tiny = next(g for g in out["groups"] if g["group"] == "TINY")
     assert tiny["n"] is None
     assert tiny["curve"] == []
-    assert tiny["milestones"] == []
+    assert all(m[c] is None for m in tiny["milestones"] for c in m if c != "time_days")
     others = [g for g in out["groups"] if g["group"] != "TINY"]
     assert all(len(g["curve"]) > 10 for g in others)
     assert out["gray_test"] is not None

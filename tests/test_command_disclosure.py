@@ -1,10 +1,10 @@
-"""What ``ayaall analyze`` prints: one ATT target in ``analyze iptw``, and small-cell suppression everywhere.
+"""What ``ayaall analyze`` prints: one ATT target in ``analyze iptw``, and released counts everywhere.
 
 Expected values come from the demo registry of tests/conftest.py (3,000 patients, seed 11): each test
 first counts, from the database itself, the small count its case is about (so the case is known to hold
-one), then checks the command against the rules of analyses/suppression.py's docstring (rule 1: a count
-of 1 to min_cell - 1 is masked; rule 2: so is a count whose complement is; rule 3: parts of a shown total
-are masked two at a time). Synthetic cases say how they are built.
+one), then checks the command against ``disclosure.policy``: every count is the midpoint of its block of
+k = 11 (1-11 masked, 12-22 shown as 17, ...), 0 exact, so a count and its complement, or a total and its
+parts, leave every small count at least two possible values. Synthetic cases say how they are built.
 """
 
 from __future__ import annotations
@@ -104,16 +104,44 @@ def test_balance_table_att_needs_the_target() -> None:
         att_target(["B", "A"], "C")
 
 
+# ------------------------------------------------------------------------------ released counts
+def _block(value: int | None) -> tuple[int, int]:
+    """The true counts a released value stands for (``disclosure.policy``, k = 11)."""
+    if value is None:
+        return 1, 11
+    if value == 0:
+        return 0, 0
+    top = value + 5
+    return top - 10, top
+
+
+def _released(value: int | None, truth: int) -> bool:
+    """``value`` is how k = 11 releases ``truth``: a midpoint (6 mod 11) whose block holds it, None for
+    1 to 11, 0 for 0."""
+    if value is not None and value != 0 and value % MIN_CELL != 6:
+        return False
+    lo, hi = _block(value)
+    return lo <= truth <= hi
+
+
+def _difference_range(total: int | None, part: int | None) -> range:
+    """Every value ``total - part`` can take, given only the two released values."""
+    (t_lo, t_hi), (p_lo, p_hi) = _block(total), _block(part)
+    return range(max(0, t_lo - p_hi), t_hi - p_lo + 1)
+
+
 # ------------------------------------------------------------------------------ iptw: counts
 def test_iptw_counts_of_a_small_treatment_are_masked(
     demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """[att_small_target] Patients aged 40+ from LINE2: INOTUZUMAB (the ATT target) has 1 to 10 patients
-    (counted here). Its n is masked (rule 1), so is its effective n (it equals n for the target: all
-    weights are 1), and SALVAGE_CHEMO's n too, or the shown total minus it would give INOTUZUMAB's."""
+    (counted here). Its n is masked, and so is its effective n (it equals n for the target: all weights
+    are 1). SALVAGE_CHEMO's n and the total are rounded, so their difference leaves INOTUZUMAB's size at
+    least 11 possible values."""
     covariates = ["age_at_dx", "wbc_at_dx"]
     frame = load_analysis_frame(demo_db, CohortSpec.from_dict(OLDER), "OS", "LINE2", ["salvage_regimen"])
     n_target = int((frame["salvage_regimen"] == "INOTUZUMAB").sum())
+    n_other = int((frame["salvage_regimen"] == "SALVAGE_CHEMO").sum())
     assert 0 < n_target < MIN_CELL
     out = _analyze(
         capsys,
@@ -125,14 +153,15 @@ def test_iptw_counts_of_a_small_treatment_are_masked(
     assert groups["INOTUZUMAB"]["n"] is None
     assert groups["INOTUZUMAB"]["effective_n"] is None
     assert {w["group"]: w["effective_n"] for w in out["weights"]}["INOTUZUMAB"] is None
-    if out["n"] is not None:
-        assert groups["SALVAGE_CHEMO"]["n"] is None
+    assert _released(groups["SALVAGE_CHEMO"]["n"], n_other)
+    assert _released(out["n"], n_target + n_other)
+    assert len(_difference_range(out["n"], groups["SALVAGE_CHEMO"]["n"])) >= MIN_CELL
 
 
 def test_iptw_small_number_trimmed_is_masked(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """[trim_0.05] Trimming at 0.05 drops 1 to 10 patients (counted here with ``iptw_weights``): the
-    number trimmed is masked, and so is the number analysed (the patients on the two treatments, a public
-    count, minus it would give it back)."""
+    number trimmed is masked; the number analysed is rounded, so the patients on the two treatments (a
+    released count) minus it does not give the number trimmed back. With --min-cell 0 both are exact."""
     from analyses.weighting import fit_propensity, iptw_weights
 
     levels, covariates = ["SALVAGE_CHEMO", "BLINATUMOMAB"], ["age_at_dx", "wbc_at_dx"]
@@ -141,21 +170,17 @@ def test_iptw_small_number_trimmed_is_masked(demo_db: Path, capsys: pytest.Captu
     ps = fit_propensity(frame, "salvage_regimen", covariates, levels=levels)
     trimmed = ps.n - len(iptw_weights(ps, estimand="ATT", trim=0.05))
     assert 0 < trimmed < MIN_CELL
-    out = _analyze(
-        capsys,
+    args = [
         *("iptw", "--db", str(demo_db), "--endpoint", "OS", "--origin", "LINE2", "--treatment", "salvage_regimen"),
         *("--levels", ",".join(levels), "--covariates", ",".join(covariates), "--estimand", "ATT", "--trim", "0.05"),
-    )
+    ]
+    out = _analyze(capsys, *args)
     assert out["n_trimmed"] is None
-    assert out["n"] is None
-    assert out["cox"]["n"] is None
-    with_zero = _analyze(
-        capsys,
-        *("iptw", "--db", str(demo_db), "--endpoint", "OS", "--origin", "LINE2", "--treatment", "salvage_regimen"),
-        *("--levels", ",".join(levels), "--covariates", ",".join(covariates), "--estimand", "ATT", "--trim", "0.05"),
-        "--min-cell",
-        "0",
-    )
+    assert _released(out["n"], len(frame) - trimmed)
+    assert _released(out["cox"]["n"], len(frame) - trimmed)
+    untrimmed = _analyze(capsys, *args[:-2])
+    assert len(_difference_range(untrimmed["n"], out["n"])) >= MIN_CELL
+    with_zero = _analyze(capsys, *args, "--min-cell", "0")
     assert with_zero["n_trimmed"] == trimmed
     assert with_zero["n"] == len(frame) - trimmed
 
@@ -164,7 +189,7 @@ def test_iptw_small_number_trimmed_is_masked(demo_db: Path, capsys: pytest.Captu
 def test_landmark_notes_quote_no_count(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """[car_t_rfs_cr1] 1 to 10 patients had their first CAR-T on or before CR1 (counted here from
     ``exposure_frame``, as ``start_stop_frame`` treats them: exposed from the start). The note says so
-    without the number; ``n_exposed_at_start`` carries it, masked (rule 1), or shown with --min-cell 0."""
+    without the number; ``n_exposed_at_start`` carries it, masked, or shown with --min-cell 0."""
     from etl.read import exposure_frame
 
     frame = exposure_frame(demo_db, CohortSpec(), "RFS", "CR1", "car_t")
@@ -174,16 +199,17 @@ def test_landmark_notes_quote_no_count(demo_db: Path, capsys: pytest.CaptureFixt
     out = _analyze(capsys, *args, "--landmarks", "100,365")
     assert out["n_exposed_at_start"] is None
     assert any("exposed from the start" in note for note in out["notes"])
-    assert not any(_NUMBER.search(note) for note in out["notes"])
+    assert not any(_NUMBER.search(_without_settings(note)) for note in out["notes"])
     assert _analyze(capsys, *args, "--landmarks", "100,365", "--min-cell", "0")["n_exposed_at_start"] == at_start
 
 
 # ------------------------------------------------------------------------------ totals and complements
-def test_km_total_events_masked_when_few_are_event_free(
+def test_km_total_events_cannot_give_the_few_event_free(
     demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """[b_40plus_os_rel1] B-ALL aged 40+, OS from REL1 by sex: 1 to 10 patients are alive (counted here).
-    The total events are masked (rule 2 on the totals), though each sex's events are protected already."""
+    The released n and events are block midpoints holding the true counts, and their difference leaves
+    the number alive at least 11 possible values; each sex's likewise."""
     frame = load_analysis_frame(demo_db, CohortSpec.from_dict(OLDER_B), "OS", "REL1", ["sex"])
     n, events = len(frame), int((frame["event_code"] == 1).sum())
     assert n >= MIN_CELL
@@ -193,64 +219,71 @@ def test_km_total_events_masked_when_few_are_event_free(
         *("km", "--db", str(demo_db), "--cohort", _cohort_file(tmp_path, OLDER_B), "--endpoint", "OS"),
         *("--origin", "REL1", "--by", "sex"),
     )
-    assert out["n"] == n
-    assert out["events"] is None
+    assert _released(out["n"], n) and _released(out["events"], events)
+    assert len(_difference_range(out["n"], out["events"])) >= MIN_CELL
+    for group in out["groups"]:
+        rows = frame[frame["sex"] == group["group"]]
+        assert _released(group["n"], len(rows))
+        assert _released(group["events"], int((rows["event_code"] == 1).sum()))
+        assert len(_difference_range(group["n"], group["events"])) >= 2
 
 
-def test_response_total_responders_masked_when_few_did_not_respond(
+def test_response_total_responders_cannot_give_the_few_non_responders(
     demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """[b_40plus_line1_cr] B-ALL aged 40+, frontline: 1 to 10 patients had no CR/CRi/CRh (counted here with
-    ``response_frame``); the overall responders are masked (rule 2 on the totals)."""
+    ``response_frame``); the released n and responders hold the true counts and leave the non-responders
+    at least 11 possible values."""
     from etl.read import response_frame
 
     frame = response_frame(demo_db, CohortSpec.from_dict(OLDER_B), 1, ["sex"])
-    assert 0 < len(frame) - int(frame["cr"].sum()) < MIN_CELL
+    responders = int(frame["cr"].sum())
+    assert 0 < len(frame) - responders < MIN_CELL
     out = _analyze(capsys, "response", "--db", str(demo_db), "--cohort", _cohort_file(tmp_path, OLDER_B), "--by", "sex")
-    assert out["n"] == len(frame)
-    assert out["outcomes"]["cr"]["responders"] is None
+    assert _released(out["n"], len(frame))
+    assert _released(out["outcomes"]["cr"]["responders"], responders)
+    assert len(_difference_range(out["n"], out["outcomes"]["cr"]["responders"])) >= MIN_CELL
 
 
-def _cif_groups(spec: dict[str, tuple[int, int, int]]) -> tuple[dict[str, dict], dict[str, int | None]]:
-    """``analyze cif``'s groups and totals for groups of (patients, events, competing events), the rest
-    censored, one patient leaving every 10 days."""
+def _released_cif(spec: dict[str, tuple[int, int, int]]):
+    """The released cumulative incidence of groups of (patients, events, competing events), the rest
+    censored, one patient leaving every 10 days (times coarsened to the grid, as the reports do)."""
     from analyses.cif import cumulative_incidence
-    from reports.analyze.cif import _groups
+    from disclosure.incidence import release_cif
+    from disclosure.policy import ReleasePolicy
 
+    policy = ReleasePolicy(MIN_CELL)
     rows = []
     for group, (n, events, competing) in spec.items():
         codes = [1] * events + [2] * competing + [0] * (n - events - competing)
         rows += [{"g": group, "time_days": 10.0 * (i + 1), "event_code": c} for i, c in enumerate(codes)]
-    groups, totals = _groups(cumulative_incidence(pd.DataFrame(rows), "time_days", "event_code", "g"), MIN_CELL)
-    return {g["group"]: g for g in groups}, totals
+    frame = policy.coarsen_frame(pd.DataFrame(rows), ("time_days",))
+    return release_cif(cumulative_incidence(frame, "time_days", "event_code", "g"), policy)
 
 
-def test_cif_competing_events_masked_when_a_group_has_few_censored() -> None:
-    """[group_censored_small] A: 30 patients, 12 events, 13 competing events, so 5 censored; B: 40, 15, 12
-    (13 censored). A's n, events and competing events would give its 5 censored: its competing events are
-    masked (with every per-row one), and B's too (rule 3, the total is shown: 25 hidden, not a small sum)."""
-    groups, totals = _cif_groups({"A": (30, 12, 13), "B": (40, 15, 12)})
-    assert (groups["A"]["n"], groups["A"]["events"]) == (30, 12)
-    assert (groups["A"]["competing_events"], groups["B"]["competing_events"]) == (None, None)
-    assert totals["competing_events"] == 25
-    assert all(r["competing_events"] is None for r in groups["A"]["curve"])
+def test_cif_counts_leave_a_group_s_few_censored_unknown() -> None:
+    """[group_censored_small] A: 30 patients, 12 events, 13 competing events, so 5 censored; B: 40, 15,
+    12 (13 censored). Every released count holds its true value, and A's n minus its events and
+    competing events leaves its censored count 10 possible values (0 to 9)."""
+    spec = {"A": (30, 12, 13), "B": (40, 15, 12)}
+    summary = _released_cif(spec).summary.set_index("group")
+    for group, (n, events, competing) in spec.items():
+        row = summary.loc[group]
+        assert _released(row["n"], n) and _released(row["events"], events)
+        assert _released(row["competing_events"], competing)
+    (n_lo, n_hi), (e_lo, e_hi), (c_lo, c_hi) = (_block(summary.loc["A", c]) for c in ("n", "events", "competing_events"))
+    censored = range(max(0, n_lo - e_hi - c_hi), n_hi - e_lo - c_lo + 1)
+    assert 5 in censored and len(censored) >= MIN_CELL - 1
 
 
-def test_cif_total_competing_events_masked_when_few_are_censored_overall() -> None:
-    """[total_censored_small] A: 30 patients, 12 events, 13 competing (5 censored); B: 40, 15, 21 (4
-    censored). The totals 70, 27 and 34 would give the 9 censored: the total competing events are masked."""
-    _, totals = _cif_groups({"A": (30, 12, 13), "B": (40, 15, 21)})
-    assert (totals["n"], totals["events"]) == (70, 27)
-    assert totals["competing_events"] is None
-
-
-def test_table1_masked_group_and_missing_counts_stay_masked() -> None:
-    """[table1_rule3_group] Groups X (5 patients), Y (40), Z (300): X is masked (rule 1) and Y with it
-    (rule 3). Y's cells would add up to 40, so all are masked. Z has 3 patients with neither sex nor age
-    (masked): its percentages (of the 297 non-missing) and its non-missing age count (297 = 300 - 3) would
-    give them back, so they are masked too. Built by hand; counts as written here."""
+def test_table1_small_group_and_missing_counts_are_masked() -> None:
+    """[table1_small_group] Groups X (5 patients), Y (40), Z (300): X's size and cells are masked; Y's and
+    Z's sizes are rounded (Y's cells cannot add up to an exact 40 that is not shown); Z's 3 patients with
+    neither sex nor age are masked, and its percentages are of released counts, so they give nothing
+    back. Built by hand; counts as written here."""
     from analyses.baseline import table_one
-    from disclosure.table1 import suppress_table_one
+    from disclosure.policy import ReleasePolicy
+    from disclosure.table1 import release_table_one
 
     rng = np.random.default_rng(1)
     sex = ["F"] * 3 + ["M"] * 2 + ["F"] * 20 + ["M"] * 20 + ["F"] * 150 + ["M"] * 147 + [None] * 3
@@ -262,22 +295,27 @@ def test_table1_masked_group_and_missing_counts_stay_masked() -> None:
         }
     )
     raw = table_one(df, "arm", ["sex", "age"])
-    out = suppress_table_one(raw, MIN_CELL)
-    assert list(out.groups["n"]) == [None, None, 300, 345]
+    out = release_table_one(raw, ReleasePolicy(MIN_CELL))
+    sizes = dict(zip(out.groups["group"], out.groups["n"], strict=True))
+    assert sizes["X"] is None
+    assert all(_released(sizes[g], n) for g, n in (("Y", 40), ("Z", 300)))
     cat = out.categorical.set_index(["level", "group"])
-    assert cat.loc[[("F", "Y"), ("M", "Y")], "n"].isna().all()
-    assert cat.xs("Z", level="group")["percent"].isna().all()
+    assert all(v is None or v == 0 for v in cat.xs("X", level="group")["n"])  # 0 is released as 0
+    assert all(_released(cat.loc[(lvl, "Y"), "n"], 20) for lvl in ("F", "M"))
     cont = out.continuous.set_index("group")
-    assert (cont.loc["Z", "missing"], cont.loc["Z", "n"]) == (None, None)
-    # without suppression nothing changes
-    assert suppress_table_one(raw, 0) is raw
+    assert cont.loc["Z", "missing"] is None
+    assert release_table_one(raw, ReleasePolicy(0)) is raw
 
 
 # ------------------------------------------------------------------------------ every command, small cohort
-_COUNT_KEYS = re.compile(r"^(n|n_\w+|events|competing_events|censored|at_risk|responders|not_assessed|missing)$")
+_COUNT_KEYS = re.compile(r"^(n|n_\w+|events|competing_events|censored|responders|not_assessed|missing)$")
+# counts computed from released ones (numbers at risk: a released size minus released exits)
+_DERIVED_KEYS = re.compile(r"^(at_risk)$")
 # sentences quoting a threshold or a setting, not a count
 _SETTINGS = (
-    re.compile(r"counts of 1 to \d+ .*?at least \d+"),
+    re.compile(r"For disclosure control, every count is rounded.*reported on the time grid\."),
+    re.compile(r"Landmark days are on the \d+-day grid"),
+    re.compile(r"drawn for groups of at least \d+ patients"),
     re.compile(r"Fewer than 10 events per coefficient \(\d+ coefficients\)"),
     re.compile(r"expected counts are below 5"),
     re.compile(r"after day \d+"),
@@ -285,6 +323,13 @@ _SETTINGS = (
 )
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w.])")
 _NUMBER_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten) (?:patient|event)", re.IGNORECASE)
+
+
+def _without_settings(note: str) -> str:
+    for pattern in _SETTINGS:
+        note = pattern.sub("", note)
+    return note
+
 
 _COMMANDS = {
     "km": ["--endpoint", "OS", "--origin", "DX", "--by", "salvage_regimen"],
@@ -321,98 +366,57 @@ def _notes(doc: dict) -> list[str]:
     return texts
 
 
-def _parts_protected(total: int | None, parts: list[int | None]) -> bool:
-    """Rule 3: a shown total never has exactly one masked part (it would be the difference)."""
-    return total is None or sum(p is None for p in parts) != 1
-
-
-def _totals_and_parts(command: str, out: dict) -> list[tuple[int | None, list[int | None]]]:
-    """Each shown total of the document with the counts that add up to it."""
-    if command == "table1":
-        return [(out["groups"][-1]["n"], [g["n"] for g in out["groups"][:-1]])]
-    if command == "landmark":
-        return [(lm["n_at_risk"], [lm["n_exposed"], lm["n_unexposed"]]) for lm in out["landmarks"]]
-    if command == "response":
-        return [(out["n"], [g["n"] for g in o["groups"]]) for o in out["outcomes"].values()] + [
-            (o["responders"], [g["responders"] for g in o["groups"]]) for o in out["outcomes"].values()
-        ]
-    if command == "cox":
-        return []
-    pairs = [(out["n"], [g["n"] for g in out["groups"]])]
-    events = out["cox"]["events"] if command == "iptw" else out["events"]
-    pairs.append((events, [g["events"] for g in out["groups"]]))
-    if command == "cif":
-        pairs.append((out["competing_events"], [g["competing_events"] for g in out["groups"]]))
-    return pairs
-
-
 @pytest.mark.parametrize("command", list(_COMMANDS))
 def test_every_analyze_command_prints_no_small_count(
     command: str, demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Each command on patients aged 40+ (101 patients; many counts of 1 to 10) with --min-cell 11: every
-    count field is null, 0 or at least 11; no note or warning quotes a number (beyond thresholds and
-    settings); a shown total never has a single masked part; an effective n is masked with its n. The
-    document holds some masked count, or for ``cox`` the events-per-coefficient warning (so the cohort
-    does test what it should)."""
+    count field is null, 0 or a block midpoint (6 mod 11, at least 17); every number at risk a whole
+    number, null or at least 11; no note or warning quotes a number (beyond thresholds and settings); an
+    effective n is masked with its n; the document says how it was released. It holds some masked count,
+    or for ``cox`` the events-per-coefficient warning (so the cohort does test what it should). The
+    attacks on these numbers are tests/attacks."""
     out = _analyze(
         capsys,
         command,
         *("--db", str(demo_db), "--cohort", _cohort_file(tmp_path, OLDER), "--min-cell", str(MIN_CELL)),
         *_COMMANDS[command],
     )
+    assert out["release"]["min_cell"] == MIN_CELL
     counts = [(path, value) for path, key, value in _walk(out) if _COUNT_KEYS.match(key)]
     if command == "cox":  # 101 patients, 55 events: nothing to mask, but few events per coefficient
         assert any("events per coefficient" in note for note in _notes(out))
     else:
-        assert any(value is None for _, value in counts), "nothing masked: the cohort does not test suppression"
-    for path, value in counts:
-        assert value is None or (isinstance(value, int) and (value == 0 or value >= MIN_CELL)), (path, value)
+        assert any(value is None for _, value in counts), "nothing masked: the cohort does not test release"
+    for path, key, value in _walk(out):
+        if ".release." in path:
+            continue
+        if _DERIVED_KEYS.match(key) or (".curve[" in path and _COUNT_KEYS.match(key)):
+            # a curve row's counts are steps between released cumulative counts (multiples of k)
+            assert value is None or (isinstance(value, int) and (value == 0 or value >= MIN_CELL)), (path, value)
+        elif _COUNT_KEYS.match(key):
+            assert value is None or (isinstance(value, int) and (value == 0 or value % MIN_CELL == 6)), (path, value)
     for note in _notes(out):
-        text = note
-        for pattern in _SETTINGS:
-            text = pattern.sub("", text)
+        text = _without_settings(note)
         assert not _NUMBER.search(text), f"a note quotes a number: {note!r}"
         assert not _NUMBER_WORD.search(text), f"a note quotes a count in words: {note!r}"
-    for total, parts in _totals_and_parts(command, out):
-        assert _parts_protected(total, parts), (total, parts)
-    for group in _curve_groups(out):
+    for group in out.get("groups", []) + [g for lm in out.get("landmarks", []) for g in lm["groups"]]:
         if "effective_n" in group:
             assert group["n"] is not None or group["effective_n"] is None
-        rows = group.get("curve", [])
-        if group["n"] is None:  # the rows' counts add up to it (rule 4)
-            assert all(r.get(c) is None for r in rows for c in ("events", "competing_events", "censored"))
-        for col in ("events", "competing_events"):
-            if col in group and group[col] is None:
-                assert all(r.get(col) is None for r in rows), (group["group"], col)
-        assert _drops_protected(rows, group.get("milestones", []))
 
 
-def _curve_groups(out: dict) -> list[dict]:
-    return [g for lm in out.get("landmarks", []) for g in lm["groups"]] + [
-        g for g in out.get("groups", []) if "curve" in g
-    ]
-
-
-def _drops_protected(rows: list[dict], milestones: list[dict]) -> bool:
-    """Rules 4-5: between the shown at-risk numbers of a curve and its milestones, in time order (a
-    milestone after the rows of its time), each drop is 0 or at least min_cell."""
-    points = sorted(
-        [(r["time_days"], 0, r["at_risk"]) for r in rows] + [(m["time_days"], 1, m["at_risk"]) for m in milestones]
-    )
-    shown = [v for _, _, v in points if v is not None]
-    return all(a - b == 0 or a - b >= MIN_CELL for a, b in itertools.pairwise(shown))
-
-
-def test_cif_milestones_thinned_with_the_curve(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """[cir_cr1_by_frontline] The whole demo registry, CIR from CR1 by frontline regimen: a milestone's
-    number at risk is shown only when its drop from the last shown one, curve rows included, is 0 or at
-    least 11 (rules 4-5, as ``analyze km``); a group's masked events mask its rows' events."""
+def test_cif_milestones_and_curves_are_on_the_grid(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """[cir_cr1_by_frontline] The whole demo registry, CIR from CR1 by frontline regimen: every curve time
+    is a multiple of 7 days; a row's events are a step between released cumulative counts (0, a multiple
+    of 11, or masked where the count enters its first block), and they add up to no more than the group's
+    released total (the curve stops before the last block)."""
     out = _analyze(
         capsys, "cif", "--db", str(demo_db), "--endpoint", "CIR", "--origin", "CR1", "--by", "frontline_regimen"
     )
-    assert any(g["events"] is None for g in out["groups"])
+    assert any(g["curve"] for g in out["groups"])
     for group in out["groups"]:
-        assert _drops_protected(group["curve"], group["milestones"]), group["group"]
-        if group["events"] is None:
-            assert all(r["events"] is None for r in group["curve"])
+        assert all(r["time_days"] % 7 == 0 for r in group["curve"]), group["group"]
+        for col in ("events", "competing_events"):
+            steps = [r[col] for r in group["curve"]]
+            assert all(s is None or s % MIN_CELL == 0 for s in steps), (group["group"], col, steps)
+            assert sum(6 if s is None else s for s in steps) <= (6 if group[col] is None else group[col])

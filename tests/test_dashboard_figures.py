@@ -9,8 +9,8 @@ import pytest
 
 from analyses.km import KMResult, fit_km
 from ayaall.units import nice_ticks_days
-from disclosure.display import curve_for_display
-from disclosure.suppression import km_risk_table, suppress_km
+from disclosure.curves import counts_at, release_km
+from disclosure.policy import policy_for
 from figures import balance_figure, cif_figure, forest_figure, km_figure, simon_makuch_figure
 from figures.palette import OKABE_ITO, group_style
 
@@ -26,9 +26,11 @@ def _frame(n: int = 400, seed: int = 3) -> pd.DataFrame:
 def _km_inputs(min_cell: int = 11):
     frame = _frame()
     ticks = nice_ticks_days(frame["time_days"].max(), "years")
+    policy = policy_for(min_cell)
     full = fit_km(frame, "time_days", "event_code", "arm")
-    shown, _ = suppress_km(full, min_cell)
-    return curve_for_display(shown, full), km_risk_table(full, ticks, min_cell), ticks
+    coarse = fit_km(policy.coarsen_frame(frame, ("time_days",)), "time_days", "event_code", "arm")
+    released = release_km(coarse, full, policy)
+    return released.km, counts_at(released.counts, ticks, policy), ticks
 
 
 def test_km_figure_has_curves_bands_censor_marks_and_risk_table():
@@ -45,7 +47,7 @@ def test_km_figure_has_curves_bands_censor_marks_and_risk_table():
 
 
 def test_km_figure_group_of_fewer_than_min_cell_has_no_curve():
-    shown, table, ticks = _km_inputs(min_cell=30)  # group C has about 20 patients
+    shown, table, ticks = _km_inputs(min_cell=30)  # group C has about 20 patients: below 3 x 30
     fig = km_figure(shown, table, unit="months", ticks_days=ticks)
     curve_names = {t.name for t in fig.data if t.mode == "lines" and t.showlegend is not False}
     assert "C" not in curve_names

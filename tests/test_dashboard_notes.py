@@ -24,7 +24,11 @@ from etl.read import load_analysis_frame
 MIN_CELL = 11
 OLDER = CohortSpec.from_dict({"filters": {"age_group": ["40+"]}})
 # what a note may quote: thresholds and the number of coefficients, not counts of patients or events
-_SETTINGS = re.compile(r"Fewer than 10 events per coefficient \(\d+ coefficients\)")
+_SETTINGS = re.compile(
+    r"Fewer than 10 events per coefficient \(\d+ coefficients\)"
+    r"|For disclosure control, every count is rounded.*reported on the time grid\."
+    r"|drawn for groups of at least \d+ patients"
+)
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w.])")
 
 

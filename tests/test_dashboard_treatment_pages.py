@@ -179,129 +179,146 @@ def test_view_count_columns_respect_min_cell(page_ctx, min_cell):
     assert r.rates.loc[r.rates["responders"].isna(), "rate"].isna().all(), "a masked count's rate would reveal it"
 
 
-def test_landmark_at_risk_numbers_are_thinned_across_landmarks(page_ctx):
-    """Landmarks one day apart: the drop in the number at risk is a small count, so it is not shown."""
+def _released(value, truth: int, k: int = MIN_CELL) -> bool:
+    """``value`` is how ``disclosure.policy`` releases ``truth``: 0 as 0, 1 to k masked, else the
+    midpoint of truth's block of k."""
+    if truth == 0:
+        return value == 0
+    if truth <= k:
+        return value is None
+    return value == k * -(-truth // k) - k // 2
+
+
+def test_landmarks_a_day_apart_are_one_release(page_ctx):
+    """[hct_os_dx_365_366] Landmarks on days 365 and 366: a handful of patients leave follow-up on day
+    366 (counted here), so two landmarks would give that count by difference. Both are moved to the
+    nearest grid day (364) and the page shows one landmark, its counts released blocks of the numbers at
+    risk on grid-coarsened times."""
     from analyses.landmark import fit_landmark
+    from disclosure.policy import ReleasePolicy
     from etl.read import exposure_frame
     from reports.timing import timing_view
 
-    view = timing_view(page_ctx.service, CohortSpec(), "hct", "OS", "DX", [365, 366], [], MIN_CELL)
     frame = exposure_frame(page_ctx.service.db_path, CohortSpec(), "OS", "DX", "hct")
     truth = fit_landmark(frame, "time_days", "event_code", "exposure_days", [365, 366]).landmarks
     drop = int(truth["n_at_risk"].iloc[0] - truth["n_at_risk"].iloc[1])
     assert 0 < drop < MIN_CELL  # the named case: a handful of patients leave follow-up on day 366
-    shown = list(view.landmark_table["At risk"])
-    assert shown[0] == truth["n_at_risk"].iloc[0]
-    assert shown[1] is None
-    assert list(view.landmark_table.loc[1, ["Exposed by then", "Not exposed"]]) == [None, None]
+    view = timing_view(page_ctx.service, CohortSpec(), "hct", "OS", "DX", [365, 366], [], MIN_CELL)
+    assert view.landmarks_days == (364.0,)
+    assert len(view.landmark_table) == 1
+    coarse = ReleasePolicy(MIN_CELL).coarsen_frame(frame, ("time_days", "exposure_days"))
+    grid = fit_landmark(coarse, "time_days", "event_code", "exposure_days", [364.0]).landmarks.iloc[0]
+    row = view.landmark_table.iloc[0]
+    assert _released(row["At risk"], int(grid["n_at_risk"]))
+    assert _released(row["Exposed by then"], int(grid["n_exposed"]))
+    assert _released(row["Not exposed"], int(grid["n_unexposed"]))
 
 
-def test_simon_makuch_curve_hidden_when_events_precede_enough_at_risk():
-    """[early_exposed_death] A death among the first few exposed patients would show in the curve's level."""
-    import pandas as pd
-
+def _simon_makuch_release(frame, min_cell: int):
     from analyses.counting import start_stop_frame
     from analyses.landmark import simon_makuch
-    from disclosure.treatment import simon_makuch_tables
+    from disclosure.policy import ReleasePolicy
+    from disclosure.treatment import release_simon_makuch
+
+    policy = ReleasePolicy(min_cell)
+    coarse = policy.coarsen_frame(frame, ("time_days", "exposure_days"))
+    args = ("time_days", "event_code", "exposure_days")
+    return release_simon_makuch(
+        simon_makuch(start_stop_frame(coarse, *args)), simon_makuch(start_stop_frame(frame, *args)), policy
+    )
+
+
+def test_simon_makuch_small_exposed_group_is_not_drawn():
+    """[early_exposed_death] 60 patients, 23 exposed (three on day 10, one of whom dies on day 12; twenty
+    on day 100): the exposed group is smaller than 3k = 33, so its curve (whose first step would show
+    the one death) is not drawn and its one event is masked; the unexposed curve is drawn. Without
+    disclosure control both are drawn."""
+    import pandas as pd
 
     n = 60
     frame = pd.DataFrame(
         {
             "time_days": np.r_[np.full(3, 12.0), np.full(n - 3, 400.0)],
             "event_code": np.r_[[1, 0, 0], np.zeros(n - 3, int)],
-            # three patients exposed on day 10 (one dies on day 12), twenty more on day 100
             "exposure_days": np.r_[np.full(3, 10.0), np.full(20, 100.0), np.full(n - 23, np.nan)],
         }
     )
-    sm = simon_makuch(start_stop_frame(frame, "time_days", "event_code", "exposure_days"))
-    notes: list[str] = []
-    curve, groups = simon_makuch_tables(sm, n, 11, notes)
+    curve, groups = _simon_makuch_release(frame, MIN_CELL)
     assert set(curve["group"]) == {"unexposed"}
-    assert any("exposed curve is not drawn" in note for note in notes)
-    # one event is small, and with the endpoint's total shown elsewhere the other group's 0 would reveal it
-    assert list(groups["events"]) == [None, None]
-    curve0, _ = simon_makuch_tables(sm, n, 0, [])
-    assert set(curve0["group"]) == {"exposed", "unexposed"}, "without suppression both curves are drawn"
+    groups = groups.set_index("group")
+    assert groups.loc["exposed", "events"] is None
+    assert _released(groups.loc["exposed", "n"], 23)
+    curve0, groups0 = _simon_makuch_release(frame, 0)
+    assert set(curve0["group"]) == {"exposed", "unexposed"}, "without disclosure control both curves are drawn"
+    assert groups0.set_index("group").loc["exposed", "events"] == 1
 
 
-def test_landmark_group_events_are_masked_with_the_group_size():
-    """[landmark_thinned_size_events] 88 patients, 6 of whom die before the 100-day landmark and none
-    exposed by then: the 82 at risk are masked (a drop of 6 from the cohort is small), and with them
-    the not-exposed group's size; its 44 events are masked with that size on the page, as
-    ``ayaall analyze landmark`` masks them (the page showed them before)."""
+def test_landmark_counts_are_released_blocks_of_the_grid_counts():
+    """[landmark_small_drop] 88 patients, 6 of whom die on day 30, none exposed by the 100-day landmark
+    (ten exposed on day 200): the 82 at risk are released as 83 (their block 78-88), as are the
+    unexposed group's 82, and its 44 events as 39 (34-44); the cohort's 88 is 83 too, so the 6 deaths
+    before the landmark are not given by difference. With disclosure control off, exact."""
+    import warnings
+
     import pandas as pd
 
     from analyses.landmark import fit_landmark
-    from disclosure.treatment import landmark_tables
-    from reports.analyze.landmark import _landmarks
+    from disclosure.policy import ReleasePolicy
+    from disclosure.treatment import release_landmarks
 
     n = 88
     frame = pd.DataFrame(
         {
             "time_days": np.r_[np.full(6, 30.0), np.linspace(150, 1400, 44), np.full(38, 1400.0)],
             "event_code": np.r_[np.ones(6, int), np.ones(44, int), np.zeros(38, int)],
-            # ten exposed on day 200, after the landmark
             "exposure_days": np.r_[np.full(6, np.nan), np.full(10, 200.0), np.full(72, np.nan)],
         }
     )
-    lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", [100.0])
-    page = landmark_tables(lm, n, "hct", MIN_CELL)
-    (cli,) = _landmarks(lm, n, MIN_CELL)
-    assert page.tests["at_risk"].iloc[0] is None
-    assert cli["n_at_risk"] is None
-    groups = page.groups.set_index("group")
-    assert groups.loc["unexposed", "n"] is None
-    assert groups.loc["unexposed", "events"] is None
-    assert {g["group"]: g["events"] for g in cli["groups"]}["unexposed"] is None
-    unsuppressed = landmark_tables(lm, n, "hct", 0).groups.set_index("group")
-    assert unsuppressed.loc["unexposed", "events"] == 44
 
-
-def test_landmark_counts_are_the_same_on_the_page_and_in_the_command():
-    """Sixty seeded small cohorts (20-150 patients, about half exposed at random times, landmarks at
-    100 and 365 days): every count the page shows (at risk, exposed, not exposed, each group's
-    patients and events) is the one ``ayaall analyze landmark`` prints, masks included."""
-    import warnings
-
-    import pandas as pd
-
-    from analyses.landmark import fit_landmark
-    from analyses.results import AnalysisError
-    from disclosure.treatment import landmark_tables
-    from reports.analyze.landmark import _landmarks
-
-    rng = np.random.default_rng(5)
-    compared = 0
-    for _ in range(60):
-        n = int(rng.integers(20, 150))
-        frame = pd.DataFrame(
-            {
-                "time_days": rng.integers(1, 1500, n).astype(float),
-                "event_code": (rng.random(n) < 0.5).astype(int),
-                "exposure_days": np.where(rng.random(n) < 0.5, rng.integers(0, 800, n), np.nan),
-            }
-        )
-        with warnings.catch_warnings():
+    def tables(min_cell: int):
+        policy = ReleasePolicy(min_cell)
+        args = ("time_days", "event_code", "exposure_days", [policy.snap_landmark(100.0)])
+        with warnings.catch_warnings():  # nobody is exposed by the landmark: no log-rank test (named)
             warnings.simplefilter("ignore")
-            try:
-                lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", [100.0, 365.0])
-            except AnalysisError:
-                continue
-        page = landmark_tables(lm, n, "hct", MIN_CELL)
-        for row, test in zip(_landmarks(lm, n, MIN_CELL), page.tests.to_dict("records"), strict=True):
-            assert (row["n_at_risk"], row["n_exposed"], row["n_unexposed"]) == (
-                test["at_risk"],
-                test["exposed"],
-                test["not_exposed"],
-            )
-            shown = page.groups[page.groups["landmark_days"] == row["landmark_days"]].set_index("group")
-            for group in row["groups"]:
-                assert (group["n"], group["events"]) == (
-                    shown.loc[group["group"], "n"],
-                    shown.loc[group["group"], "events"],
-                )
-                compared += 1
-    assert compared > 100
+            exact = fit_landmark(frame, *args)
+            coarse = fit_landmark(policy.coarsen_frame(frame, ("time_days", "exposure_days")), *args)
+        return release_landmarks(coarse, exact, "hct", policy, [])
+
+    released = tables(MIN_CELL)
+    test = released.tests.iloc[0]
+    assert (test["at_risk"], test["exposed"], test["not_exposed"]) == (83, 0, 83)
+    assert ReleasePolicy(MIN_CELL).count(n) == 83
+    groups = released.groups.set_index("group")
+    assert (groups.loc["unexposed", "n"], groups.loc["unexposed", "events"]) == (83, 39)
+    exact = tables(0)
+    assert exact.tests.iloc[0]["at_risk"] == 82
+    assert exact.groups.set_index("group").loc["unexposed", "events"] == 44
+
+
+def test_landmark_counts_are_the_same_on_the_page_and_in_the_command(page_ctx, demo_db, capsys):
+    """[car_t_rfs_cr1] The page's landmark table and ``ayaall analyze landmark`` print the same counts
+    (at risk, exposed, not exposed, each group's patients and events), masks included: both read
+    ``reports.timing.timing_view``."""
+    from ayaall.cli import main
+    from reports.timing import timing_view
+
+    view = timing_view(page_ctx.service, CohortSpec(), "car_t", "RFS", "CR1", [100, 365], [], MIN_CELL)
+    args = ["analyze", "landmark", "--db", str(demo_db), "--endpoint", "RFS", "--origin", "CR1"]
+    assert main([*args, "--exposure", "car_t", "--landmarks", "100,365", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    compared = 0
+    for row, shown in zip(out["landmarks"], view.landmark_table.to_dict("records"), strict=True):
+        assert (row["n_at_risk"], row["n_exposed"], row["n_unexposed"]) == (
+            shown["At risk"],
+            shown["Exposed by then"],
+            shown["Not exposed"],
+        )
+        groups = view.landmark_estimates[view.landmark_estimates["landmark_days"] == row["landmark_days"]]
+        groups = groups.set_index("group")
+        for group in row["groups"]:
+            assert (group["n"], group["events"]) == (groups.loc[group["group"], "n"], groups.loc[group["group"], "events"])
+            compared += 1
+    assert compared == 4
 
 
 # ------------------------------------------------------------------------------ numbers equal the analyses'
@@ -311,16 +328,19 @@ def test_timing_view_numbers_equal_the_analyses(page_ctx):
     from analyses.cox_counting import fit_cox_counting
     from analyses.landmark import fit_landmark, mantel_byar_test, simon_makuch
     from etl.read import exposure_frame
+    from disclosure.policy import policy_for
     from reports.timing import timing_view
 
     view = timing_view(page_ctx.service, CohortSpec(), "hct", "OS", "DX", [365, 180], [], MIN_CELL)
-    assert view.landmarks_days == (180.0, 365.0)
+    assert view.landmarks_days == (182.0, 364.0)  # on the 7-day grid
     frame = exposure_frame(page_ctx.service.db_path, CohortSpec(), "OS", "DX", "hct")
-    lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", [180, 365])
+    lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", [182, 364])
     assert [float(v) for v in view.landmark_table["Log-rank χ²"]] == pytest.approx(
         [round(v, 2) for v in lm.landmarks["statistic"]], abs=0.005
     )
-    assert list(view.landmark_table["At risk"]) == list(lm.landmarks["n_at_risk"])
+    coarse = policy_for(MIN_CELL).coarsen_frame(frame, ("time_days", "exposure_days"))
+    grid = fit_landmark(coarse, "time_days", "event_code", "exposure_days", [182, 364]).landmarks
+    assert list(view.landmark_table["At risk"]) == policy_for(MIN_CELL).counts(grid["n_at_risk"])
     counting = start_stop_frame(frame, "time_days", "event_code", "exposure_days")
     mb = mantel_byar_test(counting)
     assert view.mantel_byar["statistic"] == pytest.approx(mb.statistic, rel=1e-12)
@@ -329,15 +349,21 @@ def test_timing_view_numbers_equal_the_analyses(page_ctx):
     assert (row["hr"], row["hr_ci_lower"], row["hr_ci_upper"]) == pytest.approx(
         (tv.terms["hr"].iloc[0], tv.terms["hr_ci_lower"].iloc[0], tv.terms["hr_ci_upper"].iloc[0]), rel=1e-12
     )
+    # Simon-Makuch: estimated from rounded counts on the grid, close to the exact curve where many are
+    # at risk (bench_curve_release.py measures how close), and stopped before few remain
     sm = simon_makuch(counting).curve
     for group in ("exposed", "unexposed"):
         shown = view.simon_makuch[view.simon_makuch["group"] == group]
-        full = sm[sm["group"] == group].set_index("time_days")["survival"]
-        assert len(shown) > 100
-        assert shown["survival"].to_numpy() == pytest.approx(full.loc[shown["time_days"]].to_numpy(), rel=1e-12)
-        # drawn only where at least min_cell intervals are at risk
-        at_risk = sm[sm["group"] == group].set_index("time_days")["at_risk"]
-        assert (at_risk.loc[shown["time_days"]] >= MIN_CELL).all()
+        full = sm[sm["group"] == group]
+        assert len(shown) > 20
+        assert (shown["time_days"] % 7 == 0).all()
+        step = full["survival"].to_numpy()
+        exact_at = step[np.searchsorted(full["time_days"].to_numpy(), shown["time_days"].to_numpy(), "right") - 1]
+        assert np.max(np.abs(shown["survival"].to_numpy() - exact_at)) < 0.05
+        at_risk = full.set_index("time_days")["at_risk"]
+        first, last = float(shown["time_days"].min()), float(shown["time_days"].max())
+        assert at_risk[(at_risk.index >= first) & (at_risk.index <= last)].min() >= MIN_CELL
+    assert view.simon_makuch[view.simon_makuch["group"] == "exposed"]["time_days"].min() > 0  # drawn from where many are exposed
 
 
 def test_timing_view_matches_the_landmark_command(page_ctx):

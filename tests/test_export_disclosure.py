@@ -1,11 +1,12 @@
 """Disclosure control holds in exports: a scan of everything an export writes (CSV, XLSX cells, the SVG
 figure's text, the methods paragraph, the manifest) finds no count from 1 to min_cell - 1 in a count
-position and no patient id, and each curve stops at the last time with at least min_cell at risk.
+position and no patient id; the counts of a group (n, events) are block midpoints (``disclosure.policy``);
+each curve is on the 7-day grid and stops before fewer than min_cell remain at risk.
 
 The cohort is deliberately small (T-lineage patients aged 30-39, grouped by frontline regimen; for the
 Adjusted comparison page's kinds, B-lineage patients aged 30-39, whose salvage regimens leave small
 groups), so that suppression has work to do; the scan checks that it did (some cells are masked) where
-the kind has small cells to mask. Rules: ``analyses/suppression.py``.
+the kind has small cells to mask. The attacks on these numbers are tests/attacks.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ REQUESTS = {
 }
 # Kinds whose small cohort has small cells to mask (the Cox models' patients and events, the balance
 # table's treatments, the Simon-Makuch groups of this cohort are all large enough to show).
-MASKING = {"km", "cif", "table1", "landmark", "adjusted-km", "response"}
+# (The adjusted comparison's groups, 28 to 149 patients, are rounded, not masked.)
+MASKING = {"km", "cif", "table1", "landmark", "response"}
 PATIENT_ID = re.compile(r"\bP\d{7}\b")
 LEADING_COUNT = re.compile(r"^\s*([\d,]+)(?:\s*\(|$)")
 
@@ -75,6 +77,12 @@ def _count_ok(value: object) -> bool:
     return int(text.replace(",", "").split(".")[0]) == 0 or int(text.replace(",", "").split(".")[0]) >= MIN_CELL
 
 
+def _midpoint(value: object) -> bool:
+    """0, or the midpoint of a block of MIN_CELL (6 mod 11)."""
+    number = int(float(str(value).replace(",", "")))
+    return number == 0 or number % MIN_CELL == 6
+
+
 def _masked(value: object) -> bool:
     return str(value).strip() in ("", "—", "nan", "None")
 
@@ -90,6 +98,8 @@ def test_no_small_count_in_any_exported_table(bundles, name):
         for col in spec.counts:
             assert all(_count_ok(v) for v in table[col]), (spec.name, col, list(table[col]))
             masked += sum(_masked(v) for v in table[col])
+            if col in ("n", "events", "competing_events", "Patients", "Events"):  # a group's counts: released
+                assert all(_masked(v) or _midpoint(v) for v in table[col]), (spec.name, col, list(table[col]))
         if spec.name == "table1":  # counts inside "n (%)" cells and "(n=...)" headers
             for col in table.columns[2:-2]:
                 head = re.search(r"\(n=([^)]*)\)", col)
@@ -137,8 +147,9 @@ def test_methods_and_manifest_hold_no_small_count_and_no_patient_id(bundles, nam
     bundle, manifest = bundles[name]
     methods = bundle.read(next(n for n in bundle.namelist() if n.endswith("_methods.txt"))).decode()
     counts = re.findall(r"included ([\d,]+) patients", methods)  # the paragraph's only count position
-    assert all(_count_ok(n) for n in counts), counts
-    assert f"counts of 1 to {MIN_CELL - 1} patients" in methods
+    assert counts and all(int(n.replace(",", "")) % MIN_CELL == 6 for n in counts), counts
+    assert f"every count is rounded to the midpoint of its block of {MIN_CELL}" in methods
+    assert manifest["release"]["min_cell"] == MIN_CELL
     for member in bundle.namelist():
         data = bundle.read(member)
         text = data.decode("utf-8", errors="ignore") if not member.endswith(".xlsx") else ""
@@ -147,18 +158,25 @@ def test_methods_and_manifest_hold_no_small_count_and_no_patient_id(bundles, nam
     assert not PATIENT_ID.search(json.dumps(manifest))
 
 
-def test_curves_stop_where_fewer_than_min_cell_remain_at_risk(bundles, service):
+def test_curves_are_on_the_grid_and_stop_before_few_remain_at_risk(bundles, service):
+    """Each exported curve: times on the 7-day grid; drawn only for a group released as at least 33
+    patients; its last time no later than the week of the last exact time with at least 11 at risk."""
     from analyses.km import fit_km
 
     bundle, _ = bundles["km"]
     curve = pd.read_csv(io.BytesIO(bundle.read("km/km_curve.csv")))
+    medians = pd.read_csv(io.BytesIO(bundle.read("km/km_medians.csv"))).set_index("group")
     frame = service.frame(CohortSpec.from_dict(COHORT), "OS", "DX", ["frontline_regimen"])
     full = fit_km(frame, "time_days", "event_code", "frontline_regimen").curve
+    assert (curve["time_days"] % 7 == 0).all()
+    drawn = 0
     for group, rows in full.groupby("group"):
         enough = rows[rows["at_risk"] >= MIN_CELL]
         shown = curve[curve["group"] == group]
-        if enough.empty:
-            assert shown.empty, f"{group} has fewer than {MIN_CELL} patients but a curve"
-        else:
-            assert float(shown["time_days"].max()) == float(enough["time_days"].max()), group
+        if medians.loc[group, "n"] < 3 * MIN_CELL:
+            assert shown.empty, f"{group} is released as fewer than {3 * MIN_CELL} patients but has a curve"
+            continue
+        drawn += 1
+        assert float(shown["time_days"].max()) <= 7 * np.ceil(float(enough["time_days"].max()) / 7), group
+    assert drawn >= 2
     assert np.isfinite(curve["survival"]).all()

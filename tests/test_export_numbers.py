@@ -50,10 +50,23 @@ def test_km_figure_and_csv_equal_survival_view_and_fit_km(service):
         expected = np.round(shown["survival"].astype(float).to_numpy(), DECIMALS)
         np.testing.assert_array_equal(np.asarray(trace.y, dtype=float), expected)
         np.testing.assert_array_equal(csv.loc[csv["group"] == group, "survival"].to_numpy(dtype=float), expected)
-        # The same estimates straight from the estimator (R-validated), at the shown times.
-        ref = full.curve[full.curve["group"] == group].set_index("time_days")["survival"]
+        # Released (estimated from rounded counts on the 7-day grid), the curve stays within two percentage
+        # points of the estimator's (R-validated) at the shown times in groups of 600+ (BENCHMARKS.md:
+        # at most 1.1 points with 500-999 at risk)
+        ref = full.curve[full.curve["group"] == group]
         at = shown["time_days"].to_numpy(dtype=float)
-        np.testing.assert_allclose(expected, np.round(ref.loc[at].to_numpy(dtype=float), DECIMALS), atol=0)
+        step = ref["survival"].to_numpy(dtype=float)
+        exact_at = step[np.searchsorted(ref["time_days"].to_numpy(dtype=float), at, side="right") - 1]
+        assert np.max(np.abs(expected - exact_at)) < 0.02, group
+    # Without disclosure control the export is the estimator's curve, to the rounding
+    exact = _content(
+        service, figure="km", endpoint="OS", origin="DX", by="lineage", unit="years", format="csv", min_cell=0
+    )
+    for group, trace in _curve_traces(exact.figure()).items():
+        ref = full.curve[full.curve["group"] == group]
+        np.testing.assert_array_equal(
+            np.asarray(trace.y, dtype=float), np.round(ref["survival"].to_numpy(dtype=float), DECIMALS)
+        )
 
 
 def test_km_risk_table_text_in_figure_svg_and_csv_equals_the_view(service, tmp_path):
@@ -132,11 +145,12 @@ def test_forest_figure_equals_cox_view(service):
 
 def test_table1_counts_equal_table_one(service):
     from analyses.baseline import table_one
-    from disclosure.table1 import suppress_table_one
+    from disclosure.policy import ReleasePolicy
+    from disclosure.table1 import release_table_one
 
     content = _content(service, figure="table1", by="lineage", variables=("sex", "age_at_dx"), format="csv")
     frame = service.patients(CohortSpec(), ["lineage", "sex", "age_at_dx"])
-    expected = suppress_table_one(table_one(frame, "lineage", ["sex", "age_at_dx"]), MIN_CELL)
+    expected = release_table_one(table_one(frame, "lineage", ["sex", "age_at_dx"]), ReleasePolicy(MIN_CELL))
     got = content.frames["categorical"]
     assert [None if v is None or pd.isna(v) else int(v) for v in got["n"]] == [
         None if v is None or pd.isna(v) else int(v) for v in expected.categorical["n"]

@@ -19,6 +19,7 @@ import pytest
 from export_support import TREATMENT_KINDS
 
 from ayaall.cohort import CohortSpec
+from disclosure.policy import policy_for
 from export.exporter import prepare
 from export.requests import ExportRequest
 
@@ -42,7 +43,7 @@ def _p4(value: float) -> float:
 def _timing(service, adjust=()):
     from reports.timing import timing_view
 
-    return timing_view(service, CohortSpec(), "hct", "OS", "DX", [180, 365], list(adjust), MIN_CELL)
+    return timing_view(service, CohortSpec(), "hct", "OS", "DX", [180, 365], list(adjust), MIN_CELL)  # 182, 364
 
 
 def _weighting(service):
@@ -88,9 +89,11 @@ def test_landmark_figure_and_tables_equal_the_timing_view_and_fit_landmark(servi
         frame = exposure_frame(cur, CohortSpec(), "OS", "DX", "hct", [])
     finally:
         cur.close()
-    lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", [180, 365])
+    assert view.landmarks_days == (182.0, 364.0)  # 180 and 365 on the 7-day grid
+    lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", [182, 364])
     np.testing.assert_array_equal(tests["statistic"], _r(lm.landmarks["statistic"]))
-    assert list(tests["at_risk"]) == [int(n) for n in lm.landmarks["n_at_risk"]]  # thousands: not masked
+    # at a grid day the numbers at risk of the coarsened and the exact times agree; released, rounded
+    assert list(tests["at_risk"]) == policy_for(MIN_CELL).counts(lm.landmarks["n_at_risk"])
     ms = content.frames["milestones"]
     np.testing.assert_array_equal(ms["survival"].to_numpy(dtype=float), _r(view.landmark_milestones["survival"]))
     assert set(ms["years_after_landmark"]) == {1.0, 2.0, 3.0}
@@ -161,8 +164,8 @@ def test_balance_figure_and_table_equal_the_weighting_view(service):
     complete = frame.dropna(subset=["age_at_dx", "cns_status", "mrd_eoi"])
     counts = complete["salvage_regimen"].astype(str).value_counts()
     weights = content.frames["weights"]
-    assert list(weights["n"]) == [int(counts[g]) for g in weights["group"]]
-    np.testing.assert_array_equal(weights["effective_n"], _r(view.weights["effective_n"]))
+    assert list(weights["n"]) == policy_for(MIN_CELL).counts([counts[g] for g in weights["group"]])
+    assert list(weights["effective_n"]) == list(view.weights["effective_n"])  # released as a count
 
 
 def test_adjusted_km_figure_and_tables_equal_the_weighting_view(service):
@@ -230,16 +233,19 @@ def test_response_figure_and_rates_equal_the_view_and_wilson(service):
         assert row["rate"] == round(int(row["responders"]) / int(row["n"]), DECIMALS)
         assert (row["ci_lower"], row["ci_upper"]) == (round(lo, DECIMALS), round(hi, DECIMALS))
     np.testing.assert_array_equal(rates["rate"], _r(view.rates["rate"]))
+    # the smallest regimens are combined; a group released as fewer than 33 patients has no rate
+    assert "Other groups" in set(rates["group"])
     masked = rates[rates["rate"].isna()]
-    assert len(masked) > 0, "groups below min_cell are masked"
-    assert all(v is None or pd.isna(v) for v in masked["responders"])
+    assert len(masked) > 0, "a small group's rate is not shown"
+    assert all(pd.isna(n) or int(n) < 3 * MIN_CELL for n in masked["n"])
+    assert all(int(n) >= 3 * MIN_CELL for n in shown["n"])
     texts = [t for t in content.figure().data if t.mode == "text"]
     assert set(texts[0].y) == set(masked["group"])
 
 
 def test_methods_name_the_methods_of_each_new_kind(service):
     expected = {
-        "landmark": ("Anderson, Cain and Gelber", "landmark", "log-rank", "re-based", "days 180, 365"),
+        "landmark": ("Anderson, Cain and Gelber", "landmark", "log-rank", "re-based", "days 182, 364"),
         "simon-makuch": ("Simon–Makuch", "Mantel–Byar", "Breslow's variance", "log(−log)"),
         "timing-cox": ("counting-process", "Efron", "robust standard errors clustered on patient", "immortal-time"),
         "balance": ("multinomial logistic", "stabilized", "standardized mean differences", "cobalt", "0.1"),
@@ -247,11 +253,10 @@ def test_methods_name_the_methods_of_each_new_kind(service):
         "weighted-cox": ("robust (sandwich)", "Efron", "unweighted Cox", "BLINATUMOMAB"),
         "response": ("Wilson score", "intention to treat", "salvage", "correct"),
     }
-    curves = {"landmark", "simon-makuch", "adjusted-km"}
     for name, phrases in expected.items():
         text = _content(service, name).methods
         for phrase in phrases:
             assert phrase in text, (name, phrase)
         assert "2026-06-30" in text, name  # the data cut-off
         assert "rounded to 4" in text, name
-        assert ("each curve stops at the last time with at least 11 patients at risk" in text) == (name in curves)
+        assert "every count is rounded to the midpoint of its block of 11" in text, name  # the release

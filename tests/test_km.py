@@ -218,6 +218,7 @@ def test_cli_km_json_matches_r(km_db: Path, capsys: pytest.CaptureFixture[str]) 
         "at_risk": 63,
         "events": 0,
         "censored": 0,
+        "has_censoring": False,  # added to cli.md's fields: a censoring mark at the time
     }
     ref = pd.read_csv(R_DIR / "km_curve_lung_ecog.csv")
     ref = ref[ref["group"] == "ecog0"]

@@ -36,9 +36,12 @@ def few_assessed(demo_extract: Path, tmp_path_factory: pytest.TempPathFactory) -
     return db, str(centre), len(second)
 
 
-def test_response_not_assessed_is_masked_beside_n_everywhere(few_assessed: tuple[Path, str, int]) -> None:
+def test_response_not_assessed_cannot_give_the_few_assessed_anywhere(few_assessed: tuple[Path, str, int]) -> None:
     """[response_not_assessed] With 5 of a centre's line-2 patients assessed, the page and its export showed
-    the not-assessed count beside n (so n minus it gave the 5); ``analyze response`` masked it."""
+    the exact not-assessed count beside n (so n minus it gave the 5); ``analyze response`` masked it. Now
+    all three show the same released counts (``disclosure.response.response_totals``), and their
+    difference leaves the number assessed at least 11 possible values."""
+    from disclosure.policy import ReleasePolicy
     from export.exporter import prepare
     from export.requests import ExportRequest
     from reports.analyze.response import run
@@ -46,13 +49,16 @@ def test_response_not_assessed_is_masked_beside_n_everywhere(few_assessed: tuple
 
     db, centre, started = few_assessed
     assert started >= 30
+    policy = ReleasePolicy(MIN_CELL)
     cohort = CohortSpec.from_dict({"filters": {"center_id": [centre]}})
     service = RegistryService(db)
     page = response_view(service, cohort, 2, "cr", None, MIN_CELL)
-    assert page.n == started
-    assert page.not_assessed is None
+    assert (page.n, page.not_assessed) == (policy.count(started), policy.count(started - 5))
     request = ExportRequest(figure="response", line=2, cohort=cohort.to_dict(), format="xlsx")
     totals = prepare(service, request, cohort_source={}).frames["totals"]
-    assert totals["not_assessed"].tolist() == [None]
+    assert totals["not_assessed"].tolist() == [page.not_assessed]
     printed = run(db, cohort, line=2, min_cell=MIN_CELL)
-    assert (printed["n"], printed["not_assessed"]) == (started, None)
+    assert (printed["n"], printed["not_assessed"]) == (page.n, page.not_assessed)
+    half = MIN_CELL // 2
+    assessed = range(max(0, page.n - half - (page.not_assessed + half)), page.n + half - (page.not_assessed - half) + 1)
+    assert 5 in assessed and len(assessed) >= MIN_CELL

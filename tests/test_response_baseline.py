@@ -14,8 +14,9 @@ import pytest
 from analyses.baseline import OVERALL, table_one
 from analyses.response import response_rates, wilson_ci
 from analyses.results import AnalysisError
-from disclosure.response import suppress_response_rates
-from disclosure.table1 import suppress_table_one
+from disclosure.policy import policy_for
+from disclosure.response import release_response_rates
+from disclosure.table1 import release_table_one
 
 R_DIR = Path(__file__).parent / "r"
 
@@ -36,9 +37,18 @@ def test_response_rates_by_group() -> None:
     row = table.set_index("group").loc["a"]
     assert (row["n"], row["responders"]) == (10, 7)
     assert row["ci_lower"] < 0.7 < row["ci_upper"]
-    masked, _ = suppress_response_rates(table, 5)
-    assert masked.set_index("group").loc["b", "responders"] is None  # 4 of 4: small, and so is n
-    assert np.isnan(masked.set_index("group").loc["b", "rate"])
+    released = release_response_rates(table, policy_for(5)).set_index("group")
+    assert released.loc["b", "responders"] is None  # 4 of 4: the first block of 5, and so is n
+    assert np.isnan(released.loc["b", "rate"])
+    assert (released.loc["a", "n"], released.loc["a", "responders"]) == (8, 8)  # 10 -> 6..10 -> 8; 7 -> 8
+    # [small_group_rate] 8 of 8 released would read as 100% for 7 of 10: below 3k = 15 released patients
+    # no rate is shown
+    assert np.isnan(released.loc["a", "rate"])
+    big = pd.DataFrame({"g": ["c"] * 40, "cr": [True] * 25 + [False] * 15})
+    c = release_response_rates(response_rates(big, "cr", "g"), policy_for(5)).set_index("group").loc["c"]
+    assert (c["n"], c["responders"]) == (38, 23)  # 40 -> 36..40 -> 38; 25 -> 21..25 -> 23
+    assert c["rate"] == pytest.approx(23 / 38)  # the rate of the released counts, not 25/40
+    assert (c["ci_lower"], c["ci_upper"]) == pytest.approx(wilson_ci(23, 38))
 
 
 RESPONSE_ERRORS = {
@@ -120,23 +130,17 @@ def test_smd_two_level_formula(baseline: pd.DataFrame) -> None:
     np.testing.assert_allclose(tests.loc["age", "smd"], abs(b.mean() - a.mean()) / np.sqrt((a.var() + b.var()) / 2))
 
 
-def test_table_one_suppression_is_secondary(baseline: pd.DataFrame) -> None:
-    """A masked cell cannot be recovered from its group's total nor from its row's Overall count."""
-    result = suppress_table_one(table_one(baseline, "arm", ["cns", "rare"]), 11)
+def test_table_one_release_masks_small_cells_and_rounds_the_rest(baseline: pd.DataFrame) -> None:
+    """Every released cell is 0, masked, or a block midpoint; a true count of 1 to k is masked."""
+    policy = policy_for(11)
     full = table_one(baseline, "arm", ["cns", "rare"]).categorical
-    cat = result.categorical
+    cat = release_table_one(table_one(baseline, "arm", ["cns", "rare"]), policy).categorical
     assert cat["n"].isna().any()
-    for var in ("cns", "rare"):
-        shown = cat[cat["variable"] == var].pivot(index="level", columns="group", values="n")  # noqa: PD010 (keeps None cells)
-        truth = full[full["variable"] == var].pivot(index="level", columns="group", values="n")  # noqa: PD010
-        for col in shown.columns:
-            assert shown[col].isna().sum() != 1 or truth[col][shown[col].isna()].iloc[0] == 0
-        groups = [g for g in shown.columns if g != OVERALL]
-        for lv in shown.index:
-            hidden = shown.loc[lv, groups].isna()
-            assert hidden.sum() != 1 or pd.isna(shown.loc[lv, OVERALL])
-        small = (truth > 0) & (truth < 11)
-        assert shown[small].isna().all().all()
+    for true, shown in zip(full["n"], cat["n"], strict=True):
+        assert shown == policy.count(true)
+        assert shown is None or shown == 0 or (shown >= 11 and (shown + 5) % 11 == 0)
+    small = (full["n"] > 0) & (full["n"] <= 11)
+    assert cat.loc[small, "n"].isna().all()
 
 
 TABLE1_CASES = {
@@ -174,7 +178,8 @@ def test_response_and_table1_cli_on_demo_db(demo_db: Path, capsys: pytest.Captur
     assert {g["group"] for g in groups} >= {"BLINATUMOMAB", "INOTUZUMAB", "SALVAGE_CHEMO"}
     for g in groups:
         assert g["n"] is None or g["n"] >= 11
-        if g["responders"] is not None:
+        if g["rate"] is not None:
+            assert g["n"] >= 33  # a rate is shown for a group released as 3k or more
             assert g["rate_ci"][0] <= g["rate"] <= g["rate_ci"][1]
     assert main(["analyze", "table1", "--db", str(demo_db), "--by", "lineage", "--json"]) == 0
     table = json.loads(capsys.readouterr().out)

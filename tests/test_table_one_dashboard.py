@@ -13,7 +13,8 @@ import pytest
 from analyses.baseline import MISSING, OVERALL, table_one
 from ayaall.cohort import CohortSpec
 from ayaall.filters import TABLE_ONE, column_label
-from disclosure.table1 import suppress_table_one
+from disclosure.policy import policy_for
+from disclosure.table1 import release_table_one
 from reports.table1 import format_table_one, table1
 
 MIN_CELL = 11
@@ -24,7 +25,9 @@ def _expected(service, by: str | None) -> tuple[pd.DataFrame, object]:
     frame = service.patients(CohortSpec(), [*variables, *([by] if by else [])])
     if by is None:
         frame = frame.assign(one="All patients")
-    return frame, suppress_table_one(table_one(frame, by or "one", variables), MIN_CELL)
+    from reports.table1 import table_one_result
+
+    return frame, table_one_result(service, CohortSpec(), by, MIN_CELL)
 
 
 def test_displayed_cells_are_the_suppressed_table_one(service) -> None:
@@ -71,7 +74,8 @@ def test_age_row_is_median_iqr_and_mean_sd_of_table_one(service) -> None:
 
 def test_without_comparison_only_overall_and_no_tests(service) -> None:
     shown = table1(service, CohortSpec(), None, MIN_CELL)
-    assert [c for c in shown.columns if c not in ("Characteristic", "Level")] == ["Overall (n=3,000)"]
+    # 3,000 patients: the block 2,993-3,003, released as its midpoint
+    assert [c for c in shown.columns if c not in ("Characteristic", "Level")] == ["Overall (n=2,998)"]
     assert "Lineage" in set(shown["Characteristic"])
 
 
@@ -126,40 +130,27 @@ def test_level_counts_equal_a_crosstab_of_the_text(seed: int) -> None:
 def test_overall_n_of_a_single_small_group_is_masked() -> None:
     """One group of 7 patients: its n is masked (rule 1) and so is the Overall n, which equals it."""
     data = pd.DataFrame({"g": ["a"] * 7, "x": list("uvuvuvu")})
-    groups = suppress_table_one(table_one(data, "g", ["x"]), MIN_CELL).groups.set_index("group")["n"]
+    groups = release_table_one(table_one(data, "g", ["x"]), policy_for(MIN_CELL)).groups.set_index("group")["n"]
     assert groups["a"] is None
     assert groups[OVERALL] is None
 
 
-def test_continuous_missing_and_non_missing_are_masked_together() -> None:
-    """50 patients, 3 without an age: the missing count (3) is masked, so the non-missing count (47),
-    which is n minus it, is masked too; the summaries stand on 47 values and are kept."""
+def test_continuous_missing_and_non_missing_are_released_each() -> None:
+    """50 patients, 3 without an age: the missing count is masked (the first block), the non-missing 47 is
+    released (45-55 -> 50); the summaries stand on 47 values and are kept."""
     data = pd.DataFrame({"g": ["a"] * 50, "age": [np.nan] * 3 + list(range(47))})
-    cont = suppress_table_one(table_one(data, "g", ["age"]), MIN_CELL).continuous.set_index("group")
+    cont = release_table_one(table_one(data, "g", ["age"]), policy_for(MIN_CELL)).continuous.set_index("group")
     assert cont.loc["a", "missing"] is None
-    assert cont.loc["a", "n"] is None
+    assert cont.loc["a", "n"] == 50
     assert cont.loc["a", "median"] == 23.0  # median of 0..46
 
 
 def test_format_keeps_a_missing_row_only_when_something_is_missing() -> None:
     data = pd.DataFrame({"g": ["a"] * 30 + ["b"] * 30, "x": ["u", "v"] * 30, "y": ["u"] * 59 + [None]})
-    result = suppress_table_one(table_one(data, "g", ["x", "y"]), 0)
+    result = release_table_one(table_one(data, "g", ["x", "y"]), policy_for(0))
     shown = format_table_one(result)
     assert shown["Level"].tolist() == ["u", "v", "u", "missing"]
     assert shown.loc[3, "b (n=30)"] == "1"
-
-
-def test_continuous_missing_counts_are_protected_across_groups() -> None:
-    """a: 50 patients, 3 without an age; b: 50, 20 without. Overall missing (23) minus b's (20) would give
-    a's 3 back, so a second cell of the row (or the Overall) is masked too."""
-    ages = list(range(47))
-    data = pd.DataFrame({"g": ["a"] * 50 + ["b"] * 50, "age": [np.nan] * 3 + ages + [np.nan] * 20 + list(range(30))})
-    cont = suppress_table_one(table_one(data, "g", ["age"]), MIN_CELL).continuous.set_index("group")
-    missing = cont["missing"]
-    assert missing["a"] is None
-    assert missing["b"] is None or missing[OVERALL] is None
-    shown = [v for v in cont["n"] if v is not None]
-    assert all(v == 0 or v >= MIN_CELL for v in shown)
 
 
 def _three_arms() -> pd.DataFrame:
@@ -176,20 +167,17 @@ def _three_arms() -> pd.DataFrame:
     )
 
 
-def test_the_page_and_the_export_hide_what_would_give_a_masked_count_back() -> None:
-    """[table1_back_calculation] Y's size is masked (it would give X's), so none of Y's cells is shown
-    (they add up to 40); Z's 3 missing are masked, so Z's percentages are not shown (each is of the 297
-    non-missing). The page and the export lay out the one suppressed table."""
-    result = suppress_table_one(table_one(_three_arms(), "arm", ["sex", "age"]), MIN_CELL)
-    for shown in (format_table_one(result),):
-        y_col = next(c for c in shown.columns if c.startswith("Y (n="))
-        z_col = next(c for c in shown.columns if c.startswith("Z (n="))
-        assert y_col == "Y (n=—)"
-        sex_rows = shown.index[shown["Characteristic"].eq("Sex") | shown["Characteristic"].eq("sex")]
-        sex_block = shown.loc[sex_rows[0] : sex_rows[0] + 2]
-        assert set(sex_block[y_col]) == {"—"}
-        assert not any("%" in cell for cell in sex_block[z_col])
-        assert "297" not in " ".join(map(str, shown.to_numpy().ravel()))
+def test_a_small_arm_is_masked_and_the_others_are_rounded() -> None:
+    """[table1_rounded] Arms X (5 patients), Y (40), Z (300). X's size and cells are masked; Y's and Z's are
+    rounded to their blocks (40 -> 39, 300 -> 303), and no cell of a large arm is masked because of X
+    (the session-start code masked all of Y to protect X)."""
+    policy = policy_for(MIN_CELL)
+    result = release_table_one(table_one(_three_arms(), "arm", ["sex", "age"]), policy)
+    shown = format_table_one(result)
+    assert [c for c in shown.columns if "(n=" in c] == ["X (n=—)", "Y (n=39)", "Z (n=303)", "Overall (n=347)"]
+    sex = shown[shown["Characteristic"].eq("Sex")].index[0]
+    assert shown.loc[sex, "Y (n=39)"] == "17 (44%)"  # 20 women -> 17, of 37 non-missing -> 39
+    assert shown.loc[sex, "X (n=—)"] == "—"
 
 
 def test_page_download_export_and_analyze_show_one_table_one(service, demo_db) -> None:

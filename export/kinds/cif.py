@@ -88,8 +88,7 @@ def _methods(view: CompetingView, request: ExportRequest) -> list[str]:
 
 
 def _analysed(view: CompetingView) -> int | None:
-    counts = list(view.summary["n"])
-    return None if any(c is None or pd.isna(c) for c in counts) else int(sum(counts))
+    return view.n
 
 
 KIND = FigureKind(

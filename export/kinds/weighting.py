@@ -95,7 +95,7 @@ def _round(view: WeightingView, decimals: int) -> WeightingView:
         km=km,
         balance=round_columns(view.balance, ["smd_unweighted", "smd_weighted"], decimals),
         hazard_ratios=round_p(round_columns(view.hazard_ratios, _HR, decimals)),
-        weights=round_columns(view.weights, ["effective_n", "weight_min", "weight_max"], decimals),
+        weights=round_columns(view.weights, ["weight_min", "weight_max"], decimals),
         propensity_coefficients=round_p(round_columns(view.propensity_coefficients, ["coef", "se"], decimals)),
     )
 

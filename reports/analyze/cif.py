@@ -121,10 +121,7 @@ def run(
         gray_competing = _gray(frame, by, strata, [], event=2)
     notes += warning_notes(caught, min_cell)
     policy = policy_for(min_cell)
-    totals = {
-        name: policy.count(int((frame["event_code"] == code).sum()) if code else len(frame))
-        for name, code in (("n", 0), ("events", 1), ("competing_events", 2))
-    }
+    totals = {"n": view.n, "events": view.events, "competing_events": view.competing_events}
     return {
         "endpoint": endpoint,
         "origin": origin,

@@ -88,7 +88,13 @@ def run(
         if view.mantel_byar is None
         else {k: view.mantel_byar[k] for k in ("statistic", "df", "p")} | {"variance": "breslow"},
         "time_varying_cox": [
-            {"term": r["term"], "hr": r["hr"], "hr_ci": [r["hr_ci_lower"], r["hr_ci_upper"]], "p": r["p"]}
+            {
+                "term": "exposed",  # the time-varying exposure, as before the page's label was added
+                "label": r["term"],
+                "hr": r["hr"],
+                "hr_ci": [r["hr_ci_lower"], r["hr_ci_upper"]],
+                "p": r["p"],
+            }
             for r in tv.to_dict("records")
         ]
         or None,
@@ -114,8 +120,8 @@ def _landmarks(view: Any) -> list[dict[str, Any]]:
                     "events": g["events"],
                     "median_days": json_value(g["median_days"]),
                     "curve": [
-                        {k: json_value(v) for k, v in r.items() if k not in ("landmark_days", "group")}
-                        for r in curve.to_dict("records")
+                        {("has_censoring" if k == "censored" else k): json_value(v) for k, v in r.items()}
+                        for r in curve.drop(columns=["landmark_days", "group"]).to_dict("records")
                     ],
                 }
             )

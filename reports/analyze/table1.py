@@ -1,7 +1,8 @@
 """``ayaall analyze table1``: baseline characteristics by a group column, with tests and SMDs (JSON).
 
-The numbers are the Cohort page's Table 1 (``reports.table1``: the same rows, suppressed by
-``disclosure.table1``); the export writes the same table.
+The numbers are the Cohort page's Table 1 (``reports.table1``: the same rows, small categories and
+groups combined and every count released by ``disclosure.table1``; ``release`` says how); the export
+writes the same table.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from ayaall.filters import TABLE_ONE
 from ayaall.settings import DEFAULT_MIN_CELL
+from disclosure.policy import policy_for
 from reports.analyze.common import check_min_cell, cohort_from_args, json_value, write_json
 from reports.analyze.response import add_table_options
 from reports.service import RegistryService
@@ -81,6 +83,7 @@ def run(
     return {
         "by": by,
         "min_cell": min_cell,
+        "release": policy_for(min_cell).to_dict(),
         "groups": [
             {"group": g, "n": json_value(n)} for g, n in zip(result.groups["group"], result.groups["n"], strict=True)
         ],
