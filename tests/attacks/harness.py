@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -452,11 +452,3 @@ class Score:
 
     def __str__(self) -> str:
         return self.message()
-
-
-def report(scores: Iterable[Score]) -> str:
-    return "\n".join(s.message() for s in scores)
-
-
-def cells(rows: Sequence[Sequence[str]]) -> list[list[str]]:
-    return [list(r) for r in rows]

@@ -36,6 +36,7 @@ __all__ = [
     "export_workbook",
     "frame_curves",
     "group_counts",
+    "group_sizes",
     "iptw_subjects",
     "km_subjects",
     "landmark_subjects",
@@ -297,7 +298,3 @@ def iptw_subjects(
     frame = service.frame(cohort_spec(filters), "OS", "LINE2", ["salvage_regimen", *covariates])
     frame = frame[frame["salvage_regimen"].astype(str).isin(levels)].dropna(subset=list(covariates))
     return Subjects.of(frame, "salvage_regimen")
-
-
-def shown_value(text: Any) -> int | None:
-    return parse_count(text)
