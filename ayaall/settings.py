@@ -1,9 +1,9 @@
 """Settings, declared once as data (``SETTINGS``): each has a name, a default, a type and its help text.
 
 ``ayaall serve``'s flags are made from ``SETTINGS`` (``--min-cell``, ``--cache-size``, ...), and so is the
-``Settings`` object the dashboard runs with; ``DEFAULT_MIN_CELL`` is the small-cell threshold every command
+``Settings`` object the dashboard runs with; ``DEFAULT_MIN_CELL`` is the disclosure threshold every command
 defaults to (``ayaall analyze``, ``ayaall export``, the dashboard). A browser user cannot change any of
-them: small-cell suppression, for example, is fixed when the server starts. A test keeps README and
+them: disclosure control, for example, is fixed when the server starts. A test keeps README and
 ``dashboard/README.md`` in step with this list.
 """
 
@@ -34,8 +34,9 @@ SETTINGS: tuple[Setting, ...] = (
         "min_cell",
         11,
         int,
-        "small-cell suppression threshold: counts of 1 to min_cell - 1 are never sent to the browser "
-        "(0 turns suppression off)",
+        "disclosure control: every count sent is rounded to the midpoint of its block of min_cell (1 to "
+        "min_cell masked) and times are coarsened to a week (disclosure.policy); 0 sends exact counts and "
+        "'ayaall serve' then needs --unsafe-exact-counts",
     ),
     Setting("cache_size", 256, int, "number of analysis results kept in the server's LRU cache"),
     Setting(

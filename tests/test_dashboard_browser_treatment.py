@@ -30,7 +30,12 @@ def _severe_logs(dash_duo) -> list:
 
 
 def _count(app, filters: dict) -> str:
-    return f"{_service(app).cohort_size(CohortSpec.from_dict({'filters': filters})):,}"
+    """The cohort's size as the page shows it: released (``disclosure.policy`` at the default min cell)."""
+    from ayaall.settings import DEFAULT_MIN_CELL
+    from disclosure.policy import ReleasePolicy
+
+    size = _service(app).cohort_size(CohortSpec.from_dict({"filters": filters}))
+    return f"{ReleasePolicy(DEFAULT_MIN_CELL).count(size):,}"
 
 
 def _click_flag(dash_duo, column: str, value: str) -> None:
@@ -103,7 +108,7 @@ def test_timing_page(dash_duo, app):
     view = timing_view(
         service, CohortSpec.from_dict({"filters": {"lineage": ["T"]}}), "car_t", "OS", "REL1", [90], [], 11
     )
-    assert dash_duo.find_element("#timing-landmarks td").text == "90"
+    assert dash_duo.find_element("#timing-landmarks td").text == "91"  # day 90 on the 7-day grid
     assert f"{view.landmark_table['At risk'].iloc[0]:,}" in dash_duo.find_element("#timing-landmarks").text
     assert _severe_logs(dash_duo) == []
 

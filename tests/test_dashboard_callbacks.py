@@ -233,3 +233,21 @@ def test_serve_command_is_registered():
     args = build_parser().parse_args(["serve", "--db", "x.duckdb"])
     assert (args.host, args.port, args.min_cell) == ("127.0.0.1", 8050, 11)
     assert callable(args.handler)
+
+
+@pytest.mark.parametrize("min_cell", ["0", "1"])
+def test_serve_refuses_exact_counts_without_the_flag_that_names_the_risk(min_cell, demo_db, capsys, monkeypatch):
+    """[serve_min_cell_0] ``ayaall serve --min-cell 0`` (or 1: blocks of one patient) stops with one
+    sentence naming --unsafe-exact-counts, before any app is built; with the flag it starts (``app.run``
+    replaced here) and warns that every browser gets exact counts."""
+    from ayaall.cli import main
+
+    started = []
+    monkeypatch.setattr("dash.Dash.run", lambda self, **kw: started.append(kw))
+    assert main(["serve", "--db", str(demo_db), "--min-cell", min_cell]) != 0
+    err = capsys.readouterr().err
+    assert "--unsafe-exact-counts" in err and "single patients" in err and "Traceback" not in err
+    assert started == []
+    assert main(["serve", "--db", str(demo_db), "--min-cell", min_cell, "--unsafe-exact-counts"]) == 0
+    assert started and "no disclosure control" in capsys.readouterr().err
+    assert main(["serve", "--db", str(demo_db)]) == 0  # the default needs no flag
