@@ -34,6 +34,6 @@ class PageContext:
         """The server's release policy (``--min-cell``)."""
         return policy_for(self.min_cell)
 
-    def release(self, count: int) -> int | None:
-        """``count`` as it may be shown (``ReleasePolicy.count``)."""
-        return self.policy.count(count)
+    def release(self, count: int, key: int | None = None) -> int | None:
+        """``count`` (of the patients whose cell key is ``key``) as it may be shown (``ReleasePolicy.count``)."""
+        return self.policy.count(count, key)

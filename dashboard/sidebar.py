@@ -81,11 +81,12 @@ def register(app: Any, page_ctx: PageContext) -> None:
     def update_count(values: list[Any], control_ids: list[dict[str, str]]) -> Any:
         try:
             cohort = page_ctx.cohort(values, control_ids)
-            n = page_ctx.service.cohort_size(cohort)
+            n, key = page_ctx.service.cohort_cell(cohort)
         except UserError as exc:
             return html.Span(str(exc), className="text-danger")
-        shown = page_ctx.release(n)
-        text = f"{shown:,}" if shown is not None else f"fewer than {page_ctx.min_cell}"
+        shown = page_ctx.release(n, key)
+        policy = page_ctx.policy
+        text = f"{shown:,}" if shown is not None else f"at most {policy.min_cell + policy.noise}"
         return [html.Span(text, className="count-number"), html.Span(" patients in the cohort")]
 
     @app.callback(

@@ -3,7 +3,9 @@
 The input is an exact fit on grid-coarsened times (``ReleasePolicy.coarsen_frame`` before the fit): one
 row per grid time with the exact numbers at risk, events, censorings (and entries, for curves whose
 patients enter late). Per group, the cumulative events, cumulative censorings, cumulative entries and the
-group size are rounded as counts (``ReleasePolicy.rounded``); the numbers at risk, the per-time events and
+group size are perturbed by their cells' keys when the rows have record keys (``disclosure.cellkey``:
+``ReleasePolicy.perturbed_cumulative`` keeps a cumulative count non-decreasing) and rounded as counts
+(``ReleasePolicy.rounded``); the numbers at risk, the per-time events and
 censorings, and so the estimate and its interval, are computed from them again with the estimators of
 ``analyses`` (product limit, Aalen–Johansen, weighted product limit). Inverting a released step gives only
 rounded counts. Each curve stops at its last time with at least ``min_cell`` released at risk (and before
@@ -16,7 +18,7 @@ through ``ReleasePolicy.shown`` (masked below ``min_cell``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from analyses.km import KMResult, product_limit_from_counts
+from ayaall.records import KEY_SPACE
+from disclosure.cellkey import CurveKeys, cumulative_keys, place_keys
 from disclosure.policy import ReleasePolicy
 
 __all__ = [
@@ -98,6 +102,7 @@ def release_product_limit(
     *,
     entered: np.ndarray | None = None,
     group_size: float | None = None,
+    keys: Mapping[str, Any] | None = None,
     conf_level: float = 0.95,
 ) -> pd.DataFrame:
     """One group's released product-limit curve.
@@ -117,6 +122,11 @@ def release_product_limit(
     group_size : float, optional
         The patients of the group, for the curve's floor (``ReleasePolicy.curve_floor``); default
         ``start``.
+    keys : mapping, optional
+        Cell keys (``disclosure.cellkey``): "start" (of the patients at risk from the origin; also the
+        group's, for its floor) and, aligned with ``times``, the key sums of the patients leaving with an
+        event ("events"), without ("censored") and entering ("entered") at each time. Each cumulative
+        count is then perturbed by its cell's key before it is rounded (``perturbed_cumulative``).
 
     Returns
     -------
@@ -127,11 +137,16 @@ def release_product_limit(
         released there); survival, std_err, ci_lower, ci_upper estimated from the interpolated
         cumulative counts (:func:`interpolated`).
     """
-    placed, start_r = grid_of(np.asarray(times, dtype=float), policy), policy.rounded(start)
+    keys = keys or {}
+    placed = grid_of(np.asarray(times, dtype=float), policy)
+    start_r = policy.rounded(start, keys.get("start"))
     grid, index = placed["grid"], placed["index"]
 
     ev, ce, en = (place(values, index, len(grid)) for values in (events, censored, entered))
-    cum = {name: np.cumsum(v) for name, v in (("events", ev), ("censored", ce), ("entered", en))}
+    cum = {
+        name: policy.perturbed_cumulative(np.cumsum(v), cumulative_keys(place_keys(keys.get(name), index, len(grid))))
+        for name, v in (("events", ev), ("censored", ce), ("entered", en))
+    }
     stair = {name: policy.rounded_array(v) for name, v in cum.items()}
     smooth = {name: interpolated(v, policy) for name, v in cum.items()}
     previous = lambda a: np.r_[0.0, a[:-1]]  # noqa: E731  (a value just before each time)
@@ -153,7 +168,7 @@ def release_product_limit(
             "ci_upper": upper,
         }
     )
-    floor = policy.curve_floor(start if group_size is None else group_size)
+    floor = policy.curve_floor(start if group_size is None else group_size, keys.get("start"))
     first = 0
     if entered is not None and policy.active:
         reached = np.flatnonzero(at_risk >= floor)
@@ -264,12 +279,18 @@ class ReleasedKM:
 
 
 def release_km(
-    coarse: KMResult, exact: KMResult, policy: ReleasePolicy, milestone_days: Sequence[float] = ()
+    coarse: KMResult,
+    exact: KMResult,
+    policy: ReleasePolicy,
+    milestone_days: Sequence[float] = (),
+    keys: CurveKeys | None = None,
 ) -> ReleasedKM:
     """The released copy of a Kaplan–Meier analysis.
 
     ``coarse`` is the fit on grid-coarsened times (its per-time counts are rounded), ``exact`` the fit on
     the exact times (its medians, put on the grid, and its RMST are reported); both on the same patients.
+    ``keys`` (``disclosure.cellkey.curve_keys`` of the coarsened rows: ways "events" and "censored") perturb
+    every count by its cell's key; each group's events count is keyed by its step keys' sum.
     """
     curves, counts, summary, milestones, drawn = [], [], [], [], {}
     for group, n, events in coarse.summary[["group", "n", "events"]].itertuples(index=False):
@@ -278,9 +299,18 @@ def release_km(
         times = np.r_[first["time_days"].to_numpy(float)[:1] * 0, rows["time_days"].to_numpy(float)]
         ev = np.r_[first["events"].to_numpy(float).sum(), rows["events"].to_numpy(float)]
         ce = np.r_[first["censored"].to_numpy(float).sum(), rows["censored"].to_numpy(float)]
-        table = release_product_limit(times, float(n), ev, ce, policy, conf_level=coarse.conf_level)
-        drawn[group] = policy.rounded(n) >= policy.curve_min_n or not policy.active
-        summary.append({"group": group, "n": n, "events": events})
+        group_keys = _group_keys(keys, group, times, ("events", "censored"))
+        table = release_product_limit(times, float(n), ev, ce, policy, keys=group_keys, conf_level=coarse.conf_level)
+        drawn[group] = policy.rounded(n, group_keys.get("start")) >= policy.curve_min_n or not policy.active
+        summary.append(
+            {
+                "group": group,
+                "n": n,
+                "events": events,
+                "n_key": group_keys.get("start"),
+                "events_key": _total(group_keys.get("events")),
+            }
+        )
         if not drawn[group]:
             table = table.iloc[:0]
         curves.append(table.assign(group=group))
@@ -367,8 +397,30 @@ def _medians(summary: pd.DataFrame, exact: KMResult, curve: pd.DataFrame, policy
             values.append(value if value is not None and value <= last else None)
         out[col] = pd.Series(values, dtype=object)
     for col in ("n", "events"):
-        out[col] = policy.count_column(out[col], out.index)
+        keys = out[f"{col}_key"] if f"{col}_key" in out.columns else None
+        out[col] = policy.count_column(out[col], out.index, keys)
+    return out.drop(columns=[c for c in ("n_key", "events_key") if c in out.columns])
+
+
+def _group_keys(keys: CurveKeys | None, group: Any, times: np.ndarray, ways: Sequence[str]) -> dict[str, Any]:
+    """One group's keys for :func:`release_product_limit`: "start" and each way's key sums at ``times``
+    (the coarse fit's times, the first 0); empty without keys."""
+    if keys is None:
+        return {}
+    out: dict[str, Any] = {"start": keys.group(str(group))}
+    for way in ways:
+        at = keys.at(str(group), times, way)
+        if at is None or out["start"] is None:
+            return {}
+        out[way] = at
     return out
+
+
+def _total(step_keys: np.ndarray | None) -> int | None:
+    """The key of all the patients of a way (the sum of its step keys)."""
+    if step_keys is None:
+        return None
+    return int(np.asarray(step_keys, dtype=np.uint64).sum(dtype=np.uint64) % np.uint64(KEY_SPACE))
 
 
 def counts_at(counts: pd.DataFrame, days: Sequence[float], policy: ReleasePolicy) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from disclosure.cellkey import cell_key
 from disclosure.policy import ReleasePolicy
 
 __all__ = ["OTHER_GROUPS", "READABLE_GROUPS", "combine_groups", "group_limit"]
@@ -25,9 +26,12 @@ def group_limit(policy: ReleasePolicy) -> int:
     return min(READABLE_GROUPS, policy.max_parts) if policy.max_parts is not None else READABLE_GROUPS
 
 
-def combine_groups(labels: pd.Series, policy: ReleasePolicy, limit: int | None = None) -> tuple[pd.Series, list[str]]:
+def combine_groups(
+    labels: pd.Series, policy: ReleasePolicy, limit: int | None = None, keys: pd.Series | None = None
+) -> tuple[pd.Series, list[str]]:
     """``labels`` with all but the ``limit - 1`` largest groups (by released size, ties by name) renamed
-    ``OTHER_GROUPS`` when there are more than ``limit`` groups; and the names combined (sorted).
+    ``OTHER_GROUPS`` when there are more than ``limit`` groups; and the names combined (sorted). ``keys``
+    (the rows' record keys) perturb the sizes as they are released.
 
     Missing labels stay missing.
     """
@@ -36,7 +40,8 @@ def combine_groups(labels: pd.Series, policy: ReleasePolicy, limit: int | None =
     sizes = present.value_counts()
     if len(sizes) <= limit:
         return labels, []
-    released = {name: policy.rounded(size) for name, size in sizes.items()}
+    group_keys = keys[present.index].groupby(present.to_numpy()).agg(cell_key).to_dict() if keys is not None else {}
+    released = {name: policy.rounded(size, group_keys.get(name)) for name, size in sizes.items()}
     order = sorted(released, key=lambda name: (-released[name], name))
     keep = set(order[: limit - 1])
     combined = sorted(set(order) - keep)

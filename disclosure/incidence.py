@@ -66,16 +66,29 @@ class ReleasedCIF:
     policy: ReleasePolicy
 
 
-def release_cif(coarse: CIFResult, policy: ReleasePolicy, milestone_days: Sequence[float] = ()) -> ReleasedCIF:
-    """The released copy of an Aalen–Johansen analysis fitted on grid-coarsened times."""
+def release_cif(
+    coarse: CIFResult, policy: ReleasePolicy, milestone_days: Sequence[float] = (), keys: CurveKeys | None = None
+) -> ReleasedCIF:
+    """The released copy of an Aalen–Johansen analysis fitted on grid-coarsened times; ``keys``
+    (``disclosure.cellkey.curve_keys`` of the coarsened rows, ways "events", "competing_events" and
+    "censored") perturb every count by its cell's key."""
     curves, counts, summary, milestones, drawn = [], [], [], [], {}
     for row in coarse.summary.to_dict("records"):
         group = row["group"]
-        table = _group(coarse.curve[coarse.curve["group"] == group], float(row["n"]), policy, coarse.conf_level)
-        drawn[group] = not policy.active or policy.rounded(row["n"]) >= policy.curve_min_n
+        rows = coarse.curve[coarse.curve["group"] == group]
+        group_keys = _keys(keys, group, rows["time_days"].to_numpy(dtype=float))
+        table = _group(rows, float(row["n"]), policy, coarse.conf_level, group_keys)
+        drawn[group] = not policy.active or policy.rounded(row["n"], group_keys.get("start")) >= policy.curve_min_n
         if not drawn[group]:
             table = table.iloc[:0]
-        summary.append({c: row[c] for c in ("group", "n", "events", "competing_events")})
+        summary.append(
+            {c: row[c] for c in ("group", "n", "events", "competing_events")}
+            | {
+                "n_key": group_keys.get("start"),
+                "events_key": _sum(group_keys.get("events")),
+                "competing_events_key": _sum(group_keys.get("competing_events")),
+            }
+        )
         curves.append(table.assign(group=group)[["group", "time_days", *CIF_ESTIMATES]])
         counts.append(
             table.assign(group=group)[["group", "time_days", "at_risk", "events", "competing_events", "censored"]]
@@ -85,7 +98,7 @@ def release_cif(coarse: CIFResult, policy: ReleasePolicy, milestone_days: Sequen
     return ReleasedCIF(
         curve=pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=columns),
         counts=pd.concat(counts, ignore_index=True) if counts else pd.DataFrame(columns=["group", "time_days"]),
-        summary=_released_summary(pd.DataFrame(summary, columns=["group", "n", "events", "competing_events"]), policy),
+        summary=_released_summary(pd.DataFrame(summary), policy),
         milestones=pd.DataFrame(milestones, columns=columns),
         drawn=drawn,
         policy=policy,
@@ -93,23 +106,53 @@ def release_cif(coarse: CIFResult, policy: ReleasePolicy, milestone_days: Sequen
 
 
 def _released_summary(summary: pd.DataFrame, policy: ReleasePolicy) -> pd.DataFrame:
-    out = summary.copy()
+    columns = ["group", "n", "events", "competing_events"]
+    out = summary[columns].copy() if len(summary) else pd.DataFrame(columns=columns)
     for col in ("n", "events", "competing_events"):
-        out[col] = policy.count_column(summary[col], summary.index)
+        keys = summary[f"{col}_key"] if f"{col}_key" in summary.columns else None
+        out[col] = policy.count_column(summary[col] if len(summary) else [], out.index, keys)
     return out
 
 
-def _group(rows: pd.DataFrame, n: float, policy: ReleasePolicy, conf_level: float) -> pd.DataFrame:
+_WAYS = ("events", "competing_events", "censored")
+
+
+def _keys(keys: CurveKeys | None, group: Any, times: np.ndarray) -> dict[str, Any]:
+    """One group's keys: "start" and each way's key sums at ``times``; empty without keys."""
+    if keys is None or keys.group(str(group)) is None:
+        return {}
+    out: dict[str, Any] = {"start": keys.group(str(group))}
+    for way in _WAYS:
+        at = keys.at(str(group), times, way)
+        if at is None:
+            return {}
+        out[way] = at
+    return out
+
+
+def _sum(step_keys: np.ndarray | None) -> int | None:
+    if step_keys is None:
+        return None
+    return int(np.asarray(step_keys, dtype=np.uint64).sum(dtype=np.uint64) % np.uint64(KEY_SPACE))
+
+
+def _group(
+    rows: pd.DataFrame, n: float, policy: ReleasePolicy, conf_level: float, keys: dict[str, Any] | None = None
+) -> pd.DataFrame:
     """One group's released table: grid times from 0 to the stop, released counts and estimates."""
+    keys = keys or {}
     placed = grid_of(rows["time_days"].to_numpy(dtype=float), policy)
     grid, index = placed["grid"], placed["index"]
     cum = {
-        c: np.cumsum(place(rows[c].to_numpy(float), index, len(grid)))
-        for c in ("events", "competing_events", "censored")
+        c: policy.perturbed_cumulative(
+            np.cumsum(place(rows[c].to_numpy(float), index, len(grid))),
+            cumulative_keys(place_keys(keys.get(c), index, len(grid))),
+        )
+        for c in _WAYS
     }
     stair = {c: policy.rounded_array(v) for c, v in cum.items()}
     smooth = {c: interpolated(v, policy) for c, v in cum.items()}
-    n_r = policy.rounded(n)
+    n_r = policy.rounded(n, keys.get("start"))
 
     def before(values: dict[str, np.ndarray]) -> np.ndarray:
         total = np.sum(list(values.values()), axis=0)
@@ -133,7 +176,7 @@ def _group(rows: pd.DataFrame, n: float, policy: ReleasePolicy, conf_level: floa
         steps["events"] + steps["competing_events"],
         table["at_risk"].to_numpy(),
         last_entry(exits, policy),
-        policy.curve_floor(n),
+        policy.curve_floor(n, keys.get("start")),
         policy,
     )
     out = pd.DataFrame({"time_days": grid, "at_risk": before(stair), **{c: stair[c] for c in cum}})

@@ -2,6 +2,11 @@
 
 One threshold ``k`` (``--min-cell``, default 11) sets it all:
 
+* **Counts are perturbed by their cell key, then rounded.** Each count moves by -D to +D patients
+  (``noise``, default 3), the shift fixed by the patients in it (``disclosure.cellkey``: the same patients
+  always give the same shift; a cohort one patient larger gets an unrelated one), so that the counts of
+  many overlapping cohorts cannot be solved together (padded differencing). A count without record keys
+  (a database built by hand, the load report's rows) is rounded only.
 * **Counts are rounded to the midpoint of their block of k.** A count of 1 to k is released as the
   block's midpoint (for k = 11: 1–11 as 6, 12–22 as 17, 23–33 as 28, ...); 0 stays 0. A count in the
   first block is shown as masked (``—`` in tables and figures, null in JSON), since its midpoint is no
@@ -46,11 +51,14 @@ import numpy as np
 import pandas as pd
 
 from ayaall.settings import DEFAULT_MIN_CELL
+from disclosure.cellkey import shift, shifts
 
-__all__ = ["DEFAULT_GRID_DAYS", "ReleasePolicy", "policy_for"]
+__all__ = ["DEFAULT_GRID_DAYS", "DEFAULT_NOISE", "ReleasePolicy", "policy_for"]
 
 #: the time grid: a week
 DEFAULT_GRID_DAYS = 7.0
+#: the cell-key perturbation's largest shift, in patients
+DEFAULT_NOISE = 3
 #: a group's curve is drawn when at least this many times k patients are in it (released)
 _CURVE_MIN_BLOCKS = 3
 #: a curve stops where the released number at risk falls below this share of its group (or below k)
@@ -68,16 +76,22 @@ class ReleasePolicy:
         0 releases everything exactly.
     grid_days : float
         Times are rounded up to multiples of this many days before any released curve is computed.
+    noise : int
+        D: a count with a cell key is shifted by -D to +D patients before it is rounded
+        (``disclosure.cellkey``); 0 rounds only.
     """
 
     min_cell: int = DEFAULT_MIN_CELL
     grid_days: float = DEFAULT_GRID_DAYS
+    noise: int = DEFAULT_NOISE
 
     def __post_init__(self) -> None:
         if self.min_cell < 0:
             raise ValueError(f"min_cell must be 0 or more, not {self.min_cell}")
         if self.grid_days <= 0:
             raise ValueError(f"grid_days must be positive, not {self.grid_days}")
+        if self.noise < 0:
+            raise ValueError(f"noise must be 0 or more, not {self.noise}")
 
     # -- switches -----------------------------------------------------------------------------------
     @property
@@ -90,13 +104,13 @@ class ReleasePolicy:
         """The most parts (groups, categories) a partition may show; None when not limited."""
         return max(self.min_cell - 1, 2) if self.active else None
 
-    def curve_floor(self, group_size: float) -> float:
+    def curve_floor(self, group_size: float, key: int | None = None) -> float:
         """A curve stops where fewer than this many (released) remain at risk: k, or 15% of the group
         when that is more (Pocock, Clayton and Altman's advice to stop where few remain: rounding moves a
         curve by about k/2 over the number at risk, which 15% of a large group keeps small)."""
         if not self.active:
             return 1.0
-        return float(max(self.min_cell, math.ceil(_CURVE_FLOOR_SHARE * self.rounded(group_size))))
+        return float(max(self.min_cell, math.ceil(_CURVE_FLOOR_SHARE * self.rounded(group_size, key))))
 
     @property
     def curve_min_n(self) -> int:
@@ -104,31 +118,56 @@ class ReleasePolicy:
         return _CURVE_MIN_BLOCKS * self.min_cell if self.active else 1
 
     # -- counts -------------------------------------------------------------------------------------
-    def rounded(self, count: float) -> float:
-        """``count`` rounded to its block's midpoint (0 stays 0; also for non-integer weighted counts)."""
+    def perturbed(self, count: float, key: int | None = None) -> float:
+        """``count`` shifted by its cell key's perturbation (``disclosure.cellkey.shift``); at least 1 when
+        it was; 0 stays 0; unchanged without a key or with the policy off."""
+        if not self.active or key is None or count <= 0:
+            return float(count)
+        return float(max(count + shift(key, self.noise), 1.0 if count >= 1 else count))
+
+    def perturbed_array(self, counts: Any, keys: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`perturbed` of every element, with one key per element."""
+        values = np.asarray(counts, dtype=float)
+        if not self.active or keys is None:
+            return values.copy()
+        moved = values + shifts(keys, self.noise, len(values))
+        return np.where(values <= 0, values, np.maximum(moved, np.minimum(values, 1.0)))
+
+    def perturbed_cumulative(self, cumulative: Any, keys: np.ndarray | None = None) -> np.ndarray:
+        """A cumulative count (nested cells along a curve) perturbed cell by cell, then never falling: the
+        running maximum, so a released curve stays a curve."""
+        return np.maximum.accumulate(self.perturbed_array(cumulative, keys)) if len(cumulative) else np.zeros(0)
+
+    def _round(self, value: float) -> float:
+        k = self.min_cell
+        return float(k * math.ceil(value / k - 1e-9) - k // 2)
+
+    def rounded(self, count: float, key: int | None = None) -> float:
+        """``count`` (perturbed by ``key``) rounded to its block's midpoint (0 stays 0; also for
+        non-integer weighted counts)."""
         if not self.active or count <= 0:
             return float(count)
-        k = self.min_cell
-        return float(k * math.ceil(count / k - 1e-9) - k // 2)
+        return self._round(self.perturbed(count, key))
 
-    def rounded_array(self, counts: Any) -> np.ndarray:
-        """:meth:`rounded` of every element (an array of floats)."""
-        values = np.asarray(counts, dtype=float)
+    def rounded_array(self, counts: Any, keys: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`rounded` of every element (an array of floats), perturbed by ``keys`` when given."""
+        values = self.perturbed_array(counts, keys)
         if not self.active:
             return values.copy()
         k = self.min_cell
         out = k * np.ceil(values / k - 1e-9) - k // 2
         return np.where(values > 0, out, np.where(values < 0, values, 0.0))
 
-    def count(self, count: float | None) -> int | None:
-        """The released count as shown: its rounded value, None in the first block (masked) or missing."""
+    def count(self, count: float | None, key: int | None = None) -> int | None:
+        """The released count as shown: perturbed by its cell key, rounded; None in the first block (masked)
+        or missing."""
         if count is None or pd.isna(count):
             return None
         if not self.active:
             return int(count)
         if count <= 0:
             return 0
-        value = self.rounded(count)
+        value = self.rounded(count, key)
         return None if value < self.min_cell else int(value)
 
     def shown(self, rounded_value: float | None) -> int | None:
@@ -140,13 +179,15 @@ class ReleasePolicy:
             return None
         return value
 
-    def counts(self, values: Any) -> list[int | None]:
-        """:meth:`count` of each value."""
-        return [self.count(v) for v in values]
+    def counts(self, values: Any, keys: Any = None) -> list[int | None]:
+        """:meth:`count` of each value (with its cell key, when ``keys`` are given)."""
+        values = list(values)
+        chosen = [None] * len(values) if keys is None else list(keys)
+        return [self.count(v, k) for v, k in zip(values, chosen, strict=True)]
 
-    def count_column(self, values: Any, index: Any = None) -> pd.Series:
+    def count_column(self, values: Any, index: Any = None, keys: Any = None) -> pd.Series:
         """:meth:`count` of each value as an object column: ints, None where masked (never NaN)."""
-        return pd.Series(self.counts(values), index=index, dtype=object)
+        return pd.Series(self.counts(values, keys), index=index, dtype=object)
 
     # -- times --------------------------------------------------------------------------------------
     def coarsen(self, days: Any) -> Any:
@@ -187,10 +228,23 @@ class ReleasePolicy:
     def to_dict(self) -> dict[str, Any]:
         """The release parameters, as recorded in the JSON, the manifest and the methods text."""
         if not self.active:
-            return {"min_cell": 0, "rounding": "none", "time_grid_days": None, "curve_min_n": None, "max_parts": None}
+            return {
+                "min_cell": 0,
+                "rounding": "none",
+                "perturbation": "none",
+                "perturbation_max": 0,
+                "time_grid_days": None,
+                "curve_min_n": None,
+                "max_parts": None,
+            }
         k = self.min_cell
         return {
             "min_cell": k,
+            "perturbation": f"cell key: each count shifted by -{self.noise} to +{self.noise}, uniform over record-key "
+            "sums modulo 2**32, before rounding; cumulative counts kept non-decreasing"
+            if self.noise
+            else "none",
+            "perturbation_max": self.noise,
             "rounding": f"midpoint of blocks of {k} (1-{k} -> {self.rounded(1):g}, {k + 1}-{2 * k} -> "
             f"{self.rounded(k + 1):g}, ...); the first block is masked",
             "rounding_base": k,
@@ -205,7 +259,14 @@ class ReleasePolicy:
             return "No disclosure control was applied: counts and times are exact."
         k = self.min_cell
         return (
-            f"For disclosure control, every count is rounded to the midpoint of its block of {k} (1–{k} "
+            "For disclosure control, every count is "
+            + (
+                f"shifted by up to {self.noise} patients by a key fixed by the patients in it (the cell key "
+                "method) and "
+                if self.noise
+                else ""
+            )
+            + f"rounded to the midpoint of its block of {k} (1–{k} "
             f"patients are shown as —, {k + 1}–{2 * k} as {self.rounded(k + 1):g}, and so on; percentages and "
             f"numbers at risk are computed from the rounded counts); times are coarsened to "
             f"{self.grid_days:g}-day intervals; curves are estimated from rounded cumulative counts on that "

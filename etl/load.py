@@ -36,6 +36,7 @@ from ayaall.endpoints import DEFAULT_AGE_BREAKS, age_group_labels
 from ayaall.errors import UserError
 from etl.enums import create_enum_types
 from etl.extract import ExtractFile, ExtractManifest, file_sha256, find_extract_files, read_manifest
+from etl.keys import write_record_keys
 from etl.raw import RawTable, load_raw
 from etl.validate import stage_table
 
@@ -101,6 +102,7 @@ def load_extract(
     memory_limit: str = "3GB",
     threads: int | None = None,
     progress: Callable[[str], None] | None = None,
+    record_key_seed: int | None = None,
 ) -> LoadResult:
     """Validate and load an extract into ``db_path``, replacing it only if the whole load succeeds.
 
@@ -118,6 +120,9 @@ def load_extract(
         of their own (one each).
     progress
         Called with the name of each step as it starts (the command line shows a bar with it).
+    record_key_seed
+        Seed of the patients' secret record keys (``etl.keys``); None, the default and the only safe
+        choice for a real registry, draws it from the operating system's randomness.
 
     Returns
     -------
@@ -166,6 +171,8 @@ def load_extract(
             for name, sql in sql_steps():
                 step(f"deriving {name.removesuffix('.sql').split('_', 1)[1]}")
                 con.execute(sql)
+            step("drawing record keys")
+            write_record_keys(con, record_key_seed)
             step("writing the load report")
             result = _write_account(
                 con, counts, load_id, started, extract_dir, manifest, files, digests, fingerprint, db_path

@@ -22,6 +22,7 @@ from ayaall.contract import REMISSION_RESPONSES
 from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 from ayaall.exposures import EXPOSURES
+from ayaall.records import KEY_SPACE, RECORD_KEY, RECORD_KEYS_TABLE
 
 __all__ = [
     "analysis_columns",
@@ -29,6 +30,7 @@ __all__ = [
     "cohort_patients_sql",
     "connect_readonly",
     "exposure_frame",
+    "key_join",
     "load_analysis_frame",
     "read_frame",
     "response_frame",
@@ -86,35 +88,86 @@ def read_frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] =
     return frame
 
 
-def attrition(con: duckdb.DuckDBPyConnection, cohort: CohortSpec) -> pd.DataFrame:
+def attrition(con: duckdb.DuckDBPyConnection, cohort: CohortSpec, *, keys: bool = False) -> pd.DataFrame:
     """Patients removed at each step, in order: the registry, each exclusion rule, each filter.
 
     Returns a DataFrame with columns ``step`` (registry / exclusion / filter), ``label``,
-    ``removed`` and ``remaining``.
+    ``removed`` and ``remaining``; with ``keys`` also ``removed_key`` and ``remaining_key``, the cell keys
+    (``disclosure.cellkey``: record keys summed modulo 2**32) of the patients removed and remaining, None
+    without record keys.
     """
     columns = analysis_columns(con)
-    (total,) = con.execute("SELECT count(*) FROM analysis_patients").fetchone()  # type: ignore[misc]
-    rows = [{"step": "registry", "label": "patients in the registry", "removed": 0, "remaining": int(total)}]
-    remaining = int(total)
+    key_term, key_sql = key_join(con, keys)
+    key_sum = f"sum({RECORD_KEY})" if key_term else "NULL"
+
+    def cell(where: str, params: Sequence[Any] = ()) -> tuple[int, int | None]:
+        row = con.execute(
+            f"SELECT count(*), {key_sum} FROM (SELECT ap.patient_id{key_term} FROM analysis_patients ap"
+            f"{key_sql} WHERE {where})",
+            list(params),
+        ).fetchone()
+        n, total = row  # type: ignore[misc]
+        return int(n), (None if total is None else int(total) % KEY_SPACE)
+
+    def difference(a: int | None, b: int | None) -> int | None:
+        return None if a is None or b is None else (a - b) % KEY_SPACE
+
+    total, total_key = cell("TRUE")
+    rows = [
+        {
+            "step": "registry",
+            "label": "patients in the registry",
+            "removed": 0,
+            "remaining": total,
+            "removed_key": 0,
+            "remaining_key": total_key,
+        }
+    ]
+    remaining, remaining_key = total, total_key
     exclusions = con.execute(
-        "SELECT x.reason, count(*) FROM analysis_patients ap "
+        "SELECT x.reason, min(x.priority) FROM analysis_patients ap "
         "JOIN (SELECT patient_id, arg_min(reason, priority) AS reason, min(priority) AS priority "
         "      FROM int_exclusions GROUP BY patient_id) x USING (patient_id) "
         "GROUP BY x.reason ORDER BY min(x.priority)"
     ).fetchall()
-    for reason, n in exclusions:
-        remaining -= int(n)
-        rows.append({"step": "exclusion", "label": f"excluded: {reason}", "removed": int(n), "remaining": remaining})
+    for reason, _priority in exclusions:
+        removed, removed_key = cell(
+            "ap.patient_id IN (SELECT patient_id FROM int_exclusions GROUP BY patient_id "
+            "HAVING arg_min(reason, priority) = ?)",
+            [reason],
+        )
+        remaining -= removed
+        remaining_key = difference(remaining_key, removed_key)
+        rows.append(
+            {
+                "step": "exclusion",
+                "label": f"excluded: {reason}",
+                "removed": removed,
+                "remaining": remaining,
+                "removed_key": removed_key,
+                "remaining_key": remaining_key,
+            }
+        )
     conds, params = ["ap.excluded_reason IS NULL"], []
     for column, cond, p in cohort.where(columns):
         conds.append(cond)
         params += p
-        (n,) = con.execute(f"SELECT count(*) FROM analysis_patients ap WHERE {' AND '.join(conds)}", params).fetchone()  # type: ignore[misc]
+        n, key = cell(" AND ".join(conds), params)
         rows.append(
-            {"step": "filter", "label": _describe(column, cohort), "removed": remaining - int(n), "remaining": int(n)}
+            {
+                "step": "filter",
+                "label": _describe(column, cohort),
+                "removed": remaining - n,
+                "remaining": n,
+                "removed_key": difference(remaining_key, key),
+                "remaining_key": key,
+            }
         )
-        remaining = int(n)
-    return pd.DataFrame(rows, columns=["step", "label", "removed", "remaining"])
+        remaining, remaining_key = n, key
+    out = pd.DataFrame(rows, columns=["step", "label", "removed", "remaining", "removed_key", "remaining_key"])
+    for col in ("removed_key", "remaining_key"):  # whole numbers or None, never floats
+        out[col] = pd.Series([r[col] for r in rows], index=out.index, dtype=object)
+    return out if keys else out.drop(columns=["removed_key", "remaining_key"])
 
 
 def _describe(column: str, cohort: CohortSpec) -> str:
@@ -139,6 +192,21 @@ def cohort_patients_sql(
     return " AND ".join(conds), params
 
 
+def key_join(con: duckdb.DuckDBPyConnection, keys: bool) -> tuple[str, str]:
+    """The select term and join giving each ``ap`` row its record key (``ayaall.records``), or nothing.
+
+    A database without ``record_keys`` (written before record keys, or built by hand) gives a missing key,
+    which ``disclosure`` reads as no perturbation."""
+    if not keys:
+        return "", ""
+    (present,) = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [RECORD_KEYS_TABLE]
+    ).fetchone()  # type: ignore[misc]
+    if not present:
+        return f", CAST(NULL AS UINTEGER) AS {RECORD_KEY}", ""
+    return f", rk.{RECORD_KEY}", f" LEFT JOIN {RECORD_KEYS_TABLE} rk ON rk.patient_id = ap.patient_id"
+
+
 def load_analysis_frame(
     db_path: str | Path | duckdb.DuckDBPyConnection,
     cohort: CohortSpec,
@@ -147,13 +215,15 @@ def load_analysis_frame(
     columns: Sequence[str] = (),
     *,
     identifiers: bool = True,
+    keys: bool = False,
 ) -> pd.DataFrame:
     """The cohort's rows of one endpoint: patient_id, time_days, event_code, event_desc + ``columns``.
 
     ``db_path`` may be an open connection (the dashboard keeps one); ``columns`` are
     ``analysis_patients`` columns to join (grouping variables, covariates). With ``identifiers`` False
     the text columns patient_id and event_desc are left out (half the load time at 100,000 rows, for
-    analyses that need neither); rows are in patient_id order either way.
+    analyses that need neither); rows are in patient_id order either way. ``keys`` adds each patient's
+    record key (:func:`key_join`), for ``disclosure``.
     """
     try:
         endpoint_spec(endpoint, origin)
@@ -172,9 +242,10 @@ def load_analysis_frame(
         where, params = cohort_patients_sql(con, cohort, known)
         extra = "".join(f', ap."{c}"' for c in dict.fromkeys(columns) if c != "patient_id" or not identifiers)
         fields = "t.patient_id, t.time_days, t.event_code, t.event_desc" if identifiers else "t.time_days, t.event_code"
+        key_term, key_sql = key_join(con, keys)
         sql = (
-            f"SELECT {fields}" + extra + " "
-            "FROM time_to_event t JOIN analysis_patients ap USING (patient_id) "
+            f"SELECT {fields}" + extra + key_term + " "
+            f"FROM time_to_event t JOIN analysis_patients ap USING (patient_id){key_sql} "
             f"WHERE t.endpoint = ? AND t.origin = ? AND {where} ORDER BY t.patient_id"
         )
         return read_frame(con, sql, [endpoint, origin, *params])
@@ -192,6 +263,7 @@ def exposure_frame(
     columns: Sequence[str] = (),
     *,
     identifiers: bool = True,
+    keys: bool = False,
 ) -> pd.DataFrame:
     """The cohort's rows of an endpoint with ``exposure_days``: days from time zero to the exposure.
 
@@ -208,6 +280,8 @@ def exposure_frame(
         False leaves out the text columns patient_id and event_desc (as
         :func:`load_analysis_frame`: the analyses need neither); rows are in patient_id
         order either way.
+    keys : bool
+        Add each patient's record key (:func:`key_join`), for ``disclosure``.
 
     Returns
     -------
@@ -233,10 +307,11 @@ def exposure_frame(
         where, params = cohort_patients_sql(con, cohort, known)
         extra = "".join(f', ap."{c}"' for c in dict.fromkeys(columns) if c != "patient_id" or not identifiers)
         fields = "t.patient_id, t.time_days, t.event_code, t.event_desc" if identifiers else "t.time_days, t.event_code"
+        key_term, key_sql = key_join(con, keys)
         sql = (
-            f"SELECT {fields}{extra}, "
+            f"SELECT {fields}{extra}{key_term}, "
             f"CAST(date_diff('day', t.origin_date, ap.{EXPOSURES[exposure]}) AS DOUBLE) AS exposure_days "
-            "FROM time_to_event t JOIN analysis_patients ap USING (patient_id) "
+            f"FROM time_to_event t JOIN analysis_patients ap USING (patient_id){key_sql} "
             f"WHERE t.endpoint = ? AND t.origin = ? AND {where} ORDER BY t.patient_id"
         )
         return read_frame(con, sql, [endpoint, origin, *params])
@@ -245,14 +320,17 @@ def exposure_frame(
             con.close()
 
 
-def response_frame(con_or_db: Any, cohort: Any, line: int, columns: Sequence[str] = ()) -> pd.DataFrame:
+def response_frame(
+    con_or_db: Any, cohort: Any, line: int, columns: Sequence[str] = (), *, keys: bool = False
+) -> pd.DataFrame:
     """One row per cohort patient who started ``line`` (1 frontline, 2 salvage), with the outcomes.
 
     Returns
     -------
     DataFrame
         patient_id, the ``columns``, assessments (observed assessments of the line, on or before the
-        data cut-off), cr (any CR/CRi/CRh), mrd_negative (any remission with MRD NEG), not_assessed.
+        data cut-off), cr (any CR/CRi/CRh), mrd_negative (any remission with MRD NEG), not_assessed; with
+        ``keys`` each patient's record key (:func:`key_join`).
     """
     if line not in (1, 2):
         raise UserError(f"--line must be 1 (frontline) or 2 (salvage), not {line}.")
@@ -268,18 +346,19 @@ def response_frame(con_or_db: Any, cohort: Any, line: int, columns: Sequence[str
         where, params = cohort_patients_sql(con, cohort)
         extra = "".join(f', ap."{c}"' for c in dict.fromkeys(columns) if c != "patient_id")
         started = "TRUE" if line == 1 else "ap.line2_date IS NOT NULL"
+        key_term, key_sql = key_join(con, keys)
         sql = f"""
             WITH a AS (
                 SELECT r.patient_id, r.response IN {_REMISSION} AS remission, coalesce(r.mrd, 'UNK') AS mrd
                 FROM stg_responses r, load_parameters p
                 WHERE r.line_no = ? AND r.assessment_date <= p.data_cutoff
             )
-            SELECT ap.patient_id{extra},
+            SELECT ap.patient_id{extra}{key_term},
                    count(a.patient_id) AS assessments,
                    coalesce(bool_or(a.remission), FALSE) AS cr,
                    coalesce(bool_or(a.remission AND a.mrd = 'NEG'), FALSE) AS mrd_negative,
                    count(a.patient_id) = 0 AS not_assessed
-            FROM analysis_patients ap LEFT JOIN a USING (patient_id)
+            FROM analysis_patients ap LEFT JOIN a USING (patient_id){key_sql}
             WHERE {where} AND {started}
             GROUP BY ALL ORDER BY ap.patient_id
         """

@@ -21,6 +21,7 @@ from analyses.results import AnalysisWarning
 from ayaall.cohort import CohortSpec
 from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
+from ayaall.records import RECORD_KEY
 from ayaall.units import DAYS_PER_YEAR, nice_ticks_days
 from disclosure.curves import counts_at
 from disclosure.groups import OTHER_GROUPS, combine_groups
@@ -128,7 +129,7 @@ def _competing_view(
     combined: list[str] = []
     if by is not None:
         frame = frame[frame[by].notna()]
-        labels, combined = combine_groups(frame[by].astype(str), policy)
+        labels, combined = combine_groups(frame[by].astype(str), policy, keys=frame.get(RECORD_KEY))
         frame = frame.assign(**{by: labels})
         if combined:
             notes.append(f"The smallest groups ({', '.join(combined)}) are combined as '{OTHER_GROUPS}'.")

@@ -21,7 +21,16 @@ from threadpoolctl import threadpool_limits
 
 from ayaall.cohort import CohortSpec
 from ayaall.filters import FILTERS
-from etl.read import analysis_columns, attrition, cohort_patients_sql, connect_readonly, load_analysis_frame, read_frame
+from ayaall.records import KEY_SPACE, RECORD_KEY
+from etl.read import (
+    analysis_columns,
+    attrition,
+    cohort_patients_sql,
+    connect_readonly,
+    key_join,
+    load_analysis_frame,
+    read_frame,
+)
 
 __all__ = ["LRUCache", "RegistryService", "cohort_key"]
 
@@ -139,45 +148,60 @@ class RegistryService:
         return {s.column: choices[s.column] for s in FILTERS if s.kind == "range"}
 
     def cohort_size(self, cohort: CohortSpec) -> int:
-        """Included patients in the cohort (an exact count: mask it before showing it)."""
+        """Included patients in the cohort (an exact count: release it before showing it)."""
+        return self.cohort_cell(cohort)[0]
 
-        def compute() -> int:
+    def cohort_cell(self, cohort: CohortSpec) -> tuple[int, int | None]:
+        """Included patients in the cohort and their cell key (``disclosure.cellkey``; None without record
+        keys), for ``ReleasePolicy.count``."""
+
+        def compute() -> tuple[int, int | None]:
             cur = self.cursor()
             try:
                 where, params = cohort_patients_sql(cur, cohort)
-                (n,) = cur.execute(f"SELECT count(*) FROM analysis_patients ap WHERE {where}", params).fetchone()  # type: ignore[misc]
-                return int(n)
+                key_term, key_sql = key_join(cur, True)
+                n, total = cur.execute(  # type: ignore[misc]
+                    f"SELECT count(*), sum({RECORD_KEY}) FROM (SELECT ap.patient_id{key_term} "
+                    f"FROM analysis_patients ap{key_sql} WHERE {where})",
+                    params,
+                ).fetchone()
+                return int(n), (None if total is None else int(total) % KEY_SPACE)
             finally:
                 cur.close()
 
         return self.cached(("size", cohort_key(cohort)), compute)
 
     def attrition(self, cohort: CohortSpec) -> pd.DataFrame:
+        """The cohort's attrition (``etl.read.attrition``) with the cell keys of each step's patients."""
+
         def compute() -> pd.DataFrame:
             cur = self.cursor()
             try:
-                return attrition(cur, cohort)
+                return attrition(cur, cohort, keys=True)
             finally:
                 cur.close()
 
         return self.cached(("attrition", cohort_key(cohort)), compute)
 
     def frame(self, cohort: CohortSpec, endpoint: str, origin: str, columns: Sequence[str] = ()) -> pd.DataFrame:
-        """The cohort's ``time_to_event`` rows of one endpoint: time_days, event_code and ``columns`` (server
-        side only; in patient order, without the patient id and event text, which no page analyses)."""
+        """The cohort's ``time_to_event`` rows of one endpoint: time_days, event_code, ``columns`` and the
+        record key (``ayaall.records``; server side only; in patient order, without the patient id and event
+        text, which no page analyses)."""
 
         def compute() -> pd.DataFrame:
             cur = self.cursor()
             try:
-                return load_analysis_frame(cur, cohort, endpoint, origin, list(columns), identifiers=False)
+                return load_analysis_frame(cur, cohort, endpoint, origin, list(columns), identifiers=False, keys=True)
             finally:
                 cur.close()
 
         return self.cached(("frame", cohort_key(cohort), endpoint, origin, tuple(columns)), compute)
 
-    def patients(self, cohort: CohortSpec, columns: Sequence[str], *, identifiers: bool = True) -> pd.DataFrame:
+    def patients(
+        self, cohort: CohortSpec, columns: Sequence[str], *, identifiers: bool = True, keys: bool = False
+    ) -> pd.DataFrame:
         """The cohort's ``analysis_patients`` rows in patient order: patient_id (unless ``identifiers`` is
-        False) and ``columns`` (server side only)."""
+        False), ``columns`` and, with ``keys``, the record key (server side only)."""
 
         def compute() -> pd.DataFrame:
             cur = self.cursor()
@@ -186,13 +210,16 @@ class RegistryService:
                 cols = ", ".join(
                     f'ap."{c}"' for c in dict.fromkeys([*(["patient_id"] if identifiers else []), *columns])
                 )
+                key_term, key_sql = key_join(cur, keys)
                 return read_frame(
-                    cur, f"SELECT {cols} FROM analysis_patients ap WHERE {where} ORDER BY ap.patient_id", params
+                    cur,
+                    f"SELECT {cols}{key_term} FROM analysis_patients ap{key_sql} WHERE {where} ORDER BY ap.patient_id",
+                    params,
                 )
             finally:
                 cur.close()
 
-        return self.cached(("patients", cohort_key(cohort), tuple(columns), identifiers), compute)
+        return self.cached(("patients", cohort_key(cohort), tuple(columns), identifiers, keys), compute)
 
     def columns(self) -> dict[str, str]:
         """``analysis_patients``' columns and their types (``etl.read.analysis_columns``), cached."""

@@ -24,7 +24,9 @@ from analyses.results import AnalysisError, AnalysisWarning
 from ayaall.cohort import CohortSpec
 from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
+from ayaall.records import RECORD_KEY
 from ayaall.units import DAYS_PER_YEAR, nice_ticks_days, to_unit
+from disclosure.cellkey import curve_keys, key_of
 from disclosure.curves import counts_at, release_km
 from disclosure.groups import OTHER_GROUPS, combine_groups
 from disclosure.policy import ReleasePolicy, policy_for
@@ -146,7 +148,7 @@ def _survival_view(
     combined: list[str] = []
     if by is not None:
         frame = frame[frame[by].notna()]
-        labels, combined = combine_groups(frame[by].astype(str), policy)
+        labels, combined = combine_groups(frame[by].astype(str), policy, keys=frame.get(RECORD_KEY))
         frame = frame.assign(**{by: labels})
         if combined:
             notes.append(f"The smallest groups ({', '.join(combined)}) are combined as '{OTHER_GROUPS}'.")
@@ -158,10 +160,13 @@ def _survival_view(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
         exact = fit_km(frame, "time_days", "event_code", by, times=marks, rmst_horizon=rmst_horizon)
-        coarse = fit_km(policy.coarsen_frame(frame, ("time_days",)), "time_days", "event_code", by, times=())
+        coarse_frame = policy.coarsen_frame(frame, ("time_days",))
+        coarse = fit_km(coarse_frame, "time_days", "event_code", by, times=())
         follow = median_follow_up(frame, "time_days", "event_code", by)
     notes += caught_notes(caught)
-    released = release_km(coarse, exact, policy, marks)
+    events_mask = frame["event_code"].to_numpy() == 1
+    keys = curve_keys(coarse_frame, by, "time_days", {"events": events_mask, "censored": ~events_mask})
+    released = release_km(coarse, exact, policy, marks, keys)
     # the axis and its risk table span the drawn curves (released curves stop well before the last patient)
     drawn_to = released.km.curve["time_days"]
     ticks = nice_ticks_days(float(drawn_to.max()) if len(drawn_to) else float(frame["time_days"].max()), unit)
@@ -182,8 +187,8 @@ def _survival_view(
         milestones=_milestone_table(released.km),
         logrank=logrank,
         pairwise=pairwise,
-        n=policy.count(len(frame)),
-        events=policy.count(int((frame["event_code"] == 1).sum())),
+        n=policy.count(len(frame), key_of(frame)),
+        events=policy.count(int(events_mask.sum()), key_of(frame, events_mask)),
         follow_up=_follow_up(follow, policy),
         by=by,
         combined=combined,

@@ -26,7 +26,7 @@ def demo_db(demo_extract: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     from etl import load_extract
 
     db = tmp_path_factory.mktemp("demo_db") / "registry.duckdb"
-    load_extract(demo_extract, db)
+    load_extract(demo_extract, db, record_key_seed=11)
     return db
 
 

@@ -12,6 +12,7 @@ from dashboard.components import data_table, option_dropdown, run_safely
 from dashboard.context import PageContext
 from dashboard.downloads import download_controls, register_downloads
 from dashboard.pages.options import read_option
+from reports.attrition import attrition_view
 from reports.table1 import table1
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "layout", "register"]
@@ -74,15 +75,14 @@ def register(app: Any, page_ctx: PageContext) -> None:
 
 def attrition_table(page_ctx: PageContext, cohort: Any) -> Any:
     """The attrition flow as a table: every count released (``ReleasePolicy.count``)."""
-    frame = page_ctx.service.attrition(cohort)
-    policy = page_ctx.policy
-    removed, remaining = policy.counts(frame["removed"]), policy.counts(frame["remaining"])
-    shown = frame.assign(removed=removed, remaining=remaining)
+    shown = attrition_view(page_ctx.service, cohort, page_ctx.min_cell)
     shown = shown.rename(
         columns={"step": "Step", "label": "Description", "removed": "Removed", "remaining": "Remaining"}
     )
     return data_table(
         shown,
         count_columns=["Removed", "Remaining"],
-        caption=f"— marks a count of at most {page_ctx.min_cell} patients." if page_ctx.min_cell else None,
+        caption=f"— marks a count of very few patients (at most {page_ctx.min_cell} after its perturbation)."
+        if page_ctx.min_cell
+        else None,
     )
