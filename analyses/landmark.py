@@ -53,6 +53,7 @@ __all__ = [
     "LandmarkResult",
     "MantelByarResult",
     "SimonMakuchResult",
+    "at_landmark",
     "fit_landmark",
     "mantel_byar_test",
     "product_limit",
@@ -308,6 +309,18 @@ class LandmarkResult:
     conf_level: float
 
 
+def at_landmark(time: np.ndarray, exposure_days: np.ndarray, mark: float) -> tuple[np.ndarray, np.ndarray]:
+    """Who a landmark analysis at day ``mark`` keeps, and who of them it calls exposed: the rule of
+    :func:`fit_landmark`, one place for it and for whoever counts its groups (``disclosure``).
+
+    Returns ``(at_risk, exposed)``, boolean arrays over the patients: still event-free and in follow-up
+    after ``mark`` (time > mark), and exposed on or before it (missing exposure: never)."""
+    at_risk = np.asarray(time, dtype=float) > mark
+    with np.errstate(invalid="ignore"):
+        exposed = np.asarray(exposure_days, dtype=float) <= mark
+    return at_risk, exposed & at_risk
+
+
 def fit_landmark(
     df: pd.DataFrame,
     duration_col: str,
@@ -356,8 +369,8 @@ def fit_landmark(
     summaries: list[Any] = []
     milestones: list[Any] = []
     for mark in sorted(set(marks)):
-        keep = time > mark
-        exposed = expo[keep] <= mark
+        keep, exposed_all = at_landmark(time, expo, mark)
+        exposed = exposed_all[keep]
         sub = pd.DataFrame(
             {
                 "time": time[keep] - mark,

@@ -155,7 +155,7 @@ def curve_keys(
     for way in ways:
         steps[way] = steps[way].astype("int64")
     base = np.ones(len(frame), dtype=bool) if group_mask is None else np.asarray(group_mask, dtype=bool)
-    by_group = {
+    by_group: dict[Any, int | None] = {
         g: int(np.asarray(k, dtype=np.uint64).sum(dtype=np.uint64) % np.uint64(KEY_SPACE))
         for g, k in pd.Series(keys[base]).groupby(groups[base].to_numpy())
     }

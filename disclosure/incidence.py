@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from analyses.cif import CIFResult, aalen_johansen_from_counts
+from ayaall.records import KEY_SPACE
+from disclosure.cellkey import CurveKeys, cumulative_keys, place_keys
 from disclosure.curves import grid_of, interpolated, last_entry, place, stop_position
 from disclosure.policy import ReleasePolicy
 

@@ -261,7 +261,7 @@ class ReleasePolicy:
         return (
             "For disclosure control, every count is "
             + (
-                f"shifted by up to {self.noise} patients by a key fixed by the patients in it (the cell key "
+                f"shifted by up to {self.noise} (the shift fixed by a key of the patients in it: the cell key "
                 "method) and "
                 if self.noise
                 else ""

@@ -15,20 +15,26 @@ through these two.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analyses.baseline import MISSING, TableOneResult
+from analyses.baseline import MISSING, OVERALL, TableOneResult
+from ayaall.records import KEY_SPACE, RECORD_KEY
+from disclosure.cellkey import cell_key
 from disclosure.policy import ReleasePolicy
 
-__all__ = ["OTHER_CATEGORIES", "combine_categories", "release_table_one"]
+__all__ = ["OTHER_CATEGORIES", "TableOneKeys", "combine_categories", "release_table_one", "table_one_keys"]
 
 #: the name of the combined small categories of a Table 1 variable
 OTHER_CATEGORIES = "Other or unknown"
 
 
-def combine_categories(values: pd.Series, policy: ReleasePolicy) -> tuple[pd.Series, list[str]]:
+def combine_categories(
+    values: pd.Series, policy: ReleasePolicy, keys: pd.Series | None = None
+) -> tuple[pd.Series, list[str]]:
     """A categorical variable's values with its small levels combined as ``OTHER_CATEGORIES``; and the
     levels combined (sorted). A level is small when its released count is masked; the smallest others join
     while the variable has more than ``policy.max_parts`` parts (missing values are a part). A single small
@@ -40,13 +46,18 @@ def combine_categories(values: pd.Series, policy: ReleasePolicy) -> tuple[pd.Ser
     present = values.dropna()
     text = values.astype(object).where(values.isna(), values.astype(str))
     sizes = present.astype(str).value_counts()
-    small = {name for name, size in sizes.items() if policy.count(size) is None}
+    level_keys = (
+        keys[present.index].groupby(present.astype(str).to_numpy()).agg(cell_key).to_dict() if keys is not None else {}
+    )
+    small = {name for name, size in sizes.items() if policy.count(size, level_keys.get(name)) is None}
     has_missing = bool(values.isna().any())
 
     def parts() -> int:
         return len(sizes) - len(small) + (1 if small else 0) + (1 if has_missing else 0)
 
-    order = sorted((n for n in sizes.index if n not in small), key=lambda n: (policy.rounded(sizes[n]), n))
+    order = sorted(
+        (n for n in sizes.index if n not in small), key=lambda n: (policy.rounded(sizes[n], level_keys.get(n)), n)
+    )
     while parts() > (policy.max_parts or parts()) and order:
         small.add(order.pop(0))
     if len(small) < 2:
@@ -55,18 +66,74 @@ def combine_categories(values: pd.Series, policy: ReleasePolicy) -> tuple[pd.Ser
     return combined, sorted(small)
 
 
-def release_table_one(result: TableOneResult, policy: ReleasePolicy) -> TableOneResult:
-    """``result`` released (module docstring); with the policy off, as it is."""
+@dataclass(frozen=True)
+class TableOneKeys:
+    """The cell keys of a Table 1 (``disclosure.cellkey``): each group's (``groups``), each cell's by
+    (variable, level, group) with the missing values as level ``MISSING`` (``cells``), and each variable's
+    non-missing values by (variable, group) (``present``). The Overall column is every patient."""
+
+    groups: dict[str, int | None]
+    cells: dict[tuple[str, str, str], int | None]
+    present: dict[tuple[str, str], int | None]
+
+
+def table_one_keys(df: pd.DataFrame, group_col: str, result: TableOneResult) -> TableOneKeys | None:
+    """:class:`TableOneKeys` of the patients ``result`` (``analyses.baseline.table_one`` of ``df`` by
+    ``group_col``) counts, labelled as it labels them (groups and levels as text, missing as
+    ``MISSING``); None without record keys."""
+    if RECORD_KEY not in df.columns or df[RECORD_KEY].isna().any():
+        return None
+    keys = pd.Series(df[RECORD_KEY].to_numpy(dtype=np.uint64), index=df.index)
+    labels = df[group_col].astype(object).where(df[group_col].notna(), MISSING).astype(str)
+    every = pd.Series(OVERALL, index=df.index)
+
+    def by(*columns: pd.Series) -> dict[Any, int]:
+        sums = keys.groupby([c.to_numpy() for c in columns], sort=False).sum() % KEY_SPACE
+        return {k: int(v) for k, v in sums.items()}
+
+    groups: dict[str, int | None] = {**by(labels), **by(every)}
+    cells: dict[tuple[str, str, str], int | None] = {}
+    present: dict[tuple[str, str], int | None] = {}
+    categorical = set(result.categorical["variable"])
+    for var in dict.fromkeys([*result.categorical["variable"], *result.continuous["variable"]]):
+        values = df[var]
+        there = values.notna()
+        text = values.astype(object).where(there, MISSING).map(str) if var in categorical else None
+        for column in (labels, every):
+            ok = pd.Series(np.where(there, "present", MISSING), index=df.index)
+            for (g, state), key in by(column, ok).items():
+                if state == "present":
+                    present[(var, g)] = key
+                else:
+                    cells[(var, MISSING, g)] = key
+            if text is not None:
+                for (g, level), key in by(column[there], text[there]).items():
+                    cells[(var, level, g)] = key
+    return TableOneKeys(groups=groups, cells=cells, present=present)
+
+
+def release_table_one(
+    result: TableOneResult, policy: ReleasePolicy, keys: TableOneKeys | None = None
+) -> TableOneResult:
+    """``result`` released (module docstring); with the policy off, as it is. ``keys``
+    (:func:`table_one_keys`) perturb every count by its cell's key; a cell with no patients has none."""
     if not policy.active:
         return result
     groups = result.groups.copy()
-    groups["n"] = policy.count_column(result.groups["n"], groups.index)
+    cell = keys.cells.get if keys else (lambda _k: None)
+    present_key = keys.present.get if keys else (lambda _k: None)
+    size = keys.groups.get if keys else (lambda _k: None)
+    groups["n"] = policy.count_column(result.groups["n"], groups.index, [size(g) for g in result.groups["group"]])
     cat = result.categorical.copy()
-    cat["n"] = policy.count_column(result.categorical["n"], cat.index)
+    cat["n"] = policy.count_column(
+        result.categorical["n"],
+        cat.index,
+        [cell((v, lv, g)) for v, lv, g in zip(cat["variable"], cat["level"], cat["group"], strict=True)],
+    )
     nonmissing = (
         result.categorical[result.categorical["level"] != MISSING].groupby(["variable", "group"], sort=False)["n"].sum()
     )
-    released_total = {key: policy.count(value) for key, value in nonmissing.items()}
+    released_total = {key: policy.count(value, present_key(key)) for key, value in nonmissing.items()}
     percent = []
     for var, level, group, n in zip(cat["variable"], cat["level"], cat["group"], cat["n"], strict=True):
         total = released_total.get((var, group))
@@ -74,7 +141,10 @@ def release_table_one(result: TableOneResult, policy: ReleasePolicy) -> TableOne
         percent.append(100.0 * n / total if ok else np.nan)
     cat["percent"] = percent
     cont = result.continuous.copy()
-    cont["n"] = policy.count_column(result.continuous["n"], cont.index)
-    cont["missing"] = policy.count_column(result.continuous["missing"], cont.index)
+    pairs = list(zip(cont["variable"], cont["group"], strict=True))
+    cont["n"] = policy.count_column(result.continuous["n"], cont.index, [present_key(p) for p in pairs])
+    cont["missing"] = policy.count_column(
+        result.continuous["missing"], cont.index, [cell((v, MISSING, g)) for v, g in pairs]
+    )
     cont.loc[cont["n"].isna(), ["median", "q1", "q3", "mean", "sd"]] = np.nan
     return dataclasses.replace(result, groups=groups, categorical=cat, continuous=cont)

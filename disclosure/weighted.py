@@ -10,11 +10,15 @@ at risk and the (unweighted) events.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from analyses.km import KMResult
 from analyses.weighting import WeightedKMResult, weighted_product_limit
+from ayaall.records import KEY_SPACE
+from disclosure.cellkey import CurveKeys, cumulative_keys, place_keys
 from disclosure.counts import WeightedCounts
 from disclosure.curves import grid_of, interpolated, last_entry, place, stop_position
 from disclosure.policy import ReleasePolicy
@@ -24,7 +28,7 @@ __all__ = ["release_weighted", "release_weighted_km"]
 _COLUMNS = ["group", "time_days", "survival", "std_err", "ci_lower", "ci_upper", "censored"]
 
 
-def release_weighted_km(coarse: WeightedKMResult, policy: ReleasePolicy) -> pd.DataFrame:
+def release_weighted_km(coarse: WeightedKMResult, policy: ReleasePolicy, keys: CurveKeys | None = None) -> pd.DataFrame:
     """Released IPTW-adjusted curves from a weighted fit on grid-coarsened times.
 
     Returns
@@ -35,14 +39,43 @@ def release_weighted_km(coarse: WeightedKMResult, policy: ReleasePolicy) -> pd.D
     """
     parts = []
     for group, rows in coarse.curve.groupby("group", sort=True):
-        table = _group(rows.reset_index(drop=True), policy, coarse.conf_level)
-        if policy.active and policy.rounded(float(rows["at_risk"].iloc[0])) < policy.curve_min_n:
+        rows = rows.reset_index(drop=True)
+        group_keys = _keys(keys, group, rows["time_days"].to_numpy(dtype=float))
+        table = _group(rows, policy, coarse.conf_level, group_keys)
+        if (
+            policy.active
+            and policy.rounded(float(rows["at_risk"].iloc[0]), group_keys.get("start")) < policy.curve_min_n
+        ):
             table = table.iloc[:0]
         parts.append(table.assign(group=group)[_COLUMNS])
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
 
 
-def _group(rows: pd.DataFrame, policy: ReleasePolicy, conf_level: float) -> pd.DataFrame:
+def _keys(keys: CurveKeys | None, group: Any, times: np.ndarray) -> dict[str, Any]:
+    """One group's keys: "start", and for each cumulative sum the key sums of the patients it adds at each
+    time (the weights and squares of the patients leaving are keyed as those patients; weighted events
+    as the events)."""
+    if keys is None or keys.group(str(group)) is None:
+        return {}
+    events, censored = keys.at(str(group), times, "events"), keys.at(str(group), times, "censored")
+    if events is None or censored is None:
+        return {}
+    exits = (events + censored) % np.uint64(KEY_SPACE)
+    return {
+        "start": keys.group(str(group)),
+        "patients": exits,
+        "weights": exits,
+        "squares": exits,
+        "weighted_events": events,
+        "events": events,
+        "censored": censored,
+    }
+
+
+def _group(
+    rows: pd.DataFrame, policy: ReleasePolicy, conf_level: float, keys: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    keys = keys or {}
     n = float(rows["at_risk"].iloc[0])
     w_risk = rows["weighted_at_risk"].to_numpy(float)
     w2_risk = w_risk**2 / rows["effective_at_risk"].to_numpy(float)
@@ -56,12 +89,17 @@ def _group(rows: pd.DataFrame, policy: ReleasePolicy, conf_level: float) -> pd.D
     }
     placed = grid_of(rows["time_days"].to_numpy(float), policy)
     grid, index = placed["grid"], placed["index"]
-    cum = {name: np.cumsum(place(v, index, len(grid))) for name, v in exits.items()}
+    cum = {
+        name: policy.perturbed_cumulative(
+            np.cumsum(place(v, index, len(grid))), cumulative_keys(place_keys(keys.get(name), index, len(grid)))
+        )
+        for name, v in exits.items()
+    }
     smooth = {name: interpolated(v, policy) for name, v in cum.items()}
     stair = {name: policy.rounded_array(v) for name, v in cum.items()}
 
     def left(total: float, cumulative: np.ndarray) -> np.ndarray:
-        return policy.rounded(total) - np.r_[0.0, cumulative[:-1]]
+        return policy.rounded(total, keys.get("start")) - np.r_[0.0, cumulative[:-1]]
 
     wrisk, w2risk = left(w_risk[0], smooth["weights"]), left(w2_risk[0], smooth["squares"])
     wd = np.diff(np.r_[0.0, smooth["weighted_events"]])
@@ -73,7 +111,7 @@ def _group(rows: pd.DataFrame, policy: ReleasePolicy, conf_level: float) -> pd.D
         np.diff(np.r_[0.0, smooth["events"]]),
         left(n, smooth["patients"]),
         last_entry(cum["events"], policy),
-        policy.curve_floor(n),
+        policy.curve_floor(n, keys.get("start")),
         policy,
     )
     table = pd.DataFrame(
@@ -101,14 +139,16 @@ def release_weighted(
     group_col: str,
     policy: ReleasePolicy,
     milestone_days: list[float],
+    keys: CurveKeys | None = None,
 ) -> KMResult:
     """The released IPTW-adjusted curves in ``KMResult``'s layout, as the Adjusted comparison page shows them.
+    ``keys`` (``disclosure.cellkey.curve_keys`` of the coarsened rows) perturb the curves' counts.
 
     ``curve`` is :func:`release_weighted_km` of the fit on grid-coarsened times; ``summary`` holds the
     released patients and events (``counts``) and the exact weighted median on the grid (None beyond the
     curve); ``milestones`` the released curve at ``milestone_days`` (NaN beyond it).
     """
-    curve = release_weighted_km(coarse, policy)
+    curve = release_weighted_km(coarse, policy, keys)
     medians = exact.summary.set_index("group")["median_days"]
     summary, milestones = [], []
     for g, n_shown, ev_shown in zip(counts.levels, counts.n_shown, counts.events_shown, strict=True):

@@ -29,6 +29,7 @@ from importlib import resources
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from ayaall import __version__
 from ayaall.contract import TABLE_ORDER, TABLES
@@ -36,7 +37,7 @@ from ayaall.endpoints import DEFAULT_AGE_BREAKS, age_group_labels
 from ayaall.errors import UserError
 from etl.enums import create_enum_types
 from etl.extract import ExtractFile, ExtractManifest, file_sha256, find_extract_files, read_manifest
-from etl.keys import write_record_keys
+from etl.keys import previous_record_keys, write_record_keys
 from etl.raw import RawTable, load_raw
 from etl.validate import stage_table
 
@@ -121,8 +122,9 @@ def load_extract(
     progress
         Called with the name of each step as it starts (the command line shows a bar with it).
     record_key_seed
-        Seed of the patients' secret record keys (``etl.keys``); None, the default and the only safe
-        choice for a real registry, draws it from the operating system's randomness.
+        Seed of the new patients' secret record keys (``etl.keys``; patients of the database being
+        replaced keep theirs); None, the default and the only safe choice for a real registry, draws it
+        from the operating system's randomness.
 
     Returns
     -------
@@ -136,7 +138,7 @@ def load_extract(
     manifest = read_manifest(extract_dir)
     files = find_extract_files(extract_dir)
     labels = age_group_labels(tuple(age_breaks))
-    previous_runs = _previous_runs(db_path)
+    previous_runs, previous_keys = _previous_runs(db_path)
 
     tmp = db_path.with_name(f".{db_path.name}.tmp-{os.getpid()}")
     _remove(tmp)
@@ -172,7 +174,7 @@ def load_extract(
                 step(f"deriving {name.removesuffix('.sql').split('_', 1)[1]}")
                 con.execute(sql)
             step("drawing record keys")
-            write_record_keys(con, record_key_seed)
+            write_record_keys(con, record_key_seed, previous_keys)
             step("writing the load report")
             result = _write_account(
                 con, counts, load_id, started, extract_dir, manifest, files, digests, fingerprint, db_path
@@ -343,10 +345,11 @@ def _fingerprint(manifest: dict[str, object], digests: dict[str, str]) -> str:
     return h.hexdigest()
 
 
-def _previous_runs(db_path: Path) -> list[tuple[object, ...]]:
-    """The load history of the database about to be replaced; refuse to replace anything else."""
+def _previous_runs(db_path: Path) -> tuple[list[tuple[object, ...]], pd.DataFrame | None]:
+    """The load history and the record keys of the database about to be replaced; refuse to replace
+    anything else."""
     if not db_path.exists():
-        return []
+        return [], None
     try:
         con = duckdb.connect(str(db_path), read_only=True)
     except duckdb.Error as exc:
@@ -354,7 +357,8 @@ def _previous_runs(db_path: Path) -> list[tuple[object, ...]]:
             f"{db_path} exists and is not a DuckDB database; choose another --db path (it was left untouched)."
         ) from exc
     try:
-        return con.execute("SELECT * FROM load_runs ORDER BY started_at").fetchall()
+        runs = con.execute("SELECT * FROM load_runs ORDER BY started_at").fetchall()
+        return runs, previous_record_keys(con)
     except duckdb.Error as exc:
         raise UserError(
             f"{db_path} is a DuckDB database but not one written by 'ayaall load'; "

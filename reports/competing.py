@@ -23,6 +23,7 @@ from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 from ayaall.records import RECORD_KEY
 from ayaall.units import DAYS_PER_YEAR, nice_ticks_days
+from disclosure.cellkey import curve_keys, key_of
 from disclosure.curves import counts_at
 from disclosure.groups import OTHER_GROUPS, combine_groups
 from disclosure.incidence import release_cif
@@ -135,11 +136,14 @@ def _competing_view(
             notes.append(f"The smallest groups ({', '.join(combined)}) are combined as '{OTHER_GROUPS}'.")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
-        coarse = cumulative_incidence(policy.coarsen_frame(frame, ("time_days",)), "time_days", "event_code", by)
+        coarse_frame = policy.coarsen_frame(frame, ("time_days",))
+        coarse = cumulative_incidence(coarse_frame, "time_days", "event_code", by)
         gray = _gray(frame, by, notes)
         hazard_ratios, reference = _models(frame, by, notes)
     notes += caught_notes(caught)
-    released = release_cif(coarse, policy, marks)
+    code = frame["event_code"].to_numpy()
+    ways = {"events": code == 1, "competing_events": code == 2, "censored": code == 0}
+    released = release_cif(coarse, policy, marks, curve_keys(coarse_frame, by, "time_days", ways))
     drawn_to = released.curve["time_days"]  # the axis and its risk table span the drawn curves
     ticks = nice_ticks_days(float(drawn_to.max()) if len(drawn_to) else float(frame["time_days"].max()), unit)
     if policy.active:
@@ -151,9 +155,9 @@ def _competing_view(
         risk_table=_risk_table(released, ticks, policy),
         ticks_days=ticks,
         counts=released.counts,
-        n=policy.count(len(frame)),
-        events=policy.count(int((frame["event_code"] == 1).sum())),
-        competing_events=policy.count(int((frame["event_code"] == 2).sum())),
+        n=policy.count(len(frame), key_of(frame)),
+        events=policy.count(int((code == 1).sum()), key_of(frame, code == 1)),
+        competing_events=policy.count(int((code == 2).sum()), key_of(frame, code == 2)),
         release=policy.to_dict(),
         combined=combined,
         gray=gray,

@@ -19,7 +19,7 @@ from analyses.cox import fit_cox
 from analyses.results import AnalysisWarning
 from ayaall.cohort import CohortSpec
 from ayaall.errors import UserError
-from disclosure.counts import model_counts
+from disclosure.counts import model_counts, model_keys
 from disclosure.policy import policy_for
 from reports.formatting import format_p
 from reports.notes import caught_notes, count_free
@@ -105,7 +105,7 @@ def _cox_view(
                 notes.append(f"Unadjusted model for {c} not fitted: {count_free(str(exc))}")
     notes += caught_notes(caught)
     terms = pd.concat(rows, ignore_index=True)
-    shown = model_counts(adjusted.n, adjusted.events, len(frame), policy_for(min_cell))
+    shown = model_counts(adjusted.n, adjusted.events, len(frame), policy_for(min_cell), _keys(frame, cov, adjusted.n))
     ph = adjusted.ph_test[["term", "statistic", "df", "p"]].copy()
     ref_note = ", ".join(f"{k} = {v}" for k, v in adjusted.reference_levels.items())
     if ref_note:
@@ -130,3 +130,10 @@ def _terms(result: Any, model: str) -> pd.DataFrame:
             "label": label,
         }
     )
+
+
+def _keys(frame: pd.DataFrame, columns: list[str], n: int) -> tuple[Any, Any, Any]:
+    """The cell keys of a model's counts: its complete cases (rows with every column; None when the fit used
+    other rows than those), their events and the rows left out."""
+    used = frame[columns].notna().all(axis=1).to_numpy()
+    return model_keys(frame, used) if int(used.sum()) == n else (None, None, None)

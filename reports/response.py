@@ -17,9 +17,11 @@ from analyses.response import response_rates
 from analyses.results import AnalysisError
 from ayaall.cohort import CohortSpec
 from ayaall.errors import UserError
+from ayaall.records import RECORD_KEY
+from disclosure.cellkey import key_of
 from disclosure.groups import combine_groups
 from disclosure.policy import policy_for
-from disclosure.response import release_response_rates, response_totals
+from disclosure.response import release_response_rates, response_keys, response_totals
 from etl.read import response_frame
 from reports.formatting import percent_with_ci
 from reports.service import RegistryService, cohort_key
@@ -107,8 +109,8 @@ def _response_view(
     policy = policy_for(min_cell)
     if by is not None:
         frame = frame[frame[by].notna()]
-        frame = frame.assign(**{by: combine_groups(frame[by].astype(str), policy)[0]})
-    rates = release_response_rates(response_rates(frame, outcome, by), policy)
+        frame = frame.assign(**{by: combine_groups(frame[by].astype(str), policy, keys=frame.get(RECORD_KEY))[0]})
+    rates = release_response_rates(response_rates(frame, outcome, by), policy, response_keys(frame, outcome, by))
     notes = [
         f"{OUTCOMES[outcome]}: {_DEFINITIONS[outcome]}. Denominator: patients who started the line; a patient "
         "with no assessment counts as a non-responder (intention to treat). 95% Wilson score intervals.",
@@ -132,7 +134,17 @@ def _response_view(
         by=by,
         rates=rates,
         table=table,
-        **response_totals(len(frame), int(frame[outcome].sum()), int(frame["not_assessed"].sum()), policy),
+        **response_totals(
+            len(frame),
+            int(frame[outcome].sum()),
+            int(frame["not_assessed"].sum()),
+            policy,
+            (
+                key_of(frame),
+                key_of(frame, frame[outcome].astype(bool)),
+                key_of(frame, frame["not_assessed"].astype(bool)),
+            ),
+        ),
         notes=notes,
     )
 
@@ -143,7 +155,7 @@ def _frame(service: RegistryService, cohort: CohortSpec, line: int, by: str | No
     def compute() -> pd.DataFrame:
         cur = service.cursor()
         try:
-            return response_frame(cur, cohort, line, [by] if by else [])
+            return response_frame(cur, cohort, line, [by] if by else [], keys=True)
         finally:
             cur.close()
 

@@ -22,9 +22,10 @@ from analyses.baseline import MISSING, OVERALL, TableOneResult, table_one
 from ayaall.cohort import CohortSpec
 from ayaall.errors import UserError
 from ayaall.filters import TABLE_ONE, column_label
+from ayaall.records import RECORD_KEY
 from disclosure.groups import combine_groups
 from disclosure.policy import policy_for
-from disclosure.table1 import combine_categories, release_table_one
+from disclosure.table1 import combine_categories, release_table_one, table_one_keys
 from reports.formatting import MASKED, format_p
 from reports.service import RegistryService, cohort_key
 
@@ -64,15 +65,18 @@ def _result(
     if unknown:
         raise UserError(f"{unknown[0]!r} is not a column of analysis_patients (columns: {', '.join(known)}).")
     policy = policy_for(min_cell)
-    frame = service.patients(cohort, [*rows, *([by] if by else [])], identifiers=False)
+    frame = service.patients(cohort, [*rows, *([by] if by else [])], identifiers=False, keys=True)
+    keys = frame.get(RECORD_KEY)
     group_col = by or "_group"
     if by is None:
         frame = frame.assign(_group=ALL_PATIENTS)
     else:
         frame = frame[frame[by].notna()]
-        frame = frame.assign(**{by: combine_groups(frame[by].astype(str), policy)[0]})
-    frame = frame.assign(**{var: combine_categories(frame[var], policy)[0] for var in rows})
-    return release_table_one(table_one(frame, group_col, rows), policy)
+        keys = frame.get(RECORD_KEY)
+        frame = frame.assign(**{by: combine_groups(frame[by].astype(str), policy, keys=keys)[0]})
+    frame = frame.assign(**{var: combine_categories(frame[var], policy, keys)[0] for var in rows})
+    result = table_one(frame, group_col, rows)
+    return release_table_one(result, policy, table_one_keys(frame, group_col, result))
 
 
 def table1(service: RegistryService, cohort: CohortSpec, by: str | None, min_cell: int) -> pd.DataFrame:

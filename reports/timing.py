@@ -26,10 +26,19 @@ from ayaall.cohort import CohortSpec
 from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 from ayaall.exposures import EXPOSURE_LABELS, EXPOSURES, post_baseline
+from ayaall.records import RECORD_KEY
 from ayaall.units import DAYS_PER_YEAR
-from disclosure.counts import count_columns, model_counts
+from disclosure.cellkey import key_of
+from disclosure.counts import count_columns, model_counts, model_keys
 from disclosure.policy import ReleasePolicy, policy_for
-from disclosure.treatment import LandmarkTables, release_landmarks, release_simon_makuch
+from disclosure.treatment import (
+    LandmarkTables,
+    landmark_keys,
+    release_landmarks,
+    release_simon_makuch,
+    simon_makuch_count_keys,
+    simon_makuch_keys,
+)
 from etl.read import exposure_frame
 from reports.formatting import format_days, format_p, hr_label, milestone_columns
 from reports.notes import caught_notes
@@ -210,10 +219,11 @@ def _timing_view(
             f"{', '.join(later)} {'is' if len(later) == 1 else 'are'} only known after time zero ({origin}); "
             "adjusting for it conditions on the future."
         )
-    early = int(((frame["exposure_days"] <= 0) & (frame["exposure_days"] < frame["time_days"])).sum())
-    n_exposed_at_start = policy.count(early)
+    at_start = (frame["exposure_days"] <= 0) & (frame["exposure_days"] < frame["time_days"])
+    early = int(at_start.sum())
+    n_exposed_at_start = policy.count(early, key_of(frame, at_start))
     if early:
-        shown = policy.count(early)
+        shown = n_exposed_at_start
         notes.append(
             f"{f'{shown:,} patients' if shown is not None else 'A few patients'} had their first "
             f"{EXPOSURE_LABELS[exposure]} on or before time zero; they count as exposed from the start."
@@ -248,7 +258,7 @@ def _timing_view(
         endpoint=endpoint,
         origin=origin,
         landmarks_days=marks,
-        n=policy.count(len(frame)),
+        n=policy.count(len(frame), key_of(frame)),
         n_exposed_at_start=n_exposed_at_start,
         release=policy.to_dict(),
         landmark_curve=landmark.numbers.curve,
@@ -285,11 +295,16 @@ class _Part:
     curve: pd.DataFrame | None = None
     groups: pd.DataFrame | None = None
     mantel_byar: dict[str, Any] | None = None
-    fits: tuple[tuple[str, pd.DataFrame, int, int], ...] = ()
+    fits: tuple[_Fit, ...] = ()
     notes: tuple[str, ...] = ()
 
 
 _SURVIVAL_COLUMNS = ("time_days", "event_code", "exposure_days")
+
+
+def _columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """``columns`` and the record key when the frame has it (``disclosure`` needs it for the cell keys)."""
+    return list(dict.fromkeys([*columns, *([RECORD_KEY] if RECORD_KEY in frame.columns else [])]))
 
 
 def _landmark_part(frame: pd.DataFrame, marks: tuple[float, ...], exposure: str, min_cell: int) -> _LandmarkPart:
@@ -300,8 +315,9 @@ def _landmark_part(frame: pd.DataFrame, marks: tuple[float, ...], exposure: str,
         warnings.simplefilter("always")
         args = ("time_days", "event_code", "exposure_days", list(marks))
         exact = fit_landmark(frame, *args, times=milestones)
-        coarse = fit_landmark(policy.coarsen_frame(frame, columns), *args, times=())
-    numbers = release_landmarks(coarse, exact, exposure, policy, milestones)
+        coarse_frame = policy.coarsen_frame(frame, columns)
+        coarse = fit_landmark(coarse_frame, *args, times=())
+    numbers = release_landmarks(coarse, exact, exposure, policy, milestones, landmark_keys(coarse_frame, marks))
     table, groups = landmark_display(numbers)
     return _LandmarkPart(numbers=numbers, table=table, groups=groups, notes=tuple(caught_notes(caught)))
 
@@ -309,7 +325,7 @@ def _landmark_part(frame: pd.DataFrame, marks: tuple[float, ...], exposure: str,
 def _exposure_part(frame: pd.DataFrame, exposure: str, min_cell: int) -> _Part:
     """Simon–Makuch curves, the Mantel–Byar test, and the time-fixed and time-varying Cox models."""
     notes: list[str] = []
-    frame = frame[list(_SURVIVAL_COLUMNS)]  # the models need no patient_id nor event text: not copied per row
+    frame = frame[_columns(frame, _SURVIVAL_COLUMNS)]  # no patient_id nor event text: not copied per row
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         counting = start_stop_frame(frame, "time_days", "event_code", "exposure_days")
@@ -330,6 +346,7 @@ def _exposure_part(frame: pd.DataFrame, exposure: str, min_cell: int) -> _Part:
                 "ever_exposed",
                 exposure,
                 notes,
+                model_keys(frame, np.ones(len(frame), dtype=bool)),
             ),
             _fit(
                 _TV,
@@ -337,12 +354,16 @@ def _exposure_part(frame: pd.DataFrame, exposure: str, min_cell: int) -> _Part:
                 "exposed",
                 exposure,
                 notes,
+                model_keys(frame, np.ones(len(frame), dtype=bool)),
             ),
         ]
     policy = policy_for(min_cell)
     coarse = policy.coarsen_frame(frame, ("time_days", "exposure_days"))
-    coarse_sm = simon_makuch(start_stop_frame(coarse, "time_days", "event_code", "exposure_days"))
-    curve, groups = release_simon_makuch(coarse_sm, sm, policy)
+    coarse_counting = start_stop_frame(coarse, "time_days", "event_code", "exposure_days")
+    coarse_sm = simon_makuch(coarse_counting)
+    curve, groups = release_simon_makuch(
+        coarse_sm, sm, policy, simon_makuch_keys(coarse_counting), simon_makuch_count_keys(counting)
+    )
     hidden = sorted(set(sm.summary["group"]) - set(curve["group"]))
     if hidden:
         notes.append(
@@ -361,7 +382,7 @@ def _exposure_part(frame: pd.DataFrame, exposure: str, min_cell: int) -> _Part:
 
 def _adjusted_part(frame: pd.DataFrame, exposure: str, adjust: list[str]) -> _Part:
     notes: list[str] = []
-    frame = frame[list(dict.fromkeys([*_SURVIVAL_COLUMNS, *adjust]))]
+    frame = frame[_columns(frame, (*_SURVIVAL_COLUMNS, *adjust))]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         counting = start_stop_frame(frame, "time_days", "event_code", "exposure_days")
@@ -371,6 +392,7 @@ def _adjusted_part(frame: pd.DataFrame, exposure: str, adjust: list[str]) -> _Pa
             "exposed",
             exposure,
             notes,
+            model_keys(frame, frame[adjust].notna().all(axis=1).to_numpy()),  # the complete cases it fits
         )
     notes += [n for n in caught_notes(caught) if n not in notes]
     return _Part(fits=() if fit is None else (fit,), notes=tuple(notes))
@@ -385,7 +407,7 @@ def _exposure_frame(
     def compute() -> pd.DataFrame:
         cur = service.cursor()
         try:
-            return exposure_frame(cur, cohort, endpoint, origin, exposure, columns, identifiers=False)
+            return exposure_frame(cur, cohort, endpoint, origin, exposure, columns, identifiers=False, keys=True)
         finally:
             cur.close()
 
@@ -394,10 +416,16 @@ def _exposure_frame(
 
 
 # ------------------------------------------------------------------------------ Cox tables
+#: a fitted model as the view keeps it: name, terms, patients, events, the cell keys of its counts
+_Fit = tuple[str, pd.DataFrame, int, int, tuple[Any, Any, Any]]
+
+
 def _fit(
-    model: str, fit: Callable[[], Any], term: str, exposure: str, notes: list[str]
-) -> tuple[str, pd.DataFrame, int, int] | None:
-    """(model, terms with the exposure's term named in words, patients, events), or None with a note."""
+    model: str, fit: Callable[[], Any], term: str, exposure: str, notes: list[str], keys: tuple[Any, Any, Any]
+) -> _Fit | None:
+    """(model, terms with the exposure's term named in words, patients, events, the cell keys of the
+    patients it used, their events and those left out: ``disclosure.counts.model_keys``), or None with a
+    note."""
     try:
         result = fit()
     except AnalysisError as exc:
@@ -406,17 +434,15 @@ def _fit(
     label = f"{EXPOSURE_LABELS[exposure]}: exposed vs not"
     terms = result.terms.assign(term=result.terms["term"].replace({term: label}))
     n = result.n_patients if hasattr(result, "n_patients") else result.n
-    return model, terms, int(n), int(result.events)
+    return model, terms, int(n), int(result.events), keys
 
 
-def _cox_tables(
-    fits: list[tuple[str, pd.DataFrame, int, int]], n_all: int, policy: ReleasePolicy
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _cox_tables(fits: list[_Fit], n_all: int, policy: ReleasePolicy) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The forest plot's input and the display table; counts are ``disclosure.counts.model_counts``, as
     the Cox page's."""
     rows, table = [], []
-    for model, terms, n, events in fits:
-        shown = model_counts(n, events, n_all, policy)
+    for model, terms, n, events, keys in fits:
+        shown = model_counts(n, events, n_all, policy, keys)
         for _, t in terms.iterrows():
             rows.append({k: t[k] for k in ("term", "hr", "hr_ci_lower", "hr_ci_upper", "p")} | {"model": model})
             table.append(

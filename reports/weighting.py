@@ -32,7 +32,9 @@ from ayaall.cohort import CohortSpec
 from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 from ayaall.exposures import post_baseline
+from ayaall.records import RECORD_KEY
 from ayaall.units import DAYS_PER_YEAR
+from disclosure.cellkey import cell_keys, curve_keys, key_of
 from disclosure.counts import WeightedCounts, count_columns
 from disclosure.policy import ReleasePolicy, policy_for
 from disclosure.weighted import release_weighted
@@ -270,14 +272,18 @@ def _weighting_view(
         )
     notes += caught_notes(caught)
     policy = policy_for(min_cell)
-    counts = WeightedCounts.of(frame, data, ps.n, treatment, ps.levels, policy)
+    complete = frame[list(covariates)].notna().all(axis=1).to_numpy()
+    complete_key = key_of(frame, complete) if int(complete.sum()) == ps.n else None
+    counts = WeightedCounts.of(frame, data, ps.n, treatment, ps.levels, policy, complete_key)
     n_used, n_missing, n_trimmed = counts.flow
-    coarse_km = fit_weighted_km(
-        policy.coarsen_frame(data, ("time_days",)), "time_days", "event_code", treatment, "iptw"
-    )
+    coarse_data = policy.coarsen_frame(data, ("time_days",))
+    coarse_km = fit_weighted_km(coarse_data, "time_days", "event_code", treatment, "iptw")
+    event = coarse_data["event_code"].to_numpy() == 1
+    keys = curve_keys(coarse_data, treatment, "time_days", {"events": event, "censored": ~event})
     milestones = [y * DAYS_PER_YEAR for y in MILESTONE_YEARS]
-    shown_km = release_weighted(coarse_km, km, counts, treatment, policy, milestones)
-    weight_summary = _weight_summary(shown_km, w, policy)
+    shown_km = release_weighted(coarse_km, km, counts, treatment, policy, milestones, keys)
+    group_keys = cell_keys(data, treatment) if RECORD_KEY in data.columns else None
+    weight_summary = _weight_summary(shown_km, w, policy, group_keys)
     notes.insert(0, _method_note(estimand, target, trim, truncate, ps))
     if policy.active:
         notes.append(policy.sentence())
@@ -343,13 +349,17 @@ def _method_note(estimand: str, target: str | None, trim: Any, truncate: Any, ps
     )
 
 
-def _weight_summary(shown: KMResult, weights: pd.DataFrame, policy: ReleasePolicy) -> pd.DataFrame:
-    """Per treatment: Kish's effective sample size, released as a count (it equals n when the weights are
-    equal, the ATT target), and the weights' range."""
+def _weight_summary(
+    shown: KMResult, weights: pd.DataFrame, policy: ReleasePolicy, keys: pd.Series | None = None
+) -> pd.DataFrame:
+    """Per treatment: Kish's effective sample size, released as a count with the cell key of the
+    treatment's patients (it equals n when the weights are equal, the ATT target, and then is released
+    as n is), and the weights' range."""
     rows = []
     for _, s in shown.summary.iterrows():
         w = weights.loc[weights["treatment"] == s["group"], "weight"]
-        ess = policy.count(effective_sample_size(w))
+        key = keys.get(str(s["group"])) if keys is not None else None
+        ess = policy.count(effective_sample_size(w), key)
         rows.append(
             {
                 "group": s["group"],

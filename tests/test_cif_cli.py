@@ -89,7 +89,8 @@ def test_released_curves_are_on_the_grid_and_stop_early(db: Path, capsys: pytest
         capsys, "--db", str(db), "--endpoint", "CIR", "--origin", "CR1", "--by", "frontline_regimen", "--min-cell", "11"
     )
     assert out is not None
-    assert out["min_cell"] == 11 and out["release"]["time_grid_days"] == 7
+    assert out["min_cell"] == 11
+    assert out["release"]["time_grid_days"] == 7
     d = pd.read_csv(R_DIR / "cif_data_large.csv")
     for group in out["groups"]:
         times = d.loc[d["group"] == group["group"], "time"]

@@ -21,12 +21,13 @@ def _service(app):
     return app.server.config["AYAALL_SERVICE"]
 
 
-def _released(count: int) -> str:
-    """A count as the page shows it (``disclosure.policy`` at the default min cell)."""
+def _released(cell: tuple[int, int | None]) -> str:
+    """A cohort's size as the page shows it: ``service.cohort_cell``'s count released with its cell key
+    (``disclosure.policy`` at the default min cell)."""
     from ayaall.settings import DEFAULT_MIN_CELL
     from disclosure.policy import ReleasePolicy
 
-    return f"{ReleasePolicy(DEFAULT_MIN_CELL).count(count):,}"
+    return f"{ReleasePolicy(DEFAULT_MIN_CELL).count(*cell):,}"
 
 
 def _count_text(dash_duo) -> str:
@@ -48,7 +49,7 @@ def test_cohort_page_renders_with_attrition_and_table1(dash_duo, app):
     dash_duo.wait_for_contains_text("#cohort-table1", "Age group", timeout=_TIMEOUT)
     from ayaall.cohort import CohortSpec
 
-    assert _count_text(dash_duo) == _released(_service(app).cohort_size(CohortSpec()))
+    assert _count_text(dash_duo) == _released(_service(app).cohort_cell(CohortSpec()))
     assert _severe_logs(dash_duo) == []
 
 
@@ -74,7 +75,7 @@ def _expected_count(app, **flags) -> str:
     from ayaall.cohort import CohortSpec
 
     cohort = CohortSpec.from_dict({"filters": {k: [v] for k, v in flags.items()}})
-    return _released(_service(app).cohort_size(cohort))
+    return _released(_service(app).cohort_cell(cohort))
 
 
 def test_url_reproduces_the_view(dash_duo, app):
@@ -85,7 +86,7 @@ def test_url_reproduces_the_view(dash_duo, app):
     dash_duo.wait_for_contains_text("#survival-figure .gtitle", "RFS from first complete remission", timeout=_TIMEOUT)
     from ayaall.cohort import CohortSpec
 
-    expected = _service(app).cohort_size(CohortSpec.from_dict({"filters": {"lineage": ["T"]}}))
+    expected = _service(app).cohort_cell(CohortSpec.from_dict({"filters": {"lineage": ["T"]}}))
     dash_duo.wait_for_text_to_equal("#cohort-count .count-number", _released(expected), timeout=_TIMEOUT)
     assert "Years" in dash_duo.find_element("#survival-figure").text
     assert "ETP" in dash_duo.find_element("#survival-summary").text

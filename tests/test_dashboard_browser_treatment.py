@@ -30,12 +30,13 @@ def _severe_logs(dash_duo) -> list:
 
 
 def _count(app, filters: dict) -> str:
-    """The cohort's size as the page shows it: released (``disclosure.policy`` at the default min cell)."""
+    """The cohort's size as the page shows it: released with its cell key (``disclosure.policy`` at the
+    default min cell)."""
     from ayaall.settings import DEFAULT_MIN_CELL
     from disclosure.policy import ReleasePolicy
 
-    size = _service(app).cohort_size(CohortSpec.from_dict({"filters": filters}))
-    return f"{ReleasePolicy(DEFAULT_MIN_CELL).count(size):,}"
+    size, key = _service(app).cohort_cell(CohortSpec.from_dict({"filters": filters}))
+    return f"{ReleasePolicy(DEFAULT_MIN_CELL).count(size, key):,}"
 
 
 def _click_flag(dash_duo, column: str, value: str) -> None:

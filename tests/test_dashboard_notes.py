@@ -26,7 +26,7 @@ OLDER = CohortSpec.from_dict({"filters": {"age_group": ["40+"]}})
 # what a note may quote: thresholds and the number of coefficients, not counts of patients or events
 _SETTINGS = re.compile(
     r"Fewer than 10 events per coefficient \(\d+ coefficients\)"
-    r"|For disclosure control, every count is rounded.*reported on the time grid\."
+    r"|For disclosure control, every count is .*reported on the time grid\."
     r"|drawn for groups of at least \d+ patients"
 )
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w.])")

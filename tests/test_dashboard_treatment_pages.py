@@ -179,14 +179,18 @@ def test_view_count_columns_respect_min_cell(page_ctx, min_cell):
     assert r.rates.loc[r.rates["responders"].isna(), "rate"].isna().all(), "a masked count's rate would reveal it"
 
 
-def _released(value, truth: int, k: int = MIN_CELL) -> bool:
-    """``value`` is how ``disclosure.policy`` releases ``truth``: 0 as 0, 1 to k masked, else the
-    midpoint of truth's block of k."""
-    if truth == 0:
+def _released(value, truth: int, key: int | None = None, k: int = MIN_CELL) -> bool:
+    """``value`` is how ``disclosure.policy`` releases ``truth`` (of the patients whose cell key is ``key``;
+    None: a synthetic frame without record keys): shifted by the key, then 0 as 0, 1 to k masked, else
+    the midpoint of its block of k."""
+    from disclosure.policy import ReleasePolicy
+
+    shifted = ReleasePolicy(k).perturbed(truth, key)
+    if shifted == 0:
         return value == 0
-    if truth <= k:
+    if shifted <= k:
         return value is None
-    return value == k * -(-truth // k) - k // 2
+    return value == k * -(-int(shifted) // k) - k // 2
 
 
 def test_landmarks_a_day_apart_are_one_release(page_ctx):
@@ -196,10 +200,11 @@ def test_landmarks_a_day_apart_are_one_release(page_ctx):
     risk on grid-coarsened times."""
     from analyses.landmark import fit_landmark
     from disclosure.policy import ReleasePolicy
+    from disclosure.treatment import landmark_keys
     from etl.read import exposure_frame
     from reports.timing import timing_view
 
-    frame = exposure_frame(page_ctx.service.db_path, CohortSpec(), "OS", "DX", "hct")
+    frame = exposure_frame(page_ctx.service.db_path, CohortSpec(), "OS", "DX", "hct", keys=True)
     truth = fit_landmark(frame, "time_days", "event_code", "exposure_days", [365, 366]).landmarks
     drop = int(truth["n_at_risk"].iloc[0] - truth["n_at_risk"].iloc[1])
     assert 0 < drop < MIN_CELL  # the named case: a handful of patients leave follow-up on day 366
@@ -208,10 +213,11 @@ def test_landmarks_a_day_apart_are_one_release(page_ctx):
     assert len(view.landmark_table) == 1
     coarse = ReleasePolicy(MIN_CELL).coarsen_frame(frame, ("time_days", "exposure_days"))
     grid = fit_landmark(coarse, "time_days", "event_code", "exposure_days", [364.0]).landmarks.iloc[0]
+    keys = landmark_keys(coarse, [364.0])[364.0]
     row = view.landmark_table.iloc[0]
-    assert _released(row["At risk"], int(grid["n_at_risk"]))
-    assert _released(row["Exposed by then"], int(grid["n_exposed"]))
-    assert _released(row["Not exposed"], int(grid["n_unexposed"]))
+    assert _released(row["At risk"], int(grid["n_at_risk"]), keys.at_risk)
+    assert _released(row["Exposed by then"], int(grid["n_exposed"]), keys.exposed)
+    assert _released(row["Not exposed"], int(grid["n_unexposed"]), keys.unexposed)
 
 
 def _simon_makuch_release(frame, min_cell: int):
@@ -316,7 +322,10 @@ def test_landmark_counts_are_the_same_on_the_page_and_in_the_command(page_ctx, d
         groups = view.landmark_estimates[view.landmark_estimates["landmark_days"] == row["landmark_days"]]
         groups = groups.set_index("group")
         for group in row["groups"]:
-            assert (group["n"], group["events"]) == (groups.loc[group["group"], "n"], groups.loc[group["group"], "events"])
+            assert (group["n"], group["events"]) == (
+                groups.loc[group["group"], "n"],
+                groups.loc[group["group"], "events"],
+            )
             compared += 1
     assert compared == 4
 
@@ -327,8 +336,8 @@ def test_timing_view_numbers_equal_the_analyses(page_ctx):
     from analyses.counting import start_stop_frame
     from analyses.cox_counting import fit_cox_counting
     from analyses.landmark import fit_landmark, mantel_byar_test, simon_makuch
-    from etl.read import exposure_frame
     from disclosure.policy import policy_for
+    from etl.read import exposure_frame
     from reports.timing import timing_view
 
     view = timing_view(page_ctx.service, CohortSpec(), "hct", "OS", "DX", [365, 180], [], MIN_CELL)
@@ -338,9 +347,15 @@ def test_timing_view_numbers_equal_the_analyses(page_ctx):
     assert [float(v) for v in view.landmark_table["Log-rank χ²"]] == pytest.approx(
         [round(v, 2) for v in lm.landmarks["statistic"]], abs=0.005
     )
-    coarse = policy_for(MIN_CELL).coarsen_frame(frame, ("time_days", "exposure_days"))
+    from disclosure.treatment import landmark_keys
+
+    keyed = exposure_frame(page_ctx.service.db_path, CohortSpec(), "OS", "DX", "hct", keys=True)
+    coarse = policy_for(MIN_CELL).coarsen_frame(keyed, ("time_days", "exposure_days"))
     grid = fit_landmark(coarse, "time_days", "event_code", "exposure_days", [182, 364]).landmarks
-    assert list(view.landmark_table["At risk"]) == policy_for(MIN_CELL).counts(grid["n_at_risk"])
+    keys = landmark_keys(coarse, [182.0, 364.0])
+    assert list(view.landmark_table["At risk"]) == policy_for(MIN_CELL).counts(
+        grid["n_at_risk"], [keys[m].at_risk for m in (182.0, 364.0)]
+    )
     counting = start_stop_frame(frame, "time_days", "event_code", "exposure_days")
     mb = mantel_byar_test(counting)
     assert view.mantel_byar["statistic"] == pytest.approx(mb.statistic, rel=1e-12)
@@ -363,7 +378,9 @@ def test_timing_view_numbers_equal_the_analyses(page_ctx):
         at_risk = full.set_index("time_days")["at_risk"]
         first, last = float(shown["time_days"].min()), float(shown["time_days"].max())
         assert at_risk[(at_risk.index >= first) & (at_risk.index <= last)].min() >= MIN_CELL
-    assert view.simon_makuch[view.simon_makuch["group"] == "exposed"]["time_days"].min() > 0  # drawn from where many are exposed
+    assert (
+        view.simon_makuch[view.simon_makuch["group"] == "exposed"]["time_days"].min() > 0
+    )  # drawn from where many are exposed
 
 
 def test_timing_view_matches_the_landmark_command(page_ctx):

@@ -146,11 +146,12 @@ def test_forest_figure_equals_cox_view(service):
 def test_table1_counts_equal_table_one(service):
     from analyses.baseline import table_one
     from disclosure.policy import ReleasePolicy
-    from disclosure.table1 import release_table_one
+    from disclosure.table1 import release_table_one, table_one_keys
 
     content = _content(service, figure="table1", by="lineage", variables=("sex", "age_at_dx"), format="csv")
-    frame = service.patients(CohortSpec(), ["lineage", "sex", "age_at_dx"])
-    expected = release_table_one(table_one(frame, "lineage", ["sex", "age_at_dx"]), ReleasePolicy(MIN_CELL))
+    frame = service.patients(CohortSpec(), ["lineage", "sex", "age_at_dx"], keys=True)
+    raw = table_one(frame, "lineage", ["sex", "age_at_dx"])
+    expected = release_table_one(raw, ReleasePolicy(MIN_CELL), table_one_keys(frame, "lineage", raw))
     got = content.frames["categorical"]
     assert [None if v is None or pd.isna(v) else int(v) for v in got["n"]] == [
         None if v is None or pd.isna(v) else int(v) for v in expected.categorical["n"]

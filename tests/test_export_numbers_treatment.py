@@ -92,8 +92,19 @@ def test_landmark_figure_and_tables_equal_the_timing_view_and_fit_landmark(servi
     assert view.landmarks_days == (182.0, 364.0)  # 180 and 365 on the 7-day grid
     lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", [182, 364])
     np.testing.assert_array_equal(tests["statistic"], _r(lm.landmarks["statistic"]))
-    # at a grid day the numbers at risk of the coarsened and the exact times agree; released, rounded
-    assert list(tests["at_risk"]) == policy_for(MIN_CELL).counts(lm.landmarks["n_at_risk"])
+    # at a grid day the numbers at risk of the coarsened and the exact times agree; released: shifted by
+    # the cell keys of the patients at risk, rounded
+    from disclosure.treatment import landmark_keys
+
+    cur = service.cursor()
+    try:
+        keyed = exposure_frame(cur, CohortSpec(), "OS", "DX", "hct", [], keys=True)
+    finally:
+        cur.close()
+    keys = landmark_keys(policy_for(MIN_CELL).coarsen_frame(keyed, ("time_days", "exposure_days")), [182.0, 364.0])
+    assert list(tests["at_risk"]) == policy_for(MIN_CELL).counts(
+        lm.landmarks["n_at_risk"], [keys[m].at_risk for m in (182.0, 364.0)]
+    )
     ms = content.frames["milestones"]
     np.testing.assert_array_equal(ms["survival"].to_numpy(dtype=float), _r(view.landmark_milestones["survival"]))
     assert set(ms["years_after_landmark"]) == {1.0, 2.0, 3.0}
@@ -160,11 +171,16 @@ def test_balance_figure_and_table_equal_the_weighting_view(service):
     # the page shows three decimals: the same SMDs
     assert [f"{v:.3f}" for v in table["smd_unweighted"]] == list(view.balance_table["SMD unweighted"])
     # patients per regimen: those with an OS-from-LINE2 row and every covariate (nothing trimmed), counted here
+    from disclosure.cellkey import cell_keys
+
     frame = service.frame(CohortSpec(), "OS", "LINE2", ["salvage_regimen", "age_at_dx", "cns_status", "mrd_eoi"])
     complete = frame.dropna(subset=["age_at_dx", "cns_status", "mrd_eoi"])
     counts = complete["salvage_regimen"].astype(str).value_counts()
+    keys = cell_keys(complete.assign(g=complete["salvage_regimen"].astype(str)), "g")  # each regimen's patients
     weights = content.frames["weights"]
-    assert list(weights["n"]) == policy_for(MIN_CELL).counts([counts[g] for g in weights["group"]])
+    assert list(weights["n"]) == policy_for(MIN_CELL).counts(
+        [counts[g] for g in weights["group"]], [keys[g] for g in weights["group"]]
+    )
     assert list(weights["effective_n"]) == list(view.weights["effective_n"])  # released as a count
 
 
@@ -259,4 +275,4 @@ def test_methods_name_the_methods_of_each_new_kind(service):
             assert phrase in text, (name, phrase)
         assert "2026-06-30" in text, name  # the data cut-off
         assert "rounded to 4" in text, name
-        assert "every count is rounded to the midpoint of its block of 11" in text, name  # the release
+        assert "rounded to the midpoint of its block of 11" in text, name  # the release

@@ -105,6 +105,11 @@ def _content(page_ctx: PageContext) -> html.Div:
         ]
     policy = page_ctx.policy
     runs_shown = release_table(runs, ["patients", "patients_excluded", "time_to_event_rows"], policy)
+    if len(runs):  # the latest load's patients are this database's: released as the Cohort page does
+        registry, excluded = _registry_cells(page_ctx)
+        last = runs.index[-1]
+        runs_shown.loc[last, "patients"] = policy.count(int(runs.loc[last, "patients"]), registry)
+        runs_shown.loc[last, "patients_excluded"] = policy.count(int(runs.loc[last, "patients_excluded"]), excluded)
     runs_shown["data_cutoff"] = runs_shown["data_cutoff"].astype(str).str[:10]
     runs_shown["started_at"] = runs_shown["started_at"].astype(str).str[:19]
     runs_shown["finished_at"] = runs_shown["finished_at"].astype(str).str[:19]
@@ -113,6 +118,12 @@ def _content(page_ctx: PageContext) -> html.Div:
         "SELECT table_name, source_file, rows_read, rows_loaded, rows_quarantined, warnings FROM load_report"
     )
     report_shown = release_table(report, ["rows_read", "rows_loaded", "rows_quarantined", "warnings"], policy)
+    patients_rows = report["table_name"] == "patients"
+    if patients_rows.sum() == 1:  # the patients loaded are the registry's patients
+        i = report.index[patients_rows][0]
+        report_shown.loc[i, "rows_loaded"] = policy.count(
+            int(report.loc[i, "rows_loaded"]), _registry_cells(page_ctx)[0]
+        )
     quarantine = _by_category(service.query_df("SELECT table_name, reason FROM quarantine"), "reason", policy)
     warnings = _by_category(service.query_df("SELECT table_name, issue FROM data_quality_issues"), "issue", policy)
     return html.Div(
@@ -141,6 +152,17 @@ def _content(page_ctx: PageContext) -> html.Div:
             html.P(policy.sentence() if min_cell else "", className="notes"),
         ]
     )
+
+
+def _registry_cells(page_ctx: PageContext) -> tuple[int | None, int | None]:
+    """The cell keys of the registry's patients and of those excluded (``etl.read.attrition``'s first rows)."""
+    from ayaall.cohort import CohortSpec
+    from disclosure.cellkey import key_difference
+
+    frame = page_ctx.service.attrition(CohortSpec())
+    registry = frame["remaining_key"].iloc[0]
+    included = frame.loc[frame["step"] != "filter", "remaining_key"].iloc[-1]
+    return registry, key_difference(registry, included)
 
 
 def _by_category(frame: pd.DataFrame, column: str, policy: ReleasePolicy) -> pd.DataFrame:

@@ -110,7 +110,7 @@ def run(
     check_min_cell(min_cell)
     view = open_service(db, lambda service: competing_view(service, cohort, endpoint, origin, by, min_cell))
     notes: list[str] = immortal_time_notes([by, strata], origin) + [count_free(n) for n in view.notes]
-    frame = load_analysis_frame(db, cohort, endpoint, origin, [c for c in (by, strata) if c])
+    frame = load_analysis_frame(db, cohort, endpoint, origin, [c for c in (by, strata) if c])  # Gray's test only
     if by is not None and view.combined:
         frame = frame.assign(
             **{by: frame[by].astype(str).where(~frame[by].astype(str).isin(view.combined), OTHER_GROUPS)}

@@ -18,7 +18,7 @@ from analyses.cox import fit_cox
 from analyses.results import AnalysisWarning
 from ayaall.errors import UserError
 from ayaall.settings import DEFAULT_MIN_CELL
-from disclosure.counts import model_counts
+from disclosure.counts import model_counts, model_keys
 from disclosure.policy import policy_for
 from reports.analyze.common import (
     check_endpoint,
@@ -107,7 +107,7 @@ def run(
         raise UserError(f"--ref names {unknown[0]!r}, which is not among --covariates.")
     strata = strata or []
     columns = list(dict.fromkeys([*covariates, *strata, *([cluster] if cluster else [])]))
-    frame = load_analysis_frame(db, cohort, endpoint, origin, columns)
+    frame = load_analysis_frame(db, cohort, endpoint, origin, columns, keys=True)
     notes: list[str] = immortal_time_notes([*covariates, *strata], origin)
     if spec.competing_risks:
         notes.append(
@@ -128,7 +128,9 @@ def run(
             ties=ties,
         )
     notes += warning_notes(caught, min_cell)
-    counts = model_counts(fit.n, fit.events, len(frame), policy_for(min_cell))
+    used = frame[columns].notna().all(axis=1).to_numpy()
+    keys = model_keys(frame, used) if int(used.sum()) == fit.n else (None, None, None)
+    counts = model_counts(fit.n, fit.events, len(frame), policy_for(min_cell), keys)
     if fit.n_dropped:
         notes.append("Patients with a missing covariate were left out, as R's na.omit (n_dropped_missing).")
     terms = [

@@ -15,7 +15,9 @@ from typing import Any
 
 from analyses.results import AnalysisWarning
 from ayaall.errors import UserError
+from ayaall.records import RECORD_KEY
 from ayaall.settings import DEFAULT_MIN_CELL
+from disclosure.cellkey import cell_keys, curve_keys, key_of
 from disclosure.counts import WeightedCounts
 from disclosure.policy import policy_for
 from disclosure.weighted import release_weighted
@@ -113,7 +115,7 @@ def run(
         raise UserError("--target names the ATT target population; it needs --estimand ATT.")
     if not covariates:
         raise UserError("--covariates must name at least one analysis_patients column.")
-    frame = load_analysis_frame(db, cohort, endpoint, origin, [treatment, *covariates])
+    frame = load_analysis_frame(db, cohort, endpoint, origin, [treatment, *covariates], keys=True)
     # the patients on the treatments compared: those left out for a missing covariate are counted among them
     treated = frame[treatment].notna()
     if levels:
@@ -132,10 +134,19 @@ def run(
         cox = fit_weighted_cox(data, "time_days", "event_code", treatment, "iptw", reference=ps.levels[0])
     notes += warning_notes(caught, min_cell)
     policy = policy_for(min_cell)
-    counts = WeightedCounts.of(frame, data, ps.n, treatment, ps.levels, policy)
-    coarse = fit_weighted_km(policy.coarsen_frame(data, ("time_days",)), "time_days", "event_code", treatment, "iptw")
-    released = release_weighted(coarse, km, counts, treatment, policy, [])
-    ess = {g: policy.count(effective_sample_size(w.loc[w["treatment"] == g, "weight"])) for g in ps.levels}
+    complete = frame[list(covariates)].notna().all(axis=1).to_numpy()
+    complete_key = key_of(frame, complete) if int(complete.sum()) == ps.n else None
+    counts = WeightedCounts.of(frame, data, ps.n, treatment, ps.levels, policy, complete_key)
+    coarse_data = policy.coarsen_frame(data, ("time_days",))
+    coarse = fit_weighted_km(coarse_data, "time_days", "event_code", treatment, "iptw")
+    event = coarse_data["event_code"].to_numpy() == 1
+    keys = curve_keys(coarse_data, treatment, "time_days", {"events": event, "censored": ~event})
+    released = release_weighted(coarse, km, counts, treatment, policy, [], keys)
+    group_keys = cell_keys(data, treatment) if RECORD_KEY in data.columns else {}
+    ess = {
+        g: policy.count(effective_sample_size(w.loc[w["treatment"] == g, "weight"]), group_keys.get(str(g)))
+        for g in ps.levels
+    }
     groups = []
     for s in released.summary.to_dict("records"):
         g = s["group"]
@@ -147,7 +158,10 @@ def run(
                 "events": s["events"],
                 "effective_n": ess[g],
                 "median_days": json_value(s["median_days"]),
-                "curve": [{k: json_value(v) for k, v in r.items()} for r in curve.to_dict("records")],
+                "curve": [  # "has_censoring": a censoring mark there, as in analyze km
+                    {("has_censoring" if k == "censored" else k): json_value(v) for k, v in r.items()}
+                    for r in curve.to_dict("records")
+                ],
             }
         )
     return {

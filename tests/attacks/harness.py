@@ -246,13 +246,15 @@ class Release:
 
     ``base`` 1 means counts are shown exactly (the session-start code: small counts masked, the rest
     exact); a larger base means counts are rounded to the midpoints of blocks of ``base`` (the stated
-    policy). ``grid`` is the time grid in days (1: exact days). Read from the release parameters a result
+    policy), after a shift of at most ``noise`` patients (the cell key perturbation, stated as
+    ``perturbation_max``). ``grid`` is the time grid in days (1: exact days). Read from the release parameters a result
     carries (its ``release`` block, ``disclosure.policy.ReleasePolicy.to_dict``): :meth:`from_block`.
     """
 
     k: int
     base: int = 1
     grid: float = 1.0
+    noise: int = 0
 
     @classmethod
     def from_block(cls, block: Mapping[str, Any] | None, min_cell: int) -> Release:
@@ -260,7 +262,10 @@ class Release:
             return cls(k=min_cell)
         base = int(block.get("rounding_base") or (min_cell if str(block.get("rounding", "none")) != "none" else 1))
         return cls(
-            k=int(block.get("min_cell", min_cell)), base=max(base, 1), grid=float(block.get("time_grid_days") or 1)
+            k=int(block.get("min_cell", min_cell)),
+            base=max(base, 1),
+            grid=float(block.get("time_grid_days") or 1),
+            noise=int(block.get("perturbation_max") or 0),
         )
 
     @property
@@ -270,24 +275,25 @@ class Release:
     def bounds(self, shown: int | float | None) -> tuple[int, int]:
         """The true values a shown count allows (a masked one: None)."""
         if shown is None or (isinstance(shown, float) and math.isnan(shown)):
-            return (1, self.base) if self.rounded else (0, BIG)  # session start: a secondary mask may hide 0
+            # session start: a secondary mask may hide 0; a perturbed count of 1 or more stays 1 or more
+            return (1, self.base + self.noise) if self.rounded else (0, BIG)
         v = float(shown)
         if v <= 0:
             return (0, 0)
         if not self.rounded:
             return (round(v), round(v))
         block = math.ceil(v / self.base - 1e-9)
-        return (self.base * (block - 1) + 1, self.base * block)
+        return (max(1, self.base * (block - 1) + 1 - self.noise), self.base * block + self.noise)
 
     def derived_bounds(self, shown: int | float | None, terms: int) -> tuple[int, int]:
         """The true values of a number computed from ``terms`` rounded counts (a number at risk: the group
         size minus cumulative events and censorings); masked: anything below k."""
         if shown is None or (isinstance(shown, float) and math.isnan(shown)):
-            return (0, self.k + terms * (self.base // 2)) if self.rounded else (0, BIG)
+            return (0, self.k + terms * (self.base // 2 + self.noise)) if self.rounded else (0, BIG)
         v = round(float(shown))
         if not self.rounded:
             return (v, v)
-        half = terms * (self.base // 2)
+        half = terms * (self.base // 2 + self.noise)
         return (max(0, v - half), v + half)
 
 

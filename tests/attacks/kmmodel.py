@@ -178,14 +178,15 @@ def block_constraints(curve: Curve, n_shown: int | None, release: Release) -> li
     if found is None:
         return []
     rows, n, d = found
-    k = release.base
+    k, noise = release.base, release.noise
     cum_e = np.zeros(len(curve.x))
     cum_e[rows] = d
     cum_e = np.cumsum(np.nan_to_num(cum_e))
 
     def block(value: float) -> tuple[int, int]:
+        # the block of the perturbed count (kept non-decreasing): the true count is within noise of it
         b = math.ceil(value / k - 1e-6)
-        return (k * (b - 1) + 1 if b > 0 else 0, k * b)
+        return (max(1, k * (b - 1) + 1 - noise) if b > 0 else 0, k * b + noise if b > 0 else 0)
 
     raw: dict[str, list[tuple[float, tuple[int, int]]]] = {"X": [], "Y": []}
     for j, t in enumerate(curve.x):

@@ -174,13 +174,15 @@ def smooth_counts(curve: Curve, conf_level: float = 0.95) -> tuple[np.ndarray, n
     return rows, n, f * n
 
 
-def block_steps(d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def block_steps(d: np.ndarray, k: int, noise: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Bounds on each step's events when a curve is estimated from cumulative counts rounded in blocks of
     ``k`` and interpolated within them (``disclosure.curves``): the smooth cumulative count at a time lies
-    in the true count's block, so a step's events lie between the blocks' ends."""
+    in the perturbed count's block, within ``noise`` of the true one, so a step's events lie between the
+    widened blocks' ends."""
     cum = np.cumsum(np.nan_to_num(d))
     block = np.ceil(cum / k - 1e-6)
-    lo, hi = np.where(block > 0, k * (block - 1) + 1, 0), k * block
+    lo = np.where(block > 0, np.maximum(k * (block - 1) + 1 - noise, 1), 0)
+    hi = np.where(block > 0, k * block + noise, 0)
     prev_lo, prev_hi = np.r_[0, lo[:-1]], np.r_[0, hi[:-1]]
     return np.maximum(lo - prev_hi, 0), hi - prev_lo
 

@@ -85,7 +85,7 @@ def _score_blocks(score: Score, curve: Curve, truth: Any, release: Release, wher
     if found is None:
         return
     rows, _, d = found
-    lo, hi = block_steps(d, release.base)
+    lo, hi = block_steps(d, release.base, release.noise)
     for r, a, b in zip(rows, lo, hi, strict=True):
         score.add(int(truth["events"].iloc[r]), a, b, f"{where} {curve.panel} {curve.group} t={curve.x[r]:g}")
 
