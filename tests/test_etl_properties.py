@@ -76,7 +76,8 @@ def _check(con: duckdb.DuckDBPyConnection) -> None:
     q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
     assert q("SELECT count(*) FROM time_to_event WHERE time_days < 0 OR end_date > DATE '2024-12-31'") == [(0,)]
     assert q("SELECT count(*) FROM time_to_event WHERE event_code NOT IN (0, 1, 2)") == [(0,)]
-    assert q("SELECT count(*) FROM time_to_event WHERE event_code = 2 AND endpoint NOT IN ('CIR', 'NRM')") == [(0,)]
+    competing = "('CIR', 'NRM', 'AGVHD24', 'AGVHD34', 'CGVHD')"
+    assert q(f"SELECT count(*) FROM time_to_event WHERE event_code = 2 AND endpoint NOT IN {competing}") == [(0,)]
     assert q(
         "SELECT count(*) FROM (SELECT patient_id, endpoint, origin FROM time_to_event GROUP BY ALL HAVING count(*) > 1)"
     ) == [(0,)]

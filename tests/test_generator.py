@@ -82,7 +82,7 @@ def test_every_table_written_with_contract_columns(clean_csv: Path) -> None:
 def test_manifest(clean_csv: Path) -> None:
     manifest = json.loads((clean_csv / "manifest.json").read_text())
     assert manifest["format"] == "aya-all-registry-extract"
-    assert manifest["version"] == 1
+    assert manifest["version"] == 1.1  # format 1.1: the generator writes adverse_events
     assert manifest["registry"] == "Synthetic AYA-ALL registry (seed 11)"
     assert manifest["data_cutoff"] == manifest["extract_date"] == "2026-06-30"
     assert manifest["generator"]["seed"] == 11
