@@ -57,6 +57,7 @@ class _Lines:
     regimen: np.ndarray
     start: np.ndarray
     next_start: np.ndarray  # inf when it is the patient's last line
+    end: np.ndarray  # the earlier of the next line's start and the death (inf = neither)
     hct: np.ndarray  # first transplant while this is the latest line (nan = none)
     rates: np.ndarray  # key of toxicity_params.TOXICITY_RATES: the regimen, CAR_T_CD19_YOUNG by age
 
@@ -81,13 +82,24 @@ def _lines(coh: Cohort, course: Course) -> _Lines:
     regimen = lines["regimen"][o].astype(object)
     young = coh.age[pid] + (start - coh.dx[pid]) / 365.25 <= T.CAR_T_YOUNG_MAX_AGE
     rates = np.where((regimen == "CAR_T_CD19") & young, "CAR_T_CD19_YOUNG", regimen).astype(object)
-    return _Lines(pid, line_no, regimen, start, next_start, hct, rates)
+    end = np.minimum(next_start, course.death[pid])
+    return _Lines(pid, line_no, regimen, start, next_start, end, hct, rates)
 
 
-def _days(rng: np.random.Generator, onset: T.Onset, n: int) -> np.ndarray:
+def _onset(rng: np.random.Generator, onset: T.Onset, base: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Onset dates ``base`` + the draw of ``onset``; within the line (before ``end``) when it says so."""
+    n = base.shape[0]
     if onset.kind == "uniform":
-        return rng.integers(onset.low, onset.high + 1, size=n).astype(float)
-    return np.minimum(onset.low + np.floor(rng.gamma(onset.shape, onset.scale, size=n)), onset.high)
+        days = rng.integers(onset.low, onset.high + 1, size=n).astype(float)
+    else:
+        days = np.minimum(onset.low + np.floor(rng.gamma(onset.shape, onset.scale, size=n)), onset.high)
+    u = rng.random(n)
+    out = base + days
+    if not onset.within_line:
+        return out
+    with np.errstate(invalid="ignore"):  # inf - inf where there is neither a death nor a next line
+        again = base + np.floor(u * (end - base))
+    return np.where(out < end, out, again)
 
 
 def _grades(rng: np.random.Generator, event: str, severe: np.ndarray) -> np.ndarray:
@@ -111,24 +123,24 @@ def _draw_group(
 ) -> None:
     """Draw every event of ``rates`` for the lines ``rows`` (one regimen) and append them to ``out``."""
     n = rows.size
-    start = lines.start[rows]
+    start, end = lines.start[rows], lines.end[rows]
     crs_onset = np.full(n, np.nan)
     for event in sorted(rates, key=lambda e: e != "CRS"):  # CRS first: ICANS depends on it
         rate = rates[event]
         p = np.full(n, rate.any_grade)
-        onset = start + _days(rng, T.ONSET[event], n)
+        onset = _onset(rng, T.ONSET[event], start, end)
         if event == "VOD_SOS" and rate.after_hct is not None:
             hct = np.isfinite(lines.hct[rows])
             p = np.where(hct, rate.after_hct, _solved(rate.any_grade, rate.after_hct, float(hct.mean())))
-            onset = np.where(hct, lines.hct[rows] + _days(rng, T.ONSET["VOD_SOS_AFTER_HCT"], n), onset)
+            after = _onset(rng, T.ONSET["VOD_SOS_AFTER_HCT"], np.where(hct, lines.hct[rows], start), end)
+            onset = np.where(hct, after, onset)
         if event == "ICANS" and "CRS" in rates:
             p_crs = rates["CRS"].any_grade
             q = min(T.ICANS_AFTER_CRS, T.ICANS_AFTER_CRS * rate.any_grade / p_crs)
             crs = np.isfinite(crs_onset)
             p = np.where(crs, q, _solved(rate.any_grade, q, p_crs))
-            onset = np.where(
-                crs, crs_onset + _days(rng, T.ONSET["ICANS"], n), start + _days(rng, T.ONSET["ICANS_WITHOUT_CRS"], n)
-            )
+            after = _onset(rng, T.ONSET["ICANS"], np.where(crs, crs_onset, start), end)
+            onset = np.where(crs, after, _onset(rng, T.ONSET["ICANS_WITHOUT_CRS"], start, end))
         has = rng.random(n) < p
         severe = rng.random(n) < rate.grade_3_plus / rate.any_grade
         grade = _grades(rng, event, severe)
@@ -138,7 +150,7 @@ def _draw_group(
         if event in T.SECOND_EPISODE:
             again = has & (rng.random(n) < T.SECOND_EPISODE[event])
             gap = rng.integers(14, 61, size=n) * np.where(rng.random(n) < 0.5, -1, 1)
-            second = np.where(onset + gap < start, onset - gap, onset + gap)
+            second = np.where(onset + gap < start, onset - gap, onset + gap)  # kept when before the end
             # a milder episode (febrile neutropenia is grade 3 or worse by definition)
             fn = event == "FEBRILE_NEUTROPENIA"
             low = np.full(n, "3", dtype=object) if fn else _grades(rng, event, np.zeros(n, dtype=bool))

@@ -77,8 +77,8 @@ TOXICITY_RATES: dict[str, dict[str, Rate]] = {
         "PANCREATITIS": Rate(0.09, 0.07, _CALGB),
         "THROMBOSIS": Rate(0.10, 0.06, _CALGB),
         "HEPATOTOXICITY": Rate(0.30, 0.25, _CALGB),
-        # drawn for 11 % so that the cumulative incidence with death competing is about 10 % by 3 years
-        "OSTEONECROSIS": Rate(0.11, 0.05, _CALGB),
+        # drawn for 10.5 % so that the cumulative incidence with death competing is about 10 % by 3 years
+        "OSTEONECROSIS": Rate(0.105, 0.05, _CALGB),
         "NEUROTOXICITY": Rate(0.08, 0.04),
         "TLS": Rate(0.03, 0.02),
         "VOD_SOS": Rate(0.01, 0.007, after_hct=0.03),
@@ -200,7 +200,11 @@ class Onset:
     """When an event starts, in whole days after ``after`` (the line's start, or the transplant or CRS).
 
     ``kind = "uniform"``: uniform on ``[low, high]``; ``"gamma"``: ``low`` plus the floor of a gamma
-    draw (``shape``, ``scale``), cut at ``high``.
+    draw (``shape``, ``scale``), cut at ``high``. With ``within_line`` (early toxicities), an onset that
+    falls on or after the patient's death or next line is drawn again uniformly between ``after`` and
+    the day before: the share of patients with the event is the published one, as in a trial that
+    counts every treated patient (only a death or next line on the day itself prevents it). Without
+    it (osteonecrosis), such an event is not recorded: death competes and the next line censors.
     """
 
     kind: str
@@ -209,6 +213,7 @@ class Onset:
     shape: float = 0.0
     scale: float = 0.0
     after: str = "line start"
+    within_line: bool = True
 
 
 ONSET: dict[str, Onset] = {
@@ -227,7 +232,7 @@ ONSET: dict[str, Onset] = {
     "THROMBOSIS": Onset("uniform", 7, 240),
     "HEPATOTOXICITY": Onset("uniform", 7, 150),
     # Osteonecrosis over months to years of frontline therapy (all within 3 years).
-    "OSTEONECROSIS": Onset("uniform", 90, 1000),
+    "OSTEONECROSIS": Onset("uniform", 90, 1000, within_line=False),
     "NEUROTOXICITY": Onset("uniform", 5, 150),
     "OTHER": Onset("uniform", 1, 120),
 }
