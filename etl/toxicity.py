@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from ayaall.contract import AE_EVENTS
@@ -68,7 +69,7 @@ def _check(
     min_grades: Sequence[int],
     window_days: int | None,
     columns: Sequence[str],
-) -> dict[str, str]:
+) -> None:
     if isinstance(line, bool) or not isinstance(line, int) or line < 1:
         raise UserError(f"the line of therapy must be a whole number of at least 1 (1 = frontline), not {line!r}.")
     unknown = [e for e in events if e not in AE_EVENTS]
@@ -97,83 +98,102 @@ def _check(
         raise UserError(
             f"{', '.join(map(repr, missing))} not a column of analysis_patients (columns: {', '.join(types)})."
         )
-    return types
+
+
+def _enum(values: Sequence[str]) -> str:
+    """An inline ENUM type of ``values``: a coded result column reaches pandas as codes, not text."""
+    return "ENUM(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
 def _toxicity_sql(
-    events: Sequence[str], min_grades: Sequence[int], window_days: int | None, where: str, columns: dict[str, bool]
+    events: Sequence[str], min_grades: Sequence[int], window_days: int | None, where: str, columns: Sequence[str]
 ) -> str:
     """The query of :func:`toxicity_frame`; its parameters: the line, the ``where`` ones, the line again.
 
     ``events`` and ``min_grades`` are checked values written into the SQL; ``where`` is a condition
-    on ``analysis_patients`` as ``ap``; ``columns`` maps the columns to add to whether they are coded.
+    on ``analysis_patients`` as ``ap``; ``columns`` are its columns to add. Each line gets an integer
+    key ``k`` in patient order, which the joins and the final sort use instead of the patient's text;
+    coded columns stay ENUMs (the events and regimens of the staged tables, and inline ones).
     """
     event_rows = ", ".join(f"('{e}')" for e in events)
     grade_rows = ", ".join(f"({int(g)})" for g in min_grades)
     window = f"line.line_start + INTERVAL {int(window_days)} DAY" if window_days is not None else "NULL"
-    extra = "".join(
-        f", CAST(ap.{_q(c)} AS VARCHAR) AS {_q(c)}" if coded else f", ap.{_q(c)}" for c, coded in columns.items()
-    )
+    extra = "".join(f", ap.{_q(c)}" for c in columns)
     extra_out = "".join(f", {_q(c)}" for c in columns)
+    descs = _enum(sorted({*events, "DEATH", "CENSORED"}))
     return f"""
 WITH line AS (
-    SELECT ap.patient_id, l.line_no, CAST(l.regimen AS VARCHAR) AS regimen, l.start_date AS line_start,
-           ap.death_date AS d, ap.followup_end AS l_end{extra}
+    SELECT row_number() OVER (ORDER BY ap.patient_id) AS k, ap.patient_id, l.line_no, l.regimen,
+           l.start_date AS line_start, ap.death_date AS d, ap.followup_end AS l_end{extra}
     FROM analysis_patients AS ap JOIN stg_treatment_lines AS l USING (patient_id) CROSS JOIN load_parameters AS p
     WHERE l.line_no = ? AND l.start_date <= p.data_cutoff AND ap.excluded_reason IS NULL AND ({where})
 ),
 next_line AS (
-    SELECT l2.patient_id, min(l2.start_date) AS next_start
+    SELECT line.k, min(l2.start_date) AS next_start
     FROM stg_treatment_lines AS l2 JOIN line USING (patient_id) CROSS JOIN load_parameters AS p
     WHERE l2.line_no > line.line_no AND l2.start_date >= line.line_start AND l2.start_date <= p.data_cutoff
-    GROUP BY l2.patient_id
+    GROUP BY line.k
 ),
 w AS (
     SELECT line.*, n.next_start, CAST({window} AS DATE) AS window_end,
            least(n.next_start, line.l_end, CAST({window} AS DATE)) AS censor_date
-    FROM line LEFT JOIN next_line AS n USING (patient_id)
+    FROM line LEFT JOIN next_line AS n USING (k)
 ),
+asked AS (SELECT CAST(v.e AS event_code) AS event FROM (VALUES {event_rows}) AS v(e)),
+thresholds AS (SELECT v.g AS min_grade FROM (VALUES {grade_rows}) AS v(g)),
 -- The line's events of the types asked, within its window; g is the grade, 0 for UNK or none.
 ae AS (
-    SELECT a.patient_id, CAST(a.event AS VARCHAR) AS event, a.onset_date,
+    SELECT w.k, a.event, a.onset_date,
            CASE WHEN a.grade IS NULL OR a.grade = 'UNK' THEN 0 ELSE CAST(CAST(a.grade AS VARCHAR) AS INTEGER) END AS g
     FROM stg_adverse_events AS a JOIN w USING (patient_id)
-    WHERE a.line_no = ? AND a.onset_date <= w.censor_date
-      AND CAST(a.event AS VARCHAR) IN (SELECT e FROM (VALUES {event_rows}) AS v(e))
+    WHERE a.line_no = ? AND a.onset_date <= w.censor_date AND a.event IN (SELECT event FROM asked)
 ),
 worst AS (
-    SELECT patient_id, event, max(g) AS worst_g FROM ae GROUP BY ALL
+    SELECT k, event, max(g) AS worst_g FROM ae GROUP BY ALL
 ),
 firsts AS (
-    SELECT ae.patient_id, ae.event, t.min_grade, min(ae.onset_date) AS first_onset,
-           arg_min(ae.g, ae.onset_date) AS first_g
-    FROM ae JOIN (VALUES {grade_rows}) AS t(min_grade) ON ae.g >= t.min_grade OR t.min_grade = 1
+    SELECT ae.k, ae.event, t.min_grade, min(ae.onset_date) AS first_onset, arg_min(ae.g, ae.onset_date) AS first_g
+    FROM ae JOIN thresholds AS t ON ae.g >= t.min_grade OR t.min_grade = 1
     GROUP BY ALL
 ),
 rows AS (
     SELECT w.*, x.event, t.min_grade, f.first_onset, f.first_g, wo.worst_g,
            CASE WHEN f.first_onset IS NOT NULL THEN 1 WHEN w.d IS NOT NULL AND w.d <= w.censor_date THEN 2 ELSE 0 END
                AS code
-    FROM w CROSS JOIN (VALUES {event_rows}) AS x(event) CROSS JOIN (VALUES {grade_rows}) AS t(min_grade)
-    LEFT JOIN firsts AS f ON f.patient_id = w.patient_id AND f.event = x.event AND f.min_grade = t.min_grade
-    LEFT JOIN worst AS wo ON wo.patient_id = w.patient_id AND wo.event = x.event
+    FROM w CROSS JOIN asked AS x CROSS JOIN thresholds AS t
+    LEFT JOIN firsts AS f ON f.k = w.k AND f.event = x.event AND f.min_grade = t.min_grade
+    LEFT JOIN worst AS wo ON wo.k = w.k AND wo.event = x.event
 )
 SELECT patient_id, line_no, regimen, line_start, event, CAST(min_grade AS INTEGER) AS min_grade,
        CASE code WHEN 1 THEN first_onset WHEN 2 THEN d ELSE censor_date END AS end_date,
        CAST(date_diff('day', line_start, CASE code WHEN 1 THEN first_onset WHEN 2 THEN d ELSE censor_date END)
             AS INTEGER) AS time_days,
        CAST(code AS TINYINT) AS event_code,
-       CASE code WHEN 1 THEN event WHEN 2 THEN 'DEATH' ELSE 'CENSORED' END AS event_desc,
-       CASE WHEN code <> 0 THEN NULL
-            WHEN censor_date = next_start THEN 'NEXT_LINE'
-            WHEN censor_date = window_end THEN 'WINDOW'
-            ELSE 'END_OF_FOLLOW_UP' END AS censor_reason,
-       CASE WHEN code = 1 THEN CASE WHEN first_g = 0 THEN 'UNK' ELSE CAST(first_g AS VARCHAR) END END AS grade,
-       CASE WHEN worst_g IS NULL THEN 'NONE' WHEN worst_g = 0 THEN 'UNK' ELSE CAST(worst_g AS VARCHAR) END
-           AS worst_grade{extra_out}
+       CAST(CASE code WHEN 1 THEN CAST(event AS VARCHAR) WHEN 2 THEN 'DEATH' ELSE 'CENSORED' END AS {descs})
+           AS event_desc,
+       CAST(CASE WHEN code <> 0 THEN NULL
+                 WHEN censor_date = next_start THEN 'NEXT_LINE'
+                 WHEN censor_date = window_end THEN 'WINDOW'
+                 ELSE 'END_OF_FOLLOW_UP' END AS {_enum(CENSOR_REASONS)}) AS censor_reason,
+       CAST(CASE WHEN code = 1 THEN CASE WHEN first_g = 0 THEN 'UNK' ELSE CAST(first_g AS VARCHAR) END END
+            AS {_enum(WORST_GRADES[1:])}) AS grade,
+       CAST(CASE WHEN worst_g IS NULL THEN 'NONE' WHEN worst_g = 0 THEN 'UNK' ELSE CAST(worst_g AS VARCHAR) END
+            AS {_enum(WORST_GRADES)}) AS worst_grade{extra_out}
 FROM rows
-ORDER BY patient_id, event, min_grade
+ORDER BY k, event, min_grade
 """
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns (from ENUMs) as text, ``None`` where missing, as ``analyses.cohort.read_frame``
+    gives coded columns: pandas groups, compares and sorts a Categorical otherwise than text."""
+    for i, dtype in enumerate(frame.dtypes):
+        if isinstance(dtype, pd.CategoricalDtype):
+            cat = frame.iloc[:, i].array
+            lookup = np.empty(len(cat.categories) + 1, dtype=object)
+            lookup[:-1] = cat.categories.to_numpy(dtype=object)  # code -1 (missing) picks the None at the end
+            frame.isetitem(i, lookup[cat.codes])
+    return frame
 
 
 def toxicity_frame(
@@ -222,7 +242,7 @@ def toxicity_frame(
     ayaall.errors.UserError
         An invalid line, event, threshold, window or column, or a database loaded before format 1.1.
     """
-    types = _check(con, line, list(events), list(min_grades), window_days, list(columns))
-    extra = {c: types[c].startswith("ENUM(") for c in dict.fromkeys(columns) if c not in TOXICITY_COLUMNS}
+    _check(con, line, list(events), list(min_grades), window_days, list(columns))
+    extra = [c for c in dict.fromkeys(columns) if c not in TOXICITY_COLUMNS]
     sql = _toxicity_sql(list(dict.fromkeys(events)), sorted(set(min_grades)), window_days, where, extra)
-    return con.execute(sql, [line, *params, line]).df()
+    return _as_text(con.execute(sql, [line, *params, line]).df())
