@@ -12,7 +12,8 @@ For each size: generate a seeded extract (unless it is already there), then in s
 ``--against REV`` also times the loader of git revision REV (exported with ``git archive``), in the
 same rounds: each round runs the floor, the loader of REV, this loader and the write alone of each
 loader's database, one after the other, so both loaders see the same machine load. It then prints
-medians with the range over the rounds, and the CPU time (user + system, all threads) of each load.
+medians with the range over the rounds, and the CPU time (user + system, all threads) of each load
+and read, which a machine shared with other jobs inflates less than the wall time.
 A loader of REV that reads only format 1 is given the extract without its adverse_events file (and
 this loader loads that too); every ratio is to DuckDB's read of the files that load was given.
 
@@ -47,7 +48,8 @@ for f in sorted(extract.glob("*.csv")):
     con.execute(f"CREATE TABLE {f.stem} AS SELECT * FROM read_csv('{f}')")
 con.execute("CHECKPOINT")
 con.close()
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+u = resource.getrusage(resource.RUSAGE_SELF)
+print(time.perf_counter() - t, u.ru_maxrss, u.ru_utime + u.ru_stime)
 """
 
 _WRITE = """
@@ -128,14 +130,16 @@ def _against(args: argparse.Namespace) -> None:
             if has_ae and not _reads_format_1_1(other):
                 runs.insert(1, ("this", ROOT, view))
             timings: dict[tuple[str, Path], dict[str, list[float]]] = {
-                (name, files): {"load": [], "cpu": [], "write": [], "peak": [], "floor": []} for name, _, files in runs
+                (name, files): {"load": [], "cpu": [], "write": [], "peak": [], "floor": [], "floor_cpu": []}
+                for name, _, files in runs
             }
             for _ in range(args.repeat):
                 floors = {}
                 for files in dict.fromkeys(files for _, _, files in runs):
                     floor_db = args.out / f"floor_{n}.duckdb"
                     floor_db.unlink(missing_ok=True)
-                    floors[files] = _run(_FLOOR, str(files), str(floor_db))[0]
+                    wall, _peak, floor_cpu = _run(_FLOOR, str(files), str(floor_db))
+                    floors[files] = (wall, floor_cpu)
                 for name, tree, files in runs:
                     db, write_db = args.out / f"load_{n}.duckdb", args.out / f"write_{n}.duckdb"
                     db.unlink(missing_ok=True)
@@ -145,26 +149,28 @@ def _against(args: argparse.Namespace) -> None:
                     r["load"].append(wall)
                     r["cpu"].append(cpu)
                     r["peak"].append(peak / 1024)
-                    r["floor"].append(floors[files])
+                    r["floor"].append(floors[files][0])
+                    r["floor_cpu"].append(floors[files][1])
                     r["write"].append(_run(_WRITE, str(db), str(write_db))[0])
                     write_db.unlink(missing_ok=True)
             for (name, files), r in timings.items():
                 ratios = [load / floor for load, floor in zip(r["load"], r["floor"], strict=True)]
+                cpu_ratios = [load / floor for load, floor in zip(r["cpu"], r["floor_cpu"], strict=True)]
                 fmt = "1.1" if (files / "adverse_events.csv").exists() else "1"
                 rows.append({"patients": n, "loader": name, "format": fmt, "floor_s": r.pop("floor"), **r})
-                rows[-1]["ratio"] = ratios
+                rows[-1] |= {"ratio": ratios, "cpu_ratio": cpu_ratios}
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
     print(f"{args.repeat} alternating rounds; median (min–max)")
     print(
-        "| loader | files | patients | DuckDB read_csv s | ayaall load s | load CPU s | load / read "
-        "| write alone s | peak MB |"
+        "| loader | files | patients | DuckDB read_csv s | ayaall load s | load / read | read CPU s | load CPU s "
+        "| load CPU / read CPU | write alone s | peak MB |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
             f"| {r['loader']} | format {r['format']} | {r['patients']:,} | {_spread(r['floor_s'])} | "
-            f"{_spread(r['load'])} | {_spread(r['cpu'])} | {_spread(r['ratio'])} | {_spread(r['write'])} | "
-            f"{max(r['peak']):,.0f} |"
+            f"{_spread(r['load'])} | {_spread(r['ratio'])} | {_spread(r['floor_cpu'])} | {_spread(r['cpu'])} | "
+            f"{_spread(r['cpu_ratio'])} | {_spread(r['write'])} | {max(r['peak']):,.0f} |"
         )
     (args.out / "bench_load_against.json").write_text(json.dumps(rows, indent=2))
 
