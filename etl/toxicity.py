@@ -224,7 +224,8 @@ def toxicity_frame(
         Censor at this many days after the line's start as well (e.g. 100: CRS, ICANS, VOD/SOS).
     where, params : str, sequence
         An SQL condition on ``analysis_patients`` as ``ap`` with its parameters (the cohort, from
-        ``analyses.cohort.cohort_patients_sql``); excluded patients are always left out.
+        ``analyses.cohort.cohort_patients_sql``, which binds every value as a parameter: the text is
+        code's, never a user's); excluded patients are always left out.
     columns : sequence of str
         ``analysis_patients`` columns to add (grouping variables); coded columns come as text. A name
         of ``TOXICITY_COLUMNS`` (``regimen``: the line's own) is there already.
