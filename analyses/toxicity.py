@@ -48,7 +48,6 @@ __all__ = [
     "ToxicityResult",
     "analyze_toxicity",
     "compare_toxicity",
-    "load_toxicity_frame",
     "time_to_onset",
     "toxicity_cumulative_incidence",
     "toxicity_proportions",
@@ -373,43 +372,3 @@ def analyze_toxicity(
         df, group_col, times=times, time_col=time_col, conf_level=conf_level, **cols
     )
     return ToxicityResult(proportions, tests, worst, onset, curve, milestones, gray, group_col, conf_level, notes)
-
-
-def load_toxicity_frame(
-    db: Any,
-    cohort: Any,
-    line: int,
-    events: Sequence[str] | None = None,
-    min_grades: Sequence[int] = (1, 3),
-    *,
-    window_days: int | None = None,
-    columns: Sequence[str] = (),
-) -> pd.DataFrame:
-    """The toxicity rows of a cohort's patients (``etl.toxicity.toxicity_frame`` for a ``CohortSpec``).
-
-    ``db`` is a database path or an open connection; ``events`` default to every toxicity of the
-    extract.
-    """
-    import duckdb
-
-    from analyses.cohort import cohort_patients_sql, connect_readonly
-    from ayaall.contract import AE_EVENTS
-    from etl.toxicity import toxicity_frame
-
-    own = not isinstance(db, duckdb.DuckDBPyConnection)
-    con = connect_readonly(db) if own else db
-    try:
-        where, params = cohort_patients_sql(con, cohort)
-        return toxicity_frame(
-            con,
-            line,
-            AE_EVENTS if events is None else events,
-            min_grades,
-            window_days=window_days,
-            where=where,
-            params=params,
-            columns=columns,
-        )
-    finally:
-        if own:
-            con.close()

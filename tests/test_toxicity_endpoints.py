@@ -205,3 +205,17 @@ def test_a_database_loaded_before_format_1_1_says_to_reload(tmp_path: Path) -> N
     con.execute("DROP TABLE stg_adverse_events")
     with pytest.raises(UserError, match="no adverse_events table; load the extract again"):
         toxicity_frame(con, 2)
+
+
+def test_load_toxicity_frame_selects_the_cohort(demo_db) -> None:
+    """[toxicity_cohort] ``etl.read.load_toxicity_frame`` for a cohort (T-lineage) gives exactly the rows
+    of the whole registry's frame whose patient is in it: the cohort's SQL is the one every frame uses."""
+    from ayaall.cohort import CohortSpec
+    from etl.read import load_toxicity_frame
+
+    cohort = CohortSpec.from_dict({"filters": {"lineage": ["T"]}})
+    some = load_toxicity_frame(demo_db, cohort, 2, ["CRS"], [3], columns=["lineage"])
+    every = load_toxicity_frame(demo_db, CohortSpec(), 2, ["CRS"], [3], columns=["lineage"])
+    assert len(some) > 0
+    assert set(some["lineage"]) == {"T"}
+    assert sorted(some["patient_id"]) == sorted(every.loc[every["lineage"] == "T", "patient_id"])
