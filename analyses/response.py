@@ -65,7 +65,10 @@ def wilson_ci(x: float, n: float, conf_level: float = 0.95) -> tuple[float, floa
     centre = p + z**2 / (2 * n)
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
     denom = 1 + z**2 / n
-    return float(max(0.0, (centre - half) / denom)), float(min(1.0, (centre + half) / denom))
+    # At x = 0 (x = n) the limit is exactly 0 (1), as prop.test gives it; the formula leaves rounding.
+    lower = 0.0 if x == 0 else max(0.0, (centre - half) / denom)
+    upper = 1.0 if x == n else min(1.0, (centre + half) / denom)
+    return float(lower), float(upper)
 
 
 def response_rates(

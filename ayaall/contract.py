@@ -1,4 +1,4 @@
-"""The registry extract contract, format v1, declared once as data.
+"""The registry extract contract, format v1.1, declared once as data.
 
 Everything that reads or writes an extract (the loader, the synthetic generator, the documentation
 test) takes table names, columns, types and code lists from here, so the contract in
@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
+    "ACCEPTED_VERSIONS",
+    "AE_EVENTS",
+    "AE_GRADES",
     "AGVHD_GRADES",
     "CAUSES_OF_DEATH",
     "CGVHD_SEVERITY",
@@ -43,7 +46,9 @@ __all__ = [
 ]
 
 FORMAT_NAME = "aya-all-registry-extract"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1.1
+# Format 1.1 adds the optional adverse_events table; an extract of format 1 (no such table) still loads.
+ACCEPTED_VERSIONS: tuple[float, ...] = (1, 1.1)
 
 SEX = ("M", "F", "U")
 RACE = ("WHITE", "BLACK", "ASIAN", "AIAN", "NHPI", "MULTIPLE", "OTHER", "UNK")
@@ -94,6 +99,22 @@ AGVHD_GRADES = ("0", "I", "II", "III", "IV", "UNK")
 CGVHD_SEVERITY = ("NONE", "MILD", "MODERATE", "SEVERE", "UNK")
 VITAL_STATUS = ("ALIVE", "DEAD")
 CAUSES_OF_DEATH = ("DISEASE", "INFECTION", "GVHD", "TOXICITY", "SECOND_MALIGNANCY", "OTHER", "UNK")
+# Adverse events (format 1.1): CRS and ICANS graded by the ASTCT 2019 consensus, the others by CTCAE v5.
+AE_EVENTS = (
+    "CRS",
+    "ICANS",
+    "NEUROTOXICITY",
+    "VOD_SOS",
+    "INFECTION",
+    "FEBRILE_NEUTROPENIA",
+    "TLS",
+    "PANCREATITIS",
+    "THROMBOSIS",
+    "HEPATOTOXICITY",
+    "OSTEONECROSIS",
+    "OTHER",
+)
+AE_GRADES = ("1", "2", "3", "4", "5", "UNK")  # 5 = fatal
 
 
 class Kind(StrEnum):
@@ -250,6 +271,23 @@ TABLES: dict[str, TableSpec] = {
             parent_key=("patient_id",),
         ),
         TableSpec(
+            "adverse_events",
+            (
+                _PID,
+                ColumnSpec("line_no", Kind.INTEGER, required=True, minimum=1),
+                # An event outside the list is kept as OTHER with a warning (its raw value is kept there).
+                ColumnSpec("event", Kind.CODE, required=True, codes=AE_EVENTS, unknown_as="OTHER"),
+                ColumnSpec("grade", Kind.CODE, codes=AE_GRADES),
+                ColumnSpec("onset_date", Kind.DATE, required=True),
+                ColumnSpec("resolution_date", Kind.DATE),
+                ColumnSpec("term", Kind.TEXT),
+            ),
+            key=("patient_id", "line_no", "event", "onset_date"),
+            required_table=False,
+            parent="treatment_lines",
+            parent_key=("patient_id", "line_no"),
+        ),
+        TableSpec(
             "followup",
             (
                 _PID,
@@ -284,5 +322,6 @@ TABLE_ORDER: tuple[str, ...] = (
     "responses",
     "relapses",
     "transplants",
+    "adverse_events",
     "followup",
 )

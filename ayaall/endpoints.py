@@ -1,4 +1,4 @@
-"""Endpoint definitions v1 (``shared/spec/endpoints.md``) declared once as data.
+"""Endpoint definitions (``shared/spec/endpoints.md``; the GVHD endpoints of format 1.1) declared once as data.
 
 The SQL in ``etl/sql`` derives these rows; the dashboard, the command line and the exports take the
 list of valid (endpoint, origin) pairs, their wording and the event codes from here.
@@ -28,6 +28,9 @@ ENDPOINT_NAMES = {
     "CIR": "Cumulative incidence of relapse",
     "NRM": "Non-relapse mortality",
     "GRFS": "GVHD-free, relapse-free survival",
+    "AGVHD24": "Cumulative incidence of grade II-IV acute GVHD",
+    "AGVHD34": "Cumulative incidence of grade III-IV acute GVHD",
+    "CGVHD": "Cumulative incidence of moderate or severe chronic GVHD",
 }
 
 ORIGINS = ("DX", "CR1", "REL1", "LINE2", "HCT1")
@@ -45,6 +48,7 @@ EVENT_DESCRIPTIONS = (
     "RELAPSE",
     "INDUCTION_FAILURE",
     "SALVAGE_FAILURE",
+    "AGVHD_2_4",
     "AGVHD_3_4",
     "CGVHD_MOD_SEV",
     "DEATH_WITHOUT_RELAPSE",
@@ -62,7 +66,7 @@ class EndpointSpec:
 
     @property
     def competing_risks(self) -> bool:
-        """True for CIR/NRM, whose rows carry event_code 2 for the competing event."""
+        """True for CIR, NRM and the GVHD endpoints, whose rows carry event_code 2 for the competing event."""
         return self.competing is not None
 
     @property
@@ -91,6 +95,24 @@ ENDPOINTS: tuple[EndpointSpec, ...] = (
     ),
     EndpointSpec("CIR", "HCT1", "first relapse after transplant", competing="death without relapse"),
     EndpointSpec("NRM", "HCT1", "death without relapse after transplant", competing="relapse after transplant"),
+    EndpointSpec(
+        "AGVHD24",
+        "HCT1",
+        "grade II-IV acute GVHD",
+        competing="relapse after transplant or death, whichever comes first without acute GVHD II-IV",
+    ),
+    EndpointSpec(
+        "AGVHD34",
+        "HCT1",
+        "grade III-IV acute GVHD",
+        competing="relapse after transplant or death, whichever comes first without acute GVHD III-IV",
+    ),
+    EndpointSpec(
+        "CGVHD",
+        "HCT1",
+        "moderate or severe chronic GVHD",
+        competing="relapse after transplant or death, whichever comes first without chronic GVHD",
+    ),
 )
 
 

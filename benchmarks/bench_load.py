@@ -12,7 +12,10 @@ For each size: generate a seeded extract (unless it is already there), then in s
 ``--against REV`` also times the loader of git revision REV (exported with ``git archive``), in the
 same rounds: each round runs the floor, the loader of REV, this loader and the write alone of each
 loader's database, one after the other, so both loaders see the same machine load. It then prints
-medians with the range over the rounds, and the CPU time (user + system, all threads) of each load.
+medians with the range over the rounds, and the CPU time (user + system, all threads) of each load
+and read, which a machine shared with other jobs inflates less than the wall time.
+A loader of REV that reads only format 1 is given the extract without its adverse_events file (and
+this loader loads that too); every ratio is to DuckDB's read of the files that load was given.
 
 Usage: python benchmarks/bench_load.py [--sizes 100000 1000000] [--out benchmarks/out] [--repeat 3]
        [--against REV]
@@ -45,7 +48,8 @@ for f in sorted(extract.glob("*.csv")):
     con.execute(f"CREATE TABLE {f.stem} AS SELECT * FROM read_csv('{f}')")
 con.execute("CHECKPOINT")
 con.close()
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+u = resource.getrusage(resource.RUSAGE_SELF)
+print(time.perf_counter() - t, u.ru_maxrss, u.ru_utime + u.ru_stime)
 """
 
 _WRITE = """
@@ -90,45 +94,83 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
 
 
+def _reads_format_1_1(tree: Path) -> bool:
+    """Whether the loader of ``tree`` reads format 1.1 (the adverse_events table)."""
+    return "ACCEPTED_VERSIONS" in (tree / "ayaall" / "contract.py").read_text(encoding="utf-8")
+
+
+def _format_1_view(extract: Path, folder: Path) -> Path:
+    """The extract as format 1: links to every file but adverse_events, and a manifest of version 1."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in extract.glob("*.csv"):
+        link = folder / f.name
+        if f.stem != "adverse_events" and not link.exists():
+            link.symlink_to(f.resolve())
+    manifest = json.loads((extract / "manifest.json").read_text(encoding="utf-8"))
+    (folder / "manifest.json").write_text(json.dumps(manifest | {"version": 1}), encoding="utf-8")
+    return folder
+
+
 def _against(args: argparse.Namespace) -> None:
-    """Alternating rounds of the floor, the loader of ``args.against`` and this loader, per size."""
+    """Alternating rounds of the floor, the loader of ``args.against`` and this loader, per size.
+
+    A loader that reads only format 1 loads the extract without its adverse_events file (a format-1
+    view of the same files); this loader then loads both, and each load is divided by DuckDB's read
+    of the files it was given.
+    """
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
-        trees = {args.against: checkout(args.against, Path(tmp)), "this": ROOT}
+        other = checkout(args.against, Path(tmp))
         for n in args.sizes:
             extract = args.out / f"extract_{n}"
             _generate(n, extract)
-            runs: dict[str, dict[str, list[float]]] = {
-                name: {"load": [], "cpu": [], "write": [], "peak": []} for name in trees
+            view = _format_1_view(extract, args.out / f"extract_{n}_format1")
+            has_ae = (extract / "adverse_events.csv").exists()
+            runs = [(args.against, other, extract if _reads_format_1_1(other) else view), ("this", ROOT, extract)]
+            if has_ae and not _reads_format_1_1(other):
+                runs.insert(1, ("this", ROOT, view))
+            timings: dict[tuple[str, Path], dict[str, list[float]]] = {
+                (name, files): {"load": [], "cpu": [], "write": [], "peak": [], "floor": [], "floor_cpu": []}
+                for name, _, files in runs
             }
-            floors = []
             for _ in range(args.repeat):
-                floor_db = args.out / f"floor_{n}.duckdb"
-                floor_db.unlink(missing_ok=True)
-                floors.append(_run(_FLOOR, str(extract), str(floor_db))[0])
-                for name, tree in trees.items():
+                floors = {}
+                for files in dict.fromkeys(files for _, _, files in runs):
+                    floor_db = args.out / f"floor_{n}.duckdb"
+                    floor_db.unlink(missing_ok=True)
+                    wall, _peak, floor_cpu = _run(_FLOOR, str(files), str(floor_db))
+                    floors[files] = (wall, floor_cpu)
+                for name, tree, files in runs:
                     db, write_db = args.out / f"load_{n}.duckdb", args.out / f"write_{n}.duckdb"
                     db.unlink(missing_ok=True)
                     write_db.unlink(missing_ok=True)
-                    wall, peak, _rows, cpu = _run(_LOAD, str(extract), str(db), tree=tree)
-                    runs[name]["load"].append(wall)
-                    runs[name]["cpu"].append(cpu)
-                    runs[name]["peak"].append(peak / 1024)
-                    runs[name]["write"].append(_run(_WRITE, str(db), str(write_db))[0])
+                    wall, peak, _rows, cpu = _run(_LOAD, str(files), str(db), tree=tree)
+                    r = timings[(name, files)]
+                    r["load"].append(wall)
+                    r["cpu"].append(cpu)
+                    r["peak"].append(peak / 1024)
+                    r["floor"].append(floors[files][0])
+                    r["floor_cpu"].append(floors[files][1])
+                    r["write"].append(_run(_WRITE, str(db), str(write_db))[0])
                     write_db.unlink(missing_ok=True)
-            for name, r in runs.items():
-                ratios = [load / floor for load, floor in zip(r["load"], floors, strict=True)]
-                rows.append({"patients": n, "loader": name, "floor_s": floors, **r, "ratio": ratios})
+            for (name, files), r in timings.items():
+                ratios = [load / floor for load, floor in zip(r["load"], r["floor"], strict=True)]
+                cpu_ratios = [load / floor for load, floor in zip(r["cpu"], r["floor_cpu"], strict=True)]
+                fmt = "1.1" if (files / "adverse_events.csv").exists() else "1"
+                rows.append({"patients": n, "loader": name, "format": fmt, "floor_s": r.pop("floor"), **r})
+                rows[-1] |= {"ratio": ratios, "cpu_ratio": cpu_ratios}
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
     print(f"{args.repeat} alternating rounds; median (min–max)")
     print(
-        "| loader | patients | DuckDB read_csv s | ayaall load s | load CPU s | load / read | write alone s | peak MB |"
+        "| loader | files | patients | DuckDB read_csv s | ayaall load s | load / read | read CPU s | load CPU s "
+        "| load CPU / read CPU | write alone s | peak MB |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
-            f"| {r['loader']} | {r['patients']:,} | {_spread(r['floor_s'])} | {_spread(r['load'])} | "
-            f"{_spread(r['cpu'])} | {_spread(r['ratio'])} | {_spread(r['write'])} | {max(r['peak']):,.0f} |"
+            f"| {r['loader']} | format {r['format']} | {r['patients']:,} | {_spread(r['floor_s'])} | "
+            f"{_spread(r['load'])} | {_spread(r['ratio'])} | {_spread(r['floor_cpu'])} | {_spread(r['cpu'])} | "
+            f"{_spread(r['cpu_ratio'])} | {_spread(r['write'])} | {max(r['peak']):,.0f} |"
         )
     (args.out / "bench_load_against.json").write_text(json.dumps(rows, indent=2))
 
@@ -137,9 +179,9 @@ def _generate(n: int, folder: Path) -> float:
     if (folder / "manifest.json").exists():
         return float("nan")
     t = time.perf_counter()
-    subprocess.run(
-        ["ayaall", "generate", "--patients", str(n), "--seed", "42", "--out", str(folder), "--quiet"], check=True
-    )
+    # this tree's generator (``python -m``, from the tree), whatever the ``ayaall`` on the PATH is
+    command = [sys.executable, "-m", "ayaall", "generate", "--patients", str(n), "--seed", "42", "--quiet"]
+    subprocess.run([*command, "--out", str(folder)], check=True, cwd=ROOT)
     return time.perf_counter() - t
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ayaall.contract import FORMAT_NAME, FORMAT_VERSION, TABLE_ORDER, TABLES, TableSpec
+from ayaall.contract import ACCEPTED_VERSIONS, FORMAT_NAME, TABLE_ORDER, TABLES, TableSpec
 from ayaall.errors import UserError
 
 __all__ = ["ExtractFile", "ExtractManifest", "file_sha256", "find_extract_files", "read_manifest"]
@@ -65,10 +65,11 @@ def read_manifest(folder: Path) -> ExtractManifest:
         raise UserError(f"{path} is not valid UTF-8 JSON ({exc}).") from exc
     if not isinstance(raw, dict):
         raise UserError(f"{path} must hold a JSON object, not {type(raw).__name__}.")
-    if raw.get("format") != FORMAT_NAME or raw.get("version") != FORMAT_VERSION:
+    version = raw.get("version")
+    if raw.get("format") != FORMAT_NAME or isinstance(version, bool) or version not in ACCEPTED_VERSIONS:
         raise UserError(
-            f"{path} declares format {raw.get('format')!r} version {raw.get('version')!r}; "
-            f"this loader reads {FORMAT_NAME!r} version {FORMAT_VERSION}."
+            f"{path} declares format {raw.get('format')!r} version {version!r}; "
+            f"this loader reads {FORMAT_NAME!r} version {' or '.join(map(str, ACCEPTED_VERSIONS))}."
         )
     cutoff_text = raw.get("data_cutoff")
     try:

@@ -32,6 +32,7 @@ __all__ = [
     "exposure_frame",
     "key_join",
     "load_analysis_frame",
+    "load_toxicity_frame",
     "read_frame",
     "response_frame",
 ]
@@ -363,6 +364,43 @@ def response_frame(
             GROUP BY ALL ORDER BY ap.patient_id
         """
         return read_frame(con, sql, [line, *params])
+    finally:
+        if own:
+            con.close()
+
+
+def load_toxicity_frame(
+    db: Any,
+    cohort: Any,
+    line: int,
+    events: Sequence[str] | None = None,
+    min_grades: Sequence[int] = (1, 3),
+    *,
+    window_days: int | None = None,
+    columns: Sequence[str] = (),
+) -> pd.DataFrame:
+    """The toxicity rows of a cohort's patients (``etl.toxicity.toxicity_frame`` for a ``CohortSpec``).
+
+    ``db`` is a database path or an open connection; ``events`` default to every toxicity of the
+    extract.
+    """
+    from ayaall.contract import AE_EVENTS
+    from etl.toxicity import toxicity_frame
+
+    own = not isinstance(db, duckdb.DuckDBPyConnection)
+    con = connect_readonly(db) if own else db
+    try:
+        where, params = cohort_patients_sql(con, cohort)
+        return toxicity_frame(
+            con,
+            line,
+            AE_EVENTS if events is None else events,
+            min_grades,
+            window_days=window_days,
+            where=where,
+            params=params,
+            columns=columns,
+        )
     finally:
         if own:
             con.close()

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from synthetic_data.calibration import TARGETS, Target
+from synthetic_data.calibration import TARGETS, TOXICITY_TARGETS, Target, ToxicityTarget
 from synthetic_data.generate import DEFAULT_CUTOFF, GenerationSummary, generate_registry
 
-__all__ = ["DEFAULT_CUTOFF", "TARGETS", "GenerationSummary", "Target", "generate_registry"]
+__all__ = [
+    "DEFAULT_CUTOFF",
+    "TARGETS",
+    "TOXICITY_TARGETS",
+    "GenerationSummary",
+    "Target",
+    "ToxicityTarget",
+    "generate_registry",
+]

@@ -5,13 +5,17 @@ the generator's own tables), the published value, the tolerance a seeded cohort 
 must meet, and the source. ``scope = "case_mix"`` targets are checked on the generator's output in
 ``tests/test_generator.py``; ``scope = "endpoint"`` targets are for the end-to-end calibration test
 once the ETL exists. Tolerances are absolute (proportions) unless ``relative`` is true.
+
+``TOXICITY_TARGETS`` are the published toxicity rates (format 1.1): each is checked against its
+binomial (Wilson) or Aalen–Johansen interval at the calibration test's sample size, so its
+tolerance is the sampling error rather than a number declared here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["TARGETS", "Target", "targets"]
+__all__ = ["TARGETS", "TOXICITY_TARGETS", "Target", "ToxicityTarget", "targets"]
 
 
 @dataclass(frozen=True)
@@ -155,3 +159,49 @@ TARGETS: tuple[Target, ...] = (
 def targets(scope: str | None = None) -> tuple[Target, ...]:
     """The targets of one scope (``case_mix`` or ``endpoint``), or all of them."""
     return tuple(t for t in TARGETS if scope is None or t.scope == scope)
+
+
+@dataclass(frozen=True)
+class ToxicityTarget:
+    """A published toxicity rate: the share of patients starting ``line`` on ``regimen`` with ``event``.
+
+    ``low == high`` for a point value; a range ("about 5-10 %") gives both ends. ``statistic`` is
+    ``"proportion"`` (the crude share with the event attributed to the line, grade >= ``min_grade``)
+    or ``"cif_3y"`` (Aalen–Johansen cumulative incidence at 3 years, death competing). ``ages``
+    restricts CAR_T_CD19 by age at the line's start: ``"<=25"`` (ELIANA) or ``">25"`` (ZUMA-3).
+    """
+
+    name: str
+    line: int
+    regimen: str
+    event: str
+    min_grade: int
+    low: float
+    high: float
+    source: str
+    ages: str = "all"
+    statistic: str = "proportion"
+
+
+_TOWER = "Kantarjian, NEJM 2017 (TOWER)"
+_INOVATE = "Kantarjian, NEJM 2016 (INO-VATE)"
+_ELIANA = "Maude, NEJM 2018 (ELIANA)"
+_ZUMA3 = "Shah, Lancet 2021 (ZUMA-3)"
+_PED = "Stock, Blood 2019; pediatric-inspired AYA series (proposal, order of magnitude)"
+TOXICITY_TARGETS: tuple[ToxicityTarget, ...] = (
+    ToxicityTarget("tower_crs_3plus", 2, "BLINATUMOMAB", "CRS", 3, 0.049, 0.049, _TOWER),
+    ToxicityTarget("tower_neurologic_3plus", 2, "BLINATUMOMAB", "ICANS", 3, 0.094, 0.094, _TOWER),
+    ToxicityTarget("tower_infection_3plus_blinatumomab", 2, "BLINATUMOMAB", "INFECTION", 3, 0.34, 0.34, _TOWER),
+    ToxicityTarget("tower_infection_3plus_chemotherapy", 2, "SALVAGE_CHEMO", "INFECTION", 3, 0.52, 0.52, _TOWER),
+    ToxicityTarget("inovate_vod_inotuzumab", 2, "INOTUZUMAB", "VOD_SOS", 1, 0.11, 0.11, _INOVATE),
+    ToxicityTarget("inovate_vod_chemotherapy", 2, "SALVAGE_CHEMO", "VOD_SOS", 1, 0.01, 0.01, _INOVATE),
+    ToxicityTarget("eliana_crs", 2, "CAR_T_CD19", "CRS", 1, 0.77, 0.77, _ELIANA, "<=25"),
+    ToxicityTarget("eliana_crs_3plus", 2, "CAR_T_CD19", "CRS", 3, 0.47, 0.47, _ELIANA, "<=25"),
+    ToxicityTarget("eliana_neurologic", 2, "CAR_T_CD19", "ICANS", 1, 0.40, 0.40, _ELIANA, "<=25"),
+    ToxicityTarget("eliana_neurologic_3plus", 2, "CAR_T_CD19", "ICANS", 3, 0.13, 0.13, _ELIANA, "<=25"),
+    ToxicityTarget("zuma3_crs_3plus", 2, "CAR_T_CD19", "CRS", 3, 0.24, 0.24, _ZUMA3, ">25"),
+    ToxicityTarget("zuma3_neurologic_3plus", 2, "CAR_T_CD19", "ICANS", 3, 0.25, 0.25, _ZUMA3, ">25"),
+    ToxicityTarget("ped_pancreatitis_3plus", 1, "PED_INSPIRED", "PANCREATITIS", 3, 0.05, 0.10, _PED),
+    ToxicityTarget("ped_thrombosis", 1, "PED_INSPIRED", "THROMBOSIS", 1, 0.10, 0.10, _PED),
+    ToxicityTarget("ped_osteonecrosis_3y", 1, "PED_INSPIRED", "OSTEONECROSIS", 1, 0.10, 0.10, _PED, statistic="cif_3y"),
+)

@@ -23,6 +23,8 @@ _EVENT_DATES = (
     ("transplants", "agvhd_date"),
     ("transplants", "cgvhd_date"),
     ("treatment_lines", "end_date"),
+    ("adverse_events", "onset_date"),
+    ("adverse_events", "resolution_date"),
 )
 
 
@@ -126,4 +128,24 @@ def consistency_problems(out_dir: str | Path) -> list[str]:
     hct = t["transplants"]
     if hct.filter((pl.col("agvhd_date") < pl.col("hct_date")) | (pl.col("cgvhd_date") < pl.col("hct_date"))).height:
         problems.append("transplants: GVHD onset before the transplant")
+    return problems + _adverse_event_problems(t)
+
+
+def _adverse_event_problems(t: dict[str, pl.DataFrame]) -> list[str]:
+    """Adverse events (format 1.1) that break their line or the death record."""
+    problems = []
+    ae = t["adverse_events"].join(
+        t["treatment_lines"].select("patient_id", "line_no", "start_date"), on=["patient_id", "line_no"], how="left"
+    )
+    if ae.filter(pl.col("start_date").is_null()).height:
+        problems.append("adverse_events: events without a treatment line")
+    if ae.filter(pl.col("onset_date") < pl.col("start_date")).height:
+        problems.append("adverse_events: onset before the start of its line")
+    if ae.filter(pl.col("resolution_date") < pl.col("onset_date")).height:
+        problems.append("adverse_events: resolution before onset")
+    fatal = ae.filter(pl.col("grade") == "5").join(t["followup"], on="patient_id", how="left")
+    if fatal.filter(pl.col("vital_status") != "DEAD").height:
+        problems.append("adverse_events: grade 5 for a patient not recorded DEAD")
+    if fatal.filter(~pl.col("cause_of_death").is_in(["INFECTION", "TOXICITY"])).height:
+        problems.append("adverse_events: grade 5 with a cause of death other than INFECTION or TOXICITY")
     return problems

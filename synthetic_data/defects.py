@@ -9,7 +9,7 @@ outcome the loader is expected to produce: quarantine, warning, excluded or acce
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -76,7 +76,7 @@ def _conflicting(column: str, old: object) -> str:
     """A value that differs from ``old`` even after the loader trims and upper-cases both."""
     if column == "age_at_dx":
         return f"{float(str(old or 20)) + 5:.1f}"
-    first, second = {"site": ("CNS", "BM"), "donor_type": ("HAPLO", "MUD")}[column]
+    first, second = {"site": ("CNS", "BM"), "donor_type": ("HAPLO", "MUD"), "grade": ("2", "3")}[column]
     return second if str(old).strip().upper() == first else first
 
 
@@ -85,7 +85,7 @@ def _orphan(table: str) -> Callable[[ChunkEdit, int], None]:
         rows = ctx.rows(table, ctx.patients(ctx.having(table), k))
         for r in rows:
             copy = copy_row(ctx, table, int(r))
-            if table == "responses":
+            if table in ("responses", "adverse_events"):  # rows that must match a treatment line
                 copy["line_no"] = "9"
                 insert_row(ctx, table, int(r), copy, "orphan", "line_no", "9", Q)
             else:
@@ -115,7 +115,8 @@ def _event_after_death(ctx: ChunkEdit, k: int) -> None:
 
 
 def _lc_before_event(ctx: ChunkEdit, k: int) -> None:
-    pts = ctx.patients(~ctx.dead & (ctx.latest - ctx.dx > 90), k)
+    # Not a patient with an adverse event after the latest other event: follow-up would not reach it.
+    pts = ctx.patients(~ctx.dead & (ctx.latest - ctx.dx > 90) & (ctx.ae_latest <= ctx.latest), k)
     set_cells(
         ctx,
         "followup",
@@ -125,6 +126,40 @@ def _lc_before_event(ctx: ChunkEdit, k: int) -> None:
         "last_contact_before_event",
         W,
     )
+
+
+def _toxicity_after_death(ctx: ChunkEdit, k: int) -> None:
+    t = ctx.t["adverse_events"]
+    pts = ctx.patients(ctx.dead & ctx.having("adverse_events"), k)
+    for p in pts:
+        rows = np.flatnonzero(t.pidx == p)
+        r = int(rows[np.argmax(ctx.ae_onset[rows])])  # the latest, so the key stays unique
+        v = iso(ctx.death[p] + int(ctx.rng.integers(10, 100)))
+        t.cols["onset_date"][r] = v
+        t.cols["resolution_date"][r] = None  # not resolved before its (late) onset
+        record(t, r, "contradiction_event_after_death", "onset_date", v, X)
+
+
+def _toxicity_before_line(ctx: ChunkEdit, k: int) -> None:
+    t, lines = ctx.t["adverse_events"], ctx.t["treatment_lines"]
+    start = {
+        (int(p), str(n)): str(d)
+        for p, n, d in zip(lines.pidx, lines.cols["line_no"], lines.cols["start_date"], strict=True)
+    }
+    for r in ctx.rows("adverse_events", ctx.patients(ctx.having("adverse_events"), k)):
+        line_start = date.fromisoformat(start[(int(t.pidx[r]), str(t.cols["line_no"][r]))])
+        v = (line_start - timedelta(days=int(ctx.rng.integers(1, 30)))).isoformat()
+        t.cols["onset_date"][r] = v
+        record(t, int(r), "contradiction_toxicity_before_line_start", "onset_date", v, X)
+
+
+def _no_other_on_the_day(ctx: ChunkEdit) -> np.ndarray:
+    """Adverse events that may become OTHER: not OTHER, and no OTHER of the line on the same day."""
+    c, t = ctx.t["adverse_events"].cols, ctx.t["adverse_events"]
+    event = np.array([str(v).strip().upper() for v in c["event"]], dtype=object)
+    day = [(int(p), str(n), str(d)) for p, n, d in zip(t.pidx, c["line_no"], c["onset_date"], strict=True)]
+    taken = {key for key, e in zip(day, event, strict=True) if e == "OTHER"}
+    return np.array([e != "OTHER" and key not in taken for key, e in zip(day, event, strict=True)], dtype=bool)
 
 
 def _followup(
@@ -225,12 +260,26 @@ PLANTERS: tuple[tuple[str, Callable[[ChunkEdit, int], None]], ...] = (
     ("orphan", _orphan("relapses")),
     ("orphan", _orphan("transplants")),
     ("orphan", _orphan("responses")),
+    ("missing_required", _simple("adverse_events", "onset_date", "missing_required", Q, lambda v, c: None)),
+    (
+        "unparseable_required_date",
+        _simple("adverse_events", "onset_date", "unparseable_required_date", Q, lambda v, c: dmy(v)),
+    ),
+    ("unparseable_integer", _simple("adverse_events", "line_no", "unparseable_integer", Q, lambda v, c: "second")),
+    ("duplicate_exact", _duplicate("adverse_events", None)),
+    ("duplicate_conflicting", _duplicate("adverse_events", "grade")),
+    ("orphan", _orphan("adverse_events")),
     ("ragged_row", _ragged),
     ("unknown_code", _simple("patients", "sex", "unknown_code", W, lambda v, c: "X")),
     ("unknown_code", _simple("diagnoses", "subtype", "unknown_code", W, lambda v, c: "PH-LIKE?")),
     ("unknown_code", _simple("diagnoses", "cns_status", "unknown_code", W, lambda v, c: "CNS4")),
     ("unknown_code", _simple("treatment_lines", "regimen", "unknown_code", W, lambda v, c: "ZX-PROTOCOL 7")),
     ("unknown_code", _simple("relapses", "site", "unknown_code", W, lambda v, c: "MARROW")),
+    (
+        "unknown_code",
+        _simple("adverse_events", "event", "unknown_code", W, lambda v, c: "MUCOSITIS", row_ok=_no_other_on_the_day),
+    ),
+    ("unknown_code", _simple("adverse_events", "grade", "unknown_code", W, lambda v, c: "3+")),
     (
         "unparseable_optional",
         _simple(
@@ -265,6 +314,17 @@ PLANTERS: tuple[tuple[str, Callable[[ChunkEdit, int], None]], ...] = (
             row_ok=_has("agvhd_date", "transplants"),
         ),
     ),
+    (
+        "unparseable_optional",
+        _simple(
+            "adverse_events",
+            "resolution_date",
+            "unparseable_optional",
+            W,
+            lambda v, c: v.replace("-", "/"),
+            row_ok=_has("resolution_date", "adverse_events"),
+        ),
+    ),
     ("out_of_range", _simple("diagnoses", "age_at_dx", "out_of_range", W, lambda v, c: "150")),
     ("out_of_range", _simple("diagnoses", "wbc_at_dx", "out_of_range", W, lambda v, c: "-3.2")),
     ("out_of_range", _simple("responses", "mrd_level", "out_of_range", W, lambda v, c: "1.5")),
@@ -275,6 +335,7 @@ PLANTERS: tuple[tuple[str, Callable[[ChunkEdit, int], None]], ...] = (
         "code_case_whitespace",
         _simple("treatment_lines", "regimen", "code_case_whitespace", A, _case, row_ok=_regimen_has_local),
     ),
+    ("code_case_whitespace", _simple("adverse_events", "event", "code_case_whitespace", A, _case)),
     (
         "local_regimen_name",
         _simple("treatment_lines", "regimen", "local_regimen_name", A, _local, row_ok=_regimen_has_local),
@@ -285,6 +346,8 @@ PLANTERS: tuple[tuple[str, Callable[[ChunkEdit, int], None]], ...] = (
         _followup("contradiction_death_before_dx", "death_date", X, True, lambda c, p: iso(c.dx[p] - 30)),
     ),
     ("contradiction_event_after_death", _event_after_death),
+    ("contradiction_event_after_death", _toxicity_after_death),
+    ("contradiction_toxicity_before_line_start", _toxicity_before_line),
     (
         "contradiction_dead_without_date",
         _followup("contradiction_dead_without_date", "death_date", X, True, lambda c, p: None),

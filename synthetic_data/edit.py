@@ -62,10 +62,16 @@ class ChunkEdit:
         ):
             d = frames[name][col].cast(pl.Int32).to_numpy().astype(float)
             np.maximum.at(self.latest, self.t[name].pidx, d)
+        # The latest adverse event (format 1.1): follow-up L does not extend to it (endpoints.md).
+        self.ae_latest = np.full(n, -np.inf)
+        self.ae_onset = frames["adverse_events"]["onset_date"].cast(pl.Int32).to_numpy().astype(float)
+        np.maximum.at(self.ae_latest, self.t["adverse_events"].pidx, self.ae_onset)
         self.n_rel = np.bincount(self.t["relapses"].pidx, minlength=n)
         self.last_rel_row = np.searchsorted(self.t["relapses"].pidx, np.arange(n), side="right") - 1
-        lines, resp = frames["treatment_lines"], frames["responses"]
-        keys = resp.select(["patient_id", "line_no"]).unique().with_columns(pl.lit(False).alias("_c"))
+        # A line that no response or adverse event refers to (quarantining it orphans nothing).
+        lines = frames["treatment_lines"]
+        children = pl.concat([frames[t].select(["patient_id", "line_no"]) for t in ("responses", "adverse_events")])
+        keys = children.unique().with_columns(pl.lit(False).alias("_c"))
         self.childless_line = (
             lines.select(["patient_id", "line_no"])
             .join(keys, on=["patient_id", "line_no"], how="left", maintain_order="left")["_c"]

@@ -46,6 +46,7 @@ from synthetic_data.cohort import Cohort, draw_cohort
 from synthetic_data.course import Course, simulate_course
 from synthetic_data.sampling import sample_pw_exponential, uniform_days
 from synthetic_data.tables import build_tables
+from synthetic_data.toxicity import Toxicities, simulate_toxicities
 
 __all__ = ["Chunk", "simulate_chunk"]
 
@@ -59,6 +60,7 @@ class Chunk:
     course: Course
     last_contact: np.ndarray  # float days
     death_observed: np.ndarray  # bool
+    toxicities: Toxicities
 
 
 def simulate_chunk(
@@ -85,10 +87,14 @@ def simulate_chunk(
     """
     coh = draw_cohort(rng, n, first_day, last_day)
     course = simulate_course(rng, coh)
+    # The toxicities draw from a generator of their own (a child of ``rng``, which spawning does not
+    # advance), so every other table is what it would be without them.
+    tox_rng = rng.spawn(1)[0]
+    tox = simulate_toxicities(tox_rng, coh, course)
     ltfu = coh.dx + np.ceil(sample_pw_exponential(rng, P.LTFU_HAZARD, np.zeros(n)))
     admin = cutoff_day - uniform_days(rng, 0, P.ADMIN_JITTER_DAYS, n)
     censor = np.maximum(np.minimum(ltfu, admin), coh.l1_start)
     observed = course.death <= censor
     last_contact = np.where(observed, course.death, censor)
-    tables = build_tables(rng, coh, course, last_contact, observed, first_number)
-    return Chunk(tables, coh, course, last_contact, observed)
+    tables = build_tables(rng, coh, course, last_contact, observed, first_number, tox, tox_rng)
+    return Chunk(tables, coh, course, last_contact, observed, tox)

@@ -1,8 +1,9 @@
 """Turn a simulated chunk into the extract tables of format v1 (``ayaall.contract.TABLES``).
 
 Applies the observation window (nothing after a patient's last contact, GVHD onsets only before
-death) and writes the legal variations a real extract has: local regimen names (resolved through
-``regimen_map``) and a few codes in another case or with surrounding spaces.
+death; for adverse events ``toxicity.observed_adverse_events``) and writes the legal variations a
+real extract has: local regimen names (resolved through ``regimen_map``) and a few codes in another
+case or with surrounding spaces.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ayaall.contract import TABLES
 from synthetic_data import params as P
 from synthetic_data.cohort import Cohort
 from synthetic_data.course import Course
+from synthetic_data.toxicity import Toxicities, observed_adverse_events
 
 __all__ = ["build_tables", "patient_ids", "regimen_map_table"]
 
@@ -75,8 +77,10 @@ def build_tables(
     last_contact: np.ndarray,
     observed: np.ndarray,
     first_number: int,
+    tox: Toxicities,
+    tox_rng: np.random.Generator,
 ) -> dict[str, pl.DataFrame]:
-    """Build the eight extract tables (``regimen_map`` excluded) of one simulated chunk.
+    """Build the nine extract tables (``regimen_map`` excluded) of one simulated chunk.
 
     Parameters
     ----------
@@ -89,6 +93,10 @@ def build_tables(
         True where the death is observed.
     first_number : int
         Patient number of index 0.
+    tox : Toxicities
+        The chunk's drawn adverse events.
+    tox_rng : numpy.random.Generator
+        The generator of the toxicities (their code variants), so the other tables do not change.
 
     Returns
     -------
@@ -185,6 +193,18 @@ def build_tables(
             "agvhd_date": _dates(np.where(limit_ok["agvhd_date"], h["agvhd_date"], np.nan)),
             "cgvhd_severity": _text(np.where(limit_ok["cgvhd_date"] | (h["cgvhd"] == "NONE"), h["cgvhd"], "NONE")),
             "cgvhd_date": _dates(np.where(limit_ok["cgvhd_date"], h["cgvhd_date"], np.nan)),
+        }
+    )
+    ae = observed_adverse_events(tox, last_contact, observed, true_death)
+    out["adverse_events"] = pl.DataFrame(
+        {
+            "patient_id": pid_all.gather(ae["pid"]),
+            "line_no": pl.Series(ae["line_no"].astype(np.int64)),
+            "event": _text(_variants(tox_rng, ae["event"], P.P_CODE_VARIANT)),
+            "grade": _text(ae["grade"]),
+            "onset_date": _dates(ae["onset"]),
+            "resolution_date": _dates(ae["resolution"]),
+            "term": _text(ae["term"]),
         }
     )
     vital = np.where(observed, "DEAD", "ALIVE")

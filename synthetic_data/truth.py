@@ -2,7 +2,8 @@
 
 The central entry is ``transitions.death_after_first_relapse``: a Cox model of OS from REL1 on the
 listed covariates (each with the ``analysis_patients`` column it comes from, its definition and
-reference level) should recover its ``log_hr`` values.
+reference level) should recover its ``log_hr`` values. ``toxicity`` holds the rates of the adverse
+events by regimen (shares of the patients starting a line) and how their onsets and grades are drawn.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import dataclasses
 from typing import Any
 
 from synthetic_data import params as P
+from synthetic_data import toxicity_params as T
 from synthetic_data.params import Hazard
 
 __all__ = ["truth_payload"]
@@ -128,4 +130,40 @@ def truth_payload(seed: int, n_patients: int) -> dict[str, Any]:
             "b_subtype_shares": {k: list(v) if isinstance(v, tuple) else v for k, v in P.B_SUBTYPE_SHARES.items()},
         },
         "local_regimen_names": P.LOCAL_REGIMEN_NAMES,
+        "toxicity": _toxicity(),
+    }
+
+
+def _toxicity() -> dict[str, Any]:
+    return {
+        "rates": {
+            regimen: {event: dataclasses.asdict(rate) for event, rate in events.items()}
+            for regimen, events in T.TOXICITY_RATES.items()
+        },
+        "rates_definition": (
+            "any_grade: share of the patients starting a line with the regimen who have the event attributed to "
+            "it; grade_3_plus: share whose worst such event is grade 3-5. Events are kept only when they start "
+            "before the next line and the death (and are written only up to the last contact). CAR_T_CD19_YOUNG "
+            f"applies to CAR_T_CD19 lines started at ages up to {T.CAR_T_YOUNG_MAX_AGE:g} years; a regimen not "
+            "listed takes OTHER. VOD_SOS after_hct: the share among patients transplanted while the line is "
+            "their latest; the share of the others is solved so that the marginal share is any_grade."
+        ),
+        "icans_after_crs": (
+            f"P(ICANS | CRS) = min({T.ICANS_AFTER_CRS}, {T.ICANS_AFTER_CRS} * p_icans / p_crs); the share without "
+            "CRS is solved so that the marginal share is any_grade"
+        ),
+        "onset_days": {event: dataclasses.asdict(onset) for event, onset in T.ONSET.items()},
+        "grade_4_share_of_grade_3_plus": T.GRADE_4_SHARE,
+        "grade_1_share_of_grade_1_2": T.P_GRADE_1_AMONG_MILD,
+        "grade_unk_share_of_grade_1_2": T.P_GRADE_UNK_AMONG_MILD,
+        "second_episode": T.SECOND_EPISODE,
+        "fatal": {
+            "within_days": T.FATAL_WITHIN_DAYS,
+            "events_by_cause_of_death": {k: list(v) for k, v in T.FATAL_EVENTS.items()},
+            "rule": (
+                "a death of cause INFECTION or TOXICITY within within_days of the onset of a grade 3-4 event of a "
+                "fitting kind makes the latest such event grade 5; written as 5 only when the death is observed"
+            ),
+        },
+        "duration_days": {k: list(v) for k, v in T.DURATION_DAYS.items()},
     }

@@ -1,8 +1,9 @@
 """Small hand-made extracts for tests: one patient's history written in a few lines.
 
 ``Patient`` holds one patient's rows with sensible defaults; ``write_extract`` writes any number
-of them as a format v1 extract (CSV), so an endpoint rule can be pinned down with the exact dates
-it talks about.
+of them as an extract (CSV), so an endpoint rule can be pinned down with the exact dates it talks
+about. The extract is of format 1 (no adverse_events file) unless a patient has a toxicity or
+``adverse_events=True`` asks for the file (format 1.1).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Patient:
     responses: list[dict[str, str]] = field(default_factory=list)
     relapses: list[dict[str, str]] = field(default_factory=list)
     transplants: list[dict[str, str]] = field(default_factory=list)
+    toxicities: list[dict[str, str]] = field(default_factory=list)
 
     def line(self, line_no: int, regimen: str, start_date: str) -> Patient:
         self.lines.append({"line_no": str(line_no), "regimen": regimen, "start_date": start_date})
@@ -50,6 +52,11 @@ class Patient:
         self.transplants.append({"hct_date": date, **values})
         return self
 
+    def toxicity(self, line_no: int, event: str, grade: str, onset: str, **values: str) -> Patient:
+        """An adverse event attributed to line ``line_no`` (``values``: resolution_date, term)."""
+        self.toxicities.append({"line_no": str(line_no), "event": event, "grade": grade, "onset_date": onset, **values})
+        return self
+
     def dies(self, date: str, cause: str = "DISEASE") -> Patient:
         self.vital_status, self.death_date, self.cause_of_death = "DEAD", date, cause
         self.last_contact_date = date
@@ -65,14 +72,21 @@ def _write(path: Path, table: str, rows: list[dict[str, str]]) -> None:
             writer.writerow({c: row.get(c, "") for c in columns})
 
 
-def write_extract(folder: Path, patients: list[Patient], cutoff: str = CUTOFF) -> Path:
-    """Write ``patients`` as an extract folder and return it."""
+def write_extract(
+    folder: Path, patients: list[Patient], cutoff: str = CUTOFF, adverse_events: bool | None = None
+) -> Path:
+    """Write ``patients`` as an extract folder and return it.
+
+    ``adverse_events``: write adverse_events.csv (and declare format 1.1); by default when a patient
+    has a toxicity.
+    """
     folder.mkdir(parents=True, exist_ok=True)
+    with_ae = any(p.toxicities for p in patients) if adverse_events is None else adverse_events
     (folder / "manifest.json").write_text(
         json.dumps(
             {
                 "format": "aya-all-registry-extract",
-                "version": 1,
+                "version": 1.1 if with_ae else 1,
                 "registry": "test",
                 "extract_date": cutoff,
                 "data_cutoff": cutoff,
@@ -107,6 +121,9 @@ def write_extract(folder: Path, patients: list[Patient], cutoff: str = CUTOFF) -
         rows["responses"] += [{**pid, **x} for x in p.responses]
         rows["relapses"] += [{**pid, **x} for x in p.relapses]
         rows["transplants"] += [{**pid, **x} for x in p.transplants]
+        rows["adverse_events"] += [{**pid, **x} for x in p.toxicities]
+    if not with_ae:
+        del rows["adverse_events"]
     for table, table_rows in rows.items():
         _write(folder / f"{table}.csv", table, table_rows)
     return folder

@@ -5,7 +5,9 @@ and unobserved events occur), the real loader derives the endpoints, and these m
 draw: times are non-negative and end by the cut-off, codes are in range, one row per patient and
 (endpoint, origin), CIR and NRM are the same patients with codes 1 and 2 swapped, RFS has an event
 exactly when CIR or NRM has one, EFS never outlasts OS, excluded patients have no rows, and rows
-read = loaded + quarantined.
+read = loaded + quarantined. The toxicity endpoints (``etl.toxicity``) keep theirs: times within
+[0, L - line start], one row per patient who started the line x event x threshold, a grade >= 3
+event is an any-grade event no earlier, the worst grade is the same at every threshold.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 from builders import Patient, write_extract
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from etl import load_extract
+from etl.toxicity import toxicity_frame
 
 CUTOFF = date(2024, 12, 31)
 DX = date(2020, 1, 1)
@@ -46,6 +50,13 @@ def histories(draw: st.DrawFn, pid: str) -> Patient:
         for k in range(draw(st.integers(0, 2))):
             p.response(
                 line_no, _day(start + 30 + 20 * k), draw(st.sampled_from(["CR", "CRI", "CRH", "PR", "NR", "NE"]))
+            )
+        for _ in range(draw(st.integers(0, 3))):  # a few before the line's start (an exclusion)
+            p.toxicity(
+                line_no,
+                draw(st.sampled_from(["CRS", "ICANS", "INFECTION"])),
+                draw(st.sampled_from(["1", "2", "3", "4", "5", "UNK", ""])),
+                _day(start + draw(st.integers(-10, 700))),
             )
     for offset in sorted(set(draw(st.lists(offsets, max_size=2)))):
         p.relapse(_day(offset))
@@ -76,7 +87,8 @@ def _check(con: duckdb.DuckDBPyConnection) -> None:
     q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
     assert q("SELECT count(*) FROM time_to_event WHERE time_days < 0 OR end_date > DATE '2024-12-31'") == [(0,)]
     assert q("SELECT count(*) FROM time_to_event WHERE event_code NOT IN (0, 1, 2)") == [(0,)]
-    assert q("SELECT count(*) FROM time_to_event WHERE event_code = 2 AND endpoint NOT IN ('CIR', 'NRM')") == [(0,)]
+    competing = "('CIR', 'NRM', 'AGVHD24', 'AGVHD34', 'CGVHD')"
+    assert q(f"SELECT count(*) FROM time_to_event WHERE event_code = 2 AND endpoint NOT IN {competing}") == [(0,)]
     assert q(
         "SELECT count(*) FROM (SELECT patient_id, endpoint, origin FROM time_to_event GROUP BY ALL HAVING count(*) > 1)"
     ) == [(0,)]
@@ -110,6 +122,36 @@ def _check(con: duckdb.DuckDBPyConnection) -> None:
     ) == [(0,)]
     assert q("SELECT count(*) FROM load_report WHERE rows_read <> rows_loaded + rows_quarantined") == [(0,)]
     assert q("SELECT count(*) FROM analysis_patients") == q("SELECT count(*) FROM stg_patients")
+    for line in (1, 2, 3):
+        _check_toxicity(con, line)
+
+
+def _check_toxicity(con: duckdb.DuckDBPyConnection, line: int) -> None:
+    f = toxicity_frame(con, line, ["CRS", "ICANS", "INFECTION"], (1, 3), columns=["death_date", "followup_end"])
+    started = con.execute(
+        "SELECT DISTINCT patient_id FROM stg_treatment_lines JOIN analysis_patients USING (patient_id) "
+        "WHERE line_no = ? AND start_date <= DATE '2024-12-31' AND excluded_reason IS NULL",
+        [line],
+    ).fetchall()
+    assert set(f["patient_id"]) == {r[0] for r in started}
+    assert len(f) == 6 * len(started)
+    assert (f["time_days"] >= 0).all()
+    span = (pd.to_datetime(f["followup_end"]) - pd.to_datetime(f["line_start"])).dt.days
+    assert (f["time_days"] <= span).all()
+    assert f["event_code"].isin([0, 1, 2]).all()
+    assert ((f["event_code"] == 0) == (f["event_desc"] == "CENSORED")).all()
+    assert ((f["event_code"] == 0) == f["censor_reason"].notna()).all()
+    dead = f["event_code"] == 2
+    assert (pd.to_datetime(f.loc[dead, "end_date"]) == pd.to_datetime(f.loc[dead, "death_date"])).all()
+    if f.empty:
+        return
+    wide = f.pivot_table(index=["patient_id", "event"], columns="min_grade", values="time_days", aggfunc="first")
+    codes = f.pivot_table(index=["patient_id", "event"], columns="min_grade", values="event_code", aggfunc="first")
+    severe = codes[3] == 1
+    assert (codes.loc[severe, 1] == 1).all()
+    assert (wide.loc[severe, 1] <= wide.loc[severe, 3]).all()
+    worst = f.groupby(["patient_id", "event"])["worst_grade"].nunique()
+    assert (worst == 1).all()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

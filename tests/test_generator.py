@@ -21,7 +21,7 @@ import pytest
 from ayaall.cli import main
 from ayaall.contract import TABLES
 from ayaall.errors import UserError
-from synthetic_data import TARGETS, generate_registry
+from synthetic_data import TARGETS, TOXICITY_TARGETS, generate_registry
 from synthetic_data.checks import consistency_problems, normalized, read_tables
 from synthetic_data.defects import DEFECT_CLASSES, EXTRA_COLUMN, EXTRA_COLUMN_TABLE, RAGGED_FIELD
 
@@ -82,7 +82,7 @@ def test_every_table_written_with_contract_columns(clean_csv: Path) -> None:
 def test_manifest(clean_csv: Path) -> None:
     manifest = json.loads((clean_csv / "manifest.json").read_text())
     assert manifest["format"] == "aya-all-registry-extract"
-    assert manifest["version"] == 1
+    assert manifest["version"] == 1.1  # format 1.1: the generator writes adverse_events
     assert manifest["registry"] == "Synthetic AYA-ALL registry (seed 11)"
     assert manifest["data_cutoff"] == manifest["extract_date"] == "2026-06-30"
     assert manifest["generator"]["seed"] == 11
@@ -179,6 +179,24 @@ def test_truth_json_describes_the_rel1_model(clean_csv: Path) -> None:
     assert blin["log_hr"] == pytest.approx(-0.342, abs=0.001)  # TOWER: HR 0.71
     assert len(model["baseline"]["breaks_days"]) == len(model["baseline"]["hazard_per_day"])
     assert {"frontline", "salvage"} <= set(truth["assignment"])
+
+
+def test_truth_json_records_the_toxicity_rates_of_the_published_targets(clean_csv: Path) -> None:
+    """The generator draws the published rates (synthetic-calibration.md, TOXICITY_TARGETS) and says so.
+
+    A range target ("about 5-10%") holds the rate drawn within the range; osteonecrosis by 3 years is
+    drawn a little above 10% for the deaths that compete with it (its calibration is a test of its own).
+    """
+    rates = json.loads((clean_csv / "truth.json").read_text())["toxicity"]["rates"]
+    for t in TOXICITY_TARGETS:
+        key = "CAR_T_CD19_YOUNG" if t.ages == "<=25" else t.regimen
+        rate = rates[key][t.event]
+        drawn = rate["any_grade"] if t.min_grade == 1 else rate["grade_3_plus"]
+        if t.statistic == "cif_3y":
+            assert t.low <= drawn <= t.low + 0.01, t.name
+        else:
+            assert t.low <= drawn <= t.high, t.name
+    assert rates["INOTUZUMAB"]["VOD_SOS"]["after_hct"] > rates["INOTUZUMAB"]["VOD_SOS"]["any_grade"]
 
 
 def _defects(folder: Path) -> list[dict]:

@@ -24,6 +24,7 @@ _EXCLUSION = {
     "contradiction_death_before_dx": "death before diagnosis",
     "contradiction_dead_without_date": "dead without death date",
     "contradiction_last_contact_before_dx": "last contact before diagnosis",
+    "contradiction_toxicity_before_line_start": "toxicity before its line start",
 }
 
 

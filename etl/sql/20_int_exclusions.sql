@@ -1,8 +1,9 @@
 -- int_exclusions: patients kept in the staged tables but excluded from every endpoint because their
 -- history contradicts itself (registry-extract.md, "What the loader does with bad input";
--- endpoints.md, "Patients excluded from every endpoint"). A patient may break several rules; the
--- lowest priority number is the one analysis_patients.excluded_reason shows, so the attrition view
--- can count each patient once, in this order.
+-- endpoints.md, "Patients excluded from every endpoint"; format 1.1: an adverse event dated after
+-- the death or before the start of its line, "Toxicity endpoints"). A patient may break several
+-- rules; the lowest priority number is the one analysis_patients.excluded_reason shows, so the
+-- attrition view can count each patient once, in this order.
 CREATE OR REPLACE TABLE int_exclusions AS
 WITH t AS (SELECT * FROM int_patient_timeline),
 first_before_dx AS (
@@ -17,15 +18,16 @@ first_before_dx AS (
     FROM t
 ),
 last_after_death AS (
-    SELECT patient_id, d,
-           greatest(line_last_any, assess_last_any, rel_last_any, hct_last_any) AS last_event,
-           CASE greatest(line_last_any, assess_last_any, rel_last_any, hct_last_any)
+    SELECT t.patient_id, t.d,
+           greatest(line_last_any, assess_last_any, rel_last_any, hct_last_any, ae.ae_last_any) AS last_event,
+           CASE greatest(line_last_any, assess_last_any, rel_last_any, hct_last_any, ae.ae_last_any)
                WHEN rel_last_any THEN 'relapse'
                WHEN hct_last_any THEN 'transplant or GVHD'
                WHEN line_last_any THEN 'treatment line start'
-               ELSE 'response assessment'
+               WHEN assess_last_any THEN 'response assessment'
+               ELSE 'toxicity'
            END AS last_kind
-    FROM t
+    FROM t LEFT JOIN int_adverse_event_dates AS ae USING (patient_id)
 ),
 rules AS (
     SELECT patient_id, 1 AS priority, 'no diagnosis' AS reason,
@@ -57,5 +59,8 @@ rules AS (
     SELECT patient_id, 8, 'event after death',
            'a ' || last_kind || ' dated ' || last_event || ' is after the death on ' || d
     FROM last_after_death WHERE last_event > d
+    UNION ALL
+    SELECT patient_id, 9, 'toxicity before its line start', before_line_detail
+    FROM int_adverse_event_dates WHERE before_line_detail IS NOT NULL
 )
 SELECT * FROM rules ORDER BY patient_id, priority;

@@ -18,16 +18,21 @@ FROM stg_followup
 WHERE vital_status = 'ALIVE' AND death_date IS NOT NULL
 ORDER BY source_line;
 
+-- A GVHD that counts for an endpoint but has no onset date cannot be timed: it is no GRFS event,
+-- and the patient gets no row for the GVHD endpoints it would count for (endpoints.md, format 1.1).
 INSERT INTO data_quality_issues
 SELECT 'transplants', source_file, source_line, patient_id, 'agvhd_date', NULL,
-       'acute GVHD grade ' || agvhd_grade || ' has no agvhd_date, so it cannot count as a GRFS event'
+       'acute GVHD grade ' || agvhd_grade || ' has no agvhd_date, so it cannot be timed: '
+           || CASE WHEN agvhd_grade = 'II' THEN 'the patient has no AGVHD24 row'
+                   ELSE 'it cannot count as a GRFS event, and the patient has no AGVHD24 or AGVHD34 row' END
 FROM stg_transplants
-WHERE agvhd_grade IN ('III', 'IV') AND agvhd_date IS NULL
+WHERE agvhd_grade IN ('II', 'III', 'IV') AND agvhd_date IS NULL
 ORDER BY source_line;
 
 INSERT INTO data_quality_issues
 SELECT 'transplants', source_file, source_line, patient_id, 'cgvhd_date', NULL,
-       'chronic GVHD ' || cgvhd_severity || ' has no cgvhd_date, so it cannot count as a GRFS event'
+       'chronic GVHD ' || cgvhd_severity || ' has no cgvhd_date, so it cannot be timed: '
+           || 'it cannot count as a GRFS event, and the patient has no CGVHD row'
 FROM stg_transplants
 WHERE cgvhd_severity IN ('MODERATE', 'SEVERE') AND cgvhd_date IS NULL
 ORDER BY source_line;

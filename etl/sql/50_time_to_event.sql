@@ -1,6 +1,6 @@
 -- time_to_event: one row per included patient x endpoint x origin (endpoints.md, the table of
 -- definitions; long format like CDISC ADaM ADTTE). A patient gets a row for an origin only when the
--- origin was observed. Each block lists the candidate events in the order endpoints.md lists
+-- origin was observed (and for a GVHD endpoint only when its GVHD can be timed). Each block lists the candidate events in the order endpoints.md lists
 -- them: the earliest wins, and on a tie the one listed first (first_event_desc). No event: the row
 -- is censored at L (followup_end). Every event here is dated on or after its origin, because the
 -- exclusions of 20_int_exclusions.sql remove histories where that could fail, so time_days >= 0.
@@ -40,17 +40,26 @@ relapse_after_salvage AS (
      AND r.relapse_date <= tl.data_cutoff
     GROUP BY tl.patient_id
 ),
--- GVHD that counts for GRFS: acute grade III-IV and chronic moderate/severe, dated from the first
--- transplant to the cut-off (any transplant record of the patient).
+-- GVHD dated from the first transplant to the cut-off (any transplant record of the patient): acute
+-- grade II-IV and III-IV, chronic moderate/severe. The undated_* flags mark a GVHD of that grade
+-- without an onset date on any record: it cannot be timed, so the patient gets no row for the GVHD
+-- endpoints it would count for (endpoints.md, format 1.1; 30_derivation_warnings.sql warns).
 gvhd AS (
     SELECT tl.patient_id,
+           min(h.agvhd_date) FILTER (
+               WHERE h.agvhd_grade IN ('II', 'III', 'IV') AND h.agvhd_date >= tl.hct1
+                 AND h.agvhd_date <= tl.data_cutoff
+           ) AS agvhd_2_4,
            min(h.agvhd_date) FILTER (
                WHERE h.agvhd_grade IN ('III', 'IV') AND h.agvhd_date >= tl.hct1 AND h.agvhd_date <= tl.data_cutoff
            ) AS agvhd_3_4,
            min(h.cgvhd_date) FILTER (
                WHERE h.cgvhd_severity IN ('MODERATE', 'SEVERE') AND h.cgvhd_date >= tl.hct1
                  AND h.cgvhd_date <= tl.data_cutoff
-           ) AS cgvhd_mod_sev
+           ) AS cgvhd_mod_sev,
+           bool_or(h.agvhd_grade IN ('II', 'III', 'IV') AND h.agvhd_date IS NULL) AS undated_2_4,
+           bool_or(h.agvhd_grade IN ('III', 'IV') AND h.agvhd_date IS NULL) AS undated_3_4,
+           bool_or(h.cgvhd_severity IN ('MODERATE', 'SEVERE') AND h.cgvhd_date IS NULL) AS undated_cgvhd
     FROM tl JOIN stg_transplants AS h ON h.patient_id = tl.patient_id
     WHERE tl.hct1 IS NOT NULL
     GROUP BY tl.patient_id
@@ -116,6 +125,19 @@ rows AS (
     FROM tl LEFT JOIN relapse_after_hct AS rah USING (patient_id)
     CROSS JOIN (VALUES ('CIR'), ('NRM')) AS ep(endpoint)
     WHERE hct1 IS NOT NULL
+    UNION ALL
+    -- GVHD from the first transplant (format 1.1): the GVHD of the endpoint's grade, with the first
+    -- relapse after HCT or death competing, whichever comes first without that GVHD before it.
+    SELECT tl.patient_id, x.endpoint, 'HCT1', hct1,
+           first_event_date(x.gvhd_date, rah.relapse_date, d, NULL),
+           first_event_desc(x.gvhd_date, x.gvhd_desc, rah.relapse_date, 'RELAPSE', d, 'DEATH', NULL, NULL),
+           followup_end
+    FROM tl LEFT JOIN gvhd AS g USING (patient_id) LEFT JOIN relapse_after_hct AS rah USING (patient_id)
+    CROSS JOIN LATERAL (VALUES ('AGVHD24', g.agvhd_2_4, 'AGVHD_2_4', g.undated_2_4),
+                               ('AGVHD34', g.agvhd_3_4, 'AGVHD_3_4', g.undated_3_4),
+                               ('CGVHD', g.cgvhd_mod_sev, 'CGVHD_MOD_SEV', g.undated_cgvhd))
+        AS x(endpoint, gvhd_date, gvhd_desc, undated)
+    WHERE hct1 IS NOT NULL AND NOT coalesce(x.undated, FALSE)
 )
 SELECT patient_id,
        CAST(endpoint AS endpoint_code) AS endpoint,
@@ -127,6 +149,7 @@ SELECT patient_id,
            WHEN event_desc = 'CENSORED' THEN 0
            WHEN endpoint = 'CIR' AND event_desc = 'DEATH_WITHOUT_RELAPSE' THEN 2
            WHEN endpoint = 'NRM' AND event_desc = 'RELAPSE' THEN 2
+           WHEN endpoint IN ('AGVHD24', 'AGVHD34', 'CGVHD') AND event_desc IN ('RELAPSE', 'DEATH') THEN 2
            ELSE 1
        END AS TINYINT) AS event_code,
        event_desc
