@@ -12,6 +12,9 @@ patients:
 * **inside the band**: the share of released times at which the released curve lies inside the exact
   curve's pointwise 95% interval.
 
+The released curves are the pages' (``reports.survival`` / ``reports.competing``: counts shifted by their
+cell keys, -2 to +2, then rounded), on a registry loaded with record keys seeded by ``--seed``.
+
 Summarised by group size. Run: ``python benchmarks/bench_curve_release.py [--patients 100000 --seed 42]``
 (generates and loads the registry into benchmarks/out/ the first time).
 """
@@ -42,19 +45,38 @@ KM_CASES = (
     ("GRFS", "HCT1", None),
 )
 CIF_CASES = (("CIR", "CR1", "frontline_regimen"), ("NRM", "CR1", "age_group"), ("CIR", "HCT1", "lineage"))
+# smaller groups: cohorts of one centre, of patients aged 40+, of T-ALL
+COHORT_CASES = (
+    ({"center_id": ["C01"]}, "OS", "DX", "frontline_regimen"),
+    ({"center_id": ["C02"]}, "EFS", "DX", "subtype"),
+    ({"center_id": ["C03"]}, "OS", "REL1", "salvage_regimen"),
+    ({"age_group": ["40+"]}, "OS", "DX", "subtype"),
+    ({"lineage": ["T"]}, "OS", "REL1", "salvage_regimen"),
+    ({"lineage": ["T"], "age_group": ["30-39"]}, "OS", "DX", "frontline_regimen"),
+)
 BINS = ((33, 100), (100, 500), (500, 1000), (1000, 5000), (5000, 10**9))
 
 
 def _registry(patients: int, seed: int) -> Path:
+    import duckdb
+
     from etl import load_extract
     from synthetic_data import generate_registry
 
     db = OUT / f"release_{patients}_{seed}.duckdb"
+    if db.exists():  # a database loaded before record keys existed is loaded again (with its keys)
+        con = duckdb.connect(str(db), read_only=True)
+        keyed = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'record_keys'")
+        has_keys = keyed.fetchone()[0] > 0  # type: ignore[index]
+        con.close()
+        if not has_keys:
+            db.unlink()
     if not db.exists():
         OUT.mkdir(exist_ok=True)
         extract = OUT / f"release_extract_{patients}_{seed}"
-        generate_registry(extract, n_patients=patients, seed=seed)
-        load_extract(extract, db)
+        if not extract.exists():
+            generate_registry(extract, n_patients=patients, seed=seed)
+        load_extract(extract, db, record_key_seed=seed)
     return db
 
 
@@ -82,40 +104,51 @@ def _compare(released: pd.DataFrame, exact: pd.DataFrame, est: str, lo: str, hi:
 
 
 def measure(db: Path) -> pd.DataFrame:
+    """Each group's released curve as the pages release it (``reports.survival.survival_view``,
+    ``reports.competing.competing_view``: cell keys, rounding, the grid) against the exact fit of the same
+    patients (groups combined as the page combines them)."""
     from analyses.cif import cumulative_incidence
     from analyses.km import fit_km
     from ayaall.cohort import CohortSpec
-    from disclosure.curves import release_km
-    from disclosure.incidence import release_cif
-    from disclosure.policy import ReleasePolicy
+    from disclosure.groups import OTHER_GROUPS
+    from reports.competing import competing_view
     from reports.service import RegistryService
+    from reports.survival import survival_view
 
-    policy = ReleasePolicy()
     service = RegistryService(db)
+
+    def grouped(frame: pd.DataFrame, by: str | None, combined: list[str]) -> pd.DataFrame:
+        if by is None:
+            return frame
+        frame = frame[frame[by].notna()]
+        labels = frame[by].astype(str)
+        return frame.assign(**{by: labels.where(~labels.isin(combined), OTHER_GROUPS)})
+
     rows = []
-    for endpoint, origin, by in KM_CASES:
-        frame = service.frame(CohortSpec(), endpoint, origin, [by] if by else [])
+    cases = [({}, *c) for c in KM_CASES] + list(COHORT_CASES)
+    for filters, endpoint, origin, by in cases:
+        cohort = CohortSpec.from_dict({"filters": filters})
+        view = survival_view(service, cohort, endpoint, origin, by, "days", 11)
+        frame = grouped(service.frame(cohort, endpoint, origin, [by] if by else []), by, view.combined)
         exact = fit_km(frame, "time_days", "event_code", by)
-        coarse = fit_km(policy.coarsen_frame(frame, ("time_days",)), "time_days", "event_code", by)
-        released = release_km(coarse, exact, policy)
         for group, n in exact.summary[["group", "n"]].itertuples(index=False):
-            case = {"curve": "KM", "analysis": f"{endpoint}/{origin} by {by or 'none'}", "group": group, "n": n}
-            mine = released.km.curve[released.km.curve["group"] == group]
-            if not released.drawn[group] or len(mine) < 2:
+            where = f" in {filters}" if filters else ""
+            case = {"curve": "KM", "analysis": f"{endpoint}/{origin} by {by or 'none'}{where}", "group": group, "n": n}
+            mine = view.km.curve[view.km.curve["group"] == group]
+            if len(mine) < 2:
                 rows.append(case | {"drawn": False})
                 continue
             theirs = exact.curve[exact.curve["group"] == group]
             rows.append(case | {"drawn": True} | _compare(mine, theirs, "survival", "ci_lower", "ci_upper"))
     for endpoint, origin, by in CIF_CASES:
-        frame = service.frame(CohortSpec(), endpoint, origin, [by] if by else [])
+        view = competing_view(service, CohortSpec(), endpoint, origin, by, 11)
+        frame = grouped(service.frame(CohortSpec(), endpoint, origin, [by] if by else []), by, view.combined)
         exact = cumulative_incidence(frame, "time_days", "event_code", by)
-        coarse = cumulative_incidence(policy.coarsen_frame(frame, ("time_days",)), "time_days", "event_code", by)
-        released = release_cif(coarse, policy)
         for group, n in exact.summary[["group", "n"]].itertuples(index=False):
             for cause in ("event", "competing"):
                 case = {"curve": f"CIF {cause}", "analysis": f"{endpoint}/{origin} by {by}", "group": group, "n": n}
-                mine = released.curve[released.curve["group"] == group]
-                if not released.drawn[group] or mine[f"cif_{cause}"].notna().sum() < 2:
+                mine = view.curve[view.curve["group"] == group]
+                if mine[f"cif_{cause}"].notna().sum() < 2:
                     rows.append(case | {"drawn": False})
                     continue
                 theirs = exact.curve[exact.curve["group"] == group]

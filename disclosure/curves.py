@@ -60,7 +60,8 @@ def interpolated(cumulative: np.ndarray, policy: ReleasePolicy) -> np.ndarray:
 
     Only which block (of k = ``min_cell``) the count is in at each time is used. A block the count is in
     at several times is drawn from its least value k(B - 1) + 1 at the first of them to its greatest kB
-    at the last; a block it is in at one time only is at its midpoint there; the estimate is linear in
+    at the last (a run from the origin starts at the block's midpoint: a count on day 0 is a mass, not a
+    pace); a block it is in at one time only is at its midpoint there; the estimate is linear in
     between and stays at the last block's first value after that block's entry (the released curves stop
     there). It is within the block at every time, as the count is, and it follows the count's pace instead
     of the staircase of its block midpoints (after OpenSAFELY's "linear" method). With the policy off it is
@@ -84,6 +85,12 @@ def interpolated(cumulative: np.ndarray, policy: ReleasePolicy) -> np.ndarray:
         elif a == b and not last:
             x.append(float(a))
             y.append(policy.rounded(k * level))
+        elif a == 0:  # at the origin a count is a mass (EFS's induction failures on day 0): its block's midpoint
+            x.append(0.0)
+            y.append(policy.rounded(k * level))
+            if not last:
+                x.append(float(b))
+                y.append(k * level)
         else:
             x.append(float(a))
             y.append(k * (level - 1) + 1)

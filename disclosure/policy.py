@@ -62,7 +62,7 @@ DEFAULT_NOISE = 3
 #: a group's curve is drawn when at least this many times k patients are in it (released)
 _CURVE_MIN_BLOCKS = 3
 #: a curve stops where the released number at risk falls below this share of its group (or below k)
-_CURVE_FLOOR_SHARE = 0.15
+_CURVE_FLOOR_SHARE = 0.20
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,10 @@ class ReleasePolicy:
         return max(self.min_cell - 1, 2) if self.active else None
 
     def curve_floor(self, group_size: float, key: int | None = None) -> float:
-        """A curve stops where fewer than this many (released) remain at risk: k, or 15% of the group
-        when that is more (Pocock, Clayton and Altman's advice to stop where few remain: rounding moves a
-        curve by about k/2 over the number at risk, which 15% of a large group keeps small)."""
+        """A curve stops where fewer than this many (released) remain at risk: k, or 20% of the group
+        when that is more (Pocock, Clayton and Altman's advice to stop where few remain: rounding and the
+        cell key shift move a curve by about (k/2 + noise) over the number at risk, which 20% of a group of
+        1,000 keeps under a percentage point: BENCHMARKS.md)."""
         if not self.active:
             return 1.0
         return float(max(self.min_cell, math.ceil(_CURVE_FLOOR_SHARE * self.rounded(group_size, key))))

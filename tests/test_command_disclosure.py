@@ -21,6 +21,7 @@ import pytest
 from analyses.results import AnalysisError
 from ayaall.cli import main
 from ayaall.cohort import CohortSpec
+from disclosure.policy import DEFAULT_NOISE
 from etl.read import load_analysis_frame
 
 MIN_CELL = 11
@@ -104,11 +105,11 @@ def test_balance_table_att_needs_the_target() -> None:
 
 
 # ------------------------------------------------------------------------------ released counts
-NOISE = 3  # disclosure.policy.DEFAULT_NOISE: the cell key shift, at most 3 either way
+NOISE = DEFAULT_NOISE  # the cell key shift, at most this many either way
 
 
 def _block(value: int | None) -> tuple[int, int]:
-    """The true counts a released value stands for (``disclosure.policy``, k = 11, a shift of up to 3)."""
+    """The true counts a released value stands for (``disclosure.policy``, k = 11, a shift of up to NOISE)."""
     if value is None:
         return 1, 11 + NOISE
     if value == 0:

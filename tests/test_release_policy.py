@@ -183,15 +183,18 @@ def test_a_curve_is_estimated_from_rounded_counts() -> None:
     assert not np.allclose(curve.loc[weeks].to_numpy(), exact[: len(weeks)])
 
 
-def test_a_curve_stops_at_its_last_block_below_k_or_15_percent_at_risk() -> None:
+def test_a_curve_stops_at_its_last_block_below_k_or_20_percent_at_risk() -> None:
     rng = np.random.default_rng(4)
     data = pd.DataFrame({"time": rng.integers(1, 2000, 400).astype(float), "status": rng.random(400) < 0.6})
     released, exact = _released(data.assign(group="all"))
     counts = released.counts
     assert (counts["at_risk"] >= POLICY.curve_floor(400)).all()
-    assert counts["at_risk"].min() < POLICY.rounded(400) * 0.3  # it does go on past the middle
+    assert counts["at_risk"].min() < POLICY.rounded(400) * 0.5  # it does go on past the middle
     last = float(released.km.curve["time_days"].max())
-    assert last <= float(exact.curve.loc[exact.curve["at_risk"] >= POLICY.curve_floor(400), "time_days"].max()) + 7
+    # released at risk is the released size minus released exits: within 3 (k // 2 + noise) of the truth
+    slack = 3 * (POLICY.min_cell // 2 + POLICY.noise)
+    enough = exact.curve["at_risk"] >= POLICY.curve_floor(400) - slack
+    assert last <= float(exact.curve.loc[enough, "time_days"].max()) + 7
 
 
 def test_a_small_group_is_not_drawn_but_keeps_its_released_counts() -> None:
