@@ -35,11 +35,24 @@ def _registry(patients: int, seed: int) -> Path:
     from etl import load_extract
     from synthetic_data import generate_registry
 
+    import duckdb
+
     db = OUT / f"dashboard_{patients}_{seed}.duckdb"
+    if db.exists():  # loaded before record keys existed: load it again, with keys (the pages use them)
+        con = duckdb.connect(str(db), read_only=True)
+        found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'record_keys'")
+        keyed = found.fetchone()[0] > 0  # type: ignore[index]
+        con.close()
+        if not keyed:
+            db.unlink()
     if not db.exists():
         extract = OUT / f"extract_{patients}_{seed}"
-        generate_registry(extract, n_patients=patients, seed=seed)
-        load_extract(extract, db)
+        if not extract.exists():
+            generate_registry(extract, n_patients=patients, seed=seed)
+        try:
+            load_extract(extract, db, record_key_seed=seed)
+        except TypeError:  # a revision before record keys
+            load_extract(extract, db)
     return db
 
 

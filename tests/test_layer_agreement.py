@@ -71,3 +71,23 @@ def test_response_not_assessed_cannot_give_the_few_assessed_anywhere(few_assesse
     )
     assert 5 in assessed
     assert len(assessed) >= MIN_CELL
+
+
+def test_a_model_s_counts_are_one_rule_on_the_cox_page_the_timing_page_and_analyze_cox(service, demo_db) -> None:
+    """[cox_counts] ``cox_counts`` (Cox page, ``analyze cox``) and the timing page's ``_cox_tables`` released a
+    model's events by different rules. Now both go through ``disclosure.counts.model_counts`` with the
+    cell keys of the model's patients (``model_keys``): the Cox page and ``analyze cox`` print the same
+    patients and events for one model, and the timing page's time-fixed model (every patient of the
+    cohort) shows the cohort's patients and events as the Cox page does for a model without missing
+    covariates. Case: patients aged 40+, OS from diagnosis, lineage."""
+    from reports.analyze.cox import run as analyze_cox
+    from reports.cox import cox_view
+    from reports.timing import timing_view
+
+    cohort = CohortSpec.from_dict({"filters": {"age_group": ["40+"]}})
+    page = cox_view(service, cohort, "OS", "DX", ["lineage"], {}, MIN_CELL)
+    printed = analyze_cox(demo_db, "OS", "DX", cohort, covariates=["lineage"], min_cell=MIN_CELL)
+    assert (printed["n"], printed["events"]) == (page.n, page.events)
+    timing = timing_view(service, cohort, "hct", "OS", "DX", [364], [], MIN_CELL)
+    fixed = timing.cox_table[timing.cox_table["Model"].str.startswith("Ever vs never")].iloc[0]
+    assert (fixed["Patients"], fixed["Events"]) == (page.n, page.events)

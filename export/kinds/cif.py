@@ -63,7 +63,7 @@ def _frames(view: CompetingView, request: ExportRequest) -> dict[str, pd.DataFra
     empty_hr = pd.DataFrame(columns=["term", "model", *_HR, "p"])
     return {
         "curve": curve,
-        "summary": view.summary[["group", "n", "events"]],
+        "summary": view.summary[["group", "n", "events", "competing_events"]],
         "gray_test": view.gray if view.gray is not None else empty_gray,
         "hazard_ratios": view.hazard_ratios if view.hazard_ratios is not None else empty_hr,
     }
@@ -97,7 +97,11 @@ KIND = FigureKind(
     options=_OPTIONS,
     tables=(
         TableSpec("curve", "cumulative incidence of the event and of the competing event with 95% CI, per group"),
-        TableSpec("summary", "patients and events of interest per group", ("n", "events")),
+        TableSpec(
+            "summary",
+            "patients, events of interest and competing events per group",
+            ("n", "events", "competing_events"),
+        ),
         TableSpec("gray_test", "Gray's test per cause"),
         TableSpec("hazard_ratios", "cause-specific and Fine–Gray hazard ratios for the event of interest"),
     ),
