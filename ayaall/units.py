@@ -34,9 +34,14 @@ def unit_label(unit: str) -> str:
 
 
 def nice_ticks_days(max_days: float, unit: str, target: int = 6) -> list[float]:
-    """Tick times in days, evenly spaced in ``unit`` at a round step (years: 1, 2, 5...; months: 6, 12...)."""
+    """Tick times in days, evenly spaced in ``unit`` at a round step (years: 1, 2, 3, 5...; months: 6, 12,
+    24, 36...), the smallest giving at most ``target`` intervals."""
     span = max(float(max_days), 1.0) / TIME_UNITS[unit]
-    steps = {"years": (0.5, 1, 2, 5, 10), "months": (3, 6, 12, 24, 60), "days": (30, 90, 180, 365, 730, 1825)}[unit]
+    steps = {
+        "years": (0.5, 1, 2, 3, 5, 10),
+        "months": (3, 6, 12, 24, 36, 48, 60, 120),
+        "days": (30, 90, 180, 365, 730, 1095, 1825),
+    }[unit]
     step = next((s for s in steps if span / s <= target), steps[-1])
     count = math.floor(span / step + 1e-9)
     return [i * step * TIME_UNITS[unit] for i in range(count + 1)]

@@ -32,10 +32,10 @@ COHORTS = ("whole registry", "age 15-24, B-lineage")
 
 
 def _registry(patients: int, seed: int) -> Path:
+    import duckdb
+
     from etl import load_extract
     from synthetic_data import generate_registry
-
-    import duckdb
 
     db = OUT / f"dashboard_{patients}_{seed}.duckdb"
     if db.exists():  # loaded before record keys existed: load it again, with keys (the pages use them)

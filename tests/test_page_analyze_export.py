@@ -84,7 +84,8 @@ def test_every_count_is_the_same_on_the_page_in_analyze_and_in_the_export(demo_d
         for g in printed["groups"]:
             assert (g["n"], g["events"]) == (shown.loc[g["group"], "n"], shown.loc[g["group"], "events"]), filters
         medians = frames["medians"].set_index("group")
-        assert _ints(medians["n"]) == _ints(shown["n"]) and _ints(medians["events"]) == _ints(shown["events"])
+        assert _ints(medians["n"]) == _ints(shown["n"])
+        assert _ints(medians["events"]) == _ints(shown["events"])
         assert (printed["n"], printed["events"]) == (page.n, page.events)
         for col in ("at_risk", "censored", "events"):
             assert _ints(frames["risk_table"][col]) == _ints(page.risk_table[col]), (filters, col)
@@ -118,9 +119,8 @@ def test_every_count_is_the_same_on_the_page_in_analyze_and_in_the_export(demo_d
             for g in printed_r["outcomes"]["cr"]["groups"]:
                 assert (g["n"], g["responders"]) == (rates.loc[g["group"], "n"], rates.loc[g["group"], "responders"])
             exported = frames_r["rates"].set_index("group")
-            assert _ints(exported["n"]) == _ints(rates["n"]) and _ints(exported["responders"]) == _ints(
-                rates["responders"]
-            )
+            assert _ints(exported["n"]) == _ints(rates["n"])
+            assert _ints(exported["responders"]) == _ints(rates["responders"])
             assert _ints(frames_r["totals"]["not_assessed"]) == [page_r.not_assessed]
             compared["response"] += 1
         # Table 1 by lineage
@@ -136,4 +136,5 @@ def test_every_count_is_the_same_on_the_page_in_analyze_and_in_the_export(demo_d
         assert _ints(frames_t["categorical"]["n"]) == _ints(result.categorical["n"])
         compared["table1"] += 1
     assert compared["km"] == compared["table1"] == COHORTS
-    assert compared["cif"] >= COHORTS // 2 and compared["response"] >= COHORTS // 2
+    assert compared["cif"] >= COHORTS // 2
+    assert compared["response"] >= COHORTS // 2
