@@ -37,29 +37,31 @@ def check_max_quarantine(value: float) -> float:
 def check_staged(
     con: duckdb.DuckDBPyConnection,
     spec: TableSpec,
-    source_file: str | None,
+    source: object,
     rows_read: int,
     rows_loaded: int,
     rows_quarantined: int,
     max_quarantine: float,
     db_shown: object,
 ) -> None:
-    """Raise ``UserError`` if the table just staged would empty a required table or lose too much of it."""
-    name = source_file or spec.name
+    """Raise ``UserError`` if the table just staged would empty a required table or lose too much of it.
+
+    ``source`` names the table's file (its path), ``db_shown`` the database the load would replace.
+    """
     kept = f"the load was stopped and {db_shown} left as it was"
     if spec.required_table and rows_loaded == 0:
         if rows_read == 0:
             raise UserError(
-                f"{name} has no rows (only its header); {spec.name} is a required table and loading it empty "
-                f"would leave the registry without them, so {kept}."
+                f"{source} has no rows (only its header) and {spec.name} is a required table, so {kept}; "
+                "check the export."
             )
         raise UserError(
-            f"none of the {rows_read:,} rows of {name} could be loaded ({_first_reason(con, spec.name)}); "
+            f"none of the {rows_read:,} rows of {source} could be loaded ({_first_reason(con, spec.name)}) and "
             f"{spec.name} is a required table, so {kept}."
         )
     if rows_read and rows_quarantined > max_quarantine * rows_read:
         raise UserError(
-            f"{rows_quarantined:,} of the {rows_read:,} rows of {name} would be quarantined "
+            f"{rows_quarantined:,} of the {rows_read:,} rows of {source} would be quarantined "
             f"({rows_quarantined / rows_read:.0%}, more than the {max_quarantine:.0%} allowed by --max-quarantine; "
             f"{_first_reason(con, spec.name)}), so {kept}: fix the file, or raise --max-quarantine to load it anyway."
         )

@@ -289,7 +289,7 @@ def _load_tables(
                 check_staged(
                     con,
                     TABLES[table],
-                    count.source_file,
+                    files[table].path if table in files else table,
                     count.rows_read,
                     count.rows_loaded,
                     count.rows_quarantined,

@@ -131,11 +131,14 @@ def _parquet_value(con: duckdb.DuckDBPyConnection, f: ExtractFile) -> list[str]:
     for c in f.columns:
         kind, col = types.get(c, "VARCHAR"), _q(c)
         if c in dates and kind.startswith("TIMESTAMP"):
-            if "TIME ZONE" in kind:  # an instant: the date is the one in the zone the file declares
-                col = f"timezone({_lit(zones.get(c, 'UTC'))}, {col})"
+            if "TIME ZONE" in kind or kind.startswith("TIMESTAMPTZ"):
+                # An instant: its date is the one in the zone the file declares (else UTC).
+                col = f"timezone({_lit(zones.get(c, 'UTC'))}, CAST({col} AS TIMESTAMPTZ))"
+            else:
+                col = f"CAST({col} AS TIMESTAMP)"
             out.append(
                 f"CASE WHEN CAST({col} AS TIME) = TIME '00:00:00' THEN CAST(CAST({col} AS DATE) AS VARCHAR) "
-                f"ELSE CAST(CAST({col} AS TIMESTAMP) AS VARCHAR) END AS {_q(c)}"
+                f"ELSE CAST({col} AS VARCHAR) END AS {_q(c)}"
             )
         else:
             out.append(f"CAST({col} AS VARCHAR) AS {_q(c)}")

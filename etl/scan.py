@@ -101,6 +101,7 @@ def scan_csv(
     cancel: threading.Event | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
     max_extra_fields: int = MAX_EXTRA_FIELDS,
+    piece_bytes: int = _PIECE,
 ) -> FileScan:
     """Checksum a CSV file and count its records; raise ``UserError`` if it cannot be read row by row.
 
@@ -114,13 +115,15 @@ def scan_csv(
         Set to stop reading (``ScanCancelled`` is raised).
     max_line_bytes, max_extra_fields
         The bounds on one line and one row (see the module's docstring).
+    piece_bytes
+        Bytes read at a time (at most ``max_line_bytes``); the counts do not depend on it.
 
     Returns
     -------
     FileScan
         Checksum, records (data rows), line ending, line breaks inside quoted values.
     """
-    piece_size = min(_PIECE, max_line_bytes)
+    piece_size = min(piece_bytes, max_line_bytes)
     digest = hashlib.sha256()
     counter = _Counter(path, n_columns, max_extra_fields)
     rest = b""
