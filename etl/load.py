@@ -228,6 +228,7 @@ def _load(
             finally:
                 con.close()
             step("replacing the database")
+            stopper.check()  # the last point where Ctrl-C stops the load; after it, the load is done
             target.replace()
         except BaseException as exc:
             stopper.stop()
