@@ -82,11 +82,14 @@ class FileScan:
 def scan_parquet(path: Path, cancel: threading.Event | None = None) -> FileScan:
     """Checksum a Parquet file and read its row count from the file's metadata."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while piece := handle.read(_PIECE):
-            if cancel is not None and cancel.is_set():
-                raise ScanCancelled
-            digest.update(piece)
+    try:
+        with path.open("rb") as handle:
+            while piece := handle.read(_PIECE):
+                if cancel is not None and cancel.is_set():
+                    raise ScanCancelled
+                digest.update(piece)
+    except OSError as exc:
+        raise UserError(f"{path} could not be read ({exc.strerror}).") from exc
     try:
         rows = pq.read_metadata(path).num_rows
     except Exception as exc:  # pyarrow raises several types for a corrupt file
@@ -126,27 +129,29 @@ def scan_csv(
     piece_size = min(piece_bytes, max_line_bytes)
     digest = hashlib.sha256()
     counter = _Counter(path, n_columns, max_extra_fields)
-    rest = b""
-    first = True
-    with path.open("rb") as handle:
-        while piece := handle.read(piece_size):
-            if cancel is not None and cancel.is_set():
-                raise ScanCancelled
-            digest.update(piece)
-            data = rest + piece if rest else piece
-            if first and len(data) >= len(_BOM):
-                data, first = data.removeprefix(_BOM), False
-            end = data.rfind(b"\n") + 1  # count whole lines; the rest waits for the next piece
-            first_break = data.find(b"\n")
-            if (end == 0 and len(data) > max_line_bytes) or first_break > max_line_bytes:
-                _too_long(path, counter.lines + 1, max_line_bytes)
-            if end:
-                counter.feed(data, end)
-            rest = data[end:]
-    if first:
-        rest = rest.removeprefix(_BOM)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(_BOM))
+            digest.update(head)
+            rest = head.removeprefix(_BOM)  # a byte-order mark is no part of the header
+            while piece := handle.read(piece_size):
+                if cancel is not None and cancel.is_set():
+                    raise ScanCancelled
+                digest.update(piece)
+                data = rest + piece if rest else piece
+                end = data.rfind(b"\n") + 1  # count whole lines; the rest waits for the next piece
+                first_break = data.find(b"\n")
+                if (end == 0 and len(data) > max_line_bytes) or first_break > max_line_bytes:
+                    _too_long(path, counter.lines + 1, max_line_bytes)
+                if end:
+                    counter.feed(data, end)
+                rest = data[end:]
+    except OSError as exc:
+        raise UserError(f"{path} could not be read ({exc.strerror}).") from exc
     last_line = counter.lines
     if rest:  # a last line without a line break
+        if len(rest) > max_line_bytes:
+            _too_long(path, counter.lines + 1, max_line_bytes)
         counter.feed(rest + b"\n", len(rest) + 1, virtual_break=True)
         last_line += 1
     return counter.finish(digest.hexdigest(), last_line)
