@@ -103,7 +103,8 @@ def _run(args: argparse.Namespace) -> int:
                 max_quarantine=args.max_quarantine,
             )
         except KeyboardInterrupt:
-            raise KeyboardInterrupt(f"the load was stopped and {args.db} left as it was") from None
+            left = f"{args.db} left as it was" if args.db.exists() else "nothing written"
+            raise KeyboardInterrupt(f"the load was stopped, {left}") from None
     if args.json:
         payload = asdict(result)
         payload["db_path"] = str(result.db_path)

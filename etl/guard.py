@@ -42,13 +42,14 @@ def check_staged(
     rows_loaded: int,
     rows_quarantined: int,
     max_quarantine: float,
-    db_shown: object,
+    untouched: str,
 ) -> None:
     """Raise ``UserError`` if the table just staged would empty a required table or lose too much of it.
 
-    ``source`` names the table's file (its path), ``db_shown`` the database the load would replace.
+    ``source`` names the table's file (its path); ``untouched`` says what the stopped load leaves
+    (``LoadTarget.untouched``).
     """
-    kept = f"the load was stopped and {db_shown} left as it was"
+    kept = f"the load was stopped, {untouched}"
     if spec.required_table and rows_loaded == 0:
         if rows_read == 0:
             raise UserError(

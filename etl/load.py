@@ -206,7 +206,7 @@ def _load(
                     "INSERT INTO age_bands VALUES (?, ?, ?, ?)",
                     [[lab, lo, hi, i] for i, (lab, lo, hi) in enumerate(zip(labels, bounds, uppers, strict=True))],
                 )
-                counts = _load_tables(con, files, scans, step, stopper, max_quarantine, target.given)
+                counts = _load_tables(con, files, scans, step, stopper, max_quarantine, target.untouched)
                 digests = {table: scan.result().sha256 for table, scan in scans.items()}
                 fingerprint = _fingerprint(manifest.raw, digests)
                 load_id = f"L{len(target.previous_runs) + 1:04d}-{fingerprint[:12]}"
@@ -257,7 +257,7 @@ def _load_tables(
     step: Callable[[str], None],
     stopper: LoadStopper,
     max_quarantine: float,
-    db_shown: Path,
+    untouched: str,
 ) -> list[TableCount]:
     """Land and stage every table, in ``TABLE_ORDER``, checking each against ``etl.guard``.
 
@@ -295,7 +295,7 @@ def _load_tables(
                     count.rows_loaded,
                     count.rows_quarantined,
                     max_quarantine,
-                    db_shown,
+                    untouched,
                 )
                 counts.append(count)
             return counts

@@ -44,13 +44,20 @@ class LoadTarget:
     """Where a load writes: the target, the temporary file it builds, the history it keeps.
 
     ``given`` is the path as the caller named it; ``path`` the file that is replaced (``given`` with
-    symbolic links resolved). ``previous_runs`` are the ``load_runs`` rows of the database replaced.
+    symbolic links resolved). ``previous_runs`` are the ``load_runs`` rows of the database replaced,
+    ``previous_exists`` whether there is one.
     """
 
     given: Path
     path: Path
     tmp: Path
     previous_runs: tuple[tuple[object, ...], ...]
+    previous_exists: bool
+
+    @property
+    def untouched(self) -> str:
+        """What a load that stops leaves: the previous database as it was, or nothing at all."""
+        return f"{self.given} left as it was" if self.previous_exists else "nothing written"
 
     @property
     def leftovers(self) -> tuple[Path, Path, Path]:
@@ -90,7 +97,7 @@ def open_target(db_path: Path) -> Iterator[LoadTarget]:
         _remove_debris(folder, path.name)
         tmp = folder / f".{path.name}.tmp-{os.getpid()}"
         _probe_writable(folder, tmp, shown)
-        target = LoadTarget(given, path, tmp, _previous_runs(path, shown))
+        target = LoadTarget(given, path, tmp, _previous_runs(path, shown), path.exists())
         try:
             yield target
         finally:
@@ -125,7 +132,7 @@ def disk_error(exc: BaseException, target: LoadTarget) -> UserError | None:
         why = f"the disk holding {folder} filled up during the load ({free / 1e6:,.0f} MB free after it was undone)"
     return UserError(
         f"{why}; free some space or choose a --db on a disk with room for about twice the database, "
-        f"then load again ({target.given} was left as it was)."
+        f"then load again ({target.untouched})."
     )
 
 

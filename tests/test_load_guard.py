@@ -93,10 +93,18 @@ def test_a_load_that_would_wipe_or_gut_a_table_stops_before_the_swap(
         load_extract(bad, db)
     assert message in str(info.value)
     assert str(bad / table) in str(info.value)
-    assert "left as it was" in str(info.value)
+    assert f"so the load was stopped, {db} left as it was" in str(info.value)
     assert "\n" not in str(info.value)
     assert digest(db) == before
     assert listing(db.parent) == ["registry.duckdb"]
+
+
+def test_a_stopped_first_load_says_nothing_was_written(tmp_path: Path, registry) -> None:
+    bad = copy_extract(registry[0], tmp_path / "bad")
+    _rewrite(bad / "patients.csv", lambda lines: lines[:1])
+    with pytest.raises(UserError, match="so the load was stopped, nothing written; check the export"):
+        load_extract(bad, tmp_path / "new.duckdb")
+    assert listing(tmp_path) == ["bad"]
 
 
 def test_the_share_message_gives_the_share_and_the_first_reason(tmp_path: Path, registry) -> None:

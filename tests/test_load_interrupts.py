@@ -39,7 +39,7 @@ def test_ctrl_c_at_a_step_gives_one_sentence_and_exit_code_130(tmp_path: Path, r
     before = digest(db)
     run = step_driver(step, "SIGINT", "load", str(extract), "--db", str(db), "--quiet")
     assert run.returncode == 130
-    assert run.stderr == f"ayaall load: interrupted; the load was stopped and {db} left as it was."
+    assert run.stderr == f"ayaall load: interrupted; the load was stopped, {db} left as it was."
     assert digest(db) == before
     assert listing(db.parent) == ["registry.duckdb"]
 
@@ -67,7 +67,7 @@ def test_ctrl_c_from_outside_during_the_load(tmp_path: Path, registry) -> None:
         assert [r[0][:5] for r in load_runs(db)] == ["L0001", "L0002"]
     else:
         assert proc.returncode == 130
-        assert err.strip() == f"ayaall load: interrupted; the load was stopped and {db} left as it was."
+        assert err.strip() == f"ayaall load: interrupted; the load was stopped, {db} left as it was."
         assert digest(db) == before
     assert listing(db.parent) == ["registry.duckdb"]
 
