@@ -43,7 +43,7 @@ from etl.guard import DEFAULT_MAX_QUARANTINE, check_max_quarantine, check_staged
 from etl.interrupt import LoadStopper
 from etl.raw import RawTable, load_raw
 from etl.scan import FileScan, ScanCancelled, scan_csv, scan_parquet
-from etl.target import disk_error, open_target
+from etl.target import LoadTarget, disk_error, open_target
 from etl.validate import stage_table
 
 __all__ = ["LoadResult", "TableCount", "load_extract", "sql_steps"]
@@ -193,19 +193,7 @@ def _load(
             scans = {t: reader.submit(_scan, files[t], stopper.cancel) for t in TABLE_ORDER if t in files}
             con = stopper.register(duckdb.connect(str(target.tmp)))
             try:
-                con.execute("SET enable_progress_bar = false")  # it writes to stdout; ours goes to stderr
-                con.execute(f"SET memory_limit = {_lit(memory_limit)}")
-                con.execute(f"SET temp_directory = {_lit(str(target.leftovers[2]))}")
-                if threads:
-                    con.execute(f"SET threads = {int(threads)}")
-                create_enum_types(con, labels, tuple(f.path.name for f in files.values()))
-                con.execute(_ACCOUNT_DDL)
-                bounds = [None, *age_breaks]
-                uppers = [*age_breaks, None]
-                con.executemany(
-                    "INSERT INTO age_bands VALUES (?, ?, ?, ?)",
-                    [[lab, lo, hi, i] for i, (lab, lo, hi) in enumerate(zip(labels, bounds, uppers, strict=True))],
-                )
+                _prepare(con, target, memory_limit, threads, files, age_breaks, labels)
                 counts = _load_tables(con, files, scans, step, stopper, max_quarantine, target.untouched)
                 digests = {table: scan.result().sha256 for table, scan in scans.items()}
                 fingerprint = _fingerprint(manifest.raw, digests)
@@ -239,6 +227,31 @@ def _load(
         finally:
             reader.shutdown(wait=True, cancel_futures=True)
     return result
+
+
+def _prepare(
+    con: duckdb.DuckDBPyConnection,
+    target: LoadTarget,
+    memory_limit: str,
+    threads: int | None,
+    files: dict[str, ExtractFile],
+    age_breaks: tuple[int, ...],
+    labels: tuple[str, ...],
+) -> None:
+    """Settings, ENUM types and the account tables of a new database."""
+    con.execute("SET enable_progress_bar = false")  # it writes to stdout; ours goes to stderr
+    con.execute(f"SET memory_limit = {_lit(memory_limit)}")
+    con.execute(f"SET temp_directory = {_lit(str(target.spill))}")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    create_enum_types(con, labels, tuple(f.path.name for f in files.values()))
+    con.execute(_ACCOUNT_DDL)
+    bounds = [None, *age_breaks]
+    uppers = [*age_breaks, None]
+    con.executemany(
+        "INSERT INTO age_bands VALUES (?, ?, ?, ?)",
+        [[lab, lo, hi, i] for i, (lab, lo, hi) in enumerate(zip(labels, bounds, uppers, strict=True))],
+    )
 
 
 def _scan(f: ExtractFile, cancel: threading.Event) -> FileScan:

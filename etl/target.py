@@ -60,9 +60,14 @@ class LoadTarget:
         return f"{self.given} left as it was" if self.previous_exists else "nothing written"
 
     @property
+    def spill(self) -> Path:
+        """The folder DuckDB spills to during the load (its ``temp_directory``)."""
+        return Path(f"{self.tmp}.spill")
+
+    @property
     def leftovers(self) -> tuple[Path, Path, Path]:
         """The temporary database and what DuckDB writes beside it (write-ahead log, spill folder)."""
-        return self.tmp, Path(f"{self.tmp}.wal"), Path(f"{self.tmp}.spill")
+        return self.tmp, Path(f"{self.tmp}.wal"), self.spill
 
     def replace(self) -> None:
         """Move the finished temporary database over the target, durably."""
