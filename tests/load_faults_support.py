@@ -34,11 +34,14 @@ __all__ = [
 ROOT = Path(__file__).resolve().parent.parent
 
 _MAIN = """
-import resource, sys
+import sys
 from ayaall.cli import main
 code = main(sys.argv[1:])
 sys.stdout.flush()
-print("maxrss-kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+# The peak resident memory of this process since it started (its own, not the parent's it was forked
+# from, which getrusage's ru_maxrss would report if that was larger).
+peak = [ln.split()[1] for ln in open("/proc/self/status") if ln.startswith("VmHWM:")]
+print("maxrss-kb", peak[0] if peak else "nan", file=sys.stderr)
 sys.exit(code)
 """
 
@@ -113,7 +116,7 @@ def run_cli(*args: str, timeout: float = 300, driver: str | None = None) -> CliR
     lines = proc.stderr.splitlines()
     rss = [ln for ln in lines if ln.startswith("maxrss-kb ")]
     stderr = "\n".join(ln for ln in lines if not ln.startswith("maxrss-kb "))
-    return CliRun(proc.returncode, stderr, int(rss[0].split()[1]) / 1024 if rss else float("nan"))
+    return CliRun(proc.returncode, stderr, float(rss[0].split()[1]) / 1024 if rss else float("nan"))
 
 
 def step_driver(step: str, signal_name: str, *args: str, timeout: float = 300) -> CliRun:
