@@ -185,6 +185,7 @@ def _load(
     manifest = read_manifest(extract_dir)
     files = find_extract_files(extract_dir)
     labels = age_group_labels(age_breaks)
+    stopper.check()
     with open_target(db_path) as target:
         # Each file is read once on a thread of its own (checksum, records: etl.scan), in load order,
         # ahead of its landing, which waits for it; the load id is made from the checksums.

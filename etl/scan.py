@@ -129,30 +129,47 @@ def scan_csv(
     piece_size = min(piece_bytes, max_line_bytes)
     digest = hashlib.sha256()
     counter = _Counter(path, n_columns, max_extra_fields)
+    rest = b""  # the part of a line after the last break read so far
+
+    def take(piece: bytes) -> None:
+        """Count the whole lines ``rest + piece`` holds; keep what follows the last break in ``rest``.
+
+        The line that ``rest`` begins is counted as a line of its own, so the piece is not copied.
+        """
+        nonlocal rest
+        first_break = piece.find(b"\n")
+        if first_break < 0:
+            rest += piece
+            if len(rest) > max_line_bytes:
+                _too_long(path, counter.lines + 1, max_line_bytes)
+            return
+        if len(rest) + first_break > max_line_bytes:
+            _too_long(path, counter.lines + 1, max_line_bytes)
+        start = 0
+        if rest:
+            line = rest + piece[: first_break + 1]
+            counter.feed(line, 0, len(line))
+            start = first_break + 1
+        end = piece.rfind(b"\n") + 1
+        if end > start:
+            counter.feed(piece, start, end)
+        rest = piece[end:]
+
     try:
         with path.open("rb") as handle:
             head = handle.read(len(_BOM))
             digest.update(head)
-            rest = head.removeprefix(_BOM)  # a byte-order mark is no part of the header
+            take(head.removeprefix(_BOM))  # a byte-order mark is no part of the header
             while piece := handle.read(piece_size):
                 if cancel is not None and cancel.is_set():
                     raise ScanCancelled
                 digest.update(piece)
-                data = rest + piece if rest else piece
-                end = data.rfind(b"\n") + 1  # count whole lines; the rest waits for the next piece
-                first_break = data.find(b"\n")
-                if (end == 0 and len(data) > max_line_bytes) or first_break > max_line_bytes:
-                    _too_long(path, counter.lines + 1, max_line_bytes)
-                if end:
-                    counter.feed(data, end)
-                rest = data[end:]
+                take(piece)
     except OSError as exc:
         raise UserError(f"{path} could not be read ({exc.strerror}).") from exc
     last_line = counter.lines
     if rest:  # a last line without a line break
-        if len(rest) > max_line_bytes:
-            _too_long(path, counter.lines + 1, max_line_bytes)
-        counter.feed(rest + b"\n", len(rest) + 1, virtual_break=True)
+        counter.feed(rest + b"\n", 0, len(rest) + 1, virtual_break=True)
         last_line += 1
     return counter.finish(digest.hexdigest(), last_line)
 
@@ -168,12 +185,14 @@ def _size(n: int) -> str:
     return f"{n / (1 << 20):g} MB" if n >= 1 << 20 else f"{n / 1024:g} KB"
 
 
-def _pairs(data: bytes, end: int, pair: bytes) -> int:
-    """How often the two bytes ``pair`` occur in ``data[:end]`` (read as 16-bit words at even and at odd
-    offsets: two vectorised comparisons, where a search for two bytes in a row is ten times slower)."""
+def _pairs(data: bytes, start: int, end: int, pair: bytes) -> int:
+    """How often the two bytes ``pair`` occur in ``data[start:end]`` (read as 16-bit words at even and
+    at odd offsets: two vectorised comparisons, where a search for two bytes in a row is ten times
+    slower)."""
     value = int.from_bytes(pair, "little")
-    even = np.frombuffer(data, np.uint16, count=end // 2)
-    odd = np.frombuffer(data, np.uint16, count=(end - 1) // 2, offset=1) if end > 1 else even[:0]
+    n = end - start
+    even = np.frombuffer(data, np.uint16, count=n // 2, offset=start)
+    odd = np.frombuffer(data, np.uint16, count=(n - 1) // 2, offset=start + 1) if n > 1 else even[:0]
     return int(np.count_nonzero(even == value)) + int(np.count_nonzero(odd == value))
 
 
@@ -206,26 +225,27 @@ class _Counter:
         self.record_line = 0  # the line where the record under way starts
         self.stray_quote_line = 0  # the first line where a quoted value is followed by more text
 
-    def feed(self, data: bytes, end: int, *, virtual_break: bool = False) -> None:
-        """Count the records of ``data[:end]``, which ends with a line break."""
-        a = np.frombuffer(data, np.uint8, count=end)
+    def feed(self, data: bytes, start: int, end: int, *, virtual_break: bool = False) -> None:
+        """Count the records of the whole lines ``data[start:end]`` (it ends with a line break)."""
+        a = np.frombuffer(data, np.uint8, count=end - start, offset=start)
         is_lf = a == _LF
         n_breaks = int(np.count_nonzero(is_lf))
-        if self.in_quote or data.find(b'"', 0, end) >= 0:
+        if self.in_quote or data.find(b'"', start, end) >= 0:
             self._precise(a, is_lf, np.flatnonzero(a == _QUOTE))
-        elif not self._fast(data, a, is_lf, n_breaks):
+        elif not self._fast(data, start, a, is_lf, n_breaks):
             self._precise(a, is_lf, None)
         self.lines += n_breaks - int(virtual_break)
 
-    def _fast(self, data: bytes, a: np.ndarray, is_lf: np.ndarray, n_breaks: int) -> bool:
-        """Count a piece without quotes by totals alone; False when it needs the precise count."""
-        if data.find(b"\r", 0, a.size) < 0:
-            ending, blank = "LF", a[0] == _LF or _pairs(data, a.size, b"\n\n") > 0
+    def _fast(self, data: bytes, start: int, a: np.ndarray, is_lf: np.ndarray, n_breaks: int) -> bool:
+        """Count lines without quotes by totals alone; False when they need the precise count."""
+        end = start + a.size
+        if data.find(b"\r", start, end) < 0:
+            ending, blank = "LF", a[0] == _LF or _pairs(data, start, end, b"\n\n") > 0
         else:
             # Every CR must end a line (CR LF); a CR after a line feed starts an empty line.
-            if int(np.count_nonzero(a == _CR)) != n_breaks or _pairs(data, a.size, b"\r\n") != n_breaks:
+            if int(np.count_nonzero(a == _CR)) != n_breaks or _pairs(data, start, end, b"\r\n") != n_breaks:
                 return False  # a CR alone, or both endings: find where
-            ending, blank = "CRLF", a[0] == _CR or _pairs(data, a.size, b"\n\r") > 0
+            ending, blank = "CRLF", a[0] == _CR or _pairs(data, start, end, b"\n\r") > 0
         if blank and not self.blank_is_record:
             return False  # empty lines are not records: count them out one by one
         # Each record has n_columns - 1 separators; a piece off by more than the extra fields one row

@@ -64,6 +64,15 @@ def test_records_are_counted_as_the_reader_reads_them(
     assert _reader_rows(path, scan) == records
 
 
+def test_in_a_one_column_file_an_empty_line_is_an_empty_value(tmp_path: Path) -> None:
+    """DuckDB reads an empty line of a one-column file as a row with an empty value (it skips empty
+    lines only when a row needs commas); no table of the contract has one column, but the count holds."""
+    path = _write(tmp_path, b"h\n1\n\n2\n")
+    for piece in (1 << 20, 1):
+        assert scan_csv(path, 1, piece_bytes=piece).records == 3
+    assert _reader_rows(path, scan_csv(path, 1)) == 3
+
+
 REFUSED_CASES = [
     pytest.param(
         HEADER + b'1,"open,3\n4,5,6\n7,8,9\n',
