@@ -4,7 +4,7 @@ DuckDB's CSV reader lands the tables (``etl.raw``), but it is not left to judge 
 an unclosed quote makes it read the rest of the file as one value (and count one row), a file
 without line breaks keeps it reading for minutes, and a row with tens of thousands of fields too
 many costs it one reject row, holding the whole line, per extra field. So every CSV file is read
-here first, 1 MB at a time (memory stays bounded whatever the file holds), and
+here first, 256 KB at a time (memory stays bounded whatever the file holds), and
 
 - its **records** are counted as RFC 4180 reads them: a line break inside a quoted value does not
   end a record, and an empty line is not a record (DuckDB skips it). The load then checks that the
@@ -47,7 +47,11 @@ MAX_EXTRA_FIELDS = 100
 with a few extra fields is quarantined; each extra field costs the reader a reject row holding
 the line, so the number is bounded."""
 
-_PIECE = 1 << 20  # bytes read at a time; at most MAX_LINE_BYTES, so that a line within a piece is short enough
+# Bytes read at a time: at most MAX_LINE_BYTES (a line within a piece is then short enough), and
+# small enough for a piece and the masks made from it to stay in the processor's cache: the
+# counting passes over a 1 MB piece wait on memory (0.45 s for the 1M extract's 255 MB, checksum
+# included, against 0.26 s in 256 KB pieces; the checksum alone takes 0.19 s).
+_PIECE = 1 << 18
 _BOM = b"\xef\xbb\xbf"
 _QUOTE, _COMMA, _LF, _CR, _SPACE = 34, 44, 10, 13, 32
 _FIELD_START = (_COMMA, _LF, _CR)  # a quote after one of these opens a quoted value
