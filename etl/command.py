@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from ayaall.endpoints import DEFAULT_AGE_BREAKS
 from ayaall.errors import UserError
+from etl.guard import DEFAULT_MAX_QUARANTINE, check_max_quarantine
 from etl.load import LoadResult, load_extract
 from etl.summary import registry_summary
 
@@ -36,6 +37,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "<15, 15-19, 20-24, 25-29, 30-39, 40+)",
     )
     p.add_argument("--memory-limit", default="3GB", help="DuckDB memory limit for the load (default 3GB)")
+    p.add_argument(
+        "--max-quarantine",
+        type=float,
+        default=DEFAULT_MAX_QUARANTINE,
+        metavar="SHARE",
+        help="stop the load, before it replaces the database, when more than this share of any table's rows "
+        f"would be quarantined (default {DEFAULT_MAX_QUARANTINE:g}, i.e. {DEFAULT_MAX_QUARANTINE * 100:g}%%; "
+        "1 never stops; a required table left empty always stops it)",
+    )
     p.add_argument("--json", action="store_true", help="print the load report as JSON")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", action="store_true", help="always show a progress bar")
@@ -74,6 +84,7 @@ def _parse_breaks(text: str | None) -> tuple[int, ...] | None:
 
 def _run(args: argparse.Namespace) -> int:
     breaks = _parse_breaks(args.age_bands)
+    check_max_quarantine(args.max_quarantine)
     size = sum(p.stat().st_size for p in args.extract_dir.glob("*") if p.is_file()) if args.extract_dir.is_dir() else 0
     show = args.progress or (not args.quiet and size > _PROGRESS_BYTES)
     with tqdm(total=None, desc="ayaall load", unit=" step", disable=not show, file=sys.stderr) as bar:
@@ -82,13 +93,18 @@ def _run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(name)
             bar.update(1)
 
-        result = load_extract(
-            args.extract_dir,
-            args.db,
-            age_breaks=breaks or DEFAULT_AGE_BREAKS,
-            memory_limit=args.memory_limit,
-            progress=step,
-        )
+        try:
+            result = load_extract(
+                args.extract_dir,
+                args.db,
+                age_breaks=breaks or DEFAULT_AGE_BREAKS,
+                memory_limit=args.memory_limit,
+                progress=step,
+                max_quarantine=args.max_quarantine,
+            )
+        except KeyboardInterrupt:
+            left = f"{args.db} left as it was" if args.db.exists() else "nothing written"
+            raise KeyboardInterrupt(f"the load was stopped, {left}") from None
     if args.json:
         payload = asdict(result)
         payload["db_path"] = str(result.db_path)

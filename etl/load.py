@@ -3,8 +3,9 @@
 Layers, in order (each in its own module or SQL file so a reader can follow them):
 
 1. ``etl.extract``: the manifest and each file's header are checked; a file that cannot be read
-   stops the load here, before anything is written. The files' checksums are computed alongside
-   the next steps.
+   stops the load here, before anything is written. Then ``etl.scan`` reads each file once, on a
+   thread of its own ahead of its landing: its checksum, its records, and whatever makes it
+   unreadable row by row (an unbalanced quote, a line without end, a row far too wide).
 2. ``etl.raw``: each file lands unchanged as ``raw_<table>`` (text, with source file and line).
 3. ``etl.validate``: ``stg_<table>`` (typed, decoded, validated), ``quarantine`` and
    ``data_quality_issues``.
@@ -12,33 +13,38 @@ Layers, in order (each in its own module or SQL file so a reader can follow them
    and the two analysis tables ``analysis_patients`` and ``time_to_event``.
 
 The database is built in a temporary file beside ``db_path`` and moved over it only when every
-step has succeeded, so a failed load leaves the previous database exactly as it was.
+step has succeeded, so a failed load leaves the previous database exactly as it was. Between
+staging and that move, ``etl.guard`` stops a load that would empty a required table or quarantine
+too much of one. ``etl.target`` locks the target (one load at a time), follows a symbolic link to
+it, reports a database in use, and removes what a killed load left; ``etl.interrupt`` turns Ctrl-C
+into one orderly stop.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from ayaall import __version__
 from ayaall.contract import TABLE_ORDER, TABLES
 from ayaall.endpoints import DEFAULT_AGE_BREAKS, age_group_labels
-from ayaall.errors import UserError
 from etl.enums import create_enum_types
-from etl.extract import ExtractFile, ExtractManifest, file_sha256, find_extract_files, read_manifest
-from etl.keys import previous_record_keys, write_record_keys
+from etl.extract import ExtractFile, ExtractManifest, find_extract_files, read_manifest
+from etl.guard import DEFAULT_MAX_QUARANTINE, check_max_quarantine, check_staged
+from etl.interrupt import LoadStopper
+from etl.keys import write_record_keys
 from etl.raw import RawTable, load_raw
+from etl.scan import FileScan, ScanCancelled, scan_csv, scan_parquet
+from etl.target import LoadTarget, disk_error, open_target
 from etl.validate import stage_table
 
 __all__ = ["LoadResult", "TableCount", "load_extract", "sql_steps"]
@@ -103,6 +109,7 @@ def load_extract(
     memory_limit: str = "3GB",
     threads: int | None = None,
     progress: Callable[[str], None] | None = None,
+    max_quarantine: float = DEFAULT_MAX_QUARANTINE,
     record_key_seed: int | None = None,
 ) -> LoadResult:
     """Validate and load an extract into ``db_path``, replacing it only if the whole load succeeds.
@@ -112,7 +119,8 @@ def load_extract(
     extract_dir
         Folder holding manifest.json and the tables (registry-extract.md).
     db_path
-        DuckDB file to write. An existing file is replaced only if it is an AYA-ALL database.
+        DuckDB file to write. An existing file is replaced only if it is an AYA-ALL database; a
+        symbolic link is followed (the database it points to is replaced, the link stays).
     age_breaks
         Lower bounds of the age groups (default the SEER AYA bands 15, 20, 25, 30, 40).
     memory_limit, threads
@@ -121,6 +129,9 @@ def load_extract(
         of their own (one each).
     progress
         Called with the name of each step as it starts (the command line shows a bar with it).
+    max_quarantine
+        The share of any table's rows that may go to quarantine (``etl.guard``); beyond it, or when
+        a required table would be empty, the load stops before replacing the database.
     record_key_seed
         Seed of the new patients' secret record keys (``etl.keys``; patients of the database being
         replaced keep theirs); None, the default and the only safe choice for a real registry, draws it
@@ -130,103 +141,191 @@ def load_extract(
     -------
     LoadResult
         The load id and the per-table counts (rows read = loaded + quarantined).
+
+    Raises
+    ------
+    UserError
+        One sentence naming the file and what to do, when the extract or the target cannot be
+        loaded; the previous database is then left exactly as it was.
+    KeyboardInterrupt
+        After Ctrl-C (SIGINT), once everything the load started has stopped and its temporary
+        files are removed; the previous database is left as it was.
     """
-    extract_dir, db_path = Path(extract_dir), Path(db_path)
-    step = progress or (lambda _name: None)
+    check_max_quarantine(max_quarantine)
+    stopper = LoadStopper()
+    with stopper.handling_sigint():
+        try:
+            return _load(
+                Path(extract_dir),
+                Path(db_path),
+                tuple(age_breaks),
+                memory_limit,
+                threads,
+                progress,
+                max_quarantine,
+                record_key_seed,
+                stopper,
+            )
+        except BaseException:
+            if stopper.interrupted:  # whatever the statement under way reported
+                raise KeyboardInterrupt from None
+            raise
+
+
+def _load(
+    extract_dir: Path,
+    db_path: Path,
+    age_breaks: tuple[int, ...],
+    memory_limit: str,
+    threads: int | None,
+    progress: Callable[[str], None] | None,
+    max_quarantine: float,
+    record_key_seed: int | None,
+    stopper: LoadStopper,
+) -> LoadResult:
+    def step(name: str) -> None:
+        stopper.check()
+        if progress is not None:
+            progress(name)
+
     started = datetime.now(UTC).replace(tzinfo=None)
     step("checking files")
     manifest = read_manifest(extract_dir)
     files = find_extract_files(extract_dir)
-    labels = age_group_labels(tuple(age_breaks))
-    previous_runs, previous_keys = _previous_runs(db_path)
-
-    tmp = db_path.with_name(f".{db_path.name}.tmp-{os.getpid()}")
-    _remove(tmp)
-    # The files are checksummed on a thread of their own while the tables are read; the load id is
-    # made from the checksums, so it is written once the tables are in.
-    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checksum")
-    checksums = hasher.submit(lambda: {name: file_sha256(f.path) for name, f in files.items()})
-    try:
-        con = duckdb.connect(str(tmp))
+    labels = age_group_labels(age_breaks)
+    stopper.check()
+    with open_target(db_path) as target:
+        # Each file is read once on a thread of its own (checksum, records: etl.scan), in load order,
+        # ahead of its landing, which waits for it; the load id is made from the checksums.
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan")
         try:
-            con.execute("SET enable_progress_bar = false")  # it writes to stdout; ours goes to stderr
-            con.execute(f"SET memory_limit = '{memory_limit}'")
-            con.execute(f"SET temp_directory = '{tmp}.spill'")
-            if threads:
-                con.execute(f"SET threads = {int(threads)}")
-            create_enum_types(con, labels, tuple(f.path.name for f in files.values()))
-            con.execute(_ACCOUNT_DDL)
-            bounds = [None, *age_breaks]
-            uppers = [*age_breaks, None]
-            con.executemany(
-                "INSERT INTO age_bands VALUES (?, ?, ?, ?)",
-                [[lab, lo, hi, i] for i, (lab, lo, hi) in enumerate(zip(labels, bounds, uppers, strict=True))],
-            )
-            counts = _load_tables(con, files, step)
-            digests = checksums.result()  # table -> SHA-256 of its file
-            fingerprint = _fingerprint(manifest.raw, digests)
-            load_id = f"L{len(previous_runs) + 1:04d}-{fingerprint[:12]}"
-            con.execute(
-                "INSERT INTO load_parameters VALUES (?, ?, ?)",
-                [manifest.data_cutoff, ",".join(map(str, age_breaks)), load_id],
-            )
-            for name, sql in sql_steps():
-                step(f"deriving {name.removesuffix('.sql').split('_', 1)[1]}")
-                con.execute(sql)
-            step("drawing record keys")
-            write_record_keys(con, record_key_seed, previous_keys)
-            step("writing the load report")
-            result = _write_account(
-                con, counts, load_id, started, extract_dir, manifest, files, digests, fingerprint, db_path
-            )
-            if previous_runs:  # the history of the database this load replaces
-                con.executemany("INSERT INTO load_runs VALUES (" + ", ".join("?" * 14) + ")", previous_runs)
-            con.execute("DROP TABLE reader_rejects")
-            con.execute("CHECKPOINT")
+            scans = {t: reader.submit(_scan, files[t], stopper.cancel) for t in TABLE_ORDER if t in files}
+            con = stopper.register(duckdb.connect(str(target.tmp)))
+            try:
+                _prepare(con, target, memory_limit, threads, files, age_breaks, labels)
+                counts = _load_tables(con, files, scans, step, stopper, max_quarantine, target.untouched)
+                digests = {table: scan.result().sha256 for table, scan in scans.items()}
+                fingerprint = _fingerprint(manifest.raw, digests)
+                load_id = f"L{len(target.previous_runs) + 1:04d}-{fingerprint[:12]}"
+                con.execute(
+                    "INSERT INTO load_parameters VALUES (?, ?, ?)",
+                    [manifest.data_cutoff, ",".join(map(str, age_breaks)), load_id],
+                )
+                for name, sql in sql_steps():
+                    step(f"deriving {name.removesuffix('.sql').split('_', 1)[1]}")
+                    con.execute(sql)
+                step("drawing record keys")
+                write_record_keys(con, record_key_seed, target.previous_keys)
+                step("writing the load report")
+                result = _write_account(
+                    con, counts, load_id, started, extract_dir, manifest, files, digests, fingerprint, target.given
+                )
+                if target.previous_runs:  # the history of the database this load replaces
+                    con.executemany("INSERT INTO load_runs VALUES (" + ", ".join("?" * 14) + ")", target.previous_runs)
+                con.execute("DROP TABLE reader_rejects")
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            step("replacing the database")
+            stopper.check()  # the last point where Ctrl-C stops the load; after it, the load is done
+            target.replace()
+        except BaseException as exc:
+            stopper.stop()
+            error = None if stopper.interrupted else disk_error(exc, target)
+            if error is not None:
+                raise error from exc
+            raise
         finally:
-            con.close()
-        tmp.replace(db_path)
-    except BaseException:
-        _remove(tmp)
-        raise
-    finally:
-        hasher.shutdown(wait=True, cancel_futures=True)
-        _remove(Path(f"{tmp}.spill"))
-        _remove(Path(f"{tmp}.wal"))
+            reader.shutdown(wait=True, cancel_futures=True)
     return result
+
+
+def _prepare(
+    con: duckdb.DuckDBPyConnection,
+    target: LoadTarget,
+    memory_limit: str,
+    threads: int | None,
+    files: dict[str, ExtractFile],
+    age_breaks: tuple[int, ...],
+    labels: tuple[str, ...],
+) -> None:
+    """Settings, ENUM types and the account tables of a new database."""
+    con.execute("SET enable_progress_bar = false")  # it writes to stdout; ours goes to stderr
+    con.execute(f"SET memory_limit = {_lit(memory_limit)}")
+    con.execute(f"SET temp_directory = {_lit(str(target.spill))}")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    create_enum_types(con, labels, tuple(f.path.name for f in files.values()))
+    con.execute(_ACCOUNT_DDL)
+    bounds = [None, *age_breaks]
+    uppers = [*age_breaks, None]
+    con.executemany(
+        "INSERT INTO age_bands VALUES (?, ?, ?, ?)",
+        [[lab, lo, hi, i] for i, (lab, lo, hi) in enumerate(zip(labels, bounds, uppers, strict=True))],
+    )
+
+
+def _scan(f: ExtractFile, cancel: threading.Event) -> FileScan:
+    if f.fmt == "csv":
+        return scan_csv(f.path, len(f.columns), cancel=cancel)
+    return scan_parquet(f.path, cancel=cancel)
 
 
 _LANDERS = 2  # raw landings at a time (each is one thread): measured best on 2 cores (BENCHMARKS.md)
 
 
 def _load_tables(
-    con: duckdb.DuckDBPyConnection, files: dict[str, ExtractFile], step: Callable[[str], None]
+    con: duckdb.DuckDBPyConnection,
+    files: dict[str, ExtractFile],
+    scans: dict[str, Future[FileScan]],
+    step: Callable[[str], None],
+    stopper: LoadStopper,
+    max_quarantine: float,
+    untouched: str,
 ) -> list[TableCount]:
-    """Land and stage every table, in ``TABLE_ORDER``.
+    """Land and stage every table, in ``TABLE_ORDER``, checking each against ``etl.guard``.
 
     DuckDB reads a file into its raw table on one thread (the rows are numbered as read), so the
     raw landings run two at a time, each on a connection of its own, while this connection stages
     each table as soon as its raw table is there: the staging of one table overlaps the landing of
-    the next ones, and no core waits. A file that cannot be read raises its error when its table's
-    turn comes, as in a plain loop.
+    the next ones, and no core waits. Each landing first waits for its file's scan. A file that
+    cannot be read raises its error when its table's turn comes, or as soon as its scan finds it.
     """
 
     def land(lander: duckdb.DuckDBPyConnection, f: ExtractFile) -> RawTable:
         with lander:
-            return load_raw(lander, f)
+            scan = scans[f.table].result()
+            if stopper.cancel.is_set():
+                raise ScanCancelled
+            return load_raw(lander, f, scan)
 
     with ThreadPoolExecutor(max_workers=_LANDERS, thread_name_prefix="raw") as pool:
         try:
             # Each landing gets a connection of its own to the same database, opened here.
-            landed = {t: pool.submit(land, con.cursor(), files[t]) for t in TABLE_ORDER if t in files}
+            landed = {t: pool.submit(land, stopper.register(con.cursor()), files[t]) for t in TABLE_ORDER if t in files}
             counts = []
             for table in TABLE_ORDER:
                 step(f"loading {table}")
+                for scan in scans.values():  # a file found unreadable stops the load at once
+                    if scan.done() and scan.exception() is not None:
+                        scan.result()
                 raw = landed[table].result() if table in landed else None
-                counts.append(_stage(con, table, files.get(table), raw))
+                count = _stage(con, table, files.get(table), raw)
+                check_staged(
+                    con,
+                    TABLES[table],
+                    files[table].path if table in files else table,
+                    count.rows_read,
+                    count.rows_loaded,
+                    count.rows_quarantined,
+                    max_quarantine,
+                    untouched,
+                )
+                counts.append(count)
             return counts
         except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)  # let the landing under way finish before cleaning up
+            stopper.stop()  # interrupt the landings under way
+            pool.shutdown(wait=True, cancel_futures=True)
             raise
 
 
@@ -345,35 +444,5 @@ def _fingerprint(manifest: dict[str, object], digests: dict[str, str]) -> str:
     return h.hexdigest()
 
 
-def _previous_runs(db_path: Path) -> tuple[list[tuple[object, ...]], pd.DataFrame | None]:
-    """The load history and the record keys of the database about to be replaced; refuse to replace
-    anything else."""
-    if not db_path.exists():
-        return [], None
-    try:
-        con = duckdb.connect(str(db_path), read_only=True)
-    except duckdb.Error as exc:
-        raise UserError(
-            f"{db_path} exists and is not a DuckDB database; choose another --db path (it was left untouched)."
-        ) from exc
-    try:
-        runs = con.execute("SELECT * FROM load_runs ORDER BY started_at").fetchall()
-        return runs, previous_record_keys(con)
-    except duckdb.Error as exc:
-        raise UserError(
-            f"{db_path} is a DuckDB database but not one written by 'ayaall load'; "
-            "choose another --db path (it was left untouched)."
-        ) from exc
-    finally:
-        con.close()
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        for child in path.iterdir():
-            _remove(child)
-        with contextlib.suppress(OSError):
-            path.rmdir()
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

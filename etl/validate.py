@@ -14,6 +14,10 @@ files by hand would let them drift from it). For each table, in named steps:
 4. orphans: a row whose parent row (its patient, or for a response its treatment line) was not
    loaded is quarantined. Duplicates and orphans are then taken out of ``stg_<table>``.
 
+A row whose every value is its own column's name repeats the header (two exports joined into one
+file) and is quarantined with that reason before any value check. A date with a time of day (a
+Parquet timestamp not at midnight, ``etl.raw``) is unusable and said to be so.
+
 What passes stays in ``stg_<table>`` (typed, with source file and line, in file order); what fails
 goes to ``quarantine``; warnings on kept rows go to ``data_quality_issues``. Rows are conserved:
 every raw row ends in exactly one of ``stg_<table>`` and ``quarantine``.
@@ -31,6 +35,11 @@ __all__ = ["StageCounts", "stage_table"]
 
 _WS = "' ' || chr(9) || chr(13) || chr(10)"
 _ISO_DATE = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
+_HEADER_ROW = "the row repeats the header (two exports joined into one file?); it holds no data"
+_TIME_OF_DAY = (
+    "is a date with a time of day, which is taken as a date only at midnight (another time often means "
+    "that the dates were shifted between time zones); write the dates without a time"
+)
 
 
 @dataclass(frozen=True)
@@ -186,7 +195,7 @@ def _checked_sql(table: TableSpec, present: tuple[str, ...], only_lines: str | N
             fails_msg.append(f"WHEN {_t(c)} IS NULL THEN {_lit(c.name + ' is empty; it is a required value')}")
         if _quarantines_unusable(c):
             fails_col.append(f"WHEN {unusable} THEN {_lit(c.name)}")
-            fails_msg.append(f"WHEN {unusable} THEN {_lit(c.name + ' ')} || {_show(c)} || {_lit(' ' + _problem(c))}")
+            fails_msg.append(f"WHEN {unusable} THEN {_lit(c.name + ' ')} || {_show(c)} || {_problem_sql(c)}")
         else:
             became = (
                 f"loaded as {c.unknown_code_value}"
@@ -195,9 +204,14 @@ def _checked_sql(table: TableSpec, present: tuple[str, ...], only_lines: str | N
             )
             warns.append(
                 f"CASE WHEN {unusable} THEN {_lit(c.name + ' ')} || {_show(c)} || "
-                f"{_lit(' ' + _problem(c) + '; ' + became)} END"
+                f"{_problem_sql(c)} || {_lit('; ' + became)} END"
                 f" AS {_q('w$' + c.name)}"
             )
+    # A row that repeats the header (two exports joined into one file) is taken out first, with that
+    # reason and no column; its values would otherwise fail as values (or make a patient "patient_id").
+    header = _repeats_header(table, present)
+    fails_col.insert(0, f"WHEN {header} THEN ''")
+    fails_msg.insert(0, f"WHEN {header} THEN {_lit(_HEADER_ROW)}")
     q_col = f"CASE {' '.join(fails_col)} END" if fails_col else "CAST(NULL AS VARCHAR)"
     q_msg = f"CASE {' '.join(fails_msg)} END" if fails_msg else "CAST(NULL AS VARCHAR)"
     warn_sql = (", " + ", ".join(warns)) if warns else ""
@@ -209,6 +223,25 @@ def _checked_sql(table: TableSpec, present: tuple[str, ...], only_lines: str | N
         f"SELECT trimmed.*, {values}, {q_col} AS q_column, {q_msg} AS q_reason{warn_sql} "
         f"FROM coded AS trimmed {join}"
     )
+
+
+def _repeats_header(table: TableSpec, present: tuple[str, ...]) -> str:
+    """SQL boolean: every column of the row holds its own name (in any case). The length of the
+    first is compared first, which rules out almost every row at the cost of reading a length."""
+    cols = [c for c in table.columns if c.name in present]
+    checks = [f"length({_t(cols[0])}) = {len(cols[0].name)}"]
+    checks += [f"lower({_t(c)}) = {_lit(c.name)}" for c in cols]
+    return "(" + " AND ".join(checks) + ")"
+
+
+def _problem_sql(c: ColumnSpec) -> str:
+    """SQL text for what is wrong with an unusable value of ``c``, with a leading space."""
+    if c.kind is Kind.DATE:
+        return (
+            f"CASE WHEN {_t(c)} GLOB '{_ISO_DATE} [0-9]*' THEN {_lit(' ' + _TIME_OF_DAY)} "
+            f"ELSE {_lit(' ' + _problem(c))} END"
+        )
+    return _lit(" " + _problem(c))
 
 
 def _quarantines_unusable(c: ColumnSpec) -> bool:
@@ -288,7 +321,7 @@ def _rejects_sql(table: TableSpec) -> str:
         "WHERE g.conflicting OR x.source_line <> g.first_line)"
     )
     parts = [
-        f"SELECT source_line, q_column AS final_column, q_reason AS final_reason FROM flagged_{name} "
+        f"SELECT source_line, nullif(q_column, '') AS final_column, q_reason AS final_reason FROM flagged_{name} "
         "WHERE q_column IS NOT NULL",
         "SELECT * FROM dup_rejects",
     ]

@@ -243,7 +243,8 @@ def test_relapse_after_transplant_is_cir_from_hct_and_earlier_relapse_is_not(tmp
 
 
 def test_time_zero_rows(tmp_path: Path) -> None:
-    con = _load(tmp_path, Patient("T0", dx_date="2020-01-01").dies("2020-01-01"))
+    # T0 died untreated; a load needs some treatment line (etl.guard), so a second patient has one.
+    con = _load(tmp_path, Patient("T0", dx_date="2020-01-01").dies("2020-01-01"), _remission("OTHER"))
     assert _row(con, "T0", "OS", "DX") == (date(2020, 1, 1), date(2020, 1, 1), 0, 1, "DEATH")
     assert _row(con, "T0", "EFS", "DX")[2:] == (0, 1, "DEATH")
 

@@ -19,10 +19,12 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 from builders import Patient, write_extract
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ayaall.errors import UserError
 from etl import load_extract
 from etl.toxicity import toxicity_frame
 
@@ -160,6 +162,11 @@ def test_endpoint_invariants_hold_for_random_histories(patients: list[Patient]) 
     folder = Path(tempfile.mkdtemp(prefix="aya-prop-"))
     try:
         write_extract(folder / "extract", patients, cutoff=CUTOFF.isoformat())
+        if not any(p.lines for p in patients):  # an empty required table stops the load (etl.guard)
+            with pytest.raises(UserError, match=r"treatment_lines\.csv has no rows"):
+                load_extract(folder / "extract", folder / "db.duckdb", memory_limit="500MB", threads=1)
+            assert not (folder / "db.duckdb").exists()
+            return
         load_extract(folder / "extract", folder / "db.duckdb", memory_limit="500MB", threads=1)
         con = duckdb.connect(str(folder / "db.duckdb"), read_only=True)
         try:
