@@ -41,9 +41,11 @@ __all__ = [
     "curve_keys",
     "key_difference",
     "key_of",
+    "key_sums",
     "place_keys",
     "shift",
     "shifts",
+    "text_codes",
 ]
 
 
@@ -54,6 +56,36 @@ def cell_key(keys: Any) -> int | None:
     if values.isna().any():
         return None
     return int(np.asarray(values, dtype=np.uint64).sum(dtype=np.uint64) % np.uint64(KEY_SPACE))
+
+
+def key_sums(codes: Any, size: int, keys: Any) -> np.ndarray:
+    """The cell keys of groups ``0 .. size - 1``: the record keys ``keys`` summed by group code ``codes``
+    (rows with a negative code belong to none), modulo 2**32, as unsigned integers.
+
+    Exact at any registry size: the low and high 16 bits of the keys are summed apart by ``np.bincount``
+    (float64 sums of integers below 2**16 are exact up to 2**37 rows), then put together.
+    """
+    c = np.asarray(codes, dtype=np.intp)
+    k = np.asarray(keys, dtype=np.uint64)
+    if c.size and c.min() < 0:
+        kept = c >= 0
+        c, k = c[kept], k[kept]
+    low = np.bincount(c, weights=(k & np.uint64(0xFFFF)).astype(np.float64), minlength=size)
+    high = np.bincount(c, weights=(k >> np.uint64(16)).astype(np.float64), minlength=size)
+    total = (high.astype(np.uint64) << np.uint64(16)) + low.astype(np.uint64)
+    return total % np.uint64(KEY_SPACE)
+
+
+def text_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each value's code among the distinct values as text (``str``), -1 for a missing value; and the
+    texts. Values with the same text (1 and "1") share a code, as they share a row of a table."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if values.dtype == object and len({type(u) for u in uniques}) > 1:  # True and 1 hash alike; not as text
+        codes, uniques = pd.factorize(values.map(str, na_action="ignore"), use_na_sentinel=True)
+    texts, merged = pd.factorize(pd.Index([str(u) for u in uniques], dtype=object))
+    if len(merged) < len(uniques):
+        codes = np.where(codes >= 0, texts[np.maximum(codes, 0)], -1)
+    return np.asarray(codes, dtype=np.intp), [str(t) for t in merged]
 
 
 def cell_keys(frame: pd.DataFrame, by: str | Iterable[str], mask: Any = None) -> pd.Series:
@@ -121,8 +153,9 @@ class CurveKeys:
         rows = self.steps[self.steps["group"] == group]
         if rows[way].isna().any():
             return None
-        table = dict(zip(rows["time_days"].to_numpy(dtype=float), rows[way], strict=True))
-        return np.asarray([int(table.get(float(t), 0)) for t in times], dtype=np.uint64)
+        table = pd.Series(rows[way].to_numpy(dtype=np.int64), index=rows["time_days"].to_numpy(dtype=float))
+        found = table.reindex(np.asarray(times, dtype=float), fill_value=0)
+        return found.to_numpy(dtype=np.uint64)
 
     def group(self, group: Any) -> int | None:
         return self.groups.get(group)
@@ -137,29 +170,41 @@ def curve_keys(
     patients a group starts with). None when the frame has no record keys."""
     if RECORD_KEY not in frame.columns or frame[RECORD_KEY].isna().any():
         return None
-    groups = frame[group_col].astype(str) if group_col else pd.Series("all", index=frame.index)
     keys = frame[RECORD_KEY].to_numpy(dtype=np.uint64)
-    parts = []
-    for way, mask in ways.items():
-        m = np.asarray(mask, dtype=bool)
-        part = (
-            pd.DataFrame({"group": groups[m].to_numpy(), "time_days": frame.loc[m, time_col].to_numpy(dtype=float)})
-            .assign(key=keys[m])
-            .groupby(["group", "time_days"], sort=True)["key"]
-            .sum()
-            .mod(KEY_SPACE)
-            .rename(way)
-        )
-        parts.append(part)
-    steps = pd.concat(parts, axis=1).fillna(0).reset_index() if parts else pd.DataFrame(columns=["group", "time_days"])
-    for way in ways:
-        steps[way] = steps[way].astype("int64")
+    gcodes, gnames = _group_codes(frame[group_col]) if group_col else (np.zeros(len(frame), dtype=np.intp), ["all"])
+    times = frame[time_col].to_numpy(dtype=float)
+    masks = {way: np.asarray(mask, dtype=bool) for way, mask in ways.items()}
+    anywhere = np.logical_or.reduce(list(masks.values())) if masks else np.zeros(len(frame), dtype=bool)
+    tvals, tcodes = np.unique(times[anywhere], return_inverse=True)
+    cells, inverse = np.unique(gcodes[anywhere] * len(tvals) + tcodes, return_inverse=True)
+    steps = pd.DataFrame(
+        {
+            "group": np.asarray(gnames, dtype=object)[cells // max(len(tvals), 1)],
+            "time_days": tvals[cells % max(len(tvals), 1)] if len(tvals) else np.zeros(0),
+        }
+    )
+    for way, m in masks.items():
+        sub = m[anywhere]
+        steps[way] = key_sums(inverse[sub], len(cells), keys[anywhere][sub]).astype(np.int64)
     base = np.ones(len(frame), dtype=bool) if group_mask is None else np.asarray(group_mask, dtype=bool)
-    by_group: dict[Any, int | None] = {
-        g: int(np.asarray(k, dtype=np.uint64).sum(dtype=np.uint64) % np.uint64(KEY_SPACE))
-        for g, k in pd.Series(keys[base]).groupby(groups[base].to_numpy())
-    }
+    sizes = np.bincount(gcodes[base], minlength=len(gnames))
+    sums = key_sums(gcodes[base], len(gnames), keys[base])
+    by_group: dict[Any, int | None] = {g: int(k) for g, k, n in zip(gnames, sums, sizes, strict=True) if n}
     return CurveKeys(steps=steps, groups=by_group)
+
+
+def _group_codes(labels: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes of ``labels`` as text, in sorted order of the texts (a missing label is "nan", as ``astype(str)``
+    writes it)."""
+    codes, names = text_codes(labels)
+    if (codes < 0).any():
+        if "nan" not in names:
+            names = [*names, "nan"]
+        codes = np.where(codes < 0, names.index("nan"), codes)
+    order = np.argsort(np.asarray(names, dtype=object), kind="stable")
+    rank = np.empty(len(names), dtype=np.intp)
+    rank[order] = np.arange(len(names))
+    return rank[codes], [names[i] for i in order]
 
 
 def place_keys(values: np.ndarray | None, index: np.ndarray, size: int) -> np.ndarray | None:

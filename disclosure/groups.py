@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from disclosure.cellkey import cell_key
+from disclosure.cellkey import key_sums, text_codes
 from disclosure.policy import ReleasePolicy
 
 __all__ = ["OTHER_GROUPS", "READABLE_GROUPS", "combine_groups", "group_limit"]
@@ -40,7 +40,11 @@ def combine_groups(
     sizes = present.value_counts()
     if len(sizes) <= limit:
         return labels, []
-    group_keys = keys[present.index].groupby(present.to_numpy()).agg(cell_key).to_dict() if keys is not None else {}
+    group_keys: dict[str, int] = {}
+    row_keys = keys.reindex(present.index) if keys is not None else None
+    if row_keys is not None and not row_keys.isna().any():
+        codes, names = text_codes(present)
+        group_keys = dict(zip(names, key_sums(codes, len(names), row_keys).tolist(), strict=True))
     released = {name: policy.rounded(size, group_keys.get(name)) for name, size in sizes.items()}
     order = sorted(released, key=lambda name: (-released[name], name))
     keep = set(order[: limit - 1])

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analyses.baseline import MISSING, OVERALL, TableOneResult
-from ayaall.records import KEY_SPACE, RECORD_KEY
-from disclosure.cellkey import cell_key
+from ayaall.records import RECORD_KEY
+from disclosure.cellkey import key_sums, text_codes
 from disclosure.policy import ReleasePolicy
 
 __all__ = ["OTHER_CATEGORIES", "TableOneKeys", "combine_categories", "release_table_one", "table_one_keys"]
@@ -43,27 +42,29 @@ def combine_categories(
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     if not policy.active or numeric:
         return values, []
-    present = values.dropna()
-    text = values.astype(object).where(values.isna(), values.astype(str))
-    sizes = present.astype(str).value_counts()
-    level_keys = (
-        keys[present.index].groupby(present.astype(str).to_numpy()).agg(cell_key).to_dict() if keys is not None else {}
-    )
+    codes, names = text_codes(values)
+    counts = np.bincount(codes[codes >= 0], minlength=len(names))
+    sizes = dict(zip(names, counts.tolist(), strict=True))
+    level_keys: dict[str, int] = {}
+    if keys is not None:
+        row_keys = keys if keys.index.equals(values.index) else keys.reindex(values.index)
+        if not row_keys.isna().any():
+            level_keys = dict(zip(names, key_sums(codes, len(names), row_keys).tolist(), strict=True))
     small = {name for name, size in sizes.items() if policy.count(size, level_keys.get(name)) is None}
-    has_missing = bool(values.isna().any())
+    has_missing = bool((codes < 0).any())
 
     def parts() -> int:
         return len(sizes) - len(small) + (1 if small else 0) + (1 if has_missing else 0)
 
     order = sorted(
-        (n for n in sizes.index if n not in small), key=lambda n: (policy.rounded(sizes[n], level_keys.get(n)), n)
+        (n for n in sizes if n not in small), key=lambda n: (policy.rounded(sizes[n], level_keys.get(n)), n)
     )
     while parts() > (policy.max_parts or parts()) and order:
         small.add(order.pop(0))
     if len(small) < 2:
         return values, []
-    combined = text.where(text.isna() | ~text.isin(small), OTHER_CATEGORIES)
-    return combined, sorted(small)
+    shown = np.asarray([OTHER_CATEGORIES if name in small else name for name in names] + [None], dtype=object)
+    return pd.Series(shown[codes], index=values.index, name=values.name), sorted(small)
 
 
 @dataclass(frozen=True)
@@ -83,32 +84,42 @@ def table_one_keys(df: pd.DataFrame, group_col: str, result: TableOneResult) -> 
     ``MISSING``); None without record keys."""
     if RECORD_KEY not in df.columns or df[RECORD_KEY].isna().any():
         return None
-    keys = pd.Series(df[RECORD_KEY].to_numpy(dtype=np.uint64), index=df.index)
-    labels = df[group_col].astype(object).where(df[group_col].notna(), MISSING).astype(str)
-    every = pd.Series(OVERALL, index=df.index)
-
-    def by(*columns: pd.Series) -> dict[Any, int]:
-        sums = keys.groupby([c.to_numpy() for c in columns], sort=False).sum() % KEY_SPACE
-        return {k: int(v) for k, v in sums.items()}
-
-    groups: dict[str, int | None] = {**by(labels), **by(every)}
+    keys = df[RECORD_KEY].to_numpy(dtype=np.uint64)
+    gcodes, gnames = text_codes(df[group_col].astype(object).where(df[group_col].notna(), MISSING))
+    width = len(gnames)
+    whole = int(key_sums(np.zeros(len(df), dtype=np.intp), 1, keys)[0])
+    groups: dict[str, int | None] = {g: int(k) for g, k in zip(gnames, key_sums(gcodes, width, keys), strict=True)}
+    groups[OVERALL] = whole
     cells: dict[tuple[str, str, str], int | None] = {}
     present: dict[tuple[str, str], int | None] = {}
+
+    def by_group(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Counts and key sums of ``codes`` within each group (row-major: group x size), and over all."""
+        kept = codes >= 0
+        combined = np.where(kept, gcodes * size + codes, -1)
+        n = np.bincount(combined[kept], minlength=width * size).reshape(width, size)
+        k = key_sums(combined, width * size, keys).reshape(width, size)
+        overall_n = np.bincount(codes[kept], minlength=size)[None, :]
+        return np.vstack([n, overall_n]), np.vstack([k, key_sums(codes, size, keys)[None, :]])
+
+    columns = [*gnames, OVERALL]
     categorical = set(result.categorical["variable"])
     for var in dict.fromkeys([*result.categorical["variable"], *result.continuous["variable"]]):
         values = df[var]
-        there = values.notna()
-        text = values.astype(object).where(there, MISSING).map(str) if var in categorical else None
-        for column in (labels, every):
-            ok = pd.Series(np.where(there, "present", MISSING), index=df.index)
-            for (g, state), key in by(column, ok).items():
-                if state == "present":
-                    present[(var, g)] = key
-                else:
-                    cells[(var, MISSING, g)] = key
-            if text is not None:
-                for (g, level), key in by(column[there], text[there]).items():
-                    cells[(var, level, g)] = key
+        there = values.notna().to_numpy()
+        n, k = by_group(there.astype(np.intp), 2)  # 0 missing, 1 present
+        for i, g in enumerate(columns):
+            if n[i, 1]:
+                present[(var, g)] = int(k[i, 1])
+            if n[i, 0]:
+                cells[(var, MISSING, g)] = int(k[i, 0])
+        if var in categorical:
+            codes, levels = text_codes(values)
+            n, k = by_group(codes, len(levels))
+            for i, g in enumerate(columns):
+                for j, level in enumerate(levels):
+                    if n[i, j]:
+                        cells[(var, level, g)] = int(k[i, j])
     return TableOneKeys(groups=groups, cells=cells, present=present)
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from ayaall.cohort import CohortSpec
 from ayaall.records import KEY_SPACE
-from disclosure.cellkey import cell_key, shift, shifts
+from disclosure.cellkey import cell_key, curve_keys, key_sums, shift, shifts, text_codes
 from disclosure.policy import ReleasePolicy
 
 MIN_CELL = 11
@@ -74,6 +74,50 @@ def test_a_cell_key_is_the_sum_of_record_keys_modulo_2_32() -> None:
     keys = np.array([KEY_SPACE - 1, 5, 7], dtype=np.uint64)
     assert cell_key(keys) == (KEY_SPACE - 1 + 12) % KEY_SPACE == cell_key(keys[::-1])
     assert cell_key(pd.Series([1.0, np.nan])) is None
+
+
+def test_grouped_key_sums_are_exact_at_any_size() -> None:
+    """[key_sums_exact] The fast grouped sum (16-bit halves through bincount) equals the exact integer sum
+    modulo 2**32 for keys at the top of the range, where a float64 sum of whole keys would round (300,000
+    keys of 2**32 - 1 sum past 2**53); negative codes belong to no group."""
+    rng = np.random.default_rng(3)
+    keys = np.concatenate([np.full(300_000, KEY_SPACE - 1, dtype=np.uint64), rng.integers(0, KEY_SPACE, 1000)])
+    keys = keys.astype(np.uint64)
+    codes = np.concatenate([np.zeros(300_000, dtype=np.intp), rng.integers(-1, 4, 1000)])
+    got = key_sums(codes, 5, keys)
+    for g in range(5):
+        want = sum(int(k) for k, c in zip(keys, codes, strict=True) if c == g) % KEY_SPACE
+        assert int(got[g]) == want
+    assert int(got[0]) == cell_key(keys[codes == 0])
+
+
+def test_text_codes_merge_values_that_print_alike() -> None:
+    """[text_codes] 1 and "1" are one row of a table (their text), a missing value has code -1."""
+    codes, names = text_codes(pd.Series([1, "1", None, "B", True], dtype=object))
+    assert names == ["1", "B", "True"]
+    assert codes.tolist() == [0, 0, -1, 1, 2]
+
+
+def test_curve_keys_sum_the_patients_leaving_at_each_time() -> None:
+    """[curve_keys] Per group and time, the key sum of each way's rows; each group's key over all its rows;
+    a group label that is missing is the group "nan"."""
+    frame = pd.DataFrame(
+        {
+            "g": ["a", "b", "a", "a", None, "b"],
+            "t": [5.0, 5.0, 5.0, 9.0, 1.0, 2.0],
+            "event": [1, 1, 0, 1, 1, 0],
+            "record_key": np.array([KEY_SPACE - 1, 7, 3, 11, 13, 17], dtype=np.uint64),
+        }
+    )
+    ev = frame["event"].to_numpy() == 1
+    keys = curve_keys(frame, "g", "t", {"events": ev, "censored": ~ev})
+    assert keys is not None
+    assert keys.at("a", np.array([5.0, 9.0, 1.0]), "events").tolist() == [KEY_SPACE - 1, 11, 0]
+    assert keys.at("a", np.array([5.0]), "censored").tolist() == [3]
+    assert keys.at("b", np.array([2.0, 5.0]), "censored").tolist() == [17, 0]
+    assert keys.at("nan", np.array([1.0]), "events").tolist() == [13]
+    assert keys.group("a") == (KEY_SPACE - 1 + 3 + 11) % KEY_SPACE
+    assert keys.group("b") == 24
 
 
 # ------------------------------------------------------------------------------ the same patients, one answer

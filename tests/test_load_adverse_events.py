@@ -40,7 +40,9 @@ def _append(path: Path, *lines: str) -> None:
 
 
 def _load(tmp_path: Path, extract: Path) -> duckdb.DuckDBPyConnection:
-    load_extract(extract, tmp_path / "db.duckdb")
+    # One bad row among four is 25% of the table: these cases pin row-level handling, so the share a load
+    # may quarantine (etl.guard, tests/test_load_guard.py) is lifted.
+    load_extract(extract, tmp_path / "db.duckdb", max_quarantine=1.0)
     return duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
 
 
