@@ -56,9 +56,7 @@ def combine_categories(
     def parts() -> int:
         return len(sizes) - len(small) + (1 if small else 0) + (1 if has_missing else 0)
 
-    order = sorted(
-        (n for n in sizes if n not in small), key=lambda n: (policy.rounded(sizes[n], level_keys.get(n)), n)
-    )
+    order = sorted((n for n in sizes if n not in small), key=lambda n: (policy.rounded(sizes[n], level_keys.get(n)), n))
     while parts() > (policy.max_parts or parts()) and order:
         small.add(order.pop(0))
     if len(small) < 2:
