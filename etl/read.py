@@ -255,6 +255,17 @@ def load_analysis_frame(
             con.close()
 
 
+# Every dated occurrence of an exposure observed by the data cut-off (as analysis_patients' first dates
+# hct1_date and car_t1_date are taken): the exposure of an analysis is the first one on or after its time zero.
+_EXPOSURE_DATES = {
+    "hct": "SELECT h.patient_id, h.hct_date AS exposure_date FROM stg_transplants h, load_parameters p "
+    "WHERE h.hct_date <= p.data_cutoff",
+    "car_t": "SELECT l.patient_id, l.start_date AS exposure_date FROM stg_treatment_lines l, load_parameters p "
+    "WHERE l.regimen IN ('CAR_T_CD19', 'CAR_T_CD7') AND l.start_date <= p.data_cutoff",
+}
+assert set(_EXPOSURE_DATES) == set(EXPOSURES), "every exposure of ayaall.exposures has its dates"
+
+
 def exposure_frame(
     con_or_db: Any,
     cohort: Any,
@@ -274,7 +285,9 @@ def exposure_frame(
     cohort : CohortSpec
     endpoint, origin : str
     exposure : {"hct", "car_t"}
-        First transplant (``hct1_date``) or first CAR-T (``car_t1_date``) of ``analysis_patients``.
+        A transplant (``transplants``) or a CAR-T line (``treatment_lines``), observed by the data cut-off.
+        The exposure is the first one **on or after time zero**: one before it (a transplant in CR1,
+        for OS from the start of salvage) is a baseline fact, ``prior_exposure``, not the exposure.
     columns : sequence of str
         Further ``analysis_patients`` columns (covariates).
     identifiers : bool
@@ -287,10 +300,9 @@ def exposure_frame(
     Returns
     -------
     DataFrame
-        patient_id, time_days, event_code, event_desc, the ``columns``, ``exposure_days`` (missing
-        when never exposed; negative when the first exposure preceded time zero, which
-        :func:`analyses.counting.start_stop_frame` and
-        :func:`analyses.landmark.fit_landmark` treat as exposed from the start).
+        patient_id, time_days, event_code, event_desc, the ``columns``, ``exposure_days`` (days from
+        time zero to the first exposure on or after it, 0 when on the day itself; missing when there is
+        none) and ``prior_exposure`` (True when the patient had one before time zero).
     """
     if exposure not in EXPOSURES:
         raise UserError(f"Unknown exposure {exposure!r}; expected one of {', '.join(EXPOSURES)}.")
@@ -310,9 +322,14 @@ def exposure_frame(
         fields = "t.patient_id, t.time_days, t.event_code, t.event_desc" if identifiers else "t.time_days, t.event_code"
         key_term, key_sql = key_join(con, keys)
         sql = (
+            f"WITH exposure_dates AS ({_EXPOSURE_DATES[exposure]}) "
             f"SELECT {fields}{extra}{key_term}, "
-            f"CAST(date_diff('day', t.origin_date, ap.{EXPOSURES[exposure]}) AS DOUBLE) AS exposure_days "
+            "CAST(date_diff('day', t.origin_date, x.first_after) AS DOUBLE) AS exposure_days, "
+            "coalesce(x.any_before, false) AS prior_exposure "
             f"FROM time_to_event t JOIN analysis_patients ap USING (patient_id){key_sql} "
+            "LEFT JOIN LATERAL (SELECT min(e.exposure_date) FILTER (WHERE e.exposure_date >= t.origin_date) "
+            "AS first_after, bool_or(e.exposure_date < t.origin_date) AS any_before FROM exposure_dates e "
+            "WHERE e.patient_id = t.patient_id) x ON true "
             f"WHERE t.endpoint = ? AND t.origin = ? AND {where} ORDER BY t.patient_id"
         )
         return read_frame(con, sql, [endpoint, origin, *params])

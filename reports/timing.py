@@ -63,6 +63,10 @@ DEFAULT_LANDMARKS: tuple[int, ...] = (180, 365)
 #: (both with robust SE clustered on patient)
 COX_MODELS: tuple[str, str, str] = ("Ever vs never (time-fixed, biased)", "Time-varying", "Time-varying, adjusted")
 _NAIVE, _TV, _TV_ADJ = COX_MODELS
+#: the adjustment covariate "had the exposure before time zero" (a column of the exposure frame, not of
+#: analysis_patients: it depends on the time zero)
+PRIOR_EXPOSURE = "prior_exposure"
+PRIOR_EXPOSURE_LABEL = "The exposure before time zero"
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,11 @@ class TimingView:
     n : int or None
         Patients with a row of the endpoint (released).
     n_exposed_at_start : int or None
-        Patients whose first exposure was on or before time zero (released).
+        Patients exposed on the day of time zero (released): exposed from the start.
+    n_prior_exposure : int or None
+        Patients who had the exposure before time zero (released): a baseline fact, not the exposure
+        (``etl.read.exposure_frame``); they count as exposed only from a later one. ``PRIOR_EXPOSURE``
+        adjusts for it.
     release : dict
         The release parameters.
     landmark_curve : DataFrame
@@ -115,6 +123,7 @@ class TimingView:
     landmarks_days: tuple[float, ...]
     n: int | None
     n_exposed_at_start: int | None
+    n_prior_exposure: int | None
     release: dict[str, Any]
     landmark_curve: pd.DataFrame
     landmark_table: pd.DataFrame
@@ -148,14 +157,15 @@ def timing_view(
     service : RegistryService
     cohort : CohortSpec
     exposure : {"hct", "car_t"}
-        First transplant or first CAR-T (``analysis_patients.hct1_date`` / ``car_t1_date``).
+        A transplant or a CAR-T therapy: the first one on or after time zero (``etl.read.exposure_frame``).
     endpoint, origin : str
         An (endpoint, time zero) pair of endpoints.md, e.g. ``"OS"``, ``"DX"``; the exposure must be one
         that starts after that time zero (``ayaall.exposures.post_baseline``).
     landmarks : sequence of float
         Landmark days from time zero (e.g. ``[180, 365]``).
     adjust : sequence of str
-        ``analysis_patients`` columns to adjust the time-varying Cox model for (may be empty).
+        ``analysis_patients`` columns to adjust the time-varying Cox model for (may be empty), and
+        ``PRIOR_EXPOSURE``: the exposure before time zero.
     min_cell : int
         Small-cell suppression threshold (0 turns it off).
 
@@ -225,8 +235,19 @@ def _timing_view(
     if early:
         shown = n_exposed_at_start
         notes.append(
-            f"{f'{shown:,} patients' if shown is not None else 'A few patients'} had their first "
-            f"{EXPOSURE_LABELS[exposure]} on or before time zero; they count as exposed from the start."
+            f"{f'{shown:,} patients' if shown is not None else 'A few patients'} had "
+            f"{EXPOSURE_LABELS[exposure]} on the day of time zero; they count as exposed from the start."
+        )
+    prior = frame[PRIOR_EXPOSURE].to_numpy(dtype=bool)
+    n_prior = policy.count(int(prior.sum()), key_of(frame, prior))
+    if prior.any():
+        who = f"{n_prior:,} patients" if n_prior is not None else "A few patients"
+        advice = (
+            "" if PRIOR_EXPOSURE in adjust else f"; adjust for it ({PRIOR_EXPOSURE_LABEL.lower()}) or leave them out"
+        )
+        notes.append(
+            f"{who} had {EXPOSURE_LABELS[exposure]} before time zero ({origin}): a baseline fact, not the "
+            f"exposure; they count as exposed only from a later one{advice}."
         )
     key = (cohort_key(cohort), exposure, endpoint, origin, min_cell)
     landmark = service.cached(
@@ -238,7 +259,11 @@ def _timing_view(
         adjusted = service.cached(
             ("timing-adjusted", *key, tuple(adjust)),
             lambda: _adjusted_part(
-                _exposure_frame(service, cohort, endpoint, origin, exposure, adjust), exposure, adjust
+                _exposure_frame(
+                    service, cohort, endpoint, origin, exposure, [c for c in adjust if c != PRIOR_EXPOSURE]
+                ),
+                exposure,
+                adjust,
             ),
         )
         fits += adjusted.fits
@@ -260,6 +285,7 @@ def _timing_view(
         landmarks_days=marks,
         n=policy.count(len(frame), key_of(frame)),
         n_exposed_at_start=n_exposed_at_start,
+        n_prior_exposure=n_prior,
         release=policy.to_dict(),
         landmark_curve=landmark.numbers.curve,
         landmark_table=landmark.table,

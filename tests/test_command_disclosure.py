@@ -190,20 +190,20 @@ def test_iptw_small_number_trimmed_is_masked(demo_db: Path, capsys: pytest.Captu
 
 # ------------------------------------------------------------------------------ landmark
 def test_landmark_notes_quote_no_count(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """[car_t_rfs_cr1] 1 to 10 patients had their first CAR-T on or before CR1 (counted here from
-    ``exposure_frame``, as ``start_stop_frame`` treats them: exposed from the start). The note says so
-    without the number; ``n_exposed_at_start`` carries it, masked, or shown with --min-cell 0."""
+    """[car_t_rfs_cr1] 1 to 10 patients had a CAR-T before CR1 (counted here from ``exposure_frame``: a
+    baseline fact, not the exposure). The note says so without the number; ``n_prior_exposure`` carries
+    it, masked, or shown with --min-cell 0."""
     from etl.read import exposure_frame
 
     frame = exposure_frame(demo_db, CohortSpec(), "RFS", "CR1", "car_t")
-    at_start = int(((frame["exposure_days"] <= 0) & (frame["exposure_days"] < frame["time_days"])).sum())
-    assert 0 < at_start < MIN_CELL
+    prior = int(frame["prior_exposure"].sum())
+    assert 0 < prior < MIN_CELL
     args = ["landmark", "--db", str(demo_db), "--endpoint", "RFS", "--origin", "CR1", "--exposure", "car_t"]
     out = _analyze(capsys, *args, "--landmarks", "100,365")
-    assert out["n_exposed_at_start"] is None
-    assert any("exposed from the start" in note for note in out["notes"])
+    assert out["n_prior_exposure"] is None
+    assert any("before time zero" in note for note in out["notes"])
     assert not any(_NUMBER.search(_without_settings(note)) for note in out["notes"])
-    assert _analyze(capsys, *args, "--landmarks", "100,365", "--min-cell", "0")["n_exposed_at_start"] == at_start
+    assert _analyze(capsys, *args, "--landmarks", "100,365", "--min-cell", "0")["n_prior_exposure"] == prior
 
 
 # ------------------------------------------------------------------------------ totals and complements

@@ -302,15 +302,15 @@ def test_landmark_counts_are_released_blocks_of_the_grid_counts():
 
 
 def test_landmark_counts_are_the_same_on_the_page_and_in_the_command(page_ctx, demo_db, capsys):
-    """[car_t_rfs_cr1] The page's landmark table and ``ayaall analyze landmark`` print the same counts
+    """[hct_rfs_cr1] The page's landmark table and ``ayaall analyze landmark`` print the same counts
     (at risk, exposed, not exposed, each group's patients and events), masks included: both read
     ``reports.timing.timing_view``."""
     from ayaall.cli import main
     from reports.timing import timing_view
 
-    view = timing_view(page_ctx.service, CohortSpec(), "car_t", "RFS", "CR1", [100, 365], [], MIN_CELL)
+    view = timing_view(page_ctx.service, CohortSpec(), "hct", "RFS", "CR1", [100, 365], [], MIN_CELL)
     args = ["analyze", "landmark", "--db", str(demo_db), "--endpoint", "RFS", "--origin", "CR1"]
-    assert main([*args, "--exposure", "car_t", "--landmarks", "100,365", "--json"]) == 0
+    assert main([*args, "--exposure", "hct", "--landmarks", "100,365", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     compared = 0
     for row, shown in zip(out["landmarks"], view.landmark_table.to_dict("records"), strict=True):

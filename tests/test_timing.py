@@ -266,6 +266,47 @@ def test_exposure_frame_on_demo_db(demo_db: Path) -> None:
     assert (frame["exposure_days"].dropna() >= 0).all()
 
 
+def test_an_exposure_before_time_zero_is_a_baseline_fact(demo_db: Path, service) -> None:
+    """[hct_before_salvage] OS from the start of salvage (LINE2) with transplant as the exposure: a patient
+    transplanted in CR1, before the salvage, is not exposed from time zero (the old rule took the first
+    transplant ever, giving 124 of the demo's patients a negative exposure time); their exposure is a later
+    transplant if any, and ``prior_exposure`` records the earlier one. The page's note says so, and the
+    adjusted model takes the prior transplant as a covariate."""
+    import duckdb
+
+    from ayaall.cohort import CohortSpec
+    from etl.read import exposure_frame
+    from reports.timing import PRIOR_EXPOSURE, timing_view
+
+    frame = exposure_frame(demo_db, CohortSpec(), "OS", "LINE2", "hct")
+    con = duckdb.connect(str(demo_db), read_only=True)
+    try:
+        ref = con.execute(
+            "SELECT t.patient_id, "
+            "min(date_diff('day', t.origin_date, h.hct_date)) FILTER (WHERE h.hct_date >= t.origin_date) AS d, "
+            "coalesce(bool_or(h.hct_date < t.origin_date), false) AS prior "
+            "FROM time_to_event t LEFT JOIN stg_transplants h USING (patient_id) "
+            "WHERE t.endpoint = 'OS' AND t.origin = 'LINE2' GROUP BY t.patient_id"
+        ).df()
+    finally:
+        con.close()
+    merged = frame.merge(ref, on="patient_id", validate="one_to_one")
+    assert len(merged) == len(frame)
+    assert (frame["exposure_days"].dropna() >= 0).all()
+    _close(merged["exposure_days"], merged["d"], 0)
+    assert merged["prior_exposure"].tolist() == merged["prior"].tolist()
+    prior = int(frame["prior_exposure"].sum())
+    assert prior >= 20  # CR1 transplants before relapse: a real share of the salvage cohort
+    assert frame.loc[frame["prior_exposure"], "exposure_days"].isna().mean() > 0.5  # most have no second one
+
+    view = timing_view(service, CohortSpec(), "hct", "OS", "LINE2", [180], [], 0)
+    assert view.n_prior_exposure == prior
+    assert any("before time zero (LINE2): a baseline fact" in n for n in view.notes)
+    adjusted = timing_view(service, CohortSpec(), "hct", "OS", "LINE2", [180], [PRIOR_EXPOSURE], 0)
+    terms = set(adjusted.hazard_ratios["term"])
+    assert any(PRIOR_EXPOSURE in str(t) for t in terms), terms
+
+
 def test_landmark_cli_on_demo_db(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`ayaall analyze landmark` prints the documented JSON; small counts are masked."""
     import json

@@ -21,7 +21,14 @@ from dashboard.pages.options import read_option
 from figures.views import timing_figures
 from reports.formatting import format_p
 from reports.survival import parse_endpoint
-from reports.timing import DEFAULT_LANDMARKS, LANDMARK_CHOICES, TimingView, timing_view
+from reports.timing import (
+    DEFAULT_LANDMARKS,
+    LANDMARK_CHOICES,
+    PRIOR_EXPOSURE,
+    PRIOR_EXPOSURE_LABEL,
+    TimingView,
+    timing_view,
+)
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "layout", "register", "timing_outputs"]
 
@@ -29,9 +36,11 @@ PATH = "/timing"
 TITLE = "Treatment timing"
 UNITS = (("days", "days"), ("months", "months"), ("years", "years"))
 EXPOSURE_CHOICES = tuple(EXPOSURE_LABELS.items())
-ADJUST = [("age_at_dx", "Age at diagnosis (years)"), ("wbc_at_dx", "WBC at diagnosis")] + [
-    (c, lab) for c, lab in BY_COLUMNS if c not in EXPOSURE_LABELS
-]
+ADJUST = (
+    [("age_at_dx", "Age at diagnosis (years)"), ("wbc_at_dx", "WBC at diagnosis")]
+    + [(c, lab) for c, lab in BY_COLUMNS if c not in EXPOSURE_LABELS]
+    + [(PRIOR_EXPOSURE, PRIOR_EXPOSURE_LABEL)]
+)
 OPTIONS = {
     "exposure": "hct",
     "endpoint": "OS/DX",

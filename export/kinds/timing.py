@@ -99,7 +99,7 @@ def _analysed(view: TimingView) -> int | None:
 
 
 def _exposure_words(view: TimingView) -> str:
-    return {"hct": "a first allogeneic transplant (HCT)", "car_t": "a first CAR-T therapy"}[view.exposure]
+    return {"hct": "an allogeneic transplant (HCT)", "car_t": "CAR-T therapy"}[view.exposure]
 
 
 def _competing_sentence(view: TimingView) -> list[str]:
@@ -110,7 +110,11 @@ def _competing_sentence(view: TimingView) -> list[str]:
 
 
 def _early_sentence(view: TimingView) -> list[str]:
-    return [f"Patients with {_exposure_words(view)} on or before time zero counted as exposed from time zero."]
+    return [
+        f"The exposure was {_exposure_words(view)} on or after time zero; one on the day of time zero counted "
+        "from the start, and one before time zero was taken as a baseline characteristic, the patient counting "
+        "as exposed only from a later one."
+    ]
 
 
 # ------------------------------------------------------------------------------ landmark

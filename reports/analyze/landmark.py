@@ -2,8 +2,8 @@
 
 Prints JSON (field names as cli.md's ``analyze km``). The numbers are the Treatment timing page's
 (``reports.timing``), released by ``disclosure`` (landmark days on the time grid). Notes quote no counts;
-``n_exposed_at_start`` (released like any count) says how many patients were exposed on or before time
-zero.
+``n_exposed_at_start`` (released like any count) says how many patients were exposed on the day of time
+zero, ``n_prior_exposure`` how many had the exposure before it (a baseline fact, not the exposure).
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def run(
         "exposure": exposure,
         "n": view.n,
         "n_exposed_at_start": view.n_exposed_at_start,
+        "n_prior_exposure": view.n_prior_exposure,
         "conf_type": "log-log",
         "min_cell": min_cell,
         "release": view.release,
