@@ -15,7 +15,7 @@ import dash_bootstrap_components as dbc  # noqa: F401  (components used by the p
 from dash import Input, Output, State, no_update
 
 from ayaall.settings import Settings
-from dashboard import auth, exposures, ids, sidebar
+from dashboard import auth, exposures, guard, ids, sidebar
 from dashboard.context import PageContext
 from dashboard.layout import shell
 from dashboard.pages import PAGES
@@ -50,8 +50,22 @@ def create_app(db_path: str | Path, settings: Settings | None = None) -> dash.Da
     for page in PAGES:
         page.register(app, page_ctx)
     auth.install(app.server, settings)
+    _install_guard(app, page_ctx, settings)
     app.server.config["AYAALL_SERVICE"] = service  # for tests and the benchmark
     return app
+
+
+def _install_guard(app: dash.Dash, page_ctx: PageContext, settings: Settings) -> None:
+    """``dashboard.guard`` over the values the shell, the sidebar and every page offer."""
+    outputs = set(app.callback_map)
+    dynamic = set()
+    for key in outputs:
+        for part in key.strip(".").split("..."):
+            component, _, prop = part.rpartition(".")
+            if prop == "options":
+                dynamic.add(component)
+    layouts = [shell(settings), sidebar.sidebar({}, page_ctx), *(page.layout({}, page_ctx) for page in PAGES)]
+    guard.install(app.server, guard.allowed_values(layouts, dynamic), outputs)
 
 
 def _register_shell(app: dash.Dash, page_ctx: PageContext) -> None:
