@@ -34,6 +34,8 @@ __all__ = ["MAX_BODY_BYTES", "Allowed", "allowed_values", "install"]
 #: the largest callback request accepted (a page's state is a few kilobytes; a cohort file upload tens)
 MAX_BODY_BYTES = 2 * 1024 * 1024
 _UPDATE_PATH = "_dash-update-component"
+#: controls whose value is always a list of their options (no ``multi`` property)
+_LIST_VALUED = frozenset({"Checklist"})
 _log = logging.getLogger("ayaall.dashboard")
 
 
@@ -108,7 +110,8 @@ def allowed_values(layouts: Iterable[Any], dynamic: set[str]) -> dict[str, Allow
             options = getattr(node, "options", None)
             if isinstance(options, list | dict):
                 values = options.keys() if isinstance(options, dict) else (_option_value(o) for o in options)
-                rule = Allowed(choices=frozenset(values), multi=bool(getattr(node, "multi", False)))
+                multi = bool(getattr(node, "multi", False)) or type(node).__name__ in _LIST_VALUED
+                rule = Allowed(choices=frozenset(values), multi=multi)
             elif getattr(node, "min", None) is not None and getattr(node, "max", None) is not None:
                 rule = Allowed(low=float(node.min), high=float(node.max))
             else:

@@ -16,6 +16,7 @@ __all__ = [
     "COHORT_UPLOAD",
     "COHORT_UPLOAD_MESSAGE",
     "FILTER_ALL",
+    "LOAD_INFO",
     "NAV",
     "OPTION_ALL",
     "PAGE",
@@ -30,6 +31,7 @@ URL = "url"
 NAV = "nav"
 PAGE = "page-content"
 COHORT_COUNT = "cohort-count"
+LOAD_INFO = "load-info"
 COHORT_SAVE = "cohort-save"
 COHORT_DOWNLOAD = "cohort-download"
 COHORT_UPLOAD = "cohort-upload"

@@ -16,7 +16,7 @@ from dashboard import ids
 from dashboard.context import PageContext
 from dashboard.state import values_from_cohort
 
-__all__ = ["register", "sidebar"]
+__all__ = ["load_line", "register", "sidebar"]
 
 _BOOL_OPTIONS = [{"label": "any", "value": "any"}, {"label": "yes", "value": "yes"}, {"label": "no", "value": "no"}]
 
@@ -56,6 +56,7 @@ def sidebar(values: dict[str, Any], page_ctx: PageContext) -> html.Div:
         [
             html.H2("Cohort", className="sidebar-title"),
             html.Div(id=ids.COHORT_COUNT, className="cohort-count", **{"aria-live": "polite"}),  # type: ignore[arg-type]
+            html.Div(id=ids.LOAD_INFO, className="load-info small text-muted"),
             *controls,
             html.Div(
                 [
@@ -76,6 +77,13 @@ def sidebar(values: dict[str, Any], page_ctx: PageContext) -> html.Div:
     )
 
 
+def load_line(info: dict[str, str | None]) -> str:
+    """Which load every number reflects (a new load is picked up without a restart: reports.service)."""
+    if not info.get("load_id"):
+        return ""
+    return f"Load {info['load_id']}, data cut-off {info['data_cutoff']}"
+
+
 def register(app: Any, page_ctx: PageContext) -> None:
     @app.callback(Output(ids.COHORT_COUNT, "children"), Input(ids.FILTER_ALL, "value"), State(ids.FILTER_ALL, "id"))
     def update_count(values: list[Any], control_ids: list[dict[str, str]]) -> Any:
@@ -88,6 +96,10 @@ def register(app: Any, page_ctx: PageContext) -> None:
         policy = page_ctx.policy
         text = f"{shown:,}" if shown is not None else f"at most {policy.min_cell + policy.noise}"
         return [html.Span(text, className="count-number"), html.Span(" patients in the cohort")]
+
+    @app.callback(Output(ids.LOAD_INFO, "children"), Input(ids.FILTER_ALL, "value"))
+    def update_load_info(_values: list[Any]) -> Any:
+        return load_line(page_ctx.service.load_info())
 
     @app.callback(
         Output(ids.COHORT_DOWNLOAD, "data"),

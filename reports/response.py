@@ -153,10 +153,7 @@ def _frame(service: RegistryService, cohort: CohortSpec, line: int, by: str | No
     """``analyses.response.response_frame`` on the service's connection, cached (server side only)."""
 
     def compute() -> pd.DataFrame:
-        cur = service.cursor()
-        try:
+        with service.reading() as cur:
             return response_frame(cur, cohort, line, [by] if by else [], keys=True)
-        finally:
-            cur.close()
 
     return service.cached(("response_frame", cohort_key(cohort), line, by), compute)

@@ -4,14 +4,23 @@ Nothing is read at import time: ``RegistryService`` opens the database when the 
 every query runs on a cursor of that connection (DuckDB cursors may be used from the server's threads).
 Results are cached by a key that names everything they depend on (the cohort, endpoint, origin,
 grouping and options), so going back to a cohort already seen costs a dictionary lookup.
+
+**A new load is picked up.** ``ayaall load`` replaces the database file by renaming a new one over it
+(``etl.target``), so a connection opened before keeps reading the old file. Before each query and each
+cache lookup the service compares the file at ``db_path`` (device and inode, one ``stat``) with the one it
+opened; when they differ (and no query is reading the old one) it opens the new file, and from then on every
+request reads it and every cached
+result of the old load is gone (the cache keys carry the load's generation, so a fit of the old load that
+finishes late is never served). ``load_info`` names the load and data cut-off each page reflects.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +29,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ayaall.cohort import CohortSpec
+from ayaall.errors import UserError
 from ayaall.filters import FILTERS
 from ayaall.records import KEY_SPACE, RECORD_KEY
 from etl.read import (
@@ -40,6 +50,15 @@ T = TypeVar("T")
 def cohort_key(cohort: CohortSpec) -> str:
     """A hashable, order-independent key for a cohort."""
     return json.dumps(cohort.to_dict(), sort_keys=True, default=str)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file at ``path`` as (device, inode); None when it cannot be seen (a load is between steps)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 class LRUCache:
@@ -91,6 +110,9 @@ class RegistryService:
     def __init__(self, db_path: str | Path, cache_size: int = 256, blas_threads: int | None = 1) -> None:
         self.db_path = Path(db_path)
         self._con = connect_readonly(self.db_path)
+        self._identity = _identity(self.db_path)
+        self._generation = 0
+        self._in_flight = 0
         self._lock = threading.Lock()
         self.cache = LRUCache(cache_size)
         if blas_threads is not None:
@@ -100,22 +122,75 @@ class RegistryService:
             threadpool_limits(blas_threads, user_api="blas")
 
     # -- connection ----------------------------------------------------------------------------------
-    def cursor(self) -> duckdb.DuckDBPyConnection:
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of the current load's connection for one query or a few, closed after."""
         with self._lock:
-            return self._con.cursor()
-
-    def query_df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        cur = self.cursor()
+            self._follow_reload()
+            cur = self._con.cursor()
+            self._in_flight += 1
         try:
-            return read_frame(cur, sql, params)
+            yield cur
         finally:
             cur.close()
+            with self._lock:
+                self._in_flight -= 1
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor the caller closes; prefer :meth:`reading`, which a switch to a new load waits for."""
+        with self._lock:
+            self._follow_reload()
+            return self._con.cursor()
+
+    @property
+    def generation(self) -> int:
+        """How many new loads this service has switched to since it opened."""
+        return self._generation
+
+    def _follow_reload(self) -> None:
+        """Switch to the file at ``db_path`` if a load has replaced the one open (module docstring); the
+        caller holds the lock.
+
+        DuckDB keeps one database instance per file path in a process, so the old connection is closed
+        before the new file is opened (else the path would give the old instance back); that waits until no
+        query is reading it (``reading``): until then the old load keeps answering, and the next request
+        tries again. A file that cannot be seen leaves the service where it is.
+        """
+        identity = _identity(self.db_path)
+        if identity is None or identity == self._identity or self._in_flight:
+            return
+        self._con.close()
+        try:
+            self._con = connect_readonly(self.db_path)
+        except UserError:
+            self._con = connect_readonly(self.db_path)  # once more: the rename is atomic, the file is whole
+        self._identity = identity
+        self._generation += 1
+        self.cache.clear()
+
+    def query_df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        with self.reading() as cur:
+            return read_frame(cur, sql, params)
 
     def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
-        return self.cache.get_or_compute(key, compute)
+        with self._lock:
+            self._follow_reload()
+            generation = self._generation
+        return self.cache.get_or_compute((generation, key), compute)
 
     def close(self) -> None:
         self._con.close()
+
+    def load_info(self) -> dict[str, str | None]:
+        """The load this service reads: ``load_id`` and ``data_cutoff`` (ISO date) of ``load_parameters``."""
+
+        def compute() -> dict[str, str | None]:
+            row = self.query_df("SELECT load_id, CAST(data_cutoff AS VARCHAR) AS data_cutoff FROM load_parameters")
+            if row.empty:
+                return {"load_id": None, "data_cutoff": None}
+            return {"load_id": str(row["load_id"].iloc[0]), "data_cutoff": str(row["data_cutoff"].iloc[0])}
+
+        return self.cached(("load_info",), compute)
 
     # -- cohort --------------------------------------------------------------------------------------
     def filter_choices(self) -> dict[str, Any]:
@@ -156,8 +231,7 @@ class RegistryService:
         keys), for ``ReleasePolicy.count``."""
 
         def compute() -> tuple[int, int | None]:
-            cur = self.cursor()
-            try:
+            with self.reading() as cur:
                 where, params = cohort_patients_sql(cur, cohort)
                 key_term, key_sql = key_join(cur, True)
                 n, total = cur.execute(  # type: ignore[misc]
@@ -166,8 +240,6 @@ class RegistryService:
                     params,
                 ).fetchone()
                 return int(n), (None if total is None else int(total) % KEY_SPACE)
-            finally:
-                cur.close()
 
         return self.cached(("size", cohort_key(cohort)), compute)
 
@@ -175,11 +247,8 @@ class RegistryService:
         """The cohort's attrition (``etl.read.attrition``) with the cell keys of each step's patients."""
 
         def compute() -> pd.DataFrame:
-            cur = self.cursor()
-            try:
+            with self.reading() as cur:
                 return attrition(cur, cohort, keys=True)
-            finally:
-                cur.close()
 
         return self.cached(("attrition", cohort_key(cohort)), compute)
 
@@ -189,11 +258,8 @@ class RegistryService:
         text, which no page analyses)."""
 
         def compute() -> pd.DataFrame:
-            cur = self.cursor()
-            try:
+            with self.reading() as cur:
                 return load_analysis_frame(cur, cohort, endpoint, origin, list(columns), identifiers=False, keys=True)
-            finally:
-                cur.close()
 
         return self.cached(("frame", cohort_key(cohort), endpoint, origin, tuple(columns)), compute)
 
@@ -204,8 +270,7 @@ class RegistryService:
         False), ``columns`` and, with ``keys``, the record key (server side only)."""
 
         def compute() -> pd.DataFrame:
-            cur = self.cursor()
-            try:
+            with self.reading() as cur:
                 where, params = cohort_patients_sql(cur, cohort)
                 cols = ", ".join(
                     f'ap."{c}"' for c in dict.fromkeys([*(["patient_id"] if identifiers else []), *columns])
@@ -216,8 +281,6 @@ class RegistryService:
                     f"SELECT {cols}{key_term} FROM analysis_patients ap{key_sql} WHERE {where} ORDER BY ap.patient_id",
                     params,
                 )
-            finally:
-                cur.close()
 
         return self.cached(("patients", cohort_key(cohort), tuple(columns), identifiers, keys), compute)
 
@@ -225,11 +288,8 @@ class RegistryService:
         """``analysis_patients``' columns and their types (``etl.read.analysis_columns``), cached."""
 
         def compute() -> dict[str, str]:
-            cur = self.cursor()
-            try:
+            with self.reading() as cur:
                 return analysis_columns(cur)
-            finally:
-                cur.close()
 
         return self.cached(("columns",), compute)
 

@@ -431,11 +431,8 @@ def _exposure_frame(
     analyses need neither patient_id nor event_desc), cached (server side only)."""
 
     def compute() -> pd.DataFrame:
-        cur = service.cursor()
-        try:
+        with service.reading() as cur:
             return exposure_frame(cur, cohort, endpoint, origin, exposure, columns, identifiers=False, keys=True)
-        finally:
-            cur.close()
 
     key = ("exposure_frame", cohort_key(cohort), endpoint, origin, exposure, tuple(columns), "no identifiers")
     return service.cached(key, compute)

@@ -28,7 +28,9 @@ def _control(page: str, name: str) -> dict[str, str]:
     return {"name": name, "page": page, "type": "export-control"}
 
 
-def _post(app, page: str, what: str, options: dict[str, object], export: dict[str, object], filters=None):
+def _post(
+    app, page: str, what: str, options: dict[str, object], export: dict[str, object], filters=None, expect: int = 200
+):
     """The request Dash's renderer sends when a download button of ``page`` is clicked."""
     from dashboard.downloads import PAGE_EXPORTS
 
@@ -74,6 +76,9 @@ def _post(app, page: str, what: str, options: dict[str, object], export: dict[st
         "state": state,
     }
     response = app.server.test_client().post("/_dash-update-component", json=payload)
+    if expect != 200:  # refused before it runs (dashboard/guard.py): the sentence
+        assert response.status_code == expect, response.data[:500]
+        return response.get_data(as_text=True)
     assert response.status_code == 200, response.data[:500]
     return response.get_json()["response"]
 
@@ -238,8 +243,9 @@ def test_response_page_figure_download_and_a_message_for_a_bad_line(app):
     assert name == "response_line2_mrd_negative_by_salvage_regimen.pdf"
     assert pdf_info(data)["width_pt"] == pytest.approx(85 / 25.4 * 72, abs=0.01)
     assert _manifest(response, "response")["request"]["outcome"] == "mrd_negative"
-    response = _post(app, "response", "figure", {**options, "line": "first"}, EXPORT)
-    assert "The line must be 1" in json.dumps(response)
+    # A line the page does not offer is refused before the download runs (dashboard/guard.py).
+    refused = _post(app, "response", "figure", {**options, "line": "first"}, EXPORT, expect=400)
+    assert refused.startswith('The control {"name":"line","type":"view-option"} was sent a value that is not one')
 
 
 def test_the_treatment_pages_have_a_download_row_under_each_figure(app):
