@@ -53,6 +53,14 @@ SETTINGS: tuple[Setting, ...] = (
         "header set by an authenticating reverse proxy (e.g. X-Remote-User); when given, requests without it get 403",
     ),
     Setting("title", "AYA-ALL Outcomes Explorer", str, "title shown in the navigation bar and the browser tab"),
+    Setting("threads", 4, int, "request threads of the production server (waitress) that 'ayaall serve' runs"),
+    Setting(
+        "access_log",
+        None,
+        Path,
+        "file the access log is appended to, one JSON line per request (who, when, page, cohort filters; no "
+        "patient data); standard error when not given",
+    ),
 )
 
 
@@ -76,6 +84,8 @@ class Settings:
     basic_auth_file: Path | None = setting("basic_auth_file").default
     trusted_user_header: str | None = setting("trusted_user_header").default
     title: str = setting("title").default
+    threads: int = setting("threads").default
+    access_log: Path | None = setting("access_log").default
 
     def __post_init__(self) -> None:
         if self.min_cell < 0:

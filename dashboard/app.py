@@ -15,7 +15,7 @@ import dash_bootstrap_components as dbc  # noqa: F401  (components used by the p
 from dash import Input, Output, State, no_update
 
 from ayaall.settings import Settings
-from dashboard import auth, exposures, guard, ids, sidebar
+from dashboard import audit, auth, exposures, guard, ids, sidebar
 from dashboard.context import PageContext
 from dashboard.layout import shell
 from dashboard.pages import PAGES
@@ -49,6 +49,7 @@ def create_app(db_path: str | Path, settings: Settings | None = None) -> dash.Da
     exposures.register(app)
     for page in PAGES:
         page.register(app, page_ctx)
+    audit.install(app.server, settings)  # first: it times and logs every request, refused ones included
     auth.install(app.server, settings)
     _install_guard(app, page_ctx, settings)
     app.server.config["AYAALL_SERVICE"] = service  # for tests and the benchmark

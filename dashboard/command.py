@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from typing import Any
 
 from ayaall.settings import SETTINGS
 
@@ -51,6 +53,61 @@ def check_disclosure(min_cell: int, unsafe: bool) -> None:
         )
 
 
+def access_handler(settings: Any) -> logging.Handler:
+    """Where the access log goes: ``--access-log`` (appended) or standard error; one sentence if the file
+    cannot be opened."""
+    from ayaall.errors import UserError
+
+    if settings.access_log is None:
+        return logging.StreamHandler(sys.stderr)
+    try:
+        return logging.FileHandler(settings.access_log, mode="a", encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"--access-log {settings.access_log} cannot be opened for writing ({exc.strerror}).") from exc
+
+
+def serve_app(app: Any, host: str, port: int, settings: Any) -> None:
+    """Serve ``app`` through waitress, a production WSGI server: ``settings.threads`` request threads,
+    requests over ``dashboard.guard.MAX_BODY_BYTES`` refused, idle connections closed after 120 s,
+    and the access log (``dashboard.audit``) written as requests are answered."""
+    import waitress
+
+    from dashboard.audit import ACCESS_LOGGER
+    from dashboard.guard import MAX_BODY_BYTES
+
+    logger = logging.getLogger(ACCESS_LOGGER)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    handler = access_handler(settings)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    try:
+        server = waitress.create_server(
+            app.server,
+            host=host,
+            port=port,
+            threads=settings.threads,
+            max_request_body_size=MAX_BODY_BYTES,
+            channel_timeout=120,
+            ident="ayaall",
+        )
+    except OSError as exc:
+        from ayaall.errors import UserError
+
+        logger.removeHandler(handler)
+        handler.close()
+        raise UserError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port or stop what uses it."
+        ) from exc
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
 def _handle(args: argparse.Namespace) -> int:
     from ayaall.errors import UserError
     from ayaall.settings import Settings
@@ -59,6 +116,8 @@ def _handle(args: argparse.Namespace) -> int:
     check_disclosure(args.min_cell, args.unsafe_exact_counts)
     if args.cache_size < 1:
         raise UserError(f"--cache-size must be at least 1, not {args.cache_size}.")
+    if args.threads < 1:
+        raise UserError(f"--threads must be at least 1, not {args.threads}.")
     settings = Settings(**{item.name: getattr(args, item.name) for item in SETTINGS})
     app = create_app(args.db, settings)
     if args.host not in {"127.0.0.1", "localhost", "::1"} and not (args.basic_auth_file or args.trusted_user_header):
@@ -71,8 +130,8 @@ def _handle(args: argparse.Namespace) -> int:
         print("ayaall serve: warning: no disclosure control; every browser gets exact counts.", file=sys.stderr)
     print(
         f"AYA-ALL Outcomes Explorer on http://{args.host}:{args.port}/ (database {args.db}, read-only; "
-        f"min cell {args.min_cell})",
+        f"min cell {args.min_cell}; waitress, {settings.threads} threads)",
         file=sys.stderr,
     )
-    app.run(host=args.host, port=args.port, debug=False)
+    serve_app(app, args.host, args.port, settings)
     return 0
