@@ -92,7 +92,8 @@ class ToxicityView:
     risk_table : DataFrame
         event, min_grade, group, time_days, at_risk, events, competing_events, censored at
         ``ticks_days`` (cumulative, as shown).
-    ticks_days : list of float
+    ticks_days : dict
+        Toxicity -> the days of its time axis ticks (and of its risk table).
     n : int or None
         Patients who started the line (released).
     release : dict
@@ -107,7 +108,7 @@ class ToxicityView:
     released: ReleasedToxicity
     table: pd.DataFrame
     risk_table: pd.DataFrame
-    ticks_days: list[float]
+    ticks_days: dict[str, list[float]]
     n: int | None
     release: dict[str, Any]
     combined: list[str]
@@ -193,8 +194,7 @@ def _toxicity_view(
         coarse = coarse_incidence(frame, by, policy)
     notes += caught_notes(caught) + [count_free(n) for n in result.notes]
     released = release_toxicity(result, policy, toxicity_keys(frame, by, policy), coarse)
-    drawn_to = released.cif["time_days"]
-    ticks = nice_ticks_days(float(drawn_to.max()) if len(drawn_to) else float(frame["time_days"].max()), unit)
+    ticks = _ticks(released, events, float(frame["time_days"].max()), unit)
     if policy.active:
         notes.append(policy.sentence())
     patients = frame.drop_duplicates("patient_id")
@@ -230,14 +230,24 @@ def _table(released: ReleasedToxicity) -> pd.DataFrame:
     )
 
 
-def _risk_table(released: ReleasedToxicity, ticks: list[float], policy: ReleasePolicy) -> pd.DataFrame:
+def _ticks(released: ReleasedToxicity, events: Sequence[str], longest: float, unit: str) -> dict[str, list[float]]:
+    """Each toxicity's time axis ticks: spanning its drawn curves (both thresholds), so that a view of one
+    toxicity and a view of all give it the same axis and risk table."""
+    out = {}
+    for event in events:
+        drawn_to = released.cif.loc[released.cif["event"] == event, "time_days"]
+        out[event] = nice_ticks_days(float(drawn_to.max()) if len(drawn_to) else longest, unit)
+    return out
+
+
+def _risk_table(released: ReleasedToxicity, ticks: dict[str, list[float]], policy: ReleasePolicy) -> pd.DataFrame:
     columns = ["event", "min_grade", "group", "time_days", "at_risk", "events", "competing_events", "censored"]
     parts = []
     counts = released.cif_counts
     if not len(counts):
         return pd.DataFrame(columns=columns)
     for (event, grade), cell in counts.groupby(["event", "min_grade"], sort=True):
-        table = counts_at(cell.drop(columns=["event", "min_grade"]), ticks, policy)
+        table = counts_at(cell.drop(columns=["event", "min_grade"]), ticks[str(event)], policy)
         parts.append(table.assign(event=event, min_grade=int(grade)))
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     return out[columns]
