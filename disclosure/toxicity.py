@@ -15,9 +15,10 @@ Every rule is one of ``disclosure.policy``, applied by the function that owns it
   they are shown (on the time grid, ``ReleasePolicy.time``) only where at least ``min_cell`` patients had
   it, exactly and as released;
 - **tests** (between-group proportion tests, Gray's test) are computed on the exact data, as every test
-  is (``disclosure.policy``), and their p-values shown only when every group of the comparison is shown
-  (its rate; for Gray's test its curve too): a p-value of a comparison with a hidden count is a function
-  of that count, which the released margins would let a reader solve for.
+  is (``disclosure.policy``), and their p-values shown only when no count of the comparison is masked
+  (every group's patients and events; for Gray's test every group's curve drawn too): a p-value of a
+  comparison with a masked count is a function of that count, which the released margins would let a
+  reader solve for.
   The test statistic and the smallest expected count, which with the released margins narrow the exact
   counts, are not released;
 - **cumulative incidence**: the fits on grid-coarsened times (:func:`coarse_incidence`) go through
@@ -216,8 +217,14 @@ def _proportions(result: ToxicityResult, policy: ReleasePolicy, keys: ToxicityKe
     return out[["group", "event", "min_grade", "n", "events", "proportion", "ci_lower", "ci_upper"]]
 
 
+def _counts_shown(proportions: pd.DataFrame) -> pd.Series:
+    """Per (event, min_grade): whether every group's patients and events are shown (none masked)."""
+    shown = proportions["n"].notna() & proportions["events"].notna()
+    return shown.groupby([proportions["event"], proportions["min_grade"]]).all()
+
+
 def _tests(result: ToxicityResult, proportions: pd.DataFrame) -> pd.DataFrame:
-    shown = proportions.groupby(["event", "min_grade"])["proportion"].agg(lambda s: bool(s.notna().all()))
+    shown = _counts_shown(proportions)
     rows = []
     for t in result.tests.to_dict("records"):
         ok = bool(shown.get((t["event"], t["min_grade"]), False))
@@ -300,7 +307,7 @@ def release_toxicity(
     curves, counts, points, gray_rows = [], [], [], []
     drawn: dict[tuple[str, int], dict[str, bool]] = {}
     gray = {(str(g["event"]), int(g["min_grade"])): g for g in result.gray.to_dict("records")}
-    rates_shown = proportions.groupby(["event", "min_grade"])["proportion"].agg(lambda s: bool(s.notna().all()))
+    counts_shown = _counts_shown(proportions)
     for (event, grade), fit in sorted(coarse.items()):
         released = release_cif(fit, policy, milestone_days, keys.curves.get((event, grade)) if keys else None)
         lead = {"event": event, "min_grade": grade}
@@ -310,7 +317,7 @@ def release_toxicity(
         drawn[(event, grade)] = dict(released.drawn)
         if (event, grade) in gray:
             g = gray[(event, grade)]
-            ok = all(released.drawn.values()) and bool(rates_shown.get((event, grade), False))
+            ok = all(released.drawn.values()) and bool(counts_shown.get((event, grade), False))
             gray_rows.append(
                 lead
                 | {"df": g["df"], "p": g["p"] if ok else np.nan}
