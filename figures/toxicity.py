@@ -39,21 +39,25 @@ def worst_grade_figure(
     style: FigureStyle = SCREEN_STYLE,
 ) -> go.Figure:
     """Stacked bars of ``worst`` (group, worst_grade, n, total, percent of one event; percent NaN where not
-    shown). A group none of whose shares is shown keeps its place on the axis, saying why."""
+    shown: no bar, so a group's bar falls short of 100% by its masked shares). A group none of whose shares
+    is shown keeps its place on the axis, saying why."""
     fig = go.Figure()
     groups = [str(g) for g in dict.fromkeys(worst["group"])]
     for grade in dict.fromkeys(worst["worst_grade"].astype(str)):
         rows = worst[worst["worst_grade"].astype(str) == grade]
         colors = _GRAY if style.grayscale else GRADE_COLORS
         label = _LABELS.get(grade, f"Grade {grade}")
+        shares = rows["percent"].astype(float)
         fig.add_trace(
             go.Bar(
-                x=rows["percent"].astype(float),
+                # a masked share is drawn as no bar (NaN would restart plotly's stack at 0), said on hover
+                x=shares.fillna(0.0),
                 y=rows["group"].astype(str),
                 orientation="h",
                 name=label,
                 marker={"color": colors.get(grade, "#999999"), "line": {"color": "#ffffff", "width": 0.5}},
-                hovertemplate=f"%{{y}}: {label} %{{x:.1f}}%<extra></extra>",
+                customdata=[("—" if pd.isna(v) else f"{v:.1f}%") for v in shares],
+                hovertemplate=f"%{{y}}: {label} %{{customdata}}<extra></extra>",
             )
         )
     hidden = [g for g in groups if worst.loc[worst["group"].astype(str) == g, "percent"].isna().all()]
@@ -71,9 +75,13 @@ def worst_grade_figure(
             )
         )
     s = style.px
-    fig.update_layout(barmode="stack")
     fig.update_xaxes(title_text="Patients (%) by worst grade", range=[0, 100])
     fig.update_yaxes(categoryorder="array", categoryarray=groups[::-1], type="category")
     apply_house_style(fig, title=title, height=max(s(300), s(140) + s(34) * len(groups)), style=style)
-    fig.update_layout(margin={"l": s(70) if style.is_print else _LABEL_MARGIN_PX})
+    # stacked after the house style (which sets the layout's bar mode), the legend in the bars' order
+    fig.update_layout(
+        barmode="stack",
+        legend={"traceorder": "normal"},
+        margin={"l": s(70) if style.is_print else _LABEL_MARGIN_PX},
+    )
     return fig
