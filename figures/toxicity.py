@@ -75,7 +75,10 @@ def worst_grade_figure(
             )
         )
     s = style.px
-    fig.update_xaxes(title_text="Patients (%) by worst grade", range=[0, 100])
+    # released parts are rounded each on its own: their sum may pass 100% by a little
+    stacked = worst.groupby(worst["group"].astype(str))["percent"].sum(min_count=1).max()
+    right = max(100.0, float(stacked)) if pd.notna(stacked) else 100.0
+    fig.update_xaxes(title_text="Patients (%) by worst grade", range=[0, right])
     fig.update_yaxes(categoryorder="array", categoryarray=groups[::-1], type="category")
     apply_house_style(fig, title=title, height=max(s(300), s(140) + s(34) * len(groups)), style=style)
     # stacked after the house style (which sets the layout's bar mode), the legend in the bars' order

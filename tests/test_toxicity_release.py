@@ -271,3 +271,24 @@ def test_export_toxicity_checks_its_options(service) -> None:
     assert content.manifest["request"]["event"] == "ICANS"
     figure = content.figure()
     assert "ICANS (grade" in json.dumps(figure.layout.to_plotly_json())  # the panel title (print: two lines)
+
+
+def test_worst_grade_bars_stack_with_masked_shares_left_out(service) -> None:
+    """[toxicity_bars] The worst-grade bars are stacked, one trace per category; a masked share is drawn as
+    no bar (a NaN restarted plotly's stack at 0 and the bars overlaid), so each group's bar is the sum of
+    its shown percentages, and the axis reaches the longest (parts rounded each on its own may pass 100%)."""
+    from figures.views import toxicity_grade_figure
+    from reports.toxicity import toxicity_view
+
+    view = toxicity_view(service, CohortSpec(), 1, "regimen", MIN_CELL, ["INFECTION"])
+    figure = toxicity_grade_figure(view, "INFECTION")
+    assert figure.layout.barmode == "stack"
+    bars = [t for t in figure.data if t.type == "bar"]
+    assert [t.name for t in bars][:2] == ["None", "Grade unknown"]
+    worst = view.released.worst_grade
+    for i, group in enumerate(bars[0].y):
+        drawn = sum(float(t.x[i]) for t in bars)
+        shown = worst.loc[worst["group"] == group, "percent"].dropna().sum()
+        assert drawn == pytest.approx(shown)
+        assert drawn <= figure.layout.xaxis.range[1] + 1e-9
+    assert any("—" in t.customdata for t in bars)  # a masked share says so on hover
