@@ -107,6 +107,15 @@ def _response_fields(o: Mapping[str, Any]) -> dict[str, Any]:
     return {"line": line, "outcome": o.get("outcome") or "cr", "by": _by(o.get("by"))}
 
 
+def _toxicity_fields(o: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        line, grade = int(o.get("line") or 1), int(o.get("txgrade") or 1)
+    except (TypeError, ValueError):
+        raise UserError("The line must be 1 or 2 and the grade threshold 1 or 3.") from None
+    by = o.get("txby") or "regimen"
+    return {"line": line, "event": o.get("txevent") or "CRS", "grade": grade, "by": str(by)}
+
+
 _WEIGHTING_OPTIONS = ("treat", "levels", "wcov", "estimand", "target", "trim", "truncate", "wendpoint")
 
 
@@ -140,6 +149,7 @@ PAGE_EXPORTS: dict[str, PageExport] = {
     "weighting-km": PageExport("adjusted-km", (*_WEIGHTING_OPTIONS, "unit"), _weighting_fields),
     "weighting-cox": PageExport("weighted-cox", _WEIGHTING_OPTIONS, _weighting_fields),
     "response": PageExport("response", ("line", "outcome", "by"), _response_fields),
+    "toxicity": PageExport("toxicity", ("line", "txevent", "txgrade", "txby"), _toxicity_fields),
 }
 
 

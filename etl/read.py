@@ -395,11 +395,13 @@ def load_toxicity_frame(
     *,
     window_days: int | None = None,
     columns: Sequence[str] = (),
+    keys: bool = False,
 ) -> pd.DataFrame:
     """The toxicity rows of a cohort's patients (``etl.toxicity.toxicity_frame`` for a ``CohortSpec``).
 
     ``db`` is a database path or an open connection; ``events`` default to every toxicity of the
-    extract.
+    extract. ``keys`` adds each patient's record key (:func:`key_join`; server side only), from which
+    ``disclosure.toxicity`` computes the cell key of every (group, event, threshold) cell.
     """
     from ayaall.contract import AE_EVENTS
     from etl.toxicity import toxicity_frame
@@ -408,7 +410,7 @@ def load_toxicity_frame(
     con = connect_readonly(db) if own else db
     try:
         where, params = cohort_patients_sql(con, cohort)
-        return toxicity_frame(
+        frame = toxicity_frame(
             con,
             line,
             AE_EVENTS if events is None else events,
@@ -418,6 +420,14 @@ def load_toxicity_frame(
             params=params,
             columns=columns,
         )
+        if not keys:
+            return frame
+        key_term, key_sql = key_join(con, True)
+        patients = read_frame(
+            con, f"SELECT ap.patient_id{key_term} FROM analysis_patients ap{key_sql} WHERE {where}", params
+        )
+        found = frame["patient_id"].map(patients.set_index("patient_id")[RECORD_KEY])
+        return frame.assign(**{RECORD_KEY: found.to_numpy()})
     finally:
         if own:
             con.close()

@@ -34,12 +34,15 @@ _ANALYSIS_FLAGS = (
     "truncate",
     "line",
     "outcome",
+    "event",
+    "grade",
     "cohort",
 )
 #: the figure kinds, as ``export.kinds.KINDS`` declares them (tests/test_export_docs.py keeps them in step;
 #: the kinds themselves load the dashboard, which ``ayaall --help`` should not wait for)
 KIND_NAMES = (
-    "km, cif, forest, table1, landmark, simon-makuch, timing-cox, balance, adjusted-km, weighted-cox or response"
+    "km, cif, forest, table1, landmark, simon-makuch, timing-cox, balance, adjusted-km, weighted-cox, response "
+    "or toxicity"
 )
 _OUTPUT_FLAGS = ("format", "preset", "dpi", "grayscale", "table", "figure_format", "decimals", "min_cell")
 
@@ -62,7 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--figure", help=KIND_NAMES)
     p.add_argument("--endpoint", help="OS, EFS, RFS, CIR, NRM or GRFS (every kind but table1 and response)")
     p.add_argument("--origin", help="time zero: DX, CR1, REL1, LINE2 or HCT1 (with --endpoint)")
-    p.add_argument("--by", help="analysis_patients column whose groups are compared (km, cif, table1, response)")
+    p.add_argument(
+        "--by", help="analysis_patients column whose groups are compared (km, cif, table1, response, toxicity)"
+    )
     p.add_argument("--unit", help="time axis unit: days, months (default) or years")
     p.add_argument(
         "--covariates",
@@ -85,8 +90,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--target", help="ATT: the treatment whose patients are the target (default: the last of --levels)")
     p.add_argument("--trim", type=float, help="drop patients with a propensity below this (e.g. 0.01)")
     p.add_argument("--truncate", type=float, help="winsorize the weights at this quantile and 1 minus it")
-    p.add_argument("--line", type=int, help="line of therapy: 1 frontline (default), 2 salvage (response)")
+    p.add_argument("--line", type=int, help="line of therapy: 1 frontline (default), 2 salvage (response, toxicity)")
     p.add_argument("--outcome", help="cr (default; CR/CRi/CRh) or mrd_negative (response)")
+    p.add_argument("--event", help="the toxicity the figure shows, e.g. CRS (default) or ICANS (toxicity)")
+    p.add_argument("--grade", type=int, help="1 any grade (default) or 3 grade 3 or worse (toxicity)")
     p.add_argument("--cohort", help="cohort file (JSON, see cli.md)")
     p.add_argument("--format", help=f"{'|'.join(FORMATS)} (default: from --out's extension)")
     p.add_argument(
@@ -173,6 +180,8 @@ def _request(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         "unit",
         "line",
         "outcome",
+        "event",
+        "grade",
         "preset",
         "dpi",
         "grayscale",

@@ -87,7 +87,9 @@ def default_stem(request: ExportRequest) -> str:
         parts.append(request.exposure)
     if "treatment" in options:
         parts.append(request.treatment)
-    if "line" in options:
+    if "event" in options:
+        parts += [f"line{request.line}", request.event or "CRS", f"grade{request.grade}"]
+    elif "line" in options:
         parts += [f"line{request.line}", request.outcome]
     if request.by:
         parts.append(f"by_{request.by}")

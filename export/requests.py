@@ -66,6 +66,10 @@ class ExportRequest:
         Line of therapy, 1 (frontline) or 2 (salvage) (response).
     outcome : str
         ``cr`` (CR/CRi/CRh) or ``mrd_negative`` (response).
+    event : str or None
+        The toxicity the figure shows (toxicity; default CRS); the tables hold every toxicity.
+    grade : int
+        The grade threshold of the figure's cumulative incidence: 1 any grade, 3 grade 3 or worse (toxicity).
     cohort : dict
         The cohort file's content (``{"filters": {...}}``); empty filters = the whole registry.
     min_cell : int
@@ -103,6 +107,8 @@ class ExportRequest:
     truncate: float | None = None
     line: int = 1
     outcome: str = "cr"
+    event: str | None = None
+    grade: int = 1
     cohort: Mapping[str, Any] = field(default_factory=lambda: {"filters": {}})
     min_cell: int = DEFAULT_MIN_CELL
     format: str = "pdf"

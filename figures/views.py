@@ -17,11 +17,14 @@ from figures.landmark import landmark_figure
 from figures.response import response_figure
 from figures.simon_makuch import simon_makuch_figure
 from figures.titles import title_above_legend
+from figures.toxicity import worst_grade_figure
 from reports.competing import CompetingView
 from reports.cox import CoxView
 from reports.response import LINES, OUTCOMES, ResponseView
 from reports.survival import SurvivalView
 from reports.timing import TimingView
+from reports.toxicity import GRADES, ToxicityView, event_label
+from reports.toxicity import LINES as TOXICITY_LINES
 from reports.weighting import WeightingView
 
 __all__ = [
@@ -35,6 +38,8 @@ __all__ = [
     "survival_figure",
     "timing_cox_figure",
     "timing_figures",
+    "toxicity_cif_figure",
+    "toxicity_grade_figure",
     "weighted_cox_figure",
     "weighting_figures",
 ]
@@ -170,5 +175,34 @@ def response_page_figure(view: ResponseView, style: FigureStyle = SCREEN_STYLE) 
         group_col=view.by,
         outcome_label=OUTCOMES[view.outcome],
         title=f"{OUTCOMES[view.outcome]}, {LINES[view.line].lower()}",
+        style=style,
+    )
+
+
+# ------------------------------------------------------------------------------ Toxicity page
+def toxicity_grade_figure(view: ToxicityView, event: str, style: FigureStyle = SCREEN_STYLE) -> go.Figure:
+    """The Toxicity page's worst-grade bars of ``event`` (stacked, percent of each group)."""
+    worst = view.released.worst_grade
+    return worst_grade_figure(
+        worst[worst["event"] == event],
+        title=f"{event_label(event)}, {TOXICITY_LINES[view.line].lower()}: worst grade",
+        style=style,
+    )
+
+
+def toxicity_cif_figure(
+    view: ToxicityView, event: str, grade: int, unit: str = "months", style: FigureStyle = SCREEN_STYLE
+) -> go.Figure:
+    """The Toxicity page's cumulative incidence of ``event`` at threshold ``grade`` (death competing)."""
+    curve = view.released.cif
+    cell = curve[(curve["event"] == event) & (curve["min_grade"] == grade)]
+    threshold = GRADES.get(grade, f"grade {grade} or worse").lower()
+    return cif_figure(
+        cell.drop(columns=["event", "min_grade"]),
+        group_col=view.by,
+        event_label=f"{event_label(event)} ({threshold})",
+        competing_label="Death (competing)",
+        unit=unit,
+        title=f"{event_label(event)}, {TOXICITY_LINES[view.line].lower()}: cumulative incidence",
         style=style,
     )

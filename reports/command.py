@@ -19,7 +19,7 @@ from ayaall.settings import DEFAULT_MIN_CELL
 __all__ = ["ANALYSES", "common_parser", "register"]
 
 #: the ``ayaall analyze`` subcommands, each a module of ``reports/analyze/``
-ANALYSES: tuple[str, ...] = ("km", "cox", "cif", "landmark", "iptw", "response", "table1")
+ANALYSES: tuple[str, ...] = ("km", "cox", "cif", "landmark", "iptw", "response", "toxicity", "table1")
 
 
 def common_parser() -> argparse.ArgumentParser:

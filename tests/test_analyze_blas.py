@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from ayaall.cli import build_parser
 from reports.command import _one_blas_thread
 
-ANALYSES = ["km", "cox", "cif", "landmark", "iptw", "response", "table1"]
+ANALYSES = ["km", "cox", "cif", "landmark", "iptw", "response", "toxicity", "table1"]
 
 
 def _blas_threads() -> list[int]:

@@ -262,3 +262,30 @@ def test_the_treatment_pages_have_a_download_row_under_each_figure(app):
         for key in keys:
             assert f'"page": "{key}"' in text, key
         assert text.count('"what": "figure"') == len(keys), module.__name__
+
+
+def test_toxicity_page_data_download_is_the_pages_released_numbers(app):
+    """[toxicity_download] The Toxicity page's data download names its line, toxicity and threshold, its
+    manifest records them, and its proportions sheet holds the page view's released counts."""
+    import io
+
+    import pandas as pd
+
+    from ayaall.cohort import CohortSpec
+    from reports.toxicity import toxicity_view
+
+    options = {"line": "2", "txevent": "ICANS", "txgrade": "3", "txby": "sex"}
+    response = _post(app, "toxicity", "data", options, EXPORT)
+    name, data = _file(response, "toxicity")
+    assert name == "toxicity_line2_ICANS_grade3_by_sex.xlsx"
+    manifest = _manifest(response, "toxicity")
+    recorded = manifest["request"]
+    assert (recorded["event"], recorded["grade"], recorded["by"]) == ("ICANS", 3, "sex")
+    sheet = pd.read_excel(io.BytesIO(data), sheet_name="proportions")
+    sheet = sheet[(sheet["event"] == "ICANS") & (sheet["min_grade"] == 3)]
+    view = toxicity_view(app.server.config["AYAALL_SERVICE"], CohortSpec(), 2, "sex", MIN_CELL, ["ICANS"])
+    page = view.released.proportions
+    page = page[page["min_grade"] == 3]
+    assert sheet["group"].tolist() == page["group"].tolist()
+    assert [None if pd.isna(v) else int(v) for v in sheet["events"]] == page["events"].tolist()
+    assert [None if pd.isna(v) else int(v) for v in sheet["n"]] == page["n"].tolist()

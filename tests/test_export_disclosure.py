@@ -48,12 +48,13 @@ REQUESTS = {
     "adjusted-km": {"figure": "adjusted-km", **_WEIGHTING, "cohort": WEIGHTING_COHORT},
     "weighted-cox": {"figure": "weighted-cox", **_WEIGHTING, "cohort": WEIGHTING_COHORT},
     "response": {"figure": "response", "line": 2, "by": "salvage_regimen"},
+    "toxicity": {"figure": "toxicity", "line": 1, "by": "sex", "event": "INFECTION"},
 }
 # Kinds whose small cohort has small cells to mask (the Cox models' patients and events, the balance
 # table's treatments, the Simon-Makuch groups of this cohort are all large enough to show).
 # (The adjusted comparison's groups, 28 to 149 patients, are rounded, not masked; so, after their cell
 # key shifts, are the cumulative incidence's counts of this cohort.)
-MASKING = {"km", "table1", "landmark", "response"}
+MASKING = {"km", "table1", "landmark", "response", "toxicity"}
 PATIENT_ID = re.compile(r"\bP\d{7}\b")
 LEADING_COUNT = re.compile(r"^\s*([\d,]+)(?:\s*\(|$)")
 

@@ -24,6 +24,7 @@ REQUESTS = {
     "adjusted-km": _WEIGHTING,
     "weighted-cox": _WEIGHTING,
     "response": {"line": 2, "by": "salvage_regimen"},
+    "toxicity": {"line": 2, "by": "sex", "event": "ICANS"},
 }
 
 

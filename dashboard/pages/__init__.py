@@ -4,8 +4,8 @@ adding its callbacks."""
 
 from __future__ import annotations
 
-from dashboard.pages import cohort, competing, cox, quality, response, survival, timing, weighting
+from dashboard.pages import cohort, competing, cox, quality, response, survival, timing, toxicity, weighting
 
 __all__ = ["PAGES"]
 
-PAGES = (cohort, survival, cox, competing, timing, weighting, response, quality)
+PAGES = (cohort, survival, cox, competing, timing, weighting, response, toxicity, quality)

@@ -2,13 +2,14 @@
 
 One kind per figure of the dashboard: the Survival (km), Competing risks (cif) and Cox (forest) pages,
 the cohort page's Table 1 (table1), the Treatment timing page (landmark, simon-makuch, timing-cox), the
-Adjusted comparison page (balance, adjusted-km, weighted-cox) and the Response page (response).
+Adjusted comparison page (balance, adjusted-km, weighted-cox), the Response page (response) and the
+Toxicity page (toxicity).
 """
 
 from __future__ import annotations
 
 from ayaall.errors import UserError
-from export.kinds import cif, forest, km, response, table1, timing, weighting
+from export.kinds import cif, forest, km, response, table1, timing, toxicity, weighting
 from export.kinds.base import FigureKind, TableSpec
 
 __all__ = ["KINDS", "FigureKind", "TableSpec", "get_kind"]
@@ -27,6 +28,7 @@ KINDS: dict[str, FigureKind] = {
         weighting.ADJUSTED_KM,
         weighting.WEIGHTED_COX,
         response.KIND,
+        toxicity.KIND,
     )
 }
 

@@ -38,6 +38,8 @@ ANALYSIS_OPTIONS: dict[str, str] = {
     "truncate": "--truncate",
     "line": "--line",
     "outcome": "--outcome",
+    "event": "--event",
+    "grade": "--grade",
 }
 
 
