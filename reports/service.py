@@ -136,12 +136,6 @@ class RegistryService:
             with self._lock:
                 self._in_flight -= 1
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor the caller closes; prefer :meth:`reading`, which a switch to a new load waits for."""
-        with self._lock:
-            self._follow_reload()
-            return self._con.cursor()
-
     @property
     def generation(self) -> int:
         """How many new loads this service has switched to since it opened."""

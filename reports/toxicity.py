@@ -258,10 +258,7 @@ def _frame(service: RegistryService, cohort: CohortSpec, line: int, by: str | No
     columns = [by] if by and by != DEFAULT_BY else []
 
     def compute() -> pd.DataFrame:
-        cur = service.cursor()
-        try:
+        with service.reading() as cur:
             return load_toxicity_frame(cur, cohort, line, columns=columns, keys=True)
-        finally:
-            cur.close()
 
     return service.cached(("toxicity_frame", cohort_key(cohort), line, tuple(columns)), compute)

@@ -84,11 +84,8 @@ def test_landmark_figure_and_tables_equal_the_timing_view_and_fit_landmark(servi
     tests = content.frames["tests"]
     np.testing.assert_array_equal(tests["statistic"], _r(view.landmark_tests["statistic"]))
     assert list(tests["p"]) == [_p4(p) for p in view.landmark_tests["p"]]
-    cur = service.cursor()
-    try:
+    with service.reading() as cur:
         frame = exposure_frame(cur, CohortSpec(), "OS", "DX", "hct", [])
-    finally:
-        cur.close()
     assert view.landmarks_days == (182.0, 364.0)  # 180 and 365 on the 7-day grid
     lm = fit_landmark(frame, "time_days", "event_code", "exposure_days", [182, 364])
     np.testing.assert_array_equal(tests["statistic"], _r(lm.landmarks["statistic"]))
@@ -96,11 +93,8 @@ def test_landmark_figure_and_tables_equal_the_timing_view_and_fit_landmark(servi
     # the cell keys of the patients at risk, rounded
     from disclosure.treatment import landmark_keys
 
-    cur = service.cursor()
-    try:
+    with service.reading() as cur:
         keyed = exposure_frame(cur, CohortSpec(), "OS", "DX", "hct", [], keys=True)
-    finally:
-        cur.close()
     keys = landmark_keys(policy_for(MIN_CELL).coarsen_frame(keyed, ("time_days", "exposure_days")), [182.0, 364.0])
     assert list(tests["at_risk"]) == policy_for(MIN_CELL).counts(
         lm.landmarks["n_at_risk"], [keys[m].at_risk for m in (182.0, 364.0)]
@@ -127,11 +121,8 @@ def test_simon_makuch_figure_and_mantel_byar_equal_the_view_and_the_test(service
     assert mb["statistic"] == round(view.mantel_byar["statistic"], DECIMALS)
     assert mb["p"] == _p4(view.mantel_byar["p"])
     assert mb["df"] == 1
-    cur = service.cursor()
-    try:
+    with service.reading() as cur:
         frame = exposure_frame(cur, CohortSpec(), "OS", "DX", "hct", [])
-    finally:
-        cur.close()
     direct = mantel_byar_test(start_stop_frame(frame, "time_days", "event_code", "exposure_days"))
     assert mb["statistic"] == round(direct.statistic, DECIMALS)
     groups = content.frames["groups"]

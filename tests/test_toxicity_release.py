@@ -191,11 +191,8 @@ def test_min_cell_0_releases_the_exact_analysis(service) -> None:
     from reports.toxicity import toxicity_view
 
     view = toxicity_view(service, CohortSpec(), 1, "regimen", 0, ["CRS", "INFECTION"])
-    cur = service.cursor()
-    try:
+    with service.reading() as cur:
         frame = load_toxicity_frame(cur, CohortSpec(), 1, ["CRS", "INFECTION"])
-    finally:
-        cur.close()
     exact = analyze_toxicity(frame, "regimen")
     released = view.released.proportions
     assert released["n"].astype(int).tolist() == exact.proportions["n"].tolist()

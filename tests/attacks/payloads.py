@@ -252,11 +252,8 @@ def km_subjects(service: Any, filters: Mapping[str, Any], endpoint: str, origin:
 def _exposure(service: Any, filters: Mapping[str, Any], endpoint: str, origin: str, exposure: str) -> pd.DataFrame:
     from etl.read import exposure_frame
 
-    cur = service.cursor()
-    try:
+    with service.reading() as cur:
         return exposure_frame(cur, cohort_spec(filters), endpoint, origin, exposure, [], identifiers=False)
-    finally:
-        cur.close()
 
 
 def landmark_subjects(

@@ -37,11 +37,8 @@ def _truth(attack_service: Any, filters: Mapping[str, Any], line: int, by: str |
     from analyses.toxicity import toxicity_proportions
     from etl.read import load_toxicity_frame
 
-    cur = attack_service.cursor()
-    try:
+    with attack_service.reading() as cur:
         frame = load_toxicity_frame(cur, cohort_spec(filters), line, EVENTS, columns=[by] if by else [])
-    finally:
-        cur.close()
     if by:
         frame = frame[frame[by].notna()]
     return toxicity_proportions(frame, by)
@@ -171,11 +168,8 @@ def test_worst_grade_and_onset_of_few_patients_are_not_shown(ctx, attack_service
     from analyses.toxicity import time_to_onset, worst_grade_distribution
     from etl.read import load_toxicity_frame
 
-    cur = attack_service.cursor()
-    try:
+    with attack_service.reading() as cur:
         frame = load_toxicity_frame(cur, cohort_spec({}), 2, EVENTS, columns=["sex"])
-    finally:
-        cur.close()
     frame = frame[frame["sex"].notna()]
     worst = worst_grade_distribution(frame, "sex").set_index(["group", "event", "worst_grade"])["n"]
     onset = time_to_onset(frame, "sex").set_index(["group", "event", "min_grade"])["events"]
