@@ -26,9 +26,10 @@ def shell(settings: Settings) -> html.Div:
                 [
                     html.H1(settings.title, className="app-title"),
                     html.Span(
-                        f"small-cell suppression: counts below {settings.min_cell} are not shown"
-                        if settings.min_cell
-                        else "small-cell suppression is off",
+                        f"disclosure control: counts shifted and rounded to blocks of {settings.min_cell}, "
+                        f"1 to {settings.min_cell} not shown"
+                        if settings.min_cell > 1
+                        else "disclosure control is off: exact counts",
                         className="suppression-badge",
                     ),
                 ],

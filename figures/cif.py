@@ -23,12 +23,14 @@ def cif_figure(
     title: str | None = None,
     show_ci: bool = True,
     style: FigureStyle = SCREEN_STYLE,
+    axis_days: float | None = None,
 ) -> go.Figure:
     """Step curves of cumulative incidence from a *released* curve table (``disclosure.incidence.release_cif``).
 
     ``curve`` has group, time_days, cif_event, ci_lower_event, ci_upper_event, cif_competing,
     ci_lower_competing, ci_upper_competing (no counts). ``style``: screen (default) or an export
-    preset's print style.
+    preset's print style. ``axis_days`` ends the time axes there (a toxicity's curves, complete within
+    weeks, beside years of deaths); by default they span the curves.
     """
     titles = (event_label, competing_label)
     if style.is_print:  # a panel is under half the width: a long title goes on two lines
@@ -64,11 +66,18 @@ def cif_figure(
                 col=col,
             )
         fig.update_xaxes(title_text=unit_label(unit), rangemode="tozero", row=1, col=col)
+        if axis_days is not None:
+            fig.update_xaxes(range=[0, float(to_unit(axis_days, unit)) * 1.02], row=1, col=col)
     fig.update_yaxes(title_text="Cumulative incidence", tickformat=".0%", rangemode="tozero", row=1, col=1)
     # Two panels side by side (in print each a little taller than half the width), and in print room
     # between the legend and the panels for the panel titles (one or two lines).
     lines = max(t.count("<br>") + 1 for t in titles)
-    gap = lines * 1.3 * (style.title_font_px or style.font_px) if style.is_print else 0
+    gap = lines * 1.3 * (style.title_font_px or style.font_px) + style.px(4)
     return apply_house_style(
-        fig, title=title, height=style.panel_px(480 - 130) + style.px(130), style=style, legend_gap_px=gap
+        fig,
+        title=title,
+        height=style.panel_px(480 - 130) + style.px(130),
+        style=style,
+        legend_gap_px=gap,
+        legend_rows=True,
     )

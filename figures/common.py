@@ -189,6 +189,7 @@ def apply_house_style(
     style: FigureStyle = SCREEN_STYLE,
     legend_gap_px: float = 0,
     plot_width_px: float | None = None,
+    legend_rows: bool = False,
 ) -> go.Figure:
     """The shared layout: template, type, title, margins, legend.
 
@@ -196,6 +197,8 @@ def apply_house_style(
     a narrow width) and a legend in the top margin, whose height is added to ``height``;
     ``legend_gap_px`` more is left between the legend and the plot (for panel titles), and
     ``plot_width_px`` is the builder's estimate of the plot area's width (the legend wraps within it).
+    On screen ``legend_rows`` lays the title and legend out the same way (the title on the top line, the
+    legend in rows of its own under it, ``legend_gap_px`` above the panels' titles).
     """
     title = style.title(title)
     s = style.px
@@ -222,11 +225,28 @@ def apply_house_style(
             axis |= {"linewidth": style.axis_line_px, "tickwidth": style.axis_line_px, "ticklen": s(5)}
         fig.update_xaxes(**axis)
         fig.update_yaxes(**axis)
+    elif legend_rows:  # on screen: the title on the top line, the legend in rows of its own under it, the plot
+        legend, legend_px = _print_legend(fig, style, plot_width_px or _SCREEN_PLOT_PX)
+        if legend:
+            title_px = s(8 + 34) if title else s(8)
+            total = height + legend_px + legend_gap_px
+            fig.update_layout(
+                height=total,
+                margin={"t": title_px + legend_px + legend_gap_px + s(6)},
+                legend=legend | {"y": 1 - title_px / total},
+            )
+            if title:
+                fig.update_layout(title={"yref": "container", "y": 1 - s(8) / total, "yanchor": "top"})
     if style.title_font_px is not None:
         fig.update_annotations(font={"size": style.title_font_px})
         if title:
             fig.update_layout(title={"font": {"size": style.title_font_px}})
     return fig
+
+
+#: the plot area's width on screen that a legend is laid out for (the page's figure column, about 1,000
+#: px wide on a laptop, less the margins; an under-estimate costs a legend column, never an overlap)
+_SCREEN_PLOT_PX = 820.0
 
 
 @cache

@@ -80,7 +80,7 @@ def worst_grade_figure(
     right = max(100.0, float(stacked)) if pd.notna(stacked) else 100.0
     fig.update_xaxes(title_text="Patients (%) by worst grade", range=[0, right])
     fig.update_yaxes(categoryorder="array", categoryarray=groups[::-1], type="category")
-    apply_house_style(fig, title=title, height=max(s(300), s(140) + s(34) * len(groups)), style=style)
+    apply_house_style(fig, title=title, height=max(s(300), s(140) + s(34) * len(groups)), style=style, legend_rows=True)
     # stacked after the house style (which sets the layout's bar mode), the legend in the bars' order
     fig.update_layout(
         barmode="stack",

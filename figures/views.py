@@ -205,4 +205,5 @@ def toxicity_cif_figure(
         unit=unit,
         title=f"{event_label(event)}, {TOXICITY_LINES[view.line].lower()}: cumulative incidence",
         style=style,
+        axis_days=max(view.ticks_days[event]) if view.ticks_days.get(event) else None,
     )

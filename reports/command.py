@@ -33,8 +33,8 @@ def common_parser() -> argparse.ArgumentParser:
         "--min-cell",
         type=int,
         default=DEFAULT_MIN_CELL,
-        help=f"small-cell suppression threshold: counts below it are masked (default {DEFAULT_MIN_CELL}; 0 turns "
-        "it off)",
+        help=f"disclosure control: counts are shifted by their cell key and rounded to blocks of this size, 1 to it "
+        f"masked (default {DEFAULT_MIN_CELL}; 0 turns it off)",
     )
     common.add_argument("--json", action="store_true", help="print the result as JSON (cli.md)")
     return common

@@ -22,7 +22,7 @@ from ayaall.cohort import CohortSpec
 from ayaall.contract import AE_EVENTS
 from ayaall.errors import UserError
 from ayaall.records import RECORD_KEY
-from ayaall.units import nice_ticks_days
+from ayaall.units import DAYS_PER_YEAR, nice_ticks_days
 from disclosure.cellkey import key_of
 from disclosure.curves import counts_at
 from disclosure.groups import OTHER_GROUPS, combine_groups
@@ -39,8 +39,10 @@ __all__ = [
     "EVENTS",
     "GRADES",
     "LINES",
+    "MILESTONE_DAYS",
     "ToxicityView",
     "event_label",
+    "milestone_label",
     "toxicity_view",
 ]
 
@@ -68,6 +70,21 @@ _LABELS = {
     "OSTEONECROSIS": "Osteonecrosis",
     "OTHER": "Other toxicity",
 }
+
+
+#: the days at which the cumulative incidence of a toxicity is reported: the conventional day 30 and day 100
+#: (CRS, ICANS, VOD/SOS, early infections) and one year
+MILESTONE_DAYS: tuple[float, ...] = (30.0, 100.0, DAYS_PER_YEAR)
+#: the shortest time axis of a toxicity's curves
+MIN_AXIS_DAYS = 30.0
+
+
+def milestone_label(days: float) -> str:
+    """A milestone in words: "Day 30", "Day 100", "1 year"."""
+    years = days / DAYS_PER_YEAR
+    if days >= DAYS_PER_YEAR and abs(years - round(years)) < 1e-9:
+        return f"{round(years)} year" + ("s" if round(years) > 1 else "")
+    return f"Day {days:g}"
 
 
 def event_label(event: str) -> str:
@@ -190,8 +207,8 @@ def _toxicity_view(
             notes.append(f"The smallest groups ({', '.join(combined)}) are combined as '{OTHER_GROUPS}'.")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnalysisWarning)
-        result = analyze_toxicity(frame, by)
-        coarse = coarse_incidence(frame, by, policy)
+        result = analyze_toxicity(frame, by, times=MILESTONE_DAYS)
+        coarse = coarse_incidence(frame, by, policy, times=MILESTONE_DAYS)
     notes += caught_notes(caught) + [count_free(n) for n in result.notes]
     released = release_toxicity(result, policy, toxicity_keys(frame, by, policy), coarse)
     ticks = _ticks(released, events, float(frame["time_days"].max()), unit)
@@ -231,12 +248,23 @@ def _table(released: ReleasedToxicity) -> pd.DataFrame:
 
 
 def _ticks(released: ReleasedToxicity, events: Sequence[str], longest: float, unit: str) -> dict[str, list[float]]:
-    """Each toxicity's time axis ticks: spanning its drawn curves (both thresholds), so that a view of one
-    toxicity and a view of all give it the same axis and risk table."""
+    """Each toxicity's time axis ticks: to the last day its cumulative incidence rises (either threshold),
+    at least ``MIN_AXIS_DAYS``, so that a CRS curve, complete within days, is not drawn against years of
+    deaths; the same axis whether one toxicity or all are shown. Without any toxicity, ``MIN_AXIS_DAYS``."""
     out = {}
     for event in events:
-        drawn_to = released.cif.loc[released.cif["event"] == event, "time_days"]
-        out[event] = nice_ticks_days(float(drawn_to.max()) if len(drawn_to) else longest, unit)
+        cif = released.cif[released.cif["event"] == event]
+        rising = []
+        for _, curve in cif.groupby(["min_grade", "group"], sort=False):
+            values = curve["cif_event"].astype(float).to_numpy()
+            steps = curve["time_days"].astype(float).to_numpy()[1:][values[1:] > values[:-1]]
+            rising.extend(steps[-1:])
+        end = max([MIN_AXIS_DAYS, *rising]) if len(cif) else MIN_AXIS_DAYS
+        ticks = nice_ticks_days(end, unit)
+        while len(ticks) < 3 and end < longest:  # at least two steps of the unit (a month is 30 days)
+            end *= 2
+            ticks = nice_ticks_days(end, unit)
+        out[event] = ticks
     return out
 
 

@@ -1,4 +1,4 @@
-"""Synthetic AYA-ALL registry extracts (format v1) for tests, demos and benchmarks."""
+"""Synthetic AYA-ALL registry extracts (format 1.1) for tests, demos and benchmarks."""
 
 from __future__ import annotations
 

@@ -23,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``generate`` subcommand."""
     p = subparsers.add_parser(
         "generate",
-        help="write a synthetic AYA-ALL registry extract (format v1) with truth.json",
-        description="Simulate AYA ALL patients and write a registry extract (format v1), truth.json with "
+        help="write a synthetic AYA-ALL registry extract (format 1.1) with truth.json",
+        description="Simulate AYA ALL patients and write a registry extract (format 1.1), truth.json with "
         "the true model parameters, and with --messy a defects.json listing every planted defect.",
     )
     p.add_argument("--patients", type=int, required=True, metavar="N", help="number of patients")

@@ -1,4 +1,4 @@
-"""``generate_registry``: write a synthetic registry extract (format v1) to a folder."""
+"""``generate_registry``: write a synthetic registry extract (format 1.1) to a folder."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def generate_registry(
     progress: bool = False,
     first_dx_year: int = 2000,
 ) -> GenerationSummary:
-    """Simulate ``n_patients`` AYA-ALL patients and write them as a registry extract (format v1).
+    """Simulate ``n_patients`` AYA-ALL patients and write them as a registry extract (format 1.1).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Turn a simulated chunk into the extract tables of format v1 (``ayaall.contract.TABLES``).
+"""Turn a simulated chunk into the extract tables of format 1.1 (``ayaall.contract.TABLES``).
 
 Applies the observation window (nothing after a patient's last contact, GVHD onsets only before
 death; for adverse events ``toxicity.observed_adverse_events``) and writes the legal variations a

@@ -238,12 +238,12 @@ def test_serve_command_is_registered():
 @pytest.mark.parametrize("min_cell", ["0", "1"])
 def test_serve_refuses_exact_counts_without_the_flag_that_names_the_risk(min_cell, demo_db, capsys, monkeypatch):
     """[serve_min_cell_0] ``ayaall serve --min-cell 0`` (or 1: blocks of one patient) stops with one
-    sentence naming --unsafe-exact-counts, before any app is built; with the flag it starts (``app.run``
-    replaced here) and warns that every browser gets exact counts."""
+    sentence naming --unsafe-exact-counts, before any app is built; with the flag it starts (the server,
+    ``serve_app``, replaced here) and warns that every browser gets exact counts."""
     from ayaall.cli import main
 
     started = []
-    monkeypatch.setattr("dash.Dash.run", lambda self, **kw: started.append(kw))
+    monkeypatch.setattr("dashboard.command.serve_app", lambda app, host, port, settings: started.append(port))
     assert main(["serve", "--db", str(demo_db), "--min-cell", min_cell]) != 0
     err = capsys.readouterr().err
     assert "--unsafe-exact-counts" in err

@@ -24,7 +24,7 @@ OPTIONS = {"t1by": "none"}
 TABLE1_CAPTION = (
     "n (% of patients with a value); age: median (IQR) and mean (SD). p: chi-square (Fisher's exact for a "
     "sparse 2 x 2 table) or Kruskal–Wallis (Wilcoxon for two groups); SMD: the largest standardized "
-    "difference between two groups. — marks a count hidden by small-cell suppression."
+    "difference between two groups. — marks a count hidden by disclosure control."
 )
 
 

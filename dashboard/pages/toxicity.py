@@ -13,7 +13,6 @@ from dash import Input, Output, State, dcc, html
 
 from ayaall.errors import UserError
 from ayaall.filters import BY_COLUMNS
-from ayaall.units import DAYS_PER_YEAR
 from dashboard import ids
 from dashboard.components import data_table, message, option_dropdown, option_radio
 from dashboard.context import PageContext
@@ -22,7 +21,16 @@ from dashboard.page_cache import cached_page
 from dashboard.pages.options import read_option
 from figures.views import toxicity_cif_figure, toxicity_grade_figure
 from reports.formatting import format_p, percent_with_ci
-from reports.toxicity import DEFAULT_BY, EVENTS, GRADES, LINES, ToxicityView, event_label, toxicity_view
+from reports.toxicity import (
+    DEFAULT_BY,
+    EVENTS,
+    GRADES,
+    LINES,
+    ToxicityView,
+    event_label,
+    milestone_label,
+    toxicity_view,
+)
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "layout", "register", "toxicity_outputs"]
 
@@ -202,7 +210,7 @@ def _incidence_block(view: ToxicityView, event: str, grade: int) -> html.Div:
     for group, g in points.groupby("group", sort=False):
         row: dict[str, Any] = {"Group": group}
         for m in g.to_dict("records"):
-            label = f"{float(m['time_days']) / DAYS_PER_YEAR:g}-year"
+            label = milestone_label(float(m["time_days"]))
             row[label] = percent_with_ci(m["cif_event"], m["ci_lower_event"], m["ci_upper_event"])
         rows.append(row)
     risk = _cell(view.risk_table, event, grade).drop(columns=["event", "min_grade"])
@@ -226,7 +234,14 @@ def _incidence_block(view: ToxicityView, event: str, grade: int) -> html.Div:
     return html.Div(
         [
             html.H3("Cumulative incidence (death competing)"),
-            data_table(pd.DataFrame(rows)) if rows else None,
+            data_table(
+                pd.DataFrame(rows),
+                caption=f"Aalen–Johansen estimate (95% CI) of {event_label(event).lower()}; — where its curve has "
+                "stopped: the last events of a cause, fewer than a block, are not placed in time (disclosure "
+                "control), so a toxicity that comes early has no later milestone; its crude proportion is above.",
+            )
+            if rows
+            else None,
             gray_line,
             html.H3("Numbers at risk and cumulative events"),
             data_table(risk, count_columns=["At risk", "Toxicities", "Deaths", "Censored"]),

@@ -27,7 +27,8 @@ def add_table_options(parser: argparse.ArgumentParser) -> None:
         "--min-cell",
         type=int,
         default=DEFAULT_MIN_CELL,
-        help=f"small-cell suppression threshold (default {DEFAULT_MIN_CELL}; 0 turns it off)",
+        help=f"disclosure control: counts shifted and rounded to blocks of this size (default {DEFAULT_MIN_CELL}; "
+        "0 turns it off)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON (cli.md)")
 
