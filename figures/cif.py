@@ -23,14 +23,16 @@ def cif_figure(
     title: str | None = None,
     show_ci: bool = True,
     style: FigureStyle = SCREEN_STYLE,
-    axis_days: float | None = None,
+    ticks_days: list[float] | None = None,
+    clip_to_ticks: bool = False,
 ) -> go.Figure:
     """Step curves of cumulative incidence from a *released* curve table (``disclosure.incidence.release_cif``).
 
     ``curve`` has group, time_days, cif_event, ci_lower_event, ci_upper_event, cif_competing,
     ci_lower_competing, ci_upper_competing (no counts). ``style``: screen (default) or an export
-    preset's print style. ``axis_days`` ends the time axes there (a toxicity's curves, complete within
-    weeks, beside years of deaths); by default they span the curves.
+    preset's print style. ``ticks_days`` puts the time axes' ticks there (those of the risk table beside
+    the figure); the axes span the curves, or with ``clip_to_ticks`` end at the last tick (a toxicity's
+    curves, complete within weeks, beside years of deaths). By default plotly chooses the ticks.
     """
     titles = (event_label, competing_label)
     if style.is_print:  # a panel is under half the width: a long title goes on two lines
@@ -66,8 +68,11 @@ def cif_figure(
                 col=col,
             )
         fig.update_xaxes(title_text=unit_label(unit), rangemode="tozero", row=1, col=col)
-        if axis_days is not None:
-            fig.update_xaxes(range=[0, float(to_unit(axis_days, unit)) * 1.02], row=1, col=col)
+        if ticks_days:
+            ticks = [float(to_unit(t, unit)) for t in ticks_days]
+            drawn = float(to_unit(curve["time_days"].astype(float).max(), unit)) if len(curve) else 0.0
+            end = max(ticks) if clip_to_ticks else max(max(ticks), drawn)
+            fig.update_xaxes(range=[0, end * 1.02], tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], row=1, col=col)
     fig.update_yaxes(title_text="Cumulative incidence", tickformat=".0%", rangemode="tozero", row=1, col=1)
     # Two panels side by side (in print each a little taller than half the width), and in print room
     # between the legend and the panels for the panel titles (one or two lines).

@@ -74,6 +74,7 @@ def competing_figure(
         unit=unit or "months",
         title=f"{spec.label}: cumulative incidence",
         style=style,
+        ticks_days=list(view.ticks_days) or None,
     )
 
 
@@ -205,5 +206,6 @@ def toxicity_cif_figure(
         unit=unit,
         title=f"{event_label(event)}, {TOXICITY_LINES[view.line].lower()}: cumulative incidence",
         style=style,
-        axis_days=max(view.ticks_days[event]) if view.ticks_days.get(event) else None,
+        ticks_days=view.ticks_days.get(event) or None,
+        clip_to_ticks=True,
     )

@@ -9,8 +9,10 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
+from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 from ayaall.filters import BY_COLUMNS
+from ayaall.units import DAYS_PER_YEAR, to_unit
 from dashboard import ids
 from dashboard.components import data_table, endpoint_options, message, option_dropdown, option_radio
 from dashboard.context import PageContext
@@ -19,7 +21,7 @@ from dashboard.page_cache import cached_page
 from dashboard.pages.options import read_option
 from figures.views import competing_figure
 from reports.competing import CompetingView, competing_view
-from reports.formatting import format_p
+from reports.formatting import format_p, percent_with_ci
 from reports.survival import parse_endpoint
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "competing_outputs", "layout", "register"]
@@ -103,17 +105,73 @@ def competing_outputs(
     summary, notes = view.summary, view.notes
     tests, models = _gray_block(view), _models_block(view, by)
     figure = competing_figure(view, endpoint, origin, by, unit)
+    spec = endpoint_spec(endpoint, origin)
+    competing_name = f"Competing events ({spec.competing})" if spec.competing else "Competing events"
     table = html.Div(
         [
             html.H3("Patients and events"),
             data_table(
-                summary.rename(columns={"group": "Group", "n": "Patients", "events": f"{endpoint} events"}),
-                count_columns=["Patients", f"{endpoint} events"],
+                summary.rename(
+                    columns={
+                        "group": "Group",
+                        "n": "Patients",
+                        "events": f"{endpoint} events",
+                        "competing_events": competing_name,
+                    }
+                ),
+                count_columns=["Patients", f"{endpoint} events", competing_name],
             ),
+            *_milestone_block(view, endpoint, spec.competing or "competing event"),
+            *_risk_block(view, unit or "months", endpoint, competing_name),
         ]
     )
     note_list = html.Ul([html.Li(n) for n in notes], className="notes") if notes else None
     return note_list, figure, {"display": "block"}, table, tests, models
+
+
+def _milestone_block(view: CompetingView, endpoint: str, competing: str) -> list[Any]:
+    """Both causes' cumulative incidence (95% CI) per group at 1, 2, 3 and 5 years."""
+    if not len(view.milestones):
+        return []
+    rows = []
+    for group, g in view.milestones.groupby("group", sort=False):
+        for cause, label in (("event", endpoint), ("competing", competing)):
+            row: dict[str, Any] = {"Group": group, "Cause": label}
+            for m in g.to_dict("records"):
+                years = float(m["time_days"]) / DAYS_PER_YEAR
+                row[f"{years:g}-year"] = percent_with_ci(
+                    m[f"cif_{cause}"], m[f"ci_lower_{cause}"], m[f"ci_upper_{cause}"]
+                )
+            rows.append(row)
+    caption = (
+        "Aalen–Johansen cumulative incidence (95% CI); — where the group's curve has stopped (too few at risk, "
+        "or the cause's last events, fewer than a block, which are not placed in time)."
+    )
+    return [html.H3("Cumulative incidence at 1, 2, 3 and 5 years"), data_table(pd.DataFrame(rows), caption=caption)]
+
+
+def _risk_block(view: CompetingView, unit: str, endpoint: str, competing_name: str) -> list[Any]:
+    """Numbers at risk and cumulative events of both causes at the figure's ticks (released counts)."""
+    risk = view.risk_table
+    if not len(risk):
+        return []
+    time_col = f"Time ({unit})"
+    shown = risk.assign(**{time_col: [f"{v:g}" for v in to_unit(risk["time_days"].astype(float), unit).round(1)]})
+    shown = shown.drop(columns=["time_days"]).rename(
+        columns={
+            "group": "Group",
+            "at_risk": "At risk",
+            "events": f"{endpoint} events",
+            "competing_events": competing_name,
+            "censored": "Censored",
+        }
+    )
+    shown = shown[["Group", time_col, *[c for c in shown.columns if c not in ("Group", time_col)]]]
+    counts = ["At risk", f"{endpoint} events", competing_name, "Censored"]
+    return [
+        html.H3("Numbers at risk and cumulative events"),
+        data_table(shown, count_columns=[c for c in counts if c in shown.columns]),
+    ]
 
 
 def _gray_block(view: CompetingView) -> Any:
