@@ -143,15 +143,18 @@ def summary_counts(payload: Any, release: Release, first: str = "Group") -> dict
 
 
 def group_counts(payload: Any, first: str = "Group") -> dict[str, int | None]:
-    """Every count cell of a page's per-group tables ('group | column' -> value as shown)."""
+    """Every count cell of a page's per-group tables ('group | column' -> value as shown; in a risk table,
+    whose second column is its time, 'group @ time | column')."""
     out: dict[str, int | None] = {}
     for rows in tables(payload):
         if not rows or rows[0][:1] != [first]:
             continue
+        timed = len(rows[0]) > 1 and rows[0][1].startswith(("Time", "Day"))  # a risk table: a row per time
         for row in rows[1:]:
+            where = f"{row[0]} @ {row[1]}" if timed else row[0]
             for head, cell in zip(rows[0][1:], row[1:], strict=False):
-                if any(w in head.lower() for w in ("patients", "events", "responders")):
-                    out[f"{row[0]} | {head}"] = parse_count(cell)
+                if any(w in head.lower() for w in ("patients", "events", "responders", "at risk", "censored")):
+                    out[f"{where} | {head}"] = parse_count(cell)
     return out
 
 
