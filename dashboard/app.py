@@ -65,8 +65,20 @@ def _install_guard(app: dash.Dash, page_ctx: PageContext, settings: Settings) ->
             component, _, prop = part.rpartition(".")
             if prop == "options":
                 dynamic.add(component)
-    layouts = [shell(settings), sidebar.sidebar({}, page_ctx), *(page.layout({}, page_ctx) for page in PAGES)]
-    guard.install(app.server, guard.allowed_values(layouts, dynamic), outputs)
+    built: dict[int, dict[str, guard.Allowed]] = {}
+
+    def allowed() -> dict[str, guard.Allowed]:
+        """The values the pages offer on the load the service reads (rebuilt after a new load)."""
+        page_ctx.service.load_info()  # notices a new load
+        generation = page_ctx.service.generation
+        if generation not in built:
+            layouts = [shell(settings), sidebar.sidebar({}, page_ctx), *(page.layout({}, page_ctx) for page in PAGES)]
+            built.clear()
+            built[generation] = guard.allowed_values(layouts, dynamic)
+        return built[generation]
+
+    allowed()
+    guard.install(app.server, allowed, outputs)
 
 
 def _register_shell(app: dash.Dash, page_ctx: PageContext) -> None:

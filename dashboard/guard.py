@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,8 +161,9 @@ def check_request(body: Any, allowed: dict[str, Allowed], outputs: set[str]) -> 
     return None
 
 
-def install(server: Flask, allowed: dict[str, Allowed], outputs: set[str]) -> None:
-    """Cap the request size and check every callback request on ``server`` (a ``before_request`` hook)."""
+def install(server: Flask, allowed: Callable[[], dict[str, Allowed]], outputs: set[str]) -> None:
+    """Cap the request size and check every callback request on ``server`` (a ``before_request`` hook)
+    against ``allowed()``, the values offered now (a new load may offer other age bands)."""
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
     @server.before_request
@@ -170,7 +171,7 @@ def install(server: Flask, allowed: dict[str, Allowed], outputs: set[str]) -> No
         if request.method != "POST" or not request.path.endswith(_UPDATE_PATH):
             return None
         body = request.get_json(silent=True)
-        problem = check_request(body, allowed, outputs)
+        problem = check_request(body, allowed(), outputs)
         if problem is None:
             return None
         _log.warning("refused a callback request from %s: %s", request.remote_addr, problem)

@@ -9,6 +9,7 @@ endpoint with days to an exposure (:func:`exposure_frame`) and of one line's res
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from ayaall.records import KEY_SPACE, RECORD_KEY, RECORD_KEYS_TABLE
 __all__ = [
     "analysis_columns",
     "attrition",
+    "coded_levels",
     "cohort_patients_sql",
     "connect_readonly",
     "exposure_frame",
@@ -68,6 +70,23 @@ def analysis_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         "WHERE table_name = 'analysis_patients' ORDER BY ordinal_position"
     ).fetchall()
     return {name: "VARCHAR" if dtype.startswith("ENUM(") else dtype for name, dtype in rows}
+
+
+def coded_levels(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
+    """The levels of each coded (ENUM) column of ``analysis_patients``, as the loaded database has them: for
+    ``age_group`` the bands of its load (``ayaall load --age-bands``) and UNK, in band order."""
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_name = 'analysis_patients' AND data_type LIKE 'ENUM(%'"
+    ).fetchall()
+    out = {name: tuple(v.replace("''", "'") for v in _ENUM_VALUE.findall(dtype[5:-1])) for name, dtype in rows}
+    if "age_group" in out:
+        bands = [r[0] for r in con.execute("SELECT label FROM age_bands ORDER BY sort_order").fetchall()]
+        out["age_group"] = (*bands, *[v for v in out["age_group"] if v not in bands])
+    return out
+
+
+_ENUM_VALUE = re.compile(r"'((?:[^']|'')*)'")
 
 
 def read_frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
@@ -187,6 +206,16 @@ def cohort_patients_sql(
     ``columns`` are ``analysis_columns(con)`` when the caller has them already.
     """
     conds, params = ["ap.excluded_reason IS NULL"], []
+    listed = [(c, v) for c, v in cohort.filters if isinstance(v, tuple) and v]
+    if listed:  # a level this database does not have (an age band of another load) is an error, not 0 patients
+        levels = coded_levels(con)
+        for column, values in listed:
+            unknown = [v for v in values if column in levels and v not in levels[column]]
+            if unknown:
+                raise UserError(
+                    f"the cohort's {column} filter names {unknown[0]!r}, which is not a level of this database "
+                    f"({', '.join(levels[column])}); choose from these."
+                )
     for _column, cond, p in cohort.where(analysis_columns(con) if columns is None else columns):
         conds.append(cond)
         params += p

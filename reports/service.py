@@ -35,6 +35,7 @@ from ayaall.records import KEY_SPACE, RECORD_KEY
 from etl.read import (
     analysis_columns,
     attrition,
+    coded_levels,
     cohort_patients_sql,
     connect_readonly,
     key_join,
@@ -188,10 +189,13 @@ class RegistryService:
 
     # -- cohort --------------------------------------------------------------------------------------
     def filter_choices(self) -> dict[str, Any]:
-        """Options of every filter control: fixed code lists, or the database's values; year bounds."""
+        """Options of every filter control: the levels of a coded column as the loaded database has them (its
+        age bands, for one), other columns' values; year bounds."""
 
         def compute() -> dict[str, Any]:
             out: dict[str, Any] = {}
+            with self.reading() as cur:
+                levels = coded_levels(cur)
             for spec in FILTERS:
                 if spec.kind == "range":
                     row = self.query_df(
@@ -200,6 +204,8 @@ class RegistryService:
                     )
                     lo, hi = row.iloc[0]
                     out[spec.column] = (int(lo), int(hi)) if pd.notna(lo) else (2000, 2030)
+                elif spec.kind == "multi" and spec.column in levels:  # coded: the loaded database's levels
+                    out[spec.column] = list(levels[spec.column])
                 elif spec.kind == "multi" and not spec.codes:
                     values = self.query_df(
                         f'SELECT DISTINCT "{spec.column}" AS v FROM analysis_patients '
