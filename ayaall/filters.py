@@ -19,10 +19,11 @@ class FilterSpec(NamedTuple):
     label: str
     kind: Literal["multi", "bool", "range"]
     codes: tuple[str, ...] = ()  # fixed options; empty = distinct values in the database
+    from_load: bool = False  # the options are the loaded database's levels (age bands are a load option)
 
 
 FILTERS: tuple[FilterSpec, ...] = (
-    FilterSpec("age_group", "Age group", "multi", (*age_group_labels(), "UNK")),
+    FilterSpec("age_group", "Age group", "multi", (*age_group_labels(), "UNK"), from_load=True),
     FilterSpec("sex", "Sex", "multi", contract.SEX),
     FilterSpec("race", "Race", "multi", contract.RACE),
     FilterSpec("ethnicity", "Ethnicity", "multi", contract.ETHNICITY),

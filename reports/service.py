@@ -189,8 +189,8 @@ class RegistryService:
 
     # -- cohort --------------------------------------------------------------------------------------
     def filter_choices(self) -> dict[str, Any]:
-        """Options of every filter control: the levels of a coded column as the loaded database has them (its
-        age bands, for one), other columns' values; year bounds."""
+        """Options of every filter control: fixed code lists, the loaded database's levels where they are a
+        load option (its age bands), or the database's values; year bounds."""
 
         def compute() -> dict[str, Any]:
             out: dict[str, Any] = {}
@@ -204,7 +204,7 @@ class RegistryService:
                     )
                     lo, hi = row.iloc[0]
                     out[spec.column] = (int(lo), int(hi)) if pd.notna(lo) else (2000, 2030)
-                elif spec.kind == "multi" and spec.column in levels:  # coded: the loaded database's levels
+                elif spec.from_load and spec.column in levels:  # the loaded database's levels (its age bands)
                     out[spec.column] = list(levels[spec.column])
                 elif spec.kind == "multi" and not spec.codes:
                     values = self.query_df(
