@@ -11,6 +11,7 @@ from itertools import pairwise
 
 __all__ = [
     "DEFAULT_AGE_BREAKS",
+    "DEFAULT_ERA_BREAKS",
     "ENDPOINTS",
     "ENDPOINT_NAMES",
     "EVENT_DESCRIPTIONS",
@@ -127,6 +128,10 @@ def endpoint_spec(endpoint: str, origin: str) -> EndpointSpec:
 
 # SEER five-year bands used for AYAs: <15, 15-19, 20-24, 25-29, 30-39, 40+.
 DEFAULT_AGE_BREAKS: tuple[int, ...] = (15, 20, 25, 30, 40)
+#: the first diagnosis year of each era after the first: <2010 (chemotherapy), 2010-2014 (TKIs and the
+#: first immunotherapies in trials), 2015+ (blinatumomab, inotuzumab and CD19 CAR-T approved); configurable
+#: like the age bands (``ayaall load --era-bands``), labelled by ``age_group_labels``' rule
+DEFAULT_ERA_BREAKS: tuple[int, ...] = (2010, 2015)
 
 
 def age_group_labels(breaks: tuple[int, ...] = DEFAULT_AGE_BREAKS) -> tuple[str, ...]:

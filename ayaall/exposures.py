@@ -32,12 +32,15 @@ EXPOSURES: dict[str, str] = {"hct": "hct1_date", "car_t": "car_t1_date"}
 EXPOSURE_LABELS: dict[str, str] = {"hct": "Transplant (HCT)", "car_t": "CAR-T"}
 
 # analysis_patients columns that are only known after time zero, per origin (endpoints.md)
+_RELAPSE_FACTS = frozenset({"relapse_site", "cr1_months", "early_relapse"})  # known from the first relapse
 _POST_BASELINE: dict[str, frozenset[str]] = {
-    "DX": frozenset({"cr1", "mrd_eoi", "induction_failure", "relapsed", "hct", "car_t", "salvage_regimen"}),
-    "CR1": frozenset({"relapsed", "hct", "car_t", "salvage_regimen"}),
-    "REL1": frozenset({"hct", "car_t", "salvage_regimen"}),
+    "DX": frozenset({"cr1", "mrd_eoi", "induction_failure", "relapsed", "hct", "car_t", "salvage_regimen"})
+    | _RELAPSE_FACTS
+    | {"dx_to_salvage_months"},
+    "CR1": frozenset({"relapsed", "hct", "car_t", "salvage_regimen"}) | _RELAPSE_FACTS | {"dx_to_salvage_months"},
+    "REL1": frozenset({"hct", "car_t", "salvage_regimen", "dx_to_salvage_months"}),
     "LINE2": frozenset({"hct", "car_t"}),
-    "HCT1": frozenset({"relapsed", "car_t"}),
+    "HCT1": frozenset({"relapsed", "car_t"}) | _RELAPSE_FACTS | {"dx_to_salvage_months"},
 }
 # the event dates themselves are known only when they happen, whatever the origin
 _DATE_COLUMNS = frozenset({"cr1_date", "relapse1_date", "line2_date", "hct1_date", "car_t1_date", "death_date"})
@@ -52,6 +55,10 @@ _WHAT = {
     "cr1": "remission (CR1)",
     "mrd_eoi": "end-of-induction MRD",
     "induction_failure": "induction failure",
+    "relapse_site": "the first relapse",
+    "cr1_months": "the first relapse (the duration of CR1)",
+    "early_relapse": "the first relapse (early or late)",
+    "dx_to_salvage_months": "salvage therapy (its start)",
 }
 
 

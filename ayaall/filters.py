@@ -11,7 +11,16 @@ from typing import Literal, NamedTuple
 from ayaall import contract
 from ayaall.endpoints import age_group_labels
 
-__all__ = ["BY_COLUMNS", "FILTERS", "TABLE_ONE", "FilterSpec", "column_label", "filter_spec"]
+__all__ = [
+    "BY_COLUMNS",
+    "CONTINUOUS_COVARIATES",
+    "COVARIATES",
+    "FILTERS",
+    "TABLE_ONE",
+    "FilterSpec",
+    "column_label",
+    "filter_spec",
+]
 
 
 class FilterSpec(NamedTuple):
@@ -32,12 +41,15 @@ FILTERS: tuple[FilterSpec, ...] = (
     FilterSpec("frontline_regimen", "Frontline regimen", "multi", (*contract.FRONTLINE_REGIMENS, "OTHER", "NONE")),
     FilterSpec("salvage_regimen", "Salvage regimen (line 2)", "multi", (*contract.SALVAGE_REGIMENS, "OTHER", "NONE")),
     FilterSpec("dx_year", "Diagnosis year", "range"),
+    FilterSpec("era", "Diagnosis era", "multi", from_load=True),
     FilterSpec("center_id", "Centre", "multi"),
     FilterSpec("cns_status", "CNS status", "multi", contract.CNS_STATUS),
     FilterSpec("mrd_eoi", "End-of-induction MRD", "multi", contract.MRD),
     FilterSpec("cr1", "Reached CR1", "bool"),
     FilterSpec("relapsed", "Relapsed", "bool"),
     FilterSpec("hct", "Transplanted", "bool"),
+    FilterSpec("relapse_site", "Site of first relapse", "multi", contract.RELAPSE_SITES),
+    FilterSpec("early_relapse", "Early relapse (CR1 under 18 months)", "bool"),
 )
 
 # Categorical columns a comparison can be grouped by (label shown in the "group by" menus).
@@ -58,7 +70,21 @@ BY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("car_t", "CAR-T (ever)"),
     ("induction_failure", "Induction failure"),
     ("center_id", "Centre"),
+    ("era", "Diagnosis era"),
+    ("relapse_site", "Site of first relapse"),
+    ("early_relapse", "Early relapse (CR1 under 18 months)"),
 )
+
+# Numeric columns a model can adjust for (as numbers, per unit); with the groupings, every model's menu.
+CONTINUOUS_COVARIATES: tuple[tuple[str, str], ...] = (
+    ("age_at_dx", "Age at diagnosis (years)"),
+    ("wbc_at_dx", "WBC at diagnosis"),
+    ("dx_year", "Diagnosis year"),
+    ("cr1_months", "Duration of CR1 (months)"),
+    ("dx_to_salvage_months", "Months from diagnosis to salvage"),
+)
+#: the covariates the Cox, Treatment timing and Adjusted comparison pages offer
+COVARIATES: tuple[tuple[str, str], ...] = (*CONTINUOUS_COVARIATES, *BY_COLUMNS)
 
 
 # Table 1's rows, in order: the one list the Cohort page, its download, ``ayaall analyze table1`` and

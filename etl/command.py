@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ayaall.endpoints import DEFAULT_AGE_BREAKS
+from ayaall.endpoints import DEFAULT_AGE_BREAKS, DEFAULT_ERA_BREAKS
 from ayaall.errors import UserError
 from etl.guard import DEFAULT_MAX_QUARANTINE, check_max_quarantine
 from etl.load import LoadResult, load_extract
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "load",
         help="validate and load a registry extract into a DuckDB file",
-        description="Validate and load a registry extract (format v1) into a DuckDB file, derive "
+        description="Validate and load a registry extract (format 1.1) into a DuckDB file, derive "
         "analysis_patients and time_to_event, and print the load report.",
     )
     p.add_argument("extract_dir", type=Path, help="extract folder (manifest.json and the tables)")
@@ -35,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="lower bounds of the age groups, comma-separated (default 15,20,25,30,40: "
         "<15, 15-19, 20-24, 25-29, 30-39, 40+)",
+    )
+    p.add_argument(
+        "--era-bands",
+        default=None,
+        help="first diagnosis years of the eras after the first, comma-separated (default 2010,2015: "
+        "<2010, 2010-2014, 2015+)",
     )
     p.add_argument("--memory-limit", default="3GB", help="DuckDB memory limit for the load (default 3GB)")
     p.add_argument(
@@ -68,22 +74,23 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_breaks(text: str | None) -> tuple[int, ...] | None:
+def _parse_breaks(
+    text: str | None, flag: str = "--age-bands", example: str = "15,20,25,30,40"
+) -> tuple[int, ...] | None:
     if text is None:
         return None
     try:
         breaks = tuple(int(x) for x in text.split(","))
     except ValueError as exc:
-        raise UserError(
-            f"--age-bands {text!r} must be whole numbers separated by commas, e.g. 15,20,25,30,40."
-        ) from exc
+        raise UserError(f"{flag} {text!r} must be whole numbers separated by commas, e.g. {example}.") from exc
     if list(breaks) != sorted(set(breaks)):
-        raise UserError(f"--age-bands {text!r} must be strictly increasing.")
+        raise UserError(f"{flag} {text!r} must be strictly increasing.")
     return breaks
 
 
 def _run(args: argparse.Namespace) -> int:
     breaks = _parse_breaks(args.age_bands)
+    eras = _parse_breaks(args.era_bands, "--era-bands", "2010,2015")
     check_max_quarantine(args.max_quarantine)
     size = sum(p.stat().st_size for p in args.extract_dir.glob("*") if p.is_file()) if args.extract_dir.is_dir() else 0
     show = args.progress or (not args.quiet and size > _PROGRESS_BYTES)
@@ -98,6 +105,7 @@ def _run(args: argparse.Namespace) -> int:
                 args.extract_dir,
                 args.db,
                 age_breaks=breaks or DEFAULT_AGE_BREAKS,
+                era_breaks=eras or DEFAULT_ERA_BREAKS,
                 memory_limit=args.memory_limit,
                 progress=step,
                 max_quarantine=args.max_quarantine,

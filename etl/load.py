@@ -36,7 +36,7 @@ import duckdb
 
 from ayaall import __version__
 from ayaall.contract import TABLE_ORDER, TABLES
-from ayaall.endpoints import DEFAULT_AGE_BREAKS, age_group_labels
+from ayaall.endpoints import DEFAULT_AGE_BREAKS, DEFAULT_ERA_BREAKS, age_group_labels
 from etl.enums import create_enum_types
 from etl.extract import ExtractFile, ExtractManifest, find_extract_files, read_manifest
 from etl.guard import DEFAULT_MAX_QUARANTINE, check_max_quarantine, check_staged
@@ -64,6 +64,7 @@ CREATE TABLE load_runs (load_id VARCHAR, started_at TIMESTAMP, finished_at TIMES
     patients BIGINT, patients_excluded BIGINT, time_to_event_rows BIGINT);
 CREATE TABLE load_parameters (data_cutoff DATE, age_breaks VARCHAR, load_id VARCHAR);
 CREATE TABLE age_bands (label VARCHAR, lower_bound DOUBLE, upper_bound DOUBLE, sort_order INTEGER);
+CREATE TABLE era_bands (label VARCHAR, lower_bound DOUBLE, upper_bound DOUBLE, sort_order INTEGER);
 """
 
 
@@ -106,6 +107,7 @@ def load_extract(
     db_path: str | Path,
     *,
     age_breaks: tuple[int, ...] = DEFAULT_AGE_BREAKS,
+    era_breaks: tuple[int, ...] = DEFAULT_ERA_BREAKS,
     memory_limit: str = "3GB",
     threads: int | None = None,
     progress: Callable[[str], None] | None = None,
@@ -123,6 +125,8 @@ def load_extract(
         symbolic link is followed (the database it points to is replaced, the link stays).
     age_breaks
         Lower bounds of the age groups (default the SEER AYA bands 15, 20, 25, 30, 40).
+    era_breaks
+        First diagnosis years of the eras after the first (default 2010, 2015: <2010, 2010-2014, 2015+).
     memory_limit, threads
         DuckDB settings for the load; it spills to a temporary folder beside the database. ``threads``
         bounds each statement; the raw files are read beside the staging, two at a time, on threads
@@ -159,6 +163,7 @@ def load_extract(
                 Path(extract_dir),
                 Path(db_path),
                 tuple(age_breaks),
+                tuple(era_breaks),
                 memory_limit,
                 threads,
                 progress,
@@ -176,6 +181,7 @@ def _load(
     extract_dir: Path,
     db_path: Path,
     age_breaks: tuple[int, ...],
+    era_breaks: tuple[int, ...],
     memory_limit: str,
     threads: int | None,
     progress: Callable[[str], None] | None,
@@ -202,7 +208,7 @@ def _load(
             scans = {t: reader.submit(_scan, files[t], stopper.cancel) for t in TABLE_ORDER if t in files}
             con = stopper.register(duckdb.connect(str(target.tmp)))
             try:
-                _prepare(con, target, memory_limit, threads, files, age_breaks, labels)
+                _prepare(con, target, memory_limit, threads, files, age_breaks, labels, era_breaks)
                 counts = _load_tables(con, files, scans, step, stopper, max_quarantine, target.untouched)
                 digests = {table: scan.result().sha256 for table, scan in scans.items()}
                 fingerprint = _fingerprint(manifest.raw, digests)
@@ -248,6 +254,7 @@ def _prepare(
     files: dict[str, ExtractFile],
     age_breaks: tuple[int, ...],
     labels: tuple[str, ...],
+    era_breaks: tuple[int, ...] = DEFAULT_ERA_BREAKS,
 ) -> None:
     """Settings, ENUM types and the account tables of a new database."""
     con.execute("SET enable_progress_bar = false")  # it writes to stdout; ours goes to stderr
@@ -257,12 +264,13 @@ def _prepare(
         con.execute(f"SET threads = {int(threads)}")
     create_enum_types(con, labels, tuple(f.path.name for f in files.values()))
     con.execute(_ACCOUNT_DDL)
-    bounds = [None, *age_breaks]
-    uppers = [*age_breaks, None]
-    con.executemany(
-        "INSERT INTO age_bands VALUES (?, ?, ?, ?)",
-        [[lab, lo, hi, i] for i, (lab, lo, hi) in enumerate(zip(labels, bounds, uppers, strict=True))],
-    )
+    for table, breaks, names in (("age_bands", age_breaks, labels), ("era_bands", era_breaks, None)):
+        names = names or age_group_labels(breaks)
+        bounds, uppers = [None, *breaks], [*breaks, None]
+        con.executemany(
+            f"INSERT INTO {table} VALUES (?, ?, ?, ?)",
+            [[lab, lo, hi, i] for i, (lab, lo, hi) in enumerate(zip(names, bounds, uppers, strict=True))],
+        )
 
 
 def _scan(f: ExtractFile, cancel: threading.Event) -> FileScan:

@@ -74,7 +74,8 @@ def analysis_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 def coded_levels(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
     """The levels of each coded (ENUM) column of ``analysis_patients``, as the loaded database has them: for
-    ``age_group`` the bands of its load (``ayaall load --age-bands``) and UNK, in band order."""
+    ``age_group`` the bands of its load (``ayaall load --age-bands``) and UNK, in band order; ``era`` the
+    load's eras (``--era-bands``)."""
     rows = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_name = 'analysis_patients' AND data_type LIKE 'ENUM(%'"
@@ -83,6 +84,9 @@ def coded_levels(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
     if "age_group" in out:
         bands = [r[0] for r in con.execute("SELECT label FROM age_bands ORDER BY sort_order").fetchall()]
         out["age_group"] = (*bands, *[v for v in out["age_group"] if v not in bands])
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "era_bands" in tables:  # text, not an ENUM; its levels are the load's eras, in order
+        out["era"] = tuple(r[0] for r in con.execute("SELECT label FROM era_bands ORDER BY sort_order").fetchall())
     return out
 
 

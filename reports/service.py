@@ -196,8 +196,11 @@ class RegistryService:
             out: dict[str, Any] = {}
             with self.reading() as cur:
                 levels = coded_levels(cur)
+            known = self.columns()
             for spec in FILTERS:
-                if spec.kind == "range":
+                if spec.column not in known:  # a database loaded before the column existed: nothing to offer
+                    out[spec.column] = (2000, 2030) if spec.kind == "range" else []
+                elif spec.kind == "range":
                     row = self.query_df(
                         f'SELECT min("{spec.column}") AS lo, max("{spec.column}") AS hi '
                         "FROM analysis_patients WHERE excluded_reason IS NULL"

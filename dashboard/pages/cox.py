@@ -10,6 +10,7 @@ from dash import Input, Output, State, dcc, html
 
 from ayaall.errors import UserError
 from ayaall.filters import BY_COLUMNS
+from ayaall.filters import COVARIATES as ALL_COVARIATES
 from dashboard import ids
 from dashboard.components import data_table, endpoint_options, message, option_dropdown
 from dashboard.context import PageContext
@@ -25,7 +26,7 @@ __all__ = ["OPTIONS", "PATH", "TITLE", "cox_outputs", "layout", "register"]
 
 PATH = "/cox"
 TITLE = "Cox"
-COVARIATES = [("age_at_dx", "Age at diagnosis (years)"), *BY_COLUMNS]
+COVARIATES = list(ALL_COVARIATES)
 OPTIONS = {"endpoint": "OS/DX", "cov": ["frontline_regimen", "age_group"], "ref": []}
 
 

@@ -11,7 +11,7 @@ from dash import Input, Output, State, dcc, html
 
 from ayaall.errors import UserError
 from ayaall.exposures import EXPOSURE_LABELS
-from ayaall.filters import BY_COLUMNS
+from ayaall.filters import COVARIATES
 from dashboard import ids
 from dashboard.components import data_table, endpoint_options, message, option_dropdown, option_radio
 from dashboard.context import PageContext
@@ -36,11 +36,7 @@ PATH = "/timing"
 TITLE = "Treatment timing"
 UNITS = (("days", "days"), ("months", "months"), ("years", "years"))
 EXPOSURE_CHOICES = tuple(EXPOSURE_LABELS.items())
-ADJUST = (
-    [("age_at_dx", "Age at diagnosis (years)"), ("wbc_at_dx", "WBC at diagnosis")]
-    + [(c, lab) for c, lab in BY_COLUMNS if c not in EXPOSURE_LABELS]
-    + [(PRIOR_EXPOSURE, PRIOR_EXPOSURE_LABEL)]
-)
+ADJUST = [(c, lab) for c, lab in COVARIATES if c not in EXPOSURE_LABELS] + [(PRIOR_EXPOSURE, PRIOR_EXPOSURE_LABEL)]
 OPTIONS = {
     "exposure": "hct",
     "endpoint": "OS/DX",

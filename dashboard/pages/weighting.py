@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html, no_update
 
 from ayaall.errors import UserError
-from ayaall.filters import BY_COLUMNS
+from ayaall.filters import COVARIATES as ALL_COVARIATES
 from dashboard import ids
 from dashboard.components import data_table, endpoint_options, message, option_dropdown, option_radio
 from dashboard.context import PageContext
@@ -35,12 +35,7 @@ __all__ = [
 PATH = "/weighting"
 TITLE = "Adjusted comparison"
 UNITS = (("days", "days"), ("months", "months"), ("years", "years"))
-COVARIATES = [
-    ("age_at_dx", "Age at diagnosis (years)"),
-    ("wbc_at_dx", "WBC at diagnosis"),
-    ("dx_year", "Diagnosis year"),
-    *BY_COLUMNS,
-]
+COVARIATES = list(ALL_COVARIATES)
 TRIM = (("none", "none"), ("0.01", "0.01"), ("0.02", "0.02"), ("0.05", "0.05"), ("0.1", "0.1"))
 TRUNCATE = (("none", "none"), ("0.01", "1st/99th"), ("0.025", "2.5th/97.5th"), ("0.05", "5th/95th"))
 TRIM_OPTIONS = [{"label": lab, "value": v} for v, lab in TRIM]

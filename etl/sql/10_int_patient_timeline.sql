@@ -26,6 +26,7 @@ rel AS (
            min(r.relapse_date) AS rel_first_any,
            max(r.relapse_date) AS rel_last_any,
            min(r.relapse_date) FILTER (WHERE r.relapse_date <= p.c) AS r1,
+           arg_min(r.site, r.relapse_date) FILTER (WHERE r.relapse_date <= p.c) AS r1_site,
            max(r.relapse_date) FILTER (WHERE r.relapse_date <= p.c) AS rel_last
     FROM stg_relapses AS r CROSS JOIN params AS p
     GROUP BY r.patient_id
@@ -78,7 +79,7 @@ joined AS (
            CASE WHEN fu.vital_status = 'DEAD' AND fu.death_date <= p.c THEN fu.death_date END AS d,
            lines.line_first_any, lines.line_last_any, lines.line2, lines.frontline_regimen,
            lines.salvage_regimen, lines.cart1,
-           rel.rel_first_any, rel.rel_last_any, rel.r1,
+           rel.rel_first_any, rel.rel_last_any, rel.r1, rel.r1_site,
            resp.assess_first_any, resp.assess_last_any, resp.line2_remission_date, resp.mrd_eoi,
            coalesce(resp.line1_assessments, 0) > 0 AND coalesce(resp.line1_remissions, 0) = 0
                AS induction_failure,

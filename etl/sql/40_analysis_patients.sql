@@ -37,10 +37,25 @@ SELECT t.patient_id,
        t.hct1 AS hct1_date,
        t.cart1 AS car_t1_date,
        t.d AS death_date,
-       t.followup_end
+       t.followup_end,
+       -- the confounders of salvage comparisons (known from the first relapse on): the first relapse's
+       -- site, the duration of CR1 (months of 30.4375 days) and early relapse (CR1 under 18 months),
+       -- the months from diagnosis to the start of salvage; and the era of diagnosis (era_bands)
+       CASE WHEN t.r1 IS NOT NULL THEN coalesce(t.r1_site, CAST('UNK' AS site_code)) END
+           AS relapse_site,
+       CASE WHEN t.cr1 IS NOT NULL AND t.r1 IS NOT NULL
+            THEN round(date_diff('day', t.cr1, t.r1) / 30.4375, 1) END AS cr1_months,
+       CASE WHEN t.cr1 IS NOT NULL AND t.r1 IS NOT NULL
+            THEN date_diff('day', t.cr1, t.r1) < 18 * 30.4375 END AS early_relapse,
+       CASE WHEN t.line2 IS NOT NULL
+            THEN round(date_diff('day', t.dx_date, t.line2) / 30.4375, 1) END AS dx_to_salvage_months,
+       era.label AS era
 FROM int_patient_timeline AS t
 LEFT JOIN age_bands AS band
     ON (band.lower_bound IS NULL OR t.age_at_dx >= band.lower_bound)
    AND (band.upper_bound IS NULL OR t.age_at_dx < band.upper_bound)
+LEFT JOIN era_bands AS era
+    ON (era.lower_bound IS NULL OR year(t.dx_date) >= era.lower_bound)
+   AND (era.upper_bound IS NULL OR year(t.dx_date) < era.upper_bound)
 LEFT JOIN first_exclusion AS x USING (patient_id)
 ORDER BY t.patient_id;
