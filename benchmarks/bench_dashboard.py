@@ -38,12 +38,16 @@ def _registry(patients: int, seed: int) -> Path:
     from synthetic_data import generate_registry
 
     db = OUT / f"dashboard_{patients}_{seed}.duckdb"
-    if db.exists():  # loaded before record keys existed: load it again, with keys (the pages use them)
+    if db.exists():  # loaded by an older loader (no record keys, no era): load it again (the pages use them)
         con = duckdb.connect(str(db), read_only=True)
-        found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'record_keys'")
-        keyed = found.fetchone()[0] > 0  # type: ignore[index]
+        found = con.execute(
+            "SELECT (SELECT count(*) FROM information_schema.tables WHERE table_name = 'record_keys') "
+            "+ (SELECT count(*) FROM information_schema.columns WHERE table_name = 'analysis_patients' "
+            "AND column_name = 'era')"
+        )
+        current = found.fetchone()[0] == 2  # type: ignore[index]
         con.close()
-        if not keyed:
+        if not current:
             db.unlink()
     if not db.exists():
         extract = OUT / f"extract_{patients}_{seed}"
