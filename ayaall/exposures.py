@@ -27,9 +27,11 @@ __all__ = [
 ]
 
 #: an exposure that starts after time zero -> the analysis_patients date column of its first occurrence
-EXPOSURES: dict[str, str] = {"hct": "hct1_date", "car_t": "car_t1_date"}
+#: (None: a toxicity, dated in adverse_events; ``etl.read.exposure_frame`` reads every occurrence)
+EXPOSURES: dict[str, str | None] = {"hct": "hct1_date", "car_t": "car_t1_date", "vod_sos": None}
 #: an exposure -> its name in words
-EXPOSURE_LABELS: dict[str, str] = {"hct": "Transplant (HCT)", "car_t": "CAR-T"}
+EXPOSURE_LABELS: dict[str, str] = {"hct": "Transplant (HCT)", "car_t": "CAR-T", "vod_sos": "VOD/SOS"}
+_TOXICITY_EXPOSURES = frozenset({"vod_sos"})  # can follow any time zero: a toxicity of any line
 
 # analysis_patients columns that are only known after time zero, per origin (endpoints.md)
 _RELAPSE_FACTS = frozenset({"relapse_site", "cr1_months", "early_relapse"})  # known from the first relapse
@@ -44,6 +46,7 @@ _POST_BASELINE: dict[str, frozenset[str]] = {
 }
 # the event dates themselves are known only when they happen, whatever the origin
 _DATE_COLUMNS = frozenset({"cr1_date", "relapse1_date", "line2_date", "hct1_date", "car_t1_date", "death_date"})
+_POST_BASELINE = {origin: known | _TOXICITY_EXPOSURES for origin, known in _POST_BASELINE.items()}
 assert set(_POST_BASELINE) == set(ORIGINS), "every origin of endpoints.md says what is known at it"
 
 # What a post-baseline column records, in words (the warning's subject).
@@ -59,6 +62,7 @@ _WHAT = {
     "cr1_months": "the first relapse (the duration of CR1)",
     "early_relapse": "the first relapse (early or late)",
     "dx_to_salvage_months": "salvage therapy (its start)",
+    "vod_sos": "VOD/SOS",
 }
 
 

@@ -295,7 +295,11 @@ _EXPOSURE_DATES = {
     "WHERE h.hct_date <= p.data_cutoff",
     "car_t": "SELECT l.patient_id, l.start_date AS exposure_date FROM stg_treatment_lines l, load_parameters p "
     "WHERE l.regimen IN ('CAR_T_CD19', 'CAR_T_CD7') AND l.start_date <= p.data_cutoff",
+    # VOD/SOS of any grade after any line (often after the transplant inotuzumab bridges to), by its onset
+    "vod_sos": "SELECT a.patient_id, a.onset_date AS exposure_date FROM stg_adverse_events a, load_parameters p "
+    "WHERE a.event = 'VOD_SOS' AND a.onset_date <= p.data_cutoff",
 }
+_EXPOSURE_TABLES = {"hct": "stg_transplants", "car_t": "stg_treatment_lines", "vod_sos": "stg_adverse_events"}
 assert set(_EXPOSURE_DATES) == set(EXPOSURES), "every exposure of ayaall.exposures has its dates"
 
 
@@ -317,8 +321,9 @@ def exposure_frame(
     con_or_db : DuckDB connection or path
     cohort : CohortSpec
     endpoint, origin : str
-    exposure : {"hct", "car_t"}
-        A transplant (``transplants``) or a CAR-T line (``treatment_lines``), observed by the data cut-off.
+    exposure : {"hct", "car_t", "vod_sos"}
+        A transplant (``transplants``), a CAR-T line (``treatment_lines``) or VOD/SOS of any grade
+        (``adverse_events``, by its onset), observed by the data cut-off.
         The exposure is the first one **on or after time zero**: one before it (a transplant in CR1,
         for OS from the start of salvage) is a baseline fact, ``prior_exposure``, not the exposure.
     columns : sequence of str
@@ -351,6 +356,14 @@ def exposure_frame(
         if unknown:
             raise UserError(f"{', '.join(map(repr, unknown))} not a column of analysis_patients.")
         where, params = cohort_patients_sql(con, cohort, known)
+        (present,) = con.execute(  # type: ignore[misc]
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [_EXPOSURE_TABLES[exposure]]
+        ).fetchone()
+        if not present:
+            raise UserError(
+                f"this database has no {_EXPOSURE_TABLES[exposure].removeprefix('stg_')} table, which the exposure "
+                f"{exposure} is dated in; load the extract again with this version."
+            )
         extra = "".join(f', ap."{c}"' for c in dict.fromkeys(columns) if c != "patient_id" or not identifiers)
         fields = "t.patient_id, t.time_days, t.event_code, t.event_desc" if identifiers else "t.time_days, t.event_code"
         key_term, key_sql = key_join(con, keys)

@@ -76,7 +76,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--ref", action="append", metavar="COL=LEVEL", help="reference level of a covariate (forest)")
     p.add_argument("--variables", help="comma-separated Table 1 rows (table1; default as 'analyze table1')")
-    p.add_argument("--exposure", help="hct or car_t, a treatment after time zero (landmark, simon-makuch, timing-cox)")
+    p.add_argument(
+        "--exposure",
+        help="hct, car_t or vod_sos, a treatment or toxicity after time zero (landmark, simon-makuch, timing-cox)",
+    )
     p.add_argument("--landmarks", help="comma-separated landmark days from time zero, e.g. 180,365 (landmark)")
     p.add_argument(
         "--treatment", help="analysis_patients column of the treatments compared (balance, adjusted-km, weighted-cox)"

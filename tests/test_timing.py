@@ -343,3 +343,39 @@ def test_landmark_cli_on_demo_db(demo_db: Path, capsys: pytest.CaptureFixture[st
             assert g["n"] is None or g["n"] == 0 or g["n"] % 11 == 6  # released: block midpoints
             assert g["events"] is None or g["events"] == 0 or g["events"] % 11 == 6
             assert all(r["time_days"] % 7 == 0 for r in g["curve"])  # on the grid
+
+
+def test_nrm_after_vod_sos_as_a_time_varying_exposure(demo_db: Path, service) -> None:
+    """[nrm_after_vod] "How many died without relapse after VOD/SOS": NRM from the transplant with VOD/SOS
+    (any grade, by onset, adverse_events) as an exposure that starts after time zero. Each patient's
+    exposure is the first VOD/SOS on or after the transplant, checked against the staged rows; the
+    Treatment timing view gives landmark groups and the time-varying hazard ratio, relapse counted as
+    censoring (said in its notes)."""
+    import duckdb
+
+    from ayaall.cohort import CohortSpec
+    from etl.read import exposure_frame
+    from reports.timing import timing_view
+
+    frame = exposure_frame(demo_db, CohortSpec(), "NRM", "HCT1", "vod_sos")
+    con = duckdb.connect(str(demo_db), read_only=True)
+    try:
+        ref = con.execute(
+            "SELECT t.patient_id, min(date_diff('day', t.origin_date, a.onset_date)) "
+            "FILTER (WHERE a.onset_date >= t.origin_date) AS d FROM time_to_event t "
+            "LEFT JOIN stg_adverse_events a ON a.patient_id = t.patient_id AND a.event = 'VOD_SOS' "
+            "WHERE t.endpoint = 'NRM' AND t.origin = 'HCT1' GROUP BY t.patient_id"
+        ).df()
+    finally:
+        con.close()
+    merged = frame.merge(ref, on="patient_id", validate="one_to_one")
+    _close(merged["exposure_days"], merged["d"], 0)
+    exposed = int(frame["exposure_days"].notna().sum())
+    assert exposed >= 5  # VOD/SOS after a transplant: a real, small share
+    view = timing_view(service, CohortSpec(), "vod_sos", "NRM", "HCT1", [30, 100], [], 0)
+    assert any("competing event" in n for n in view.notes)
+    models = set(view.hazard_ratios["model"])
+    assert "Time-varying" in models
+    tv = view.hazard_ratios[view.hazard_ratios["model"] == "Time-varying"].iloc[0]
+    assert np.isfinite(tv["hr"])
+    assert tv["hr"] > 0

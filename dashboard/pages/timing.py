@@ -59,8 +59,8 @@ def layout(query: dict[str, list[str]], page_ctx: PageContext) -> html.Div:
         [
             html.H2(TITLE),
             html.P(
-                "Transplant and CAR-T happen after time zero: comparing patients who ever received them with "
-                "those who never did credits the treated with the time they had to survive to be treated "
+                "Transplant, CAR-T and toxicities such as VOD/SOS happen after time zero: comparing patients who "
+                "ever had them with those who never did credits them with the time they had to survive for it "
                 "(immortal-time bias). These analyses avoid it: landmark curves compare patients by exposure "
                 "status on a landmark day, Simon–Makuch curves and the Mantel–Byar test let patients move from "
                 "unexposed to exposed when treated, and the time-varying Cox model does the same for the hazard.",

@@ -99,7 +99,11 @@ def _analysed(view: TimingView) -> int | None:
 
 
 def _exposure_words(view: TimingView) -> str:
-    return {"hct": "an allogeneic transplant (HCT)", "car_t": "CAR-T therapy"}[view.exposure]
+    return {
+        "hct": "an allogeneic transplant (HCT)",
+        "car_t": "CAR-T therapy",
+        "vod_sos": "hepatic veno-occlusive disease / sinusoidal obstruction syndrome (VOD/SOS, any grade, by onset)",
+    }[view.exposure]
 
 
 def _competing_sentence(view: TimingView) -> list[str]:

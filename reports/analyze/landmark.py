@@ -14,6 +14,7 @@ from typing import Any
 
 from analyses.results import AnalysisWarning
 from ayaall.errors import UserError
+from ayaall.exposures import EXPOSURES
 from ayaall.settings import DEFAULT_MIN_CELL
 from reports.analyze.common import (
     check_min_cell,
@@ -37,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         description="Survival by exposure (transplant or CAR-T) status at landmark days, "
         "plus the Mantel-Byar test and a time-varying Cox model. Prints JSON.",
     )
-    parser.add_argument("--exposure", required=True, choices=["hct", "car_t"])
+    parser.add_argument("--exposure", required=True, choices=list(EXPOSURES))
     parser.add_argument("--landmarks", required=True, help="comma-separated days, e.g. 100,180,365")
     parser.set_defaults(handler=_handle)
 
