@@ -97,7 +97,14 @@ def km_figure(
     height = plot_px + (table_px + gap_px if has_table else 0) + s(110)
     labels = [str(g) for g in groups] + ["Censored"] if has_table else ["100%"]
     label_px = 0.58 * style.small_font_px * max(len(t) for t in labels) + s(60)  # row labels, axis title
-    apply_house_style(fig, title=title, height=height, style=style, plot_width_px=(style.width_px or 0) - label_px)
+    apply_house_style(
+        fig,
+        title=title,
+        height=height,
+        style=style,
+        plot_width_px=(style.width_px or 0) - label_px if style.is_print else None,
+        legend_rows=True,  # on screen too the legend has rows of its own under the title
+    )
     # Screen: room for the risk table's row labels; print: the axes' automargin makes the room it needs.
     fig.update_layout(margin={"l": s(190 if has_table and not style.is_print else 70)})
     return fig
