@@ -8,9 +8,18 @@ from typing import Any
 
 import pandas as pd
 
-from ayaall.units import DAYS_PER_YEAR
+from ayaall.units import DAYS_PER_YEAR, to_unit
 
-__all__ = ["MASKED", "NOT_REACHED", "format_days", "format_p", "hr_label", "milestone_columns", "percent_with_ci"]
+__all__ = [
+    "MASKED",
+    "NOT_REACHED",
+    "format_days",
+    "format_p",
+    "format_time",
+    "hr_label",
+    "milestone_columns",
+    "percent_with_ci",
+]
 
 #: how a masked count is shown in every table, figure and export
 MASKED = "—"
@@ -32,6 +41,16 @@ def _missing(value: Any) -> bool:
 def format_days(days: Any) -> str:
     """A median in whole days, ``NR`` when not reached (or masked)."""
     return NOT_REACHED if _missing(days) else f"{float(days):,.0f}"
+
+
+def format_time(days: Any, unit: str) -> str:
+    """A median (or any time) given in days, shown in ``unit``: whole days, else one decimal of months or
+    years; ``NR`` when not reached (or masked)."""
+    if _missing(days):
+        return NOT_REACHED
+    if unit == "days":
+        return f"{float(days):,.0f}"
+    return f"{float(to_unit(float(days), unit)):.1f}"
 
 
 def percent_with_ci(estimate: Any, lower: Any, upper: Any) -> str:

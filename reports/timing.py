@@ -40,7 +40,7 @@ from disclosure.treatment import (
     simon_makuch_keys,
 )
 from etl.read import exposure_frame
-from reports.formatting import format_days, format_p, hr_label, milestone_columns
+from reports.formatting import format_days, format_p, format_time, hr_label, milestone_columns
 from reports.notes import caught_notes
 from reports.service import RegistryService, cohort_key
 
@@ -50,6 +50,8 @@ __all__ = [
     "LANDMARK_CHOICES",
     "LANDMARK_MILESTONE_YEARS",
     "TimingView",
+    "landmark_groups_in",
+    "simon_makuch_display",
     "timing_view",
 ]
 
@@ -509,6 +511,24 @@ def landmark_display(tables: LandmarkTables) -> tuple[pd.DataFrame, pd.DataFrame
     return landmark_table, count_columns(group_table, ["Patients", "Events"])
 
 
+def landmark_groups_in(view: TimingView, unit: str) -> pd.DataFrame:
+    """``view.landmark_groups`` with its medians in ``unit`` (the page's time unit; the view keeps days)."""
+    table = view.landmark_groups
+    if not len(table):
+        return table
+    medians = {
+        (f"{float(r['landmark_days']):g}", str(r["group"])): r["median_days"]
+        for r in view.landmark_estimates.to_dict("records")
+    }
+    days_column = "Median (days after landmark)"
+    shown = [
+        format_time(medians.get((str(mark), str(group))), unit)
+        for mark, group in zip(table["Landmark (days)"], table["Group"], strict=True)
+    ]
+    out = table.assign(**{days_column: shown})
+    return out.rename(columns={days_column: f"Median ({unit} after landmark)"})
+
+
 def _landmark_group_rows(mark: float, summary: pd.DataFrame, milestones: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, s in summary.iterrows():
@@ -524,14 +544,15 @@ def _landmark_group_rows(mark: float, summary: pd.DataFrame, milestones: pd.Data
     return pd.DataFrame(rows)
 
 
-def simon_makuch_display(groups: pd.DataFrame) -> pd.DataFrame:
-    """The page's Simon–Makuch table from ``disclosure.treatment.release_simon_makuch``' groups."""
+def simon_makuch_display(groups: pd.DataFrame, unit: str = "days") -> pd.DataFrame:
+    """The page's Simon–Makuch table from ``disclosure.treatment.release_simon_makuch``' groups, medians in
+    ``unit``."""
     table = pd.DataFrame(
         {
             "Group": groups["group"],
             "Patients (contributing time)": groups["n"],
             "Events": groups["events"],
-            "Median (days)": [format_days(m) for m in groups["median_days"]],
+            f"Median ({unit})": [format_time(m, unit) for m in groups["median_days"]],
         }
     )
     return count_columns(table, ["Patients (contributing time)", "Events"])

@@ -27,6 +27,8 @@ from reports.timing import (
     PRIOR_EXPOSURE,
     PRIOR_EXPOSURE_LABEL,
     TimingView,
+    landmark_groups_in,
+    simon_makuch_display,
     timing_view,
 )
 
@@ -187,7 +189,7 @@ def timing_outputs(
         [
             data_table(view.landmark_table, count_columns=["At risk", "Exposed by then", "Not exposed"]),
             data_table(
-                view.landmark_groups,
+                landmark_groups_in(view, unit),
                 count_columns=["Patients", "Events"],
                 caption="After each landmark: Kaplan–Meier median and survival (95% CI, log-log) by exposure "
                 "status on the landmark day; later exposures count as not exposed.",
@@ -198,7 +200,10 @@ def timing_outputs(
     )
     sm_block = html.Div(
         [
-            data_table(view.simon_makuch_summary, count_columns=["Patients (contributing time)", "Events"]),
+            data_table(
+                simon_makuch_display(view.simon_makuch_groups, unit),
+                count_columns=["Patients (contributing time)", "Events"],
+            ),
             html.P(_mantel_byar_text(view), className="test-result"),
         ]
     )
