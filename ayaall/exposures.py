@@ -26,11 +26,10 @@ __all__ = [
     "post_baseline",
 ]
 
-#: an exposure that starts after time zero -> the analysis_patients date column of its first occurrence
-#: (None: a toxicity, dated in adverse_events; ``etl.read.exposure_frame`` reads every occurrence)
-EXPOSURES: dict[str, str | None] = {"hct": "hct1_date", "car_t": "car_t1_date", "vod_sos": None}
-#: an exposure -> its name in words
+#: an exposure -> its name in words; its keys are the exposures that start after time zero (where each is
+#: dated: ``etl.read.exposure_frame``, which reads every occurrence)
 EXPOSURE_LABELS: dict[str, str] = {"hct": "Transplant (HCT)", "car_t": "CAR-T", "vod_sos": "VOD/SOS"}
+EXPOSURES: tuple[str, ...] = tuple(EXPOSURE_LABELS)
 _TOXICITY_EXPOSURES = frozenset({"vod_sos"})  # can follow any time zero: a toxicity of any line
 
 # analysis_patients columns that are only known after time zero, per origin (endpoints.md)

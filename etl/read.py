@@ -289,17 +289,26 @@ def load_analysis_frame(
 
 
 # Every dated occurrence of an exposure observed by the data cut-off (as analysis_patients' first dates
-# hct1_date and car_t1_date are taken): the exposure of an analysis is the first one on or after its time zero.
-_EXPOSURE_DATES = {
-    "hct": "SELECT h.patient_id, h.hct_date AS exposure_date FROM stg_transplants h, load_parameters p "
-    "WHERE h.hct_date <= p.data_cutoff",
-    "car_t": "SELECT l.patient_id, l.start_date AS exposure_date FROM stg_treatment_lines l, load_parameters p "
-    "WHERE l.regimen IN ('CAR_T_CD19', 'CAR_T_CD7') AND l.start_date <= p.data_cutoff",
+# hct1_date and car_t1_date are taken), and the staged table it is read from: the exposure of an analysis is
+# the first one on or after its time zero.
+_EXPOSURE_DATES: dict[str, tuple[str, str]] = {
+    "hct": (
+        "stg_transplants",
+        "SELECT h.patient_id, h.hct_date AS exposure_date FROM stg_transplants h, load_parameters p "
+        "WHERE h.hct_date <= p.data_cutoff",
+    ),
+    "car_t": (
+        "stg_treatment_lines",
+        "SELECT l.patient_id, l.start_date AS exposure_date FROM stg_treatment_lines l, load_parameters p "
+        "WHERE l.regimen IN ('CAR_T_CD19', 'CAR_T_CD7') AND l.start_date <= p.data_cutoff",
+    ),
     # VOD/SOS of any grade after any line (often after the transplant inotuzumab bridges to), by its onset
-    "vod_sos": "SELECT a.patient_id, a.onset_date AS exposure_date FROM stg_adverse_events a, load_parameters p "
-    "WHERE a.event = 'VOD_SOS' AND a.onset_date <= p.data_cutoff",
+    "vod_sos": (
+        "stg_adverse_events",
+        "SELECT a.patient_id, a.onset_date AS exposure_date FROM stg_adverse_events a, load_parameters p "
+        "WHERE a.event = 'VOD_SOS' AND a.onset_date <= p.data_cutoff",
+    ),
 }
-_EXPOSURE_TABLES = {"hct": "stg_transplants", "car_t": "stg_treatment_lines", "vod_sos": "stg_adverse_events"}
 assert set(_EXPOSURE_DATES) == set(EXPOSURES), "every exposure of ayaall.exposures has its dates"
 
 
@@ -356,19 +365,20 @@ def exposure_frame(
         if unknown:
             raise UserError(f"{', '.join(map(repr, unknown))} not a column of analysis_patients.")
         where, params = cohort_patients_sql(con, cohort, known)
+        table, dates = _EXPOSURE_DATES[exposure]
         (present,) = con.execute(  # type: ignore[misc]
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [_EXPOSURE_TABLES[exposure]]
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
         ).fetchone()
         if not present:
             raise UserError(
-                f"this database has no {_EXPOSURE_TABLES[exposure].removeprefix('stg_')} table, which the exposure "
+                f"this database has no {table.removeprefix('stg_')} table, which the exposure "
                 f"{exposure} is dated in; load the extract again with this version."
             )
         extra = "".join(f', ap."{c}"' for c in dict.fromkeys(columns) if c != "patient_id" or not identifiers)
         fields = "t.patient_id, t.time_days, t.event_code, t.event_desc" if identifiers else "t.time_days, t.event_code"
         key_term, key_sql = key_join(con, keys)
         sql = (
-            f"WITH exposure_dates AS ({_EXPOSURE_DATES[exposure]}) "
+            f"WITH exposure_dates AS ({dates}) "
             f"SELECT {fields}{extra}{key_term}, "
             "CAST(date_diff('day', t.origin_date, x.first_after) AS DOUBLE) AS exposure_days, "
             "coalesce(x.any_before, false) AS prior_exposure "

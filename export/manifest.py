@@ -95,11 +95,11 @@ def database_provenance(service: RegistryService) -> dict[str, Any]:
     info: dict[str, Any] = {"path": str(service.db_path.resolve()), "load_id": None, "data_cutoff": None}
     if not (service.has_table("load_parameters") and service.has_table("load_runs")):
         return info
-    params = service.query_df("SELECT load_id, CAST(data_cutoff AS VARCHAR) AS data_cutoff FROM load_parameters")
-    if params.empty:
+    load = service.load_info()  # the load the service reads (it follows a new one)
+    if load["load_id"] is None:
         return info
-    load_id = str(params["load_id"].iloc[0])
-    info.update(load_id=load_id, data_cutoff=str(params["data_cutoff"].iloc[0]))
+    load_id = load["load_id"]
+    info.update(load_id=load_id, data_cutoff=load["data_cutoff"])
     runs = service.query_df(
         "SELECT registry, extract_date, extract_path, file_checksums, extract_fingerprint, package_version "
         "FROM load_runs WHERE load_id = ?",

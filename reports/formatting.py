@@ -46,10 +46,8 @@ def format_days(days: Any) -> str:
 def format_time(days: Any, unit: str) -> str:
     """A median (or any time) given in days, shown in ``unit``: whole days, else one decimal of months or
     years; ``NR`` when not reached (or masked)."""
-    if _missing(days):
-        return NOT_REACHED
-    if unit == "days":
-        return f"{float(days):,.0f}"
+    if unit == "days" or _missing(days):
+        return format_days(days)
     return f"{float(to_unit(float(days), unit)):.1f}"
 
 
@@ -66,11 +64,15 @@ def hr_label(hr: Any, lower: Any, upper: Any) -> str:
     return f"{float(hr):.2f} ({float(lower):.2f}–{float(upper):.2f})"
 
 
-def milestone_columns(milestones: pd.DataFrame, suffix: str = "") -> dict[str, str]:
-    """One ``"<t>-year"`` column per milestone row (time_days, survival, ci_lower, ci_upper) of one group."""
+def milestone_columns(
+    milestones: pd.DataFrame, suffix: str = "", columns: tuple[str, str, str] = ("survival", "ci_lower", "ci_upper")
+) -> dict[str, str]:
+    """One ``"<t>-year"`` column per milestone row (time_days and the estimate, lower and upper ``columns``,
+    e.g. ``("cif_event", "ci_lower_event", "ci_upper_event")``) of one group."""
+    estimate, lower, upper = columns
     out = {}
     for _, m in milestones.iterrows():
         years = float(m["time_days"]) / DAYS_PER_YEAR
         name = f"{years:g}-year" + (f" {suffix}" if suffix else "")
-        out[name] = percent_with_ci(m["survival"], m["ci_lower"], m["ci_upper"])
+        out[name] = percent_with_ci(m[estimate], m[lower], m[upper])
     return out

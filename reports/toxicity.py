@@ -29,7 +29,6 @@ from disclosure.groups import OTHER_GROUPS, combine_groups
 from disclosure.policy import ReleasePolicy, policy_for
 from disclosure.toxicity import ReleasedToxicity, coarse_incidence, release_toxicity, toxicity_keys
 from etl.read import load_toxicity_frame
-from reports.formatting import percent_with_ci
 from reports.notes import caught_notes, count_free
 from reports.service import RegistryService, cohort_key
 
@@ -104,8 +103,6 @@ class ToxicityView:
         The toxicities analysed.
     released : ReleasedToxicity
         Every released table (``disclosure.toxicity``).
-    table : DataFrame
-        Event, Grade, Group, Patients, With event, Proportion (95% CI) (display).
     risk_table : DataFrame
         event, min_grade, group, time_days, at_risk, events, competing_events, censored at
         ``ticks_days`` (cumulative, as shown).
@@ -123,7 +120,6 @@ class ToxicityView:
     by: str | None
     events: tuple[str, ...]
     released: ReleasedToxicity
-    table: pd.DataFrame
     risk_table: pd.DataFrame
     ticks_days: dict[str, list[float]]
     n: int | None
@@ -220,30 +216,12 @@ def _toxicity_view(
         by=by,
         events=events,
         released=released,
-        table=_table(released),
         risk_table=_risk_table(released, ticks, policy),
         ticks_days=ticks,
         n=policy.count(len(patients), key_of(patients)),
         release=policy.to_dict(),
         combined=combined,
         notes=list(dict.fromkeys(notes)),
-    )
-
-
-def _table(released: ReleasedToxicity) -> pd.DataFrame:
-    p = released.proportions
-    return pd.DataFrame(
-        {
-            "Event": [event_label(e) for e in p["event"]],
-            "Grade": [GRADES.get(int(g), f"Grade {int(g)} or worse") for g in p["min_grade"]],
-            "Group": p["group"],
-            "Patients": p["n"],
-            "With event": p["events"],
-            "Proportion (95% CI)": [
-                percent_with_ci(r, lo, hi)
-                for r, lo, hi in zip(p["proportion"], p["ci_lower"], p["ci_upper"], strict=True)
-            ],
-        }
     )
 
 

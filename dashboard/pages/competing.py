@@ -12,7 +12,7 @@ from dash import Input, Output, State, dcc, html
 from ayaall.endpoints import endpoint_spec
 from ayaall.errors import UserError
 from ayaall.filters import BY_COLUMNS
-from ayaall.units import DAYS_PER_YEAR, to_unit
+from ayaall.units import to_unit
 from dashboard import ids
 from dashboard.components import data_table, endpoint_options, message, option_dropdown, option_radio
 from dashboard.context import PageContext
@@ -21,7 +21,7 @@ from dashboard.page_cache import cached_page
 from dashboard.pages.options import read_option
 from figures.views import competing_figure
 from reports.competing import CompetingView, competing_view
-from reports.formatting import format_p, percent_with_ci
+from reports.formatting import format_p, milestone_columns
 from reports.survival import parse_endpoint
 
 __all__ = ["OPTIONS", "PATH", "TITLE", "competing_outputs", "layout", "register"]
@@ -136,13 +136,8 @@ def _milestone_block(view: CompetingView, endpoint: str, competing: str) -> list
     rows = []
     for group, g in view.milestones.groupby("group", sort=False):
         for cause, label in (("event", endpoint), ("competing", competing)):
-            row: dict[str, Any] = {"Group": group, "Cause": label}
-            for m in g.to_dict("records"):
-                years = float(m["time_days"]) / DAYS_PER_YEAR
-                row[f"{years:g}-year"] = percent_with_ci(
-                    m[f"cif_{cause}"], m[f"ci_lower_{cause}"], m[f"ci_upper_{cause}"]
-                )
-            rows.append(row)
+            estimates = (f"cif_{cause}", f"ci_lower_{cause}", f"ci_upper_{cause}")
+            rows.append({"Group": group, "Cause": label, **milestone_columns(g, columns=estimates)})
     caption = (
         "Aalen–Johansen cumulative incidence (95% CI); — where the group's curve has stopped (too few at risk, "
         "or the cause's last events, fewer than a block, which are not placed in time)."
